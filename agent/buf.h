@@ -1,0 +1,34 @@
+/* A growable byte buffer: the building block for serialized records, HTTP
+ * bodies and JSON output. Not a string type: it may hold NUL bytes, and
+ * buf_cstr() is the only call that promises a terminator. */
+#ifndef SKIFF_BUF_H
+#define SKIFF_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+#define BUF_INIT {NULL, 0, 0}
+
+void buf_free(struct buf *b);
+void buf_reset(struct buf *b);
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *data, size_t len);
+void buf_append_str(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* NUL-terminates the content (without counting the NUL) and returns it. */
+const char *buf_cstr(struct buf *b);
+
+static inline void buf_append_byte(struct buf *b, char c)
+{
+    if (b->len == b->cap)
+        buf_reserve(b, 1);
+    b->data[b->len++] = c;
+}
+
+#endif

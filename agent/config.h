@@ -1,0 +1,74 @@
+/* The loaded configuration: service settings and one instance_config per
+ * configured input, filter and output, each validated against its option
+ * tables. config_load reports every problem at once. */
+#ifndef SKIFF_CONFIG_H
+#define SKIFF_CONFIG_H
+
+#include "diag.h"
+#include "options.h"
+#include "plugin.h"
+
+#include <stdint.h>
+
+struct cfg_node;
+
+struct http_config {
+    char *listen; /* host:port, or NULL when the server is off */
+};
+
+struct service_config {
+    char *log_level;
+    char *state_dir;
+    int64_t flush_interval_ms;
+    int64_t grace_ms;
+    struct http_config http;
+};
+
+/* Options every instance of a kind takes, besides the plugin's own. */
+struct instance_common {
+    char *name;  /* the plugin */
+    char *alias; /* names the instance in logs and metrics; default <plugin>.<index> */
+    char *tag;   /* inputs */
+    char *match; /* filters and outputs: glob over tags, `*` matches any run */
+    int64_t buffer_limit;  /* inputs: bytes buffered before the input pauses */
+    int64_t retry_min_ms;  /* outputs */
+    int64_t retry_max_ms;  /* outputs */
+    int64_t retry_limit;   /* outputs: attempts after the first; -1 = no limit */
+};
+
+struct instance_config {
+    const struct plugin *plugin;
+    unsigned index; /* position within its kind */
+    struct instance_common common;
+    void *options; /* plugin->options_size bytes, filled from plugin->options */
+    const struct cfg_node *node;
+};
+
+struct config {
+    char *path;
+    struct cfg_node *root;
+    struct service_config service;
+    struct instance_config *inputs;
+    size_t input_count;
+    struct instance_config *filters;
+    size_t filter_count;
+    struct instance_config *outputs;
+    size_t output_count;
+};
+
+extern const struct option_spec service_options[];
+extern const struct option_spec input_common_options[];
+extern const struct option_spec filter_common_options[];
+extern const struct option_spec output_common_options[];
+
+/* Loads and validates. Returns 0, or -1 with every problem in `diags` (the
+ * config is then freed). */
+int config_load(const char *path, struct config *out, struct diag_list *diags);
+int config_load_string(const char *name, const char *yaml, struct config *out,
+                       struct diag_list *diags);
+void config_free(struct config *config);
+
+/* The common options of a kind, for --describe. */
+const struct option_spec *config_common_options(enum plugin_kind kind);
+
+#endif

@@ -1,0 +1,74 @@
+/* Diagnostics to stderr. Each line is formatted into one buffer and written
+ * with a single write(2), so lines from the pipeline and output threads never
+ * interleave mid-line. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Atomic int current_level = LOG_INFO;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void log_set_level(enum log_level level)
+{
+    atomic_store(&current_level, (int)level);
+}
+
+enum log_level log_get_level(void)
+{
+    return (enum log_level)atomic_load(&current_level);
+}
+
+bool log_level_parse(const char *name, enum log_level *out)
+{
+    for (int i = LOG_ERROR; i <= LOG_DEBUG; i++) {
+        if (strcmp(name, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *log_level_name(enum log_level level)
+{
+    return level_names[level];
+}
+
+void log_write(enum log_level level, const char *component, const char *fmt, ...)
+{
+    if ((int)level > atomic_load(&current_level))
+        return;
+
+    char line[4096];
+    struct timespec now;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    size_t len = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+    len += (size_t)snprintf(line + len, sizeof line - len, ".%03ldZ %-5s [%s] ",
+                            now.tv_nsec / 1000000, level_names[level], component);
+
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line + len, sizeof line - len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    len += (size_t)n;
+    if (len > sizeof line - 2) {
+        /* Truncated: mark it so a reader knows the line was cut. */
+        len = sizeof line - 5;
+        memcpy(line + len, "...", 3);
+        len += 3;
+    }
+    line[len++] = '\n';
+    if (write(STDERR_FILENO, line, len) < 0) {
+        /* stderr is gone; there is nowhere left to report it. */
+    }
+}

@@ -1,0 +1,30 @@
+/* skiff's own diagnostics: one line per event on stderr, with time, level,
+ * component and message. Safe to call from any thread. Not for records: those
+ * go through the pipeline. */
+#ifndef SKIFF_LOG_H
+#define SKIFF_LOG_H
+
+#include <stdbool.h>
+
+enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+bool log_level_parse(const char *name, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+/* `component` names where the line comes from: "config", "pipeline",
+ * "out_file.0", "http". */
+void log_write(enum log_level level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define log_error(component, ...) log_write(LOG_ERROR, component, __VA_ARGS__)
+#define log_warn(component, ...) log_write(LOG_WARN, component, __VA_ARGS__)
+#define log_info(component, ...) log_write(LOG_INFO, component, __VA_ARGS__)
+#define log_debug(component, ...)                                                                  \
+    do {                                                                                           \
+        if (log_get_level() >= LOG_DEBUG)                                                          \
+            log_write(LOG_DEBUG, component, __VA_ARGS__);                                          \
+    } while (0)
+
+#endif

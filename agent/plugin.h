@@ -1,0 +1,64 @@
+/* The plugin interface and registry. A plugin is a static struct: its name,
+ * kind, option table and callbacks. Inputs and filters run on the pipeline
+ * thread; outputs run on the output thread. A callback a kind does not use is
+ * NULL. */
+#ifndef SKIFF_PLUGIN_H
+#define SKIFF_PLUGIN_H
+
+#include "options.h"
+#include "record.h"
+
+#include <stddef.h>
+
+struct cfg_node;
+struct diag_list;
+struct instance;
+struct delivery;
+
+enum plugin_kind { PLUGIN_INPUT, PLUGIN_FILTER, PLUGIN_OUTPUT };
+
+enum filter_result {
+    FILTER_KEEP, /* the record goes on (possibly changed) */
+    FILTER_DROP, /* the filter counted why; the record is freed and acknowledged */
+};
+
+struct plugin {
+    const char *name;
+    enum plugin_kind kind;
+    const char *description; /* one line */
+    const struct option_spec *options;
+    size_t options_size; /* size of the struct the table fills */
+
+    /* Checks what the table cannot express (combinations of options). Runs at
+     * load time, also for --dry-run. May be NULL. */
+    int (*validate)(const void *options, const struct cfg_node *node, const char *context,
+                    struct diag_list *diags);
+    /* Allocates instance->state. Returns 0, or -1 after logging why. */
+    int (*init)(struct instance *instance);
+    void (*destroy)(struct instance *instance);
+
+    /* Inputs. start registers the input's fds and timers on instance->loop.
+     * pause/resume are backpressure from the chunk store: a paused input emits
+     * at most what it already holds in hand. stop ends reading for good (at
+     * shutdown). ack reports records as delivered: for each source, every
+     * record up to `offset` is done (called in order per source). */
+    int (*start)(struct instance *instance);
+    void (*pause)(struct instance *instance);
+    void (*resume)(struct instance *instance);
+    void (*stop)(struct instance *instance);
+    void (*ack)(struct instance *instance, const struct record_origin *origin);
+
+    /* Filters: change or drop one record. */
+    enum filter_result (*filter)(struct instance *instance, const char *tag, struct record *rec);
+
+    /* Outputs, on the output thread: send the delivery's chunk and call
+     * delivery_done() exactly once, now or later from the output loop. */
+    void (*flush)(struct instance *instance, struct delivery *delivery);
+};
+
+const struct plugin *plugin_find(const char *name, enum plugin_kind kind);
+/* NULL-terminated list of every registered plugin. */
+const struct plugin *const *plugin_all(void);
+const char *plugin_kind_name(enum plugin_kind kind);
+
+#endif

@@ -1,0 +1,94 @@
+/* A record: one log event as it moves through the pipeline. A timestamp with
+ * nanoseconds, a map of typed fields, where it came from (for
+ * acknowledgements), and up to RECORD_MAX_ATTACHMENTS shared read-only values
+ * such as a pod's Kubernetes metadata, which all of that pod's records refer to
+ * instead of copying it.
+ *
+ * Filters use the path API (record_get/set/delete/rename) and never walk
+ * attachments themselves: a path whose first segment names an attachment reads
+ * through it, and a change below it first copies the attachment into the
+ * record's own fields (copy on write). */
+#ifndef SKIFF_RECORD_H
+#define SKIFF_RECORD_H
+
+#include "value.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define RECORD_MAX_ATTACHMENTS 4
+
+struct record_time {
+    int64_t sec; /* seconds since the Unix epoch, UTC */
+    uint32_t nsec;
+};
+
+/* Where a record came from: `source_id` is the input's identity for the file
+ * (or other source) and `offset` the source offset just past this record. A
+ * checkpoint may move to `offset` once this record is acknowledged. Inputs
+ * without sources leave both 0. */
+struct record_origin {
+    uint64_t source_id;
+    uint64_t offset;
+};
+
+/* A shared, immutable value placed under one root key of every record that
+ * refers to it. Reference counted atomically: chunks hold references from the
+ * output thread. */
+struct attachment {
+    _Atomic uint32_t refs;
+    struct value_string key; /* root key, e.g. "kubernetes" */
+    struct value value;
+};
+
+struct record {
+    struct record_time time;
+    struct record_origin origin;
+    struct value_map fields;
+    struct attachment *attachments[RECORD_MAX_ATTACHMENTS];
+    uint8_t attachment_count;
+};
+
+/* A compiled field path: `kubernetes.labels.app`, or with a key that holds
+ * dots, `kubernetes.labels["app.kubernetes.io/name"]`. Compile once at config
+ * time, use per record. */
+struct field_path {
+    char *text; /* as written, for messages */
+    struct value_string *segments;
+    uint32_t count;
+};
+
+/* Returns 0, or -1 with a message in *error (malloc'ed) naming the problem and
+ * its position in `text`. */
+int field_path_parse(const char *text, struct field_path *out, char **error);
+void field_path_free(struct field_path *path);
+
+void record_init(struct record *rec);
+void record_free(struct record *rec); /* fields and attachment references */
+/* Moves the contents of *from into *to (which must be empty); *from is left empty. */
+void record_move(struct record *to, struct record *from);
+
+/* NULL if any segment is missing or is not a map. */
+const struct value *record_get(const struct record *rec, const struct field_path *path);
+/* Sets the value at `path`, creating intermediate maps and replacing a
+ * non-map intermediate. Takes ownership of *v. */
+void record_set(struct record *rec, const struct field_path *path, struct value *v);
+/* Returns false if the path did not exist. */
+bool record_delete(struct record *rec, const struct field_path *path);
+/* Moves the value at `from` to `to` (replacing what is there). Returns false
+ * if `from` did not exist. */
+bool record_rename(struct record *rec, const struct field_path *from, const struct field_path *to);
+
+/* Shorthand for a top-level key, without a compiled path. */
+const struct value *record_get_key(const struct record *rec, const char *key);
+void record_set_key(struct record *rec, const char *key, struct value *v);
+
+/* Attachments. attachment_new takes ownership of *value. */
+struct attachment *attachment_new(const char *key, struct value *value);
+struct attachment *attachment_ref(struct attachment *a);
+void attachment_unref(struct attachment *a);
+/* Adds a reference to `a` under its key, replacing an attachment or field with
+ * the same root key. Returns -1 if the record already has the maximum. */
+int record_attach(struct record *rec, struct attachment *a);
+
+#endif

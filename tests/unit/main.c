@@ -1,0 +1,22 @@
+/* Runs every unit suite; exits non-zero if any test failed. */
+#include "suites.h"
+
+#include <stdlib.h>
+
+int main(void)
+{
+    SRunner *runner = srunner_create(codec_suite());
+    srunner_add_suite(runner, config_suite());
+    srunner_add_suite(runner, json_suite());
+    srunner_add_suite(runner, http_suite());
+    srunner_add_suite(runner, loop_suite());
+    srunner_add_suite(runner, metrics_suite());
+    srunner_add_suite(runner, options_suite());
+    srunner_add_suite(runner, record_suite());
+    srunner_add_suite(runner, router_suite());
+    srunner_add_suite(runner, chunk_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,18 @@
+/* Every unit test file contributes one Check suite; main.c runs them all. */
+#ifndef SKIFF_TEST_SUITES_H
+#define SKIFF_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *codec_suite(void);
+Suite *config_suite(void);
+Suite *json_suite(void);
+Suite *http_suite(void);
+Suite *loop_suite(void);
+Suite *metrics_suite(void);
+Suite *options_suite(void);
+Suite *record_suite(void);
+Suite *router_suite(void);
+Suite *chunk_suite(void);
+
+#endif
