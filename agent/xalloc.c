@@ -67,15 +67,19 @@ char *xstrndup(const char *s, size_t len)
 
 char *xasprintf(const char *fmt, ...)
 {
-    va_list ap;
+    va_list ap, again;
+    char small[256];
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_copy(again, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (n < 0)
         out_of_memory(0);
     char *p = xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n < sizeof small)
+        memcpy(p, small, (size_t)n + 1);
+    else
+        vsnprintf(p, (size_t)n + 1, fmt, again);
+    va_end(again);
     return p;
 }

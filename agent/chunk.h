@@ -1,0 +1,59 @@
+/* A chunk: records of one tag from one input, encoded back to back (codec.h),
+ * with the table of attachments they refer to and, per source, the highest
+ * origin offset it holds. A chunk is the unit of buffering, flushing, retrying
+ * and acknowledging. It is filled on the pipeline thread, then sealed and
+ * read-only, so outputs on the output thread read it without locks. */
+#ifndef SKIFF_CHUNK_H
+#define SKIFF_CHUNK_H
+
+#include "buf.h"
+#include "codec.h"
+#include "record.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* A chunk's attachment table is bounded so indexes fit the encoding; a record
+ * whose attachment would not fit goes into a new chunk. */
+#define CHUNK_MAX_ATTACHMENTS 4096
+
+struct chunk {
+    uint64_t id;           /* increasing, in the order chunks were opened */
+    unsigned input_index;  /* whose buffer it is charged to */
+    char *tag;
+    uint64_t routes;       /* bit i: output i takes this chunk */
+    struct buf data;       /* encoded records */
+    uint32_t record_count;
+    struct attachment **attachments;
+    size_t attachment_count;
+    size_t attachment_cap;
+    struct record_origin *origins; /* per source, the highest offset in the chunk */
+    size_t origin_count;
+    size_t origin_cap;
+    int64_t opened_ms;
+
+    /* Owned by the chunk store on the pipeline thread; outputs never read
+     * these. */
+    struct chunk *next_open;   /* hash chain of open chunks */
+    struct chunk *next_sealed; /* the input's queue of sealed chunks */
+    unsigned routes_left;      /* outputs that have not finished with it */
+    bool abandoned;            /* some output never got to send it */
+};
+
+struct chunk *chunk_new(uint64_t id, unsigned input_index, const char *tag, uint64_t routes,
+                        int64_t now_ms);
+void chunk_free(struct chunk *chunk);
+
+/* Appends a record (its origin is noted too). Returns the bytes the chunk grew
+ * by, or 0 if the attachment table is full and the record must go to a new
+ * chunk. */
+size_t chunk_append(struct chunk *chunk, const struct record *rec);
+/* Notes the origin of a record that was dropped before reaching the chunk, so
+ * its offset is acknowledged together with the chunk. */
+void chunk_note_origin(struct chunk *chunk, const struct record_origin *origin);
+
+/* Iterates the records: start with *pos = 0. Returns 1, 0 at the end, or -1 if
+ * the data is malformed. */
+int chunk_next(const struct chunk *chunk, size_t *pos, struct record_view *view);
+
+#endif

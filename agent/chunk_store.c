@@ -1,0 +1,167 @@
+/* The in-memory chunk store (see chunk_store.h). Open chunks sit in a chained
+ * hash table keyed by (input, tag) that doubles when it gets crowded. */
+#include "chunk_store.h"
+
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct sealed_queue {
+    struct chunk *head;
+    struct chunk *tail;
+};
+
+struct chunk_store {
+    struct chunk **buckets;
+    size_t bucket_count; /* a power of two */
+    size_t open_count;
+    struct sealed_queue *sealed; /* one per input */
+    size_t input_count;
+    size_t sealed_count;
+};
+
+static size_t chunk_store_hash(unsigned input, const char *tag)
+{
+    uint64_t h = 1469598103934665603ull ^ input;
+    for (; *tag; tag++) {
+        h ^= (unsigned char)*tag;
+        h *= 1099511628211ull;
+    }
+    return (size_t)h;
+}
+
+struct chunk_store *chunk_store_create(size_t input_count)
+{
+    struct chunk_store *store = xcalloc(1, sizeof *store);
+    store->bucket_count = 64;
+    store->buckets = xcalloc(store->bucket_count, sizeof *store->buckets);
+    store->input_count = input_count;
+    store->sealed = xcalloc(input_count, sizeof *store->sealed);
+    return store;
+}
+
+void chunk_store_destroy(struct chunk_store *store)
+{
+    if (!store)
+        return;
+    for (size_t i = 0; i < store->bucket_count; i++) {
+        for (struct chunk *c = store->buckets[i], *next; c; c = next) {
+            next = c->next_open;
+            chunk_free(c);
+        }
+    }
+    for (size_t i = 0; i < store->input_count; i++) {
+        for (struct chunk *c = store->sealed[i].head, *next; c; c = next) {
+            next = c->next_sealed;
+            chunk_free(c);
+        }
+    }
+    free(store->buckets);
+    free(store->sealed);
+    free(store);
+}
+
+struct chunk *chunk_store_find_open(struct chunk_store *store, unsigned input, const char *tag)
+{
+    size_t slot = chunk_store_hash(input, tag) & (store->bucket_count - 1);
+    for (struct chunk *c = store->buckets[slot]; c; c = c->next_open) {
+        if (c->input_index == input && strcmp(c->tag, tag) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+static void chunk_store_grow(struct chunk_store *store)
+{
+    size_t count = store->bucket_count * 2;
+    struct chunk **buckets = xcalloc(count, sizeof *buckets);
+    for (size_t i = 0; i < store->bucket_count; i++) {
+        for (struct chunk *c = store->buckets[i], *next; c; c = next) {
+            next = c->next_open;
+            size_t slot = chunk_store_hash(c->input_index, c->tag) & (count - 1);
+            c->next_open = buckets[slot];
+            buckets[slot] = c;
+        }
+    }
+    free(store->buckets);
+    store->buckets = buckets;
+    store->bucket_count = count;
+}
+
+void chunk_store_add_open(struct chunk_store *store, struct chunk *chunk)
+{
+    if (store->open_count >= store->bucket_count)
+        chunk_store_grow(store);
+    size_t slot = chunk_store_hash(chunk->input_index, chunk->tag) & (store->bucket_count - 1);
+    chunk->next_open = store->buckets[slot];
+    store->buckets[slot] = chunk;
+    store->open_count++;
+}
+
+size_t chunk_store_open_count(const struct chunk_store *store)
+{
+    return store->open_count;
+}
+
+struct chunk **chunk_store_list_open(const struct chunk_store *store, size_t *count)
+{
+    struct chunk **list = xcalloc(store->open_count, sizeof *list);
+    size_t n = 0;
+    for (size_t i = 0; i < store->bucket_count; i++) {
+        for (struct chunk *c = store->buckets[i]; c; c = c->next_open)
+            list[n++] = c;
+    }
+    *count = n;
+    return list;
+}
+
+static void chunk_store_remove_open(struct chunk_store *store, struct chunk *chunk)
+{
+    size_t slot = chunk_store_hash(chunk->input_index, chunk->tag) & (store->bucket_count - 1);
+    for (struct chunk **link = &store->buckets[slot]; *link; link = &(*link)->next_open) {
+        if (*link == chunk) {
+            *link = chunk->next_open;
+            chunk->next_open = NULL;
+            store->open_count--;
+            return;
+        }
+    }
+}
+
+void chunk_store_seal(struct chunk_store *store, struct chunk *chunk, unsigned routes_left)
+{
+    struct sealed_queue *queue = &store->sealed[chunk->input_index];
+
+    chunk_store_remove_open(store, chunk);
+    chunk->routes_left = routes_left;
+    chunk->next_sealed = NULL;
+    if (queue->tail)
+        queue->tail->next_sealed = chunk;
+    else
+        queue->head = chunk;
+    queue->tail = chunk;
+    store->sealed_count++;
+}
+
+void chunk_store_route_done(struct chunk_store *store, struct chunk *chunk,
+                            chunk_release_cb *release, void *data)
+{
+    struct sealed_queue *queue = &store->sealed[chunk->input_index];
+
+    if (chunk->routes_left > 0)
+        chunk->routes_left--;
+    while (queue->head && queue->head->routes_left == 0) {
+        struct chunk *done = queue->head;
+        queue->head = done->next_sealed;
+        if (!queue->head)
+            queue->tail = NULL;
+        store->sealed_count--;
+        release(done, data);
+    }
+}
+
+size_t chunk_store_sealed_count(const struct chunk_store *store)
+{
+    return store->sealed_count;
+}

@@ -1,0 +1,509 @@
+/* Loading the configuration: the service section and every input, filter and
+ * output, validated against the common and plugin option tables, with every
+ * problem reported in one run. Not for starting anything: that is pipeline.c. */
+#include "config.h"
+
+#include "buf.h"
+#include "cfg_node.h"
+#include "options_units.h"
+#include "router.h"
+#include "tag_match.h"
+#include "xalloc.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+
+static const struct option_spec http_options[] = {
+    {.name = "listen",
+     .type = OPT_STRING,
+     .offset = offsetof(struct http_config, listen),
+     .description = "host:port of the /metrics, /healthz and /readyz server; unset = no server"},
+    {0},
+};
+
+const struct option_spec service_options[] = {
+    {.name = "log_level",
+     .type = OPT_STRING,
+     .default_value = "info",
+     .choices = log_levels,
+     .offset = offsetof(struct service_config, log_level),
+     .description = "how much skiff logs about itself"},
+    {.name = "state_dir",
+     .type = OPT_STRING,
+     .default_value = "/var/lib/skiff",
+     .offset = offsetof(struct service_config, state_dir),
+     .description = "folder for checkpoints and buffered chunks"},
+    {.name = "flush_interval",
+     .type = OPT_DURATION,
+     .default_value = "1s",
+     .min = 10,
+     .max = 3600000,
+     .offset = offsetof(struct service_config, flush_interval_ms),
+     .description = "how often buffered records are handed to the outputs"},
+    {.name = "grace",
+     .type = OPT_DURATION,
+     .default_value = "5s",
+     .min = 0,
+     .max = 600000,
+     .offset = offsetof(struct service_config, grace_ms),
+     .description = "on SIGTERM, how long to keep sending before saving the rest to disk"},
+    {.name = "http",
+     .type = OPT_SECTION,
+     .section = http_options,
+     .offset = offsetof(struct service_config, http),
+     .description = "the HTTP server for metrics and health checks"},
+    {0},
+};
+
+const struct option_spec input_common_options[] = {
+    {.name = "name",
+     .type = OPT_STRING,
+     .required = true,
+     .offset = offsetof(struct instance_common, name),
+     .description = "the input plugin"},
+    {.name = "alias",
+     .type = OPT_STRING,
+     .offset = offsetof(struct instance_common, alias),
+     .description = "names the instance in logs and metrics; default `<plugin>.<index>`"},
+    {.name = "tag",
+     .type = OPT_STRING,
+     .offset = offsetof(struct instance_common, tag),
+     .description = "tag of the records it reads, for `match`; default: the plugin name"},
+    {.name = "buffer_limit",
+     .type = OPT_SIZE,
+     .default_value = "32MiB",
+     .min = 64LL << 10,
+     .max = 64LL << 30,
+     .offset = offsetof(struct instance_common, buffer_limit),
+     .description = "bytes buffered for this input before it pauses"},
+    {0},
+};
+
+const struct option_spec filter_common_options[] = {
+    {.name = "name",
+     .type = OPT_STRING,
+     .required = true,
+     .offset = offsetof(struct instance_common, name),
+     .description = "the filter plugin"},
+    {.name = "alias",
+     .type = OPT_STRING,
+     .offset = offsetof(struct instance_common, alias),
+     .description = "names the instance in logs and metrics; default `<plugin>.<index>`"},
+    {.name = "match",
+     .type = OPT_STRING,
+     .required = true,
+     .offset = offsetof(struct instance_common, match),
+     .description = "tags this filter applies to; `*` matches any run of characters"},
+    {0},
+};
+
+const struct option_spec output_common_options[] = {
+    {.name = "name",
+     .type = OPT_STRING,
+     .required = true,
+     .offset = offsetof(struct instance_common, name),
+     .description = "the output plugin"},
+    {.name = "alias",
+     .type = OPT_STRING,
+     .offset = offsetof(struct instance_common, alias),
+     .description = "names the instance in logs and metrics; default `<plugin>.<index>`"},
+    {.name = "match",
+     .type = OPT_STRING,
+     .required = true,
+     .offset = offsetof(struct instance_common, match),
+     .description = "tags this output receives; `*` matches any run of characters"},
+    {.name = "retry_min",
+     .type = OPT_DURATION,
+     .default_value = "1s",
+     .min = 1,
+     .max = 3600000,
+     .offset = offsetof(struct instance_common, retry_min_ms),
+     .description = "delay before the first retry; it doubles up to retry_max"},
+    {.name = "retry_max",
+     .type = OPT_DURATION,
+     .default_value = "60s",
+     .min = 1,
+     .max = 86400000,
+     .offset = offsetof(struct instance_common, retry_max_ms),
+     .description = "longest delay between two retries"},
+    {.name = "retry_limit",
+     .type = OPT_INT,
+     .default_value = "-1",
+     .min = -1,
+     .max = 1000000000,
+     .offset = offsetof(struct instance_common, retry_limit),
+     .description = "retries of a chunk after the first attempt; -1 = retry forever, 0 = never "
+                    "retry"},
+    {0},
+};
+
+const struct option_spec *config_common_options(enum plugin_kind kind)
+{
+    switch (kind) {
+    case PLUGIN_INPUT:
+        return input_common_options;
+    case PLUGIN_FILTER:
+        return filter_common_options;
+    case PLUGIN_OUTPUT:
+        return output_common_options;
+    }
+    return NULL;
+}
+
+/* "outputs[0]", and "outputs[0] (file)" once the plugin is known. */
+static char *instance_context(enum plugin_kind kind, unsigned index, const struct plugin *plugin)
+{
+    if (!plugin)
+        return xasprintf("%ss[%u]", plugin_kind_name(kind), index);
+    return xasprintf("%ss[%u] (%s)", plugin_kind_name(kind), index, plugin->name);
+}
+
+static void check_keys(const struct cfg_node *map, const char *const *allowed, size_t count,
+                       const char *prefix, struct diag_list *diags)
+{
+    for (size_t i = 0; i < map->count; i++) {
+        const struct cfg_node *key = map->pairs[i].key;
+        bool known = false;
+        for (size_t k = 0; k < count; k++)
+            known |= strcmp(key->scalar, allowed[k]) == 0;
+        if (known)
+            continue;
+        const char *hint = diag_closest(key->scalar, allowed, count);
+        if (hint)
+            diag_add(diags, key, "%sunknown key '%s' (did you mean '%s'?)", prefix, key->scalar,
+                     hint);
+        else
+            diag_add(diags, key, "%sunknown key '%s'", prefix, key->scalar);
+    }
+}
+
+static void report_unknown_plugin(enum plugin_kind kind, const struct cfg_node *name,
+                                  const char *context, struct diag_list *diags)
+{
+    const struct plugin *const *all = plugin_all();
+    size_t total = 0, count = 0;
+
+    while (all[total])
+        total++;
+    const char **names = xcalloc(total, sizeof *names);
+    for (size_t i = 0; i < total; i++) {
+        if (all[i]->kind == kind)
+            names[count++] = all[i]->name;
+    }
+    const char *hint = diag_closest(name->scalar, names, count);
+    const struct plugin *other = NULL;
+    for (size_t i = 0; i < total && !other; i++) {
+        if (strcmp(all[i]->name, name->scalar) == 0)
+            other = all[i];
+    }
+    if (other)
+        diag_add(diags, name, "%s: plugin '%s' is for %ss, not %ss", context, name->scalar,
+                 plugin_kind_name(other->kind), plugin_kind_name(kind));
+    else if (hint)
+        diag_add(diags, name,
+                 "%s: unknown %s plugin '%s' (did you mean '%s'?); see skiff --list-plugins",
+                 context, plugin_kind_name(kind), name->scalar, hint);
+    else
+        diag_add(diags, name, "%s: unknown %s plugin '%s'; see skiff --list-plugins", context,
+                 plugin_kind_name(kind), name->scalar);
+    free(names);
+}
+
+static const struct plugin *find_plugin(enum plugin_kind kind, const struct cfg_node *item,
+                                        const char *context, struct diag_list *diags)
+{
+    if (item->type != CFG_MAP) {
+        diag_add(diags, item, "%s: must be a map with a 'name', got a %s", context,
+                 cfg_type_name(item->type));
+        return NULL;
+    }
+    const struct cfg_node *name = cfg_map_get(item, "name");
+    if (!name) {
+        diag_add(diags, item, "%s: missing required option 'name' (the %s plugin to use)", context,
+                 plugin_kind_name(kind));
+        return NULL;
+    }
+    if (name->type != CFG_SCALAR) {
+        diag_add(diags, name, "%s: option 'name' must be a plugin name, got a %s", context,
+                 cfg_type_name(name->type));
+        return NULL;
+    }
+    const struct plugin *plugin = plugin_find(name->scalar, kind);
+    if (!plugin)
+        report_unknown_plugin(kind, name, context, diags);
+    return plugin;
+}
+
+/* Where a message about option `key` of an item points: its value if given,
+ * else the item. */
+static const struct cfg_node *option_node(const struct instance_config *inst, const char *key)
+{
+    const struct cfg_node *value = cfg_map_get(inst->node, key);
+    return value ? value : inst->node;
+}
+
+static bool is_alias_text(const char *alias)
+{
+    return alias[0] != '\0' &&
+           alias[strspn(alias, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                               "0123456789_.-")] == '\0';
+}
+
+static void check_instance(const struct instance_config *inst, const char *context,
+                           struct diag_list *diags)
+{
+    const struct instance_common *common = &inst->common;
+
+    if (!is_alias_text(common->alias))
+        diag_add(diags, option_node(inst, "alias"),
+                 "%s: alias '%s' may only contain letters, digits, '_', '.' and '-'", context,
+                 common->alias);
+    if (inst->plugin->kind == PLUGIN_OUTPUT && common->retry_min_ms > common->retry_max_ms) {
+        char min[OPTIONS_NUMBER_TEXT_MAX], max[OPTIONS_NUMBER_TEXT_MAX];
+        options_format_number(OPT_DURATION, common->retry_min_ms, min);
+        options_format_number(OPT_DURATION, common->retry_max_ms, max);
+        diag_add(diags, option_node(inst, "retry_min"),
+                 "%s: retry_min (%s) must not be greater than retry_max (%s)", context, min, max);
+    }
+}
+
+static void load_instance(struct instance_config *inst, enum plugin_kind kind, unsigned index,
+                          const struct cfg_node *item, struct diag_list *diags)
+{
+    /* find_plugin checked it; taken as text, since the `null` output's name
+     * is also YAML's null. */
+    static const char *const ignored[] = {"name", NULL};
+    char *context = instance_context(kind, index, NULL);
+    const struct plugin *plugin = find_plugin(kind, item, context, diags);
+
+    inst->index = index;
+    inst->node = item;
+    free(context);
+    if (!plugin)
+        return;
+    inst->plugin = plugin;
+    inst->options = xcalloc(1, plugin->options_size);
+    context = instance_context(kind, index, plugin);
+
+    struct option_target targets[] = {
+        {config_common_options(kind), &inst->common},
+        {plugin->options, inst->options},
+    };
+    size_t before = diags->count;
+    options_apply(targets, plugin->options ? 2 : 1, item, context, ignored, diags);
+    inst->common.name = xstrdup(plugin->name);
+    if (!inst->common.alias)
+        inst->common.alias = xasprintf("%s.%u", plugin->name, index);
+    if (kind == PLUGIN_INPUT && !inst->common.tag)
+        inst->common.tag = xstrdup(plugin->name);
+    check_instance(inst, context, diags);
+    /* A plugin's own checks assume its options converted cleanly. */
+    if (diags->count == before && plugin->validate)
+        plugin->validate(inst->options, item, context, diags);
+    free(context);
+}
+
+struct kind_section {
+    enum plugin_kind kind;
+    const char *key;
+    bool required;
+    size_t max; /* 0 = no limit */
+};
+
+static void load_kind(const struct cfg_node *pipeline, const struct kind_section *section,
+                      struct instance_config **out, size_t *out_count, struct diag_list *diags)
+{
+    const char *kind_name = plugin_kind_name(section->kind);
+    const struct cfg_node *seq = cfg_map_get(pipeline, section->key);
+
+    if (!seq || cfg_is_null(seq)) {
+        if (section->required)
+            diag_add(diags, seq ? seq : pipeline, "pipeline: missing '%s' (at least one %s)",
+                     section->key, kind_name);
+        return;
+    }
+    if (seq->type != CFG_SEQ) {
+        diag_add(diags, seq, "pipeline: '%s' must be a sequence, got a %s", section->key,
+                 cfg_type_name(seq->type));
+        return;
+    }
+    if (seq->count == 0 && section->required)
+        diag_add(diags, seq, "pipeline: '%s' must list at least one %s", section->key, kind_name);
+    if (section->max && seq->count > section->max)
+        diag_add(diags, seq, "pipeline: at most %zu %s are allowed, got %zu", section->max,
+                 section->key, seq->count);
+    *out = xcalloc(seq->count, sizeof **out);
+    *out_count = seq->count;
+    for (size_t i = 0; i < seq->count; i++)
+        load_instance(&(*out)[i], section->kind, (unsigned)i, seq->items[i], diags);
+}
+
+static void append_known(const struct instance_config **all, size_t *count,
+                         const struct instance_config *insts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (insts[i].plugin)
+            all[(*count)++] = &insts[i];
+    }
+}
+
+static void check_aliases_unique(const struct config *config, struct diag_list *diags)
+{
+    size_t total = config->input_count + config->filter_count + config->output_count;
+    const struct instance_config **all = xcalloc(total, sizeof *all);
+    size_t count = 0;
+
+    append_known(all, &count, config->inputs, config->input_count);
+    append_known(all, &count, config->filters, config->filter_count);
+    append_known(all, &count, config->outputs, config->output_count);
+    for (size_t i = 0; i < count; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(all[i]->common.alias, all[j]->common.alias) != 0)
+                continue;
+            char *context = instance_context(all[i]->plugin->kind, all[i]->index, all[i]->plugin);
+            char *first = instance_context(all[j]->plugin->kind, all[j]->index, all[j]->plugin);
+            diag_add(diags, option_node(all[i], "alias"), "%s: alias '%s' is already used by %s",
+                     context, all[i]->common.alias, first);
+            free(context);
+            free(first);
+            break;
+        }
+    }
+    free(all);
+}
+
+static bool reaches_input(const struct config *config, const char *match)
+{
+    for (size_t i = 0; i < config->input_count; i++) {
+        const char *tag = config->inputs[i].common.tag;
+        if (tag && tag_patterns_overlap(match, tag))
+            return true;
+    }
+    return false;
+}
+
+/* "'test', 'app.*'", or NULL when no input has a tag (they all failed to
+ * load, and a reach check would only add noise). */
+static char *input_tags_text(const struct config *config)
+{
+    struct buf text = BUF_INIT;
+    for (size_t i = 0; i < config->input_count; i++) {
+        const char *tag = config->inputs[i].common.tag;
+        if (tag)
+            buf_printf(&text, "%s'%s'", text.len ? ", " : "", tag);
+    }
+    if (text.len == 0)
+        return NULL;
+    buf_cstr(&text);
+    return text.data;
+}
+
+static void check_reach(const struct config *config, const struct instance_config *insts,
+                        size_t count, const char *input_tags, struct diag_list *diags)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct instance_config *inst = &insts[i];
+        if (!inst->plugin || !inst->common.match || reaches_input(config, inst->common.match))
+            continue;
+        char *context = instance_context(inst->plugin->kind, inst->index, inst->plugin);
+        diag_add(diags, option_node(inst, "match"),
+                 "%s: match '%s' reaches no input (input tags: %s)", context, inst->common.match,
+                 input_tags);
+        free(context);
+    }
+}
+
+static void load_pipeline(struct config *config, const struct cfg_node *pipeline,
+                          struct diag_list *diags)
+{
+    static const char *const keys[] = {"inputs", "filters", "outputs"};
+    static const struct kind_section inputs = {PLUGIN_INPUT, "inputs", true, 0};
+    static const struct kind_section filters = {PLUGIN_FILTER, "filters", false, ROUTER_MAX_ROUTES};
+    static const struct kind_section outputs = {PLUGIN_OUTPUT, "outputs", true, ROUTER_MAX_ROUTES};
+
+    if (!pipeline || cfg_is_null(pipeline)) {
+        diag_add(diags, config->root, "missing 'pipeline' (with 'inputs' and 'outputs')");
+        return;
+    }
+    if (pipeline->type != CFG_MAP) {
+        diag_add(diags, pipeline, "'pipeline' must be a map, got a %s",
+                 cfg_type_name(pipeline->type));
+        return;
+    }
+    check_keys(pipeline, keys, 3, "pipeline: ", diags);
+    load_kind(pipeline, &inputs, &config->inputs, &config->input_count, diags);
+    load_kind(pipeline, &filters, &config->filters, &config->filter_count, diags);
+    load_kind(pipeline, &outputs, &config->outputs, &config->output_count, diags);
+    check_aliases_unique(config, diags);
+
+    char *input_tags = input_tags_text(config);
+    if (input_tags) {
+        check_reach(config, config->filters, config->filter_count, input_tags, diags);
+        check_reach(config, config->outputs, config->output_count, input_tags, diags);
+    }
+    free(input_tags);
+}
+
+/* Takes `root` (NULL when parsing failed); `before` is the number of problems
+ * known before parsing. */
+static int config_build(const char *name, struct cfg_node *root, size_t before, struct config *out,
+                        struct diag_list *diags)
+{
+    static const char *const keys[] = {"service", "pipeline"};
+
+    if (!root)
+        return -1;
+    out->path = xstrdup(name);
+    out->root = root;
+    check_keys(root, keys, 2, "", diags);
+    struct option_target service = {service_options, &out->service};
+    options_apply(&service, 1, cfg_map_get(root, "service"), "service", NULL, diags);
+    load_pipeline(out, cfg_map_get(root, "pipeline"), diags);
+    if (diags->count == before)
+        return 0;
+    config_free(out);
+    return -1;
+}
+
+int config_load(const char *path, struct config *out, struct diag_list *diags)
+{
+    size_t before = diags->count;
+    memset(out, 0, sizeof *out);
+    return config_build(path, cfg_parse_file(path, diags), before, out, diags);
+}
+
+int config_load_string(const char *name, const char *yaml, struct config *out,
+                       struct diag_list *diags)
+{
+    size_t before = diags->count;
+    memset(out, 0, sizeof *out);
+    return config_build(name, cfg_parse_string(name, yaml, strlen(yaml), diags), before, out,
+                        diags);
+}
+
+static void free_instances(struct instance_config *insts, size_t count, enum plugin_kind kind)
+{
+    for (size_t i = 0; i < count; i++) {
+        const struct plugin *plugin = insts[i].plugin;
+        options_free(config_common_options(kind), &insts[i].common);
+        if (plugin && plugin->options)
+            options_free(plugin->options, insts[i].options);
+        free(insts[i].options);
+    }
+    free(insts);
+}
+
+void config_free(struct config *config)
+{
+    options_free(service_options, &config->service);
+    free_instances(config->inputs, config->input_count, PLUGIN_INPUT);
+    free_instances(config->filters, config->filter_count, PLUGIN_FILTER);
+    free_instances(config->outputs, config->output_count, PLUGIN_OUTPUT);
+    cfg_node_free(config->root);
+    free(config->path);
+    memset(config, 0, sizeof *config);
+}

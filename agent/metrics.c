@@ -1,0 +1,188 @@
+/* The process-wide metrics registry (see metrics.h). Registration and rendering
+ * take one mutex; counting never does. Not a client library: no histograms,
+ * no timestamps, no exemplars. */
+#include "metrics.h"
+
+#include "xalloc.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Each series is its own allocation so the pointer handed out never moves. */
+struct metric_series {
+    struct metric metric;
+    char *labels;
+    struct metric_series *next;
+};
+
+struct metric_family {
+    char *name;
+    char *help;
+    enum metric_type type;
+    struct metric_series *first;
+    struct metric_series **tail;
+};
+
+/* Families sorted by name, so lookup is a binary search and rendering is in
+ * order. Series are a list in registration order; callers keep the pointer, so
+ * lookups happen once per series and a list is enough. */
+static struct {
+    pthread_mutex_t lock;
+    struct metric_family **families;
+    size_t len;
+    size_t cap;
+} registry = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Returns the family's index, or where it would be inserted with *found false. */
+static size_t family_search(const char *name, bool *found)
+{
+    size_t lo = 0, hi = registry.len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(registry.families[mid]->name, name);
+        if (cmp == 0) {
+            *found = true;
+            return mid;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
+static struct metric_family *family_get(const char *name, const char *help, enum metric_type type)
+{
+    bool found;
+    size_t i = family_search(name, &found);
+    if (found)
+        return registry.families[i];
+
+    struct metric_family *family = xcalloc(1, sizeof *family);
+    family->name = xstrdup(name);
+    family->help = xstrdup(help ? help : "");
+    family->type = type;
+    family->tail = &family->first;
+    registry.families =
+        xgrow(registry.families, &registry.cap, registry.len + 1, sizeof *registry.families);
+    memmove(&registry.families[i + 1], &registry.families[i],
+            (registry.len - i) * sizeof *registry.families);
+    registry.families[i] = family;
+    registry.len++;
+    return family;
+}
+
+static struct metric_series *series_get(struct metric_family *family, const char *labels)
+{
+    for (struct metric_series *s = family->first; s; s = s->next) {
+        if (strcmp(s->labels, labels) == 0)
+            return s;
+    }
+    struct metric_series *series = xcalloc(1, sizeof *series);
+    series->labels = xstrdup(labels);
+    *family->tail = series;
+    family->tail = &series->next;
+    return series;
+}
+
+static struct metric *metrics_register(const char *name, const char *help, const char *labels,
+                                       enum metric_type type)
+{
+    pthread_mutex_lock(&registry.lock);
+    struct metric_series *series = series_get(family_get(name, help, type), labels);
+    pthread_mutex_unlock(&registry.lock);
+    return &series->metric;
+}
+
+struct metric *metrics_counter(const char *name, const char *help, const char *labels)
+{
+    return metrics_register(name, help, labels, METRIC_COUNTER);
+}
+
+struct metric *metrics_gauge(const char *name, const char *help, const char *labels)
+{
+    return metrics_register(name, help, labels, METRIC_GAUGE);
+}
+
+void metrics_escape_label(struct buf *out, const char *value)
+{
+    for (const char *p = value; *p; p++) {
+        if (*p == '\\')
+            buf_append_str(out, "\\\\");
+        else if (*p == '"')
+            buf_append_str(out, "\\\"");
+        else if (*p == '\n')
+            buf_append_str(out, "\\n");
+        else
+            buf_append_byte(out, *p);
+    }
+}
+
+/* HELP text escapes backslash and newline, but not quotes. */
+static void escape_help(struct buf *out, const char *help)
+{
+    for (const char *p = help; *p; p++) {
+        if (*p == '\\')
+            buf_append_str(out, "\\\\");
+        else if (*p == '\n')
+            buf_append_str(out, "\\n");
+        else
+            buf_append_byte(out, *p);
+    }
+}
+
+static void render_family(struct buf *out, const struct metric_family *family)
+{
+    buf_printf(out, "# HELP %s", family->name);
+    if (family->help[0] != '\0') {
+        buf_append_byte(out, ' ');
+        escape_help(out, family->help);
+    }
+    buf_printf(out, "\n# TYPE %s %s\n", family->name,
+               family->type == METRIC_COUNTER ? "counter" : "gauge");
+    for (struct metric_series *s = family->first; s; s = s->next) {
+        int64_t value = metric_get(&s->metric);
+        if (s->labels[0] == '\0')
+            buf_printf(out, "%s %" PRId64 "\n", family->name, value);
+        else
+            buf_printf(out, "%s{%s} %" PRId64 "\n", family->name, s->labels, value);
+    }
+}
+
+void metrics_render(struct buf *out)
+{
+    pthread_mutex_lock(&registry.lock);
+    for (size_t i = 0; i < registry.len; i++)
+        render_family(out, registry.families[i]);
+    pthread_mutex_unlock(&registry.lock);
+}
+
+static void family_free(struct metric_family *family)
+{
+    struct metric_series *s = family->first;
+    while (s) {
+        struct metric_series *next = s->next;
+        free(s->labels);
+        free(s);
+        s = next;
+    }
+    free(family->name);
+    free(family->help);
+    free(family);
+}
+
+void metrics_reset(void)
+{
+    pthread_mutex_lock(&registry.lock);
+    for (size_t i = 0; i < registry.len; i++)
+        family_free(registry.families[i]);
+    free(registry.families);
+    registry.families = NULL;
+    registry.len = registry.cap = 0;
+    pthread_mutex_unlock(&registry.lock);
+}

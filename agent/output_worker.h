@@ -1,0 +1,54 @@
+/* The output thread: runs every output instance on its own event loop, hands
+ * each one the chunks routed to it (at most `max_in_flight` at a time, in
+ * order), retries failed attempts with exponential backoff and jitter, and
+ * returns finished deliveries to the pipeline thread through an eventfd.
+ *
+ * The pipeline thread only calls submit, take_completed and stop; everything
+ * else happens on the output thread. */
+#ifndef SKIFF_OUTPUT_WORKER_H
+#define SKIFF_OUTPUT_WORKER_H
+
+#include "pipeline.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct loop;
+struct loop_timer;
+struct output_worker;
+
+/* One chunk on its way to one output. */
+struct delivery {
+    struct chunk *chunk;
+    struct instance *output;
+    struct output_worker *worker;
+    unsigned attempts;   /* flushes started */
+    enum delivery_result result;
+    bool abandoned;      /* still unsent when the worker stopped */
+    struct loop_timer *retry_timer;
+    struct delivery *next;
+};
+
+/* Creates the worker and its loop; outputs[i].loop is set to it so that
+ * output plugins can be initialised before the thread starts. */
+struct output_worker *output_worker_create(struct instance *outputs, size_t count);
+int output_worker_start(struct output_worker *worker);
+/* Pipeline thread: queue a delivery for its output. */
+void output_worker_submit(struct output_worker *worker, struct delivery *delivery);
+/* Readable when deliveries have finished. */
+int output_worker_completion_fd(const struct output_worker *worker);
+/* Pipeline thread: takes every finished delivery (a list linked by `next`). */
+struct delivery *output_worker_take_completed(struct output_worker *worker);
+/* Stops the thread and joins it. Every delivery not finished is then on the
+ * completed list with `abandoned` set. Output plugins are destroyed on the
+ * output thread before it ends. */
+void output_worker_stop(struct output_worker *worker);
+/* Frees the worker (after stop, or if it never started). */
+void output_worker_destroy(struct output_worker *worker);
+
+/* Backoff before retry number `attempt` (1-based): exponential from retry_min,
+ * capped at retry_max, with jitter in [base/2, base]; never below retry_min. */
+int64_t output_retry_delay_ms(int64_t retry_min_ms, int64_t retry_max_ms, unsigned attempt,
+                              double unit_random);
+
+#endif

@@ -1,0 +1,342 @@
+/* The pipeline thread: builds the instances from the config, runs inputs and
+ * filters on its event loop, routes records into chunks, seals chunks on size
+ * or on the flush timer, hands them to the output thread, releases them as
+ * outputs finish, and runs the shutdown sequence on SIGTERM/SIGINT.
+ * Backpressure and acknowledgements live here; chunk bookkeeping lives in
+ * chunk_store.c and the output side in output_worker.c. */
+#include "pipeline.h"
+
+#include "chunk_store.h"
+#include "http_server.h"
+#include "log.h"
+#include "loop.h"
+#include "output_worker.h"
+#include "pipeline_internal.h"
+#include "router.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+/* A chunk is sealed when it reaches this size, or a quarter of its input's
+ * buffer_limit if that is smaller, so a full buffer holds several chunks and
+ * draining one lets the input go on. */
+enum { CHUNK_MAX_BYTES = 2 * 1024 * 1024 };
+
+static size_t pipeline_chunk_limit(const struct instance *in)
+{
+    int64_t quarter = in->config->common.buffer_limit / 4;
+    return quarter < CHUNK_MAX_BYTES ? (size_t)quarter : CHUNK_MAX_BYTES;
+}
+
+void instance_count_dropped(struct instance *instance, const char *reason, int64_t n)
+{
+    struct buf labels = BUF_INIT;
+    buf_append_str(&labels, "instance=\"");
+    metrics_escape_label(&labels, instance->alias);
+    buf_append_str(&labels, "\",reason=\"");
+    metrics_escape_label(&labels, reason);
+    buf_append_str(&labels, "\"");
+    struct metric *m = metrics_counter("skiff_records_dropped_total",
+                                       "Records dropped on purpose or given up on, by reason",
+                                       buf_cstr(&labels));
+    buf_free(&labels);
+    metric_add(m, n);
+}
+
+static void input_update_buffer(struct instance *in, int64_t delta)
+{
+    in->buffer_bytes += delta;
+    metric_set(in->metrics.buffer_bytes, in->buffer_bytes);
+}
+
+static void input_pause(struct instance *in)
+{
+    in->paused = true;
+    metric_set(in->metrics.paused, 1);
+    metric_add(in->metrics.pauses, 1);
+    log_debug(in->alias, "buffer full (%lld bytes), pausing", (long long)in->buffer_bytes);
+    if (in->plugin->pause)
+        in->plugin->pause(in);
+}
+
+static void input_resume(struct instance *in)
+{
+    in->paused = false;
+    metric_set(in->metrics.paused, 0);
+    log_debug(in->alias, "buffer has room (%lld bytes), resuming", (long long)in->buffer_bytes);
+    if (in->plugin->resume)
+        in->plugin->resume(in);
+}
+
+/* ---- sealing and completion ---- */
+
+static void pipeline_check_drained(struct pipeline *p)
+{
+    if (p->stopping && chunk_store_sealed_count(p->store) == 0 &&
+        chunk_store_open_count(p->store) == 0)
+        loop_stop(p->loop);
+}
+
+static void pipeline_release_chunk(struct chunk *chunk, void *data)
+{
+    struct pipeline *p = data;
+    struct instance *in = &p->inputs[chunk->input_index];
+
+    if (chunk->abandoned)
+        in->acks_blocked = true; /* never acknowledge past records that were not sent */
+    if (!in->acks_blocked && in->plugin->ack) {
+        for (size_t i = 0; i < chunk->origin_count; i++)
+            in->plugin->ack(in, &chunk->origins[i]);
+    }
+    input_update_buffer(in, -(int64_t)chunk->data.len);
+    chunk_free(chunk);
+    metric_set(p->chunks_pending, (int64_t)chunk_store_sealed_count(p->store));
+    if (in->paused && !p->stopping && in->buffer_bytes < in->config->common.buffer_limit)
+        input_resume(in);
+}
+
+static void pipeline_seal(struct pipeline *p, struct chunk *chunk)
+{
+    unsigned routes = chunk->record_count ? (unsigned)__builtin_popcountll(chunk->routes) : 0;
+
+    chunk_store_seal(p->store, chunk, routes);
+    metric_set(p->chunks_pending, (int64_t)chunk_store_sealed_count(p->store));
+    if (routes == 0) {
+        chunk_store_route_done(p->store, chunk, pipeline_release_chunk, p);
+        return;
+    }
+    for (size_t i = 0; i < p->output_count; i++) {
+        if (!(chunk->routes & (1ull << i)))
+            continue;
+        struct delivery *d = xcalloc(1, sizeof *d);
+        d->chunk = chunk;
+        d->output = &p->outputs[i];
+        output_worker_submit(p->worker, d);
+    }
+}
+
+static void pipeline_seal_all(struct pipeline *p)
+{
+    size_t count;
+    struct chunk **open = chunk_store_list_open(p->store, &count);
+    for (size_t i = 0; i < count; i++)
+        pipeline_seal(p, open[i]);
+    free(open);
+}
+
+static void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *data)
+{
+    struct pipeline *p = data;
+    struct delivery *list = output_worker_take_completed(p->worker);
+
+    while (list) {
+        struct delivery *d = list;
+        list = d->next;
+        if (d->abandoned) {
+            d->chunk->abandoned = true;
+            p->abandoned_records += d->chunk->record_count;
+            p->abandoned_chunks++;
+            instance_count_dropped(d->output, "shutdown", d->chunk->record_count);
+        } else if (d->result == DELIVERY_FAILED) {
+            instance_count_dropped(d->output, "delivery_failed", d->chunk->record_count);
+        }
+        chunk_store_route_done(p->store, d->chunk, pipeline_release_chunk, p);
+        free(d);
+    }
+    pipeline_check_drained(p);
+}
+
+static void pipeline_on_flush_timer(struct loop *loop, struct loop_timer *timer, void *data)
+{
+    pipeline_seal_all(data);
+}
+
+/* ---- the record path ---- */
+
+static enum filter_result pipeline_filter(struct pipeline *p, uint64_t filters, const char *tag,
+                                          struct record *rec)
+{
+    for (size_t i = 0; i < p->filter_count; i++) {
+        if (!(filters & (1ull << i)))
+            continue;
+        struct instance *f = &p->filters[i];
+        metric_add(f->metrics.records, 1);
+        if (f->plugin->filter(f, tag, rec) == FILTER_DROP)
+            return FILTER_DROP;
+    }
+    return FILTER_KEEP;
+}
+
+static struct chunk *pipeline_open_chunk(struct pipeline *p, struct instance *in, const char *tag,
+                                         uint64_t routes)
+{
+    struct chunk *chunk = chunk_store_find_open(p->store, in->index, tag);
+    if (!chunk) {
+        chunk = chunk_new(++p->next_chunk_id, in->index, tag, routes, loop_now_ms(p->loop));
+        chunk_store_add_open(p->store, chunk);
+    }
+    return chunk;
+}
+
+static void pipeline_append(struct pipeline *p, struct instance *in, const char *tag,
+                            uint64_t routes, const struct record *rec)
+{
+    struct chunk *chunk = pipeline_open_chunk(p, in, tag, routes);
+    size_t grown = chunk_append(chunk, rec);
+    if (grown == 0) {
+        /* The chunk's attachment table is full: start a new chunk. */
+        pipeline_seal(p, chunk);
+        chunk = pipeline_open_chunk(p, in, tag, routes);
+        grown = chunk_append(chunk, rec);
+    }
+    metric_add(in->metrics.bytes, (int64_t)grown);
+    input_update_buffer(in, (int64_t)grown);
+    if (chunk->data.len >= pipeline_chunk_limit(in))
+        pipeline_seal(p, chunk);
+}
+
+void input_emit(struct instance *in, const char *tag, struct record *rec)
+{
+    struct pipeline *p = in->pipeline;
+    struct route route = router_lookup(p->router, tag);
+
+    metric_add(in->metrics.records, 1);
+    if (route.filters && pipeline_filter(p, route.filters, tag, rec) == FILTER_DROP) {
+        chunk_note_origin(pipeline_open_chunk(p, in, tag, route.outputs), &rec->origin);
+    } else if (!route.outputs) {
+        if (!in->warned_no_route) {
+            log_warn(in->alias, "tag '%s' matches no output's `match`; its records are dropped "
+                     "and counted in skiff_records_dropped_total{reason=\"no_route\"}", tag);
+            in->warned_no_route = true;
+        }
+        instance_count_dropped(in, "no_route", 1);
+        chunk_note_origin(pipeline_open_chunk(p, in, tag, 0), &rec->origin);
+    } else {
+        pipeline_append(p, in, tag, route.outputs, rec);
+    }
+    record_free(rec);
+    if (!in->paused && !p->stopping && in->buffer_bytes >= in->config->common.buffer_limit)
+        input_pause(in);
+}
+
+/* ---- signals and shutdown ---- */
+
+static void pipeline_stop_inputs(struct pipeline *p)
+{
+    for (size_t i = 0; i < p->input_count; i++) {
+        struct instance *in = &p->inputs[i];
+        if (in->plugin->stop)
+            in->plugin->stop(in);
+    }
+}
+
+static void pipeline_on_grace_timer(struct loop *loop, struct loop_timer *timer, void *data)
+{
+    struct pipeline *p = data;
+    p->grace_timer = NULL;
+    log_warn("pipeline", "grace period of %.1fs is over with %zu chunks still in flight",
+             (double)p->config->service.grace_ms / 1000.0, chunk_store_sealed_count(p->store));
+    loop_stop(loop);
+}
+
+static void pipeline_begin_shutdown(struct pipeline *p, const char *signal_name)
+{
+    if (p->stopping) {
+        log_warn("pipeline", "%s again: stopping now without waiting for outputs", signal_name);
+        loop_stop(p->loop);
+        return;
+    }
+    p->stopping = true;
+    log_info("pipeline", "%s received: stopping inputs, flushing outputs (grace %.1fs)",
+             signal_name, (double)p->config->service.grace_ms / 1000.0);
+    pipeline_stop_inputs(p);
+    if (p->flush_timer) {
+        loop_cancel_timer(p->loop, p->flush_timer);
+        p->flush_timer = NULL;
+    }
+    pipeline_seal_all(p);
+    p->grace_timer = loop_add_timer(p->loop, p->config->service.grace_ms, 0,
+                                    pipeline_on_grace_timer, p);
+    pipeline_check_drained(p);
+}
+
+static void pipeline_on_signal(struct loop *loop, int fd, unsigned events, void *data)
+{
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n != (ssize_t)sizeof info)
+        return;
+    pipeline_begin_shutdown(data, info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static int pipeline_watch_signals(struct pipeline *p)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    /* Blocked before the output thread starts, so it inherits the mask and
+     * only the signalfd sees these signals. */
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    p->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (p->signal_fd < 0) {
+        log_error("pipeline", "signalfd: %s", strerror(errno));
+        return -1;
+    }
+    return loop_watch_fd(p->loop, p->signal_fd, LOOP_READABLE, pipeline_on_signal, p);
+}
+
+/* ---- run ---- */
+
+static int pipeline_start_inputs(struct pipeline *p)
+{
+    for (size_t i = 0; i < p->input_count; i++) {
+        struct instance *in = &p->inputs[i];
+        if (in->plugin->start && in->plugin->start(in) < 0) {
+            log_error(in->alias, "cannot start");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void pipeline_report_abandoned(struct pipeline *p)
+{
+    if (p->abandoned_records == 0)
+        return;
+    log_error("pipeline", "%llu records in %llu chunks were not delivered before shutdown; "
+              "they are counted in skiff_records_dropped_total{reason=\"shutdown\"} and will be "
+              "read again by inputs that keep checkpoints",
+              (unsigned long long)p->abandoned_records, (unsigned long long)p->abandoned_chunks);
+}
+
+int pipeline_run(struct pipeline *p)
+{
+    if (pipeline_watch_signals(p) < 0 || output_worker_start(p->worker) < 0)
+        return 1;
+    p->worker_started = true;
+    if (loop_watch_fd(p->loop, output_worker_completion_fd(p->worker), LOOP_READABLE,
+                      pipeline_on_completion, p) < 0 ||
+        pipeline_start_http(p) < 0 || pipeline_start_inputs(p) < 0)
+        return 1;
+    p->flush_timer = loop_add_timer(p->loop, p->config->service.flush_interval_ms,
+                                    p->config->service.flush_interval_ms,
+                                    pipeline_on_flush_timer, p);
+    log_info("pipeline", "started: %zu inputs, %zu filters, %zu outputs", p->input_count,
+             p->filter_count, p->output_count);
+
+    if (loop_run(p->loop) < 0)
+        return 1;
+
+    output_worker_stop(p->worker);
+    pipeline_on_completion(p->loop, -1, 0, p);
+    pipeline_report_abandoned(p);
+    log_info("pipeline", "stopped");
+    return 0;
+}

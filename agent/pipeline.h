@@ -1,0 +1,83 @@
+/* The pipeline: configured instances wired together on the pipeline thread.
+ * Inputs emit records; filters that match the tag change or drop them; the
+ * router picks the outputs; the records are appended to chunks that are sealed
+ * and handed to the output thread; completed chunks release buffer space and
+ * acknowledge origins back to their input.
+ *
+ * This header is also the API plugins use: input_emit, the instance fields,
+ * and (for outputs) delivery_done. */
+#ifndef SKIFF_PIPELINE_H
+#define SKIFF_PIPELINE_H
+
+#include "chunk.h"
+#include "config.h"
+#include "metrics.h"
+#include "plugin.h"
+#include "record.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct loop;
+struct pipeline;
+
+struct instance_metrics {
+    struct metric *records;      /* inputs: emitted; outputs: delivered */
+    struct metric *bytes;        /* inputs: encoded bytes; outputs: bytes written */
+    struct metric *buffer_bytes; /* inputs: bytes in chunks not yet completed */
+    struct metric *paused;       /* inputs: 1 while paused by backpressure */
+    struct metric *pauses;       /* inputs: times paused */
+    struct metric *retries;      /* outputs: chunk attempts that will be retried */
+    struct metric *failures;     /* outputs: chunks given up on */
+    struct metric *invalid_utf8; /* outputs: sequences replaced by U+FFFD */
+};
+
+struct instance {
+    const struct plugin *plugin;
+    const struct instance_config *config;
+    const char *alias; /* names the instance in logs and metrics */
+    unsigned index;    /* position within its kind */
+    void *options;     /* the plugin's option struct, filled from its table */
+    void *state;       /* the plugin's own */
+    struct pipeline *pipeline;
+    struct loop *loop; /* pipeline loop for inputs and filters, output loop for outputs */
+    struct instance_metrics metrics;
+    /* Outputs: deliveries the output takes at once (plugin init may raise it). */
+    unsigned max_in_flight;
+    /* Inputs: state owned by the pipeline. */
+    bool paused;           /* by backpressure; the input must not emit */
+    int64_t buffer_bytes;  /* in chunks not yet released */
+    bool acks_blocked;     /* a chunk was abandoned: no acknowledgement may pass it */
+    bool warned_no_route;
+};
+
+/* Counts a dropped record under skiff_records_dropped_total{instance,reason}. */
+void instance_count_dropped(struct instance *instance, const char *reason, int64_t n);
+
+/* Inputs: hands one record to the pipeline, which takes its contents (*rec is
+ * left empty). Never fails and never blocks: when the input's buffer is full
+ * the input is paused (plugin->pause) after this record. */
+void input_emit(struct instance *input, const char *tag, struct record *rec);
+
+/* Outputs: a chunk to send. */
+enum delivery_result {
+    DELIVERY_OK,     /* the output took every record */
+    DELIVERY_RETRY,  /* try again after backoff */
+    DELIVERY_FAILED, /* undeliverable: counted and given up on */
+};
+
+struct delivery;
+
+const struct chunk *delivery_chunk(const struct delivery *delivery);
+/* Ends a flush. `reason` (may be NULL) is logged with a retry or failure. */
+void delivery_done(struct delivery *delivery, enum delivery_result result, const char *reason);
+
+/* Builds every instance from the config (plugin init). Returns NULL after
+ * logging if an instance cannot start. */
+struct pipeline *pipeline_create(const struct config *config);
+/* Runs until SIGTERM/SIGINT, then shuts down within service.grace. Returns the
+ * process exit code. */
+int pipeline_run(struct pipeline *pipeline);
+void pipeline_destroy(struct pipeline *pipeline);
+
+#endif

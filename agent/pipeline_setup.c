@@ -1,0 +1,245 @@
+/* Building and tearing down the pipeline: one instance per configured input,
+ * filter and output, their metrics, the router, the chunk store, the output
+ * thread and the HTTP endpoints. The record path itself is in pipeline.c. */
+#include "chunk_store.h"
+#include "http_server.h"
+#include "log.h"
+#include "loop.h"
+#include "output_worker.h"
+#include "pipeline_internal.h"
+#include "router.h"
+#include "skiff_version.h"
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Tags cached by the router; a node rarely has more files than this. */
+enum { ROUTER_CACHE_TAGS = 16384 };
+
+static struct metric *instance_metric(const struct instance *instance, bool gauge,
+                                      const char *name, const char *help)
+{
+    struct buf labels = BUF_INIT;
+    buf_append_str(&labels, "instance=\"");
+    metrics_escape_label(&labels, instance->alias);
+    buf_append_str(&labels, "\",plugin=\"");
+    metrics_escape_label(&labels, instance->plugin->name);
+    buf_append_str(&labels, "\"");
+    struct metric *m = gauge ? metrics_gauge(name, help, buf_cstr(&labels))
+                             : metrics_counter(name, help, buf_cstr(&labels));
+    buf_free(&labels);
+    return m;
+}
+
+static void input_register_metrics(struct instance *in)
+{
+    struct instance_metrics *m = &in->metrics;
+    m->records = instance_metric(in, false, "skiff_input_records_total",
+                                 "Records emitted by the input");
+    m->bytes = instance_metric(in, false, "skiff_input_bytes_total",
+                               "Bytes of records emitted by the input, as buffered");
+    m->buffer_bytes = instance_metric(in, true, "skiff_input_buffer_bytes",
+                                      "Bytes of the input's records in chunks not yet delivered");
+    m->paused = instance_metric(in, true, "skiff_input_paused",
+                                "1 while the input is paused because its buffer is full");
+    m->pauses = instance_metric(in, false, "skiff_input_pauses_total",
+                                "Times the input was paused by a full buffer");
+    metric_set(instance_metric(in, true, "skiff_input_buffer_limit_bytes",
+                               "The input's buffer_limit"),
+               in->config->common.buffer_limit);
+}
+
+static void filter_register_metrics(struct instance *f)
+{
+    f->metrics.records = instance_metric(f, false, "skiff_filter_records_total",
+                                         "Records seen by the filter");
+}
+
+static void output_register_metrics(struct instance *out)
+{
+    struct instance_metrics *m = &out->metrics;
+    m->records = instance_metric(out, false, "skiff_output_records_total",
+                                 "Records the output delivered");
+    m->bytes = instance_metric(out, false, "skiff_output_bytes_total",
+                               "Bytes the output wrote or sent");
+    m->retries = instance_metric(out, false, "skiff_output_retries_total",
+                                 "Chunk deliveries that failed and were scheduled again");
+    m->failures = instance_metric(out, false, "skiff_output_failed_chunks_total",
+                                  "Chunks the output gave up on (see skiff_records_dropped_total)");
+    m->invalid_utf8 = instance_metric(out, false, "skiff_output_invalid_utf8_total",
+                                      "Invalid UTF-8 sequences replaced by U+FFFD on output");
+}
+
+static void instance_setup(struct instance *instance, struct pipeline *p,
+                           const struct instance_config *config)
+{
+    instance->plugin = config->plugin;
+    instance->config = config;
+    instance->alias = config->common.alias;
+    instance->index = config->index;
+    instance->options = config->options;
+    instance->pipeline = p;
+    instance->loop = p->loop;
+    instance->max_in_flight = 1;
+}
+
+/* Builds the instances of one kind and runs their plugin init. Returns the
+ * array, or NULL if an init failed (the ones before it are destroyed). */
+static struct instance *instances_create(struct pipeline *p, const struct instance_config *configs,
+                                         size_t count, void (*register_metrics)(struct instance *),
+                                         bool init_now)
+{
+    struct instance *instances = xcalloc(count ? count : 1, sizeof *instances);
+    for (size_t i = 0; i < count; i++) {
+        instance_setup(&instances[i], p, &configs[i]);
+        register_metrics(&instances[i]);
+    }
+    if (!init_now)
+        return instances;
+    for (size_t i = 0; i < count; i++) {
+        struct instance *instance = &instances[i];
+        if (instance->plugin->init && instance->plugin->init(instance) < 0) {
+            log_error(instance->alias, "cannot initialise; stopping");
+            while (i-- > 0) {
+                if (instances[i].plugin->destroy)
+                    instances[i].plugin->destroy(&instances[i]);
+            }
+            free(instances);
+            return NULL;
+        }
+    }
+    return instances;
+}
+
+static int outputs_init(struct pipeline *p)
+{
+    for (size_t i = 0; i < p->output_count; i++) {
+        struct instance *out = &p->outputs[i];
+        if (out->plugin->init && out->plugin->init(out) < 0) {
+            log_error(out->alias, "cannot initialise; stopping");
+            p->output_count = i; /* destroy only those that were initialised */
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void pipeline_build_router(struct pipeline *p)
+{
+    const struct config *config = p->config;
+    p->filter_matches = xcalloc(config->filter_count + 1, sizeof *p->filter_matches);
+    p->output_matches = xcalloc(config->output_count + 1, sizeof *p->output_matches);
+    for (size_t i = 0; i < config->filter_count; i++)
+        p->filter_matches[i] = config->filters[i].common.match;
+    for (size_t i = 0; i < config->output_count; i++)
+        p->output_matches[i] = config->outputs[i].common.match;
+    p->router = router_create(p->filter_matches, config->filter_count, p->output_matches,
+                              config->output_count, ROUTER_CACHE_TAGS);
+}
+
+struct pipeline *pipeline_create(const struct config *config)
+{
+    struct pipeline *p = xcalloc(1, sizeof *p);
+    p->config = config;
+    p->signal_fd = -1;
+    p->loop = loop_create();
+    if (!p->loop) {
+        free(p);
+        return NULL;
+    }
+    metric_set(metrics_gauge("skiff_build_info", "skiff's version", "version=\"" SKIFF_VERSION "\""),
+               1);
+    p->chunks_pending = metrics_gauge("skiff_chunks_pending",
+                                      "Sealed chunks not yet delivered by every output", "");
+    pipeline_build_router(p);
+    p->store = chunk_store_create(config->input_count);
+
+    p->output_count = config->output_count;
+    p->outputs = instances_create(p, config->outputs, config->output_count,
+                                  output_register_metrics, false);
+    p->worker = output_worker_create(p->outputs, p->output_count);
+    if (!p->worker || outputs_init(p) < 0)
+        goto fail;
+    p->filters = instances_create(p, config->filters, config->filter_count,
+                                  filter_register_metrics, true);
+    if (!p->filters)
+        goto fail;
+    p->filter_count = config->filter_count;
+    p->inputs = instances_create(p, config->inputs, config->input_count, input_register_metrics,
+                                 true);
+    if (!p->inputs)
+        goto fail;
+    p->input_count = config->input_count;
+    return p;
+
+fail:
+    pipeline_destroy(p);
+    return NULL;
+}
+
+static void instances_destroy(struct instance *instances, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (instances[i].plugin->destroy)
+            instances[i].plugin->destroy(&instances[i]);
+    }
+    free(instances);
+}
+
+void pipeline_destroy(struct pipeline *p)
+{
+    if (!p)
+        return;
+    if (p->http)
+        http_server_stop(p->http);
+    instances_destroy(p->inputs, p->input_count);
+    instances_destroy(p->filters, p->filter_count);
+    if (p->worker) {
+        /* A worker that ran has destroyed its outputs on its own thread. */
+        output_worker_stop(p->worker);
+        if (p->worker_started)
+            p->output_count = 0;
+        output_worker_destroy(p->worker);
+    }
+    instances_destroy(p->outputs, p->output_count);
+    chunk_store_destroy(p->store);
+    router_destroy(p->router);
+    free(p->filter_matches);
+    free(p->output_matches);
+    if (p->signal_fd >= 0)
+        close(p->signal_fd);
+    loop_destroy(p->loop);
+    free(p);
+}
+
+/* ---- HTTP endpoints ---- */
+
+static void http_metrics(const char *path, struct http_response *response, void *data)
+{
+    response->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    metrics_render(&response->body);
+}
+
+static void http_healthz(const char *path, struct http_response *response, void *data)
+{
+    buf_append_str(&response->body, "ok\n");
+}
+
+int pipeline_start_http(struct pipeline *p)
+{
+    const char *listen = p->config->service.http.listen;
+    if (!listen)
+        return 0;
+    char *error = NULL;
+    p->http = http_server_start(p->loop, listen, &error);
+    if (!p->http) {
+        log_error("http", "%s", error);
+        free(error);
+        return -1;
+    }
+    http_server_route(p->http, "/metrics", http_metrics, p);
+    http_server_route(p->http, "/healthz", http_healthz, p);
+    return 0;
+}

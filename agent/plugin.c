@@ -1,0 +1,45 @@
+/* The plugin registry: every plugin built into skiff, found by name and kind.
+ * Adding a plugin means declaring it here; nothing registers at run time. */
+#include "plugin.h"
+
+#include <string.h>
+
+extern const struct plugin in_dummy_plugin;
+extern const struct plugin out_file_plugin;
+extern const struct plugin out_null_plugin;
+extern const struct plugin out_stdout_plugin;
+
+static const struct plugin *const registry[] = {
+    &in_dummy_plugin,
+    &out_file_plugin,
+    &out_null_plugin,
+    &out_stdout_plugin,
+    NULL,
+};
+
+const struct plugin *plugin_find(const char *name, enum plugin_kind kind)
+{
+    for (const struct plugin *const *p = registry; *p; p++) {
+        if ((*p)->kind == kind && strcmp((*p)->name, name) == 0)
+            return *p;
+    }
+    return NULL;
+}
+
+const struct plugin *const *plugin_all(void)
+{
+    return registry;
+}
+
+const char *plugin_kind_name(enum plugin_kind kind)
+{
+    switch (kind) {
+    case PLUGIN_INPUT:
+        return "input";
+    case PLUGIN_FILTER:
+        return "filter";
+    case PLUGIN_OUTPUT:
+        return "output";
+    }
+    return "?";
+}

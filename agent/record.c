@@ -1,0 +1,238 @@
+/* Records and their path API (see record.h): reads go through shared
+ * attachments, writes below an attachment's key copy it into the record first.
+ * Not the encoding of records in chunks (codec.c) nor path parsing
+ * (field_path.c). */
+#include "record.h"
+
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void record_init(struct record *rec)
+{
+    *rec = (struct record){0};
+}
+
+void record_free(struct record *rec)
+{
+    value_map_free(&rec->fields);
+    for (uint8_t i = 0; i < rec->attachment_count; i++)
+        attachment_unref(rec->attachments[i]);
+    record_init(rec);
+}
+
+void record_move(struct record *to, struct record *from)
+{
+    *to = *from;
+    record_init(from);
+}
+
+struct attachment *attachment_new(const char *key, struct value *value)
+{
+    struct attachment *a = xmalloc(sizeof *a);
+    atomic_init(&a->refs, 1);
+    a->key = (struct value_string){.ptr = xstrdup(key), .len = strlen(key)};
+    a->value = *value;
+    *value = value_null();
+    return a;
+}
+
+struct attachment *attachment_ref(struct attachment *a)
+{
+    atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
+    return a;
+}
+
+void attachment_unref(struct attachment *a)
+{
+    if (!a || atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    free(a->key.ptr);
+    value_free(&a->value);
+    free(a);
+}
+
+static int attachment_find(const struct record *rec, const char *key, size_t len)
+{
+    for (int i = 0; i < rec->attachment_count; i++) {
+        const struct value_string *k = &rec->attachments[i]->key;
+        if (k->len == len && memcmp(k->ptr, key, len) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* Drops the record's reference to attachment `i`, keeping the others' order. */
+static void record_detach(struct record *rec, int i)
+{
+    attachment_unref(rec->attachments[i]);
+    rec->attachment_count--;
+    memmove(&rec->attachments[i], &rec->attachments[i + 1],
+            (size_t)(rec->attachment_count - i) * sizeof rec->attachments[0]);
+    rec->attachments[rec->attachment_count] = NULL;
+}
+
+/* Copy on write: the attachment's value becomes a field of this record only. */
+static void record_materialize(struct record *rec, int i)
+{
+    const struct attachment *a = rec->attachments[i];
+    struct value copy = value_clone(&a->value);
+    value_map_set(&rec->fields, a->key.ptr, a->key.len, &copy);
+    record_detach(rec, i);
+}
+
+/* Before writing at `path`: a whole attachment is simply replaced, a change
+ * below one needs the record's own copy. */
+static void record_prepare_write(struct record *rec, const struct field_path *path)
+{
+    int i = attachment_find(rec, path->segments[0].ptr, path->segments[0].len);
+    if (i < 0)
+        return;
+    if (path->count == 1)
+        record_detach(rec, i);
+    else
+        record_materialize(rec, i);
+}
+
+const struct value *record_get(const struct record *rec, const struct field_path *path)
+{
+    const struct value_string *seg = path->segments;
+    int i = attachment_find(rec, seg[0].ptr, seg[0].len);
+    const struct value *v =
+        i >= 0 ? &rec->attachments[i]->value : value_map_get(&rec->fields, seg[0].ptr, seg[0].len);
+    for (uint32_t n = 1; v && n < path->count; n++) {
+        if (v->type != VALUE_MAP)
+            return NULL;
+        v = value_map_get(&v->as.map, seg[n].ptr, seg[n].len);
+    }
+    return v;
+}
+
+/* The map in the record's own fields that holds the path's last segment, or
+ * NULL if a segment on the way is missing or not a map. */
+static struct value_map *record_find_parent(struct record *rec, const struct field_path *path)
+{
+    struct value_map *map = &rec->fields;
+    for (uint32_t n = 0; n + 1 < path->count; n++) {
+        struct value *v = value_map_get(map, path->segments[n].ptr, path->segments[n].len);
+        if (!v || v->type != VALUE_MAP)
+            return NULL;
+        map = &v->as.map;
+    }
+    return map;
+}
+
+/* Like record_find_parent, but creates missing maps and replaces non-maps. */
+static struct value_map *record_make_parent(struct record *rec, const struct field_path *path)
+{
+    struct value_map *map = &rec->fields;
+    for (uint32_t n = 0; n + 1 < path->count; n++) {
+        const struct value_string *seg = &path->segments[n];
+        struct value *v = value_map_get(map, seg->ptr, seg->len);
+        if (!v || v->type != VALUE_MAP) {
+            struct value fresh = value_map_new();
+            v = value_map_set(map, seg->ptr, seg->len, &fresh);
+        }
+        map = &v->as.map;
+    }
+    return map;
+}
+
+void record_set(struct record *rec, const struct field_path *path, struct value *v)
+{
+    record_prepare_write(rec, path);
+    struct value_map *parent = record_make_parent(rec, path);
+    const struct value_string *last = &path->segments[path->count - 1];
+    value_map_set(parent, last->ptr, last->len, v);
+}
+
+/* Removes the value at `path`, moving it to *out, or freeing it if out is
+ * NULL. Returns false, changing nothing, if the path does not exist. */
+static bool record_take(struct record *rec, const struct field_path *path, struct value *out)
+{
+    int i = attachment_find(rec, path->segments[0].ptr, path->segments[0].len);
+    if (i >= 0) {
+        if (!record_get(rec, path))
+            return false;
+        if (path->count == 1) {
+            if (out)
+                *out = value_clone(&rec->attachments[i]->value);
+            record_detach(rec, i);
+            return true;
+        }
+        record_materialize(rec, i);
+    }
+    struct value_map *parent = record_find_parent(rec, path);
+    if (!parent)
+        return false;
+    const struct value_string *last = &path->segments[path->count - 1];
+    if (out)
+        return value_map_take(parent, last->ptr, last->len, out);
+    return value_map_remove(parent, last->ptr, last->len);
+}
+
+bool record_delete(struct record *rec, const struct field_path *path)
+{
+    return record_take(rec, path, NULL);
+}
+
+static bool field_path_equal(const struct field_path *a, const struct field_path *b)
+{
+    if (a->count != b->count)
+        return false;
+    for (uint32_t n = 0; n < a->count; n++) {
+        const struct value_string *x = &a->segments[n];
+        const struct value_string *y = &b->segments[n];
+        if (x->len != y->len || memcmp(x->ptr, y->ptr, x->len) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Taking the value out before setting it means `to` may share maps with
+ * `from` (or lie inside it) without leaving dangling pointers. */
+bool record_rename(struct record *rec, const struct field_path *from, const struct field_path *to)
+{
+    if (field_path_equal(from, to))
+        return record_get(rec, from) != NULL;
+    struct value moved;
+    if (!record_take(rec, from, &moved))
+        return false;
+    record_set(rec, to, &moved);
+    return true;
+}
+
+const struct value *record_get_key(const struct record *rec, const char *key)
+{
+    size_t len = strlen(key);
+    int i = attachment_find(rec, key, len);
+    if (i >= 0)
+        return &rec->attachments[i]->value;
+    return value_map_get(&rec->fields, key, len);
+}
+
+void record_set_key(struct record *rec, const char *key, struct value *v)
+{
+    size_t len = strlen(key);
+    int i = attachment_find(rec, key, len);
+    if (i >= 0)
+        record_detach(rec, i);
+    value_map_set(&rec->fields, key, len, v);
+}
+
+int record_attach(struct record *rec, struct attachment *a)
+{
+    int i = attachment_find(rec, a->key.ptr, a->key.len);
+    if (i < 0 && rec->attachment_count == RECORD_MAX_ATTACHMENTS)
+        return -1;
+    attachment_ref(a);
+    if (i >= 0) {
+        attachment_unref(rec->attachments[i]);
+        rec->attachments[i] = a;
+        return 0;
+    }
+    value_map_remove(&rec->fields, a->key.ptr, a->key.len);
+    rec->attachments[rec->attachment_count++] = a;
+    return 0;
+}

@@ -1,0 +1,302 @@
+/* Typed values (see value.h): constructors, deep copy, comparison and the
+ * small ordered map that holds a record's fields. Not a general container
+ * library: maps are expected to hold tens of keys, not thousands. */
+#include "value.h"
+
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct value value_null(void)
+{
+    return (struct value){.type = VALUE_NULL};
+}
+
+struct value value_bool(bool b)
+{
+    return (struct value){.type = VALUE_BOOL, .as.boolean = b};
+}
+
+struct value value_int(int64_t i)
+{
+    return (struct value){.type = VALUE_INT, .as.integer = i};
+}
+
+struct value value_float(double d)
+{
+    return (struct value){.type = VALUE_FLOAT, .as.real = d};
+}
+
+static struct value_string string_copy(const char *s, size_t len)
+{
+    char *p = xmalloc(len + 1);
+    if (len)
+        memcpy(p, s, len);
+    p[len] = '\0';
+    return (struct value_string){.ptr = p, .len = len};
+}
+
+struct value value_string(const char *s, size_t len)
+{
+    return (struct value){.type = VALUE_STRING, .as.string = string_copy(s, len)};
+}
+
+struct value value_cstring(const char *s)
+{
+    return value_string(s, strlen(s));
+}
+
+struct value value_string_take(char *s, size_t len)
+{
+    return (struct value){.type = VALUE_STRING, .as.string = {.ptr = s, .len = len}};
+}
+
+struct value value_map_new(void)
+{
+    return (struct value){.type = VALUE_MAP};
+}
+
+struct value value_array_new(void)
+{
+    return (struct value){.type = VALUE_ARRAY};
+}
+
+static void array_free(struct value_array *array)
+{
+    for (uint32_t i = 0; i < array->count; i++)
+        value_free(&array->items[i]);
+    free(array->items);
+    *array = (struct value_array){0};
+}
+
+void value_free(struct value *v)
+{
+    switch (v->type) {
+    case VALUE_STRING:
+        free(v->as.string.ptr);
+        break;
+    case VALUE_MAP:
+        value_map_free(&v->as.map);
+        break;
+    case VALUE_ARRAY:
+        array_free(&v->as.array);
+        break;
+    default:
+        break;
+    }
+    *v = value_null();
+}
+
+static struct value_map map_clone(const struct value_map *map)
+{
+    struct value_map copy = {0};
+    if (map->count == 0)
+        return copy;
+    copy.entries = xmalloc(map->count * sizeof *copy.entries);
+    copy.count = copy.cap = map->count;
+    for (uint32_t i = 0; i < map->count; i++) {
+        const struct map_entry *e = &map->entries[i];
+        copy.entries[i].key = string_copy(e->key.ptr, e->key.len);
+        copy.entries[i].value = value_clone(&e->value);
+    }
+    return copy;
+}
+
+static struct value_array array_clone(const struct value_array *array)
+{
+    struct value_array copy = {0};
+    if (array->count == 0)
+        return copy;
+    copy.items = xmalloc(array->count * sizeof *copy.items);
+    copy.count = copy.cap = array->count;
+    for (uint32_t i = 0; i < array->count; i++)
+        copy.items[i] = value_clone(&array->items[i]);
+    return copy;
+}
+
+struct value value_clone(const struct value *v)
+{
+    struct value copy = *v;
+    switch (v->type) {
+    case VALUE_STRING:
+        copy.as.string = string_copy(v->as.string.ptr, v->as.string.len);
+        break;
+    case VALUE_MAP:
+        copy.as.map = map_clone(&v->as.map);
+        break;
+    case VALUE_ARRAY:
+        copy.as.array = array_clone(&v->as.array);
+        break;
+    default:
+        break;
+    }
+    return copy;
+}
+
+static bool string_equal(const struct value_string *a, const char *b, size_t b_len)
+{
+    return a->len == b_len && memcmp(a->ptr, b, b_len) == 0;
+}
+
+/* Keys are unique, so equal counts plus every key of `a` found in `b` with an
+ * equal value means equal maps. Insertion order is not compared. */
+static bool map_equal(const struct value_map *a, const struct value_map *b)
+{
+    if (a->count != b->count)
+        return false;
+    for (uint32_t i = 0; i < a->count; i++) {
+        const struct map_entry *e = &a->entries[i];
+        const struct value *other = value_map_get(b, e->key.ptr, e->key.len);
+        if (!other || !value_equal(&e->value, other))
+            return false;
+    }
+    return true;
+}
+
+static bool array_equal(const struct value_array *a, const struct value_array *b)
+{
+    if (a->count != b->count)
+        return false;
+    for (uint32_t i = 0; i < a->count; i++) {
+        if (!value_equal(&a->items[i], &b->items[i]))
+            return false;
+    }
+    return true;
+}
+
+bool value_equal(const struct value *a, const struct value *b)
+{
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case VALUE_NULL:
+        return true;
+    case VALUE_BOOL:
+        return a->as.boolean == b->as.boolean;
+    case VALUE_INT:
+        return a->as.integer == b->as.integer;
+    case VALUE_FLOAT:
+        return a->as.real == b->as.real;
+    case VALUE_STRING:
+        return string_equal(&a->as.string, b->as.string.ptr, b->as.string.len);
+    case VALUE_MAP:
+        return map_equal(&a->as.map, &b->as.map);
+    case VALUE_ARRAY:
+        return array_equal(&a->as.array, &b->as.array);
+    }
+    return false;
+}
+
+const char *value_type_name(enum value_type type)
+{
+    switch (type) {
+    case VALUE_NULL:
+        return "null";
+    case VALUE_BOOL:
+        return "bool";
+    case VALUE_INT:
+        return "int";
+    case VALUE_FLOAT:
+        return "float";
+    case VALUE_STRING:
+        return "string";
+    case VALUE_MAP:
+        return "map";
+    case VALUE_ARRAY:
+        return "array";
+    }
+    return "unknown";
+}
+
+/* A linear scan: records carry a few dozen fields at most, where a scan over
+ * contiguous entries beats hashing. Index the map if that ever changes. */
+static int64_t map_find(const struct value_map *map, const char *key, size_t key_len)
+{
+    for (uint32_t i = 0; i < map->count; i++) {
+        if (string_equal(&map->entries[i].key, key, key_len))
+            return i;
+    }
+    return -1;
+}
+
+struct value *value_map_get(const struct value_map *map, const char *key, size_t key_len)
+{
+    int64_t i = map_find(map, key, key_len);
+    return i < 0 ? NULL : &map->entries[i].value;
+}
+
+static struct map_entry *map_append(struct value_map *map)
+{
+    if (map->count == map->cap) {
+        size_t cap = map->cap;
+        map->entries = xgrow(map->entries, &cap, (size_t)map->count + 1, sizeof *map->entries);
+        map->cap = (uint32_t)cap;
+    }
+    return &map->entries[map->count++];
+}
+
+struct value *value_map_set(struct value_map *map, const char *key, size_t key_len, struct value *v)
+{
+    int64_t i = map_find(map, key, key_len);
+    struct map_entry *e;
+    if (i >= 0) {
+        e = &map->entries[i];
+        value_free(&e->value);
+    } else {
+        e = map_append(map);
+        e->key = string_copy(key, key_len);
+    }
+    e->value = *v;
+    *v = value_null();
+    return &e->value;
+}
+
+/* Drops entry `i`'s key and closes the gap, keeping the order of the rest. */
+static void map_erase(struct value_map *map, uint32_t i)
+{
+    free(map->entries[i].key.ptr);
+    memmove(&map->entries[i], &map->entries[i + 1], (map->count - i - 1) * sizeof *map->entries);
+    map->count--;
+}
+
+bool value_map_remove(struct value_map *map, const char *key, size_t key_len)
+{
+    int64_t i = map_find(map, key, key_len);
+    if (i < 0)
+        return false;
+    value_free(&map->entries[i].value);
+    map_erase(map, (uint32_t)i);
+    return true;
+}
+
+bool value_map_take(struct value_map *map, const char *key, size_t key_len, struct value *out)
+{
+    int64_t i = map_find(map, key, key_len);
+    if (i < 0)
+        return false;
+    *out = map->entries[i].value;
+    map_erase(map, (uint32_t)i);
+    return true;
+}
+
+void value_map_free(struct value_map *map)
+{
+    for (uint32_t i = 0; i < map->count; i++) {
+        free(map->entries[i].key.ptr);
+        value_free(&map->entries[i].value);
+    }
+    free(map->entries);
+    *map = (struct value_map){0};
+}
+
+void value_array_push(struct value_array *array, struct value *v)
+{
+    if (array->count == array->cap) {
+        size_t cap = array->cap;
+        array->items = xgrow(array->items, &cap, (size_t)array->count + 1, sizeof *array->items);
+        array->cap = (uint32_t)cap;
+    }
+    array->items[array->count++] = *v;
+    *v = value_null();
+}

@@ -1,0 +1,37 @@
+/* Writes chunks as JSON lines (one object per record, see json_write_record)
+ * to a file descriptor, for the `file` and `stdout` outputs. Writes never block
+ * the output loop: on EAGAIN the rest waits for the fd to be writable, and a
+ * failed write resumes where it stopped when the chunk is retried, so no line
+ * is written twice or torn. */
+#ifndef SKIFF_LINE_WRITER_H
+#define SKIFF_LINE_WRITER_H
+
+#include "buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct instance;
+struct delivery;
+
+struct line_writer {
+    struct instance *output;
+    int fd;
+    const char *target;         /* for messages: the path, or "stdout" */
+    struct delivery *in_flight; /* waiting for the fd to become writable, or NULL */
+    uint64_t chunk_id;          /* the chunk `pending` holds, when has_pending */
+    bool has_pending;
+    struct buf pending;         /* that chunk as JSON lines */
+    size_t written;             /* bytes of `pending` already written */
+    bool watching;              /* fd is watched for writability */
+    bool last_byte_newline;     /* what was last written ends a line */
+};
+
+void line_writer_init(struct line_writer *writer, struct instance *output, int fd,
+                      const char *target);
+void line_writer_flush(struct line_writer *writer, struct delivery *delivery);
+/* Stops watching the fd and frees the buffer; does not close the fd. */
+void line_writer_release(struct line_writer *writer);
+
+#endif

@@ -1,0 +1,221 @@
+/* Chunks (append, attachment table, origins) and the chunk store (open table,
+ * in-order release per input). */
+#include "suites.h"
+
+#include "chunk.h"
+#include "chunk_store.h"
+#include "output_worker.h"
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void make_record(struct record *rec, int64_t seq, uint64_t source, uint64_t offset)
+{
+    record_init(rec);
+    rec->time.sec = 1714558500;
+    rec->time.nsec = 123;
+    rec->origin.source_id = source;
+    rec->origin.offset = offset;
+    struct value v = value_int(seq);
+    record_set_key(rec, "seq", &v);
+}
+
+START_TEST(test_chunk_append_and_read_back)
+{
+    struct chunk *chunk = chunk_new(1, 0, "t", 1, 0);
+    struct record rec;
+    size_t total = 0;
+    for (int i = 0; i < 100; i++) {
+        make_record(&rec, i, 7, (uint64_t)(i + 1) * 10);
+        size_t grown = chunk_append(chunk, &rec);
+        ck_assert_uint_gt(grown, 0);
+        total += grown;
+        record_free(&rec);
+    }
+    ck_assert_uint_eq(total, chunk->data.len);
+    ck_assert_uint_eq(chunk->record_count, 100);
+    ck_assert_uint_eq(chunk->origin_count, 1);
+    ck_assert_uint_eq(chunk->origins[0].source_id, 7);
+    ck_assert_uint_eq(chunk->origins[0].offset, 1000);
+
+    size_t pos = 0;
+    struct record_view view;
+    int n = 0;
+    while (chunk_next(chunk, &pos, &view) == 1) {
+        struct value_map fields = {0};
+        ck_assert_int_eq(codec_decode_fields(view.fields, view.fields_len, &fields), 0);
+        const struct value *seq = value_map_get(&fields, "seq", 3);
+        ck_assert_ptr_nonnull(seq);
+        ck_assert_int_eq(seq->as.integer, n);
+        ck_assert_uint_eq(view.origin.offset, (uint64_t)(n + 1) * 10);
+        value_map_free(&fields);
+        n++;
+    }
+    ck_assert_int_eq(n, 100);
+    chunk_free(chunk);
+}
+END_TEST
+
+START_TEST(test_chunk_origins_per_source)
+{
+    struct chunk *chunk = chunk_new(1, 0, "t", 1, 0);
+    struct record_origin a1 = {1, 100}, b1 = {2, 50}, a2 = {1, 200}, none = {0, 0};
+    chunk_note_origin(chunk, &a1);
+    chunk_note_origin(chunk, &b1);
+    chunk_note_origin(chunk, &a2);
+    chunk_note_origin(chunk, &none);
+    ck_assert_uint_eq(chunk->origin_count, 2);
+    ck_assert_uint_eq(chunk->origins[0].offset, 200);
+    ck_assert_uint_eq(chunk->origins[1].offset, 50);
+    chunk_free(chunk);
+}
+END_TEST
+
+START_TEST(test_chunk_shares_attachments)
+{
+    struct value meta = value_map_new();
+    struct value pod = value_cstring("web-1");
+    value_map_set(&meta.as.map, "pod_name", 8, &pod);
+    struct attachment *a = attachment_new("kubernetes", &meta);
+    struct chunk *chunk = chunk_new(1, 0, "t", 1, 0);
+
+    for (int i = 0; i < 10; i++) {
+        struct record rec;
+        make_record(&rec, i, 0, 0);
+        ck_assert_int_eq(record_attach(&rec, a), 0);
+        ck_assert_uint_gt(chunk_append(chunk, &rec), 0);
+        record_free(&rec);
+    }
+    ck_assert_uint_eq(chunk->attachment_count, 1);
+    ck_assert_ptr_eq(chunk->attachments[0], a);
+    /* Ours, plus the chunk's one reference for all ten records. */
+    ck_assert_uint_eq(atomic_load(&a->refs), 2);
+    size_t pos = 0;
+    struct record_view view;
+    ck_assert_int_eq(chunk_next(chunk, &pos, &view), 1);
+    ck_assert_uint_eq(view.attachment_count, 1);
+    ck_assert_uint_eq(view.attachment_index[0], 0);
+    chunk_free(chunk);
+    ck_assert_uint_eq(atomic_load(&a->refs), 1);
+    attachment_unref(a);
+}
+END_TEST
+
+START_TEST(test_chunk_rejects_bad_attachment_index)
+{
+    struct chunk *chunk = chunk_new(1, 0, "t", 1, 0);
+    struct value meta = value_map_new();
+    struct attachment *a = attachment_new("k", &meta);
+    struct record rec;
+    make_record(&rec, 1, 0, 0);
+    record_attach(&rec, a);
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+    /* Pretend the table lost its entry, as a damaged chunk file would. */
+    chunk->attachment_count = 0;
+    size_t pos = 0;
+    struct record_view view;
+    ck_assert_int_eq(chunk_next(chunk, &pos, &view), -1);
+    ck_assert_uint_eq(pos, 0);
+    chunk->attachment_count = 1;
+    chunk_free(chunk);
+    attachment_unref(a);
+}
+END_TEST
+
+struct released {
+    uint64_t ids[16];
+    size_t count;
+};
+
+static void record_release(struct chunk *chunk, void *data)
+{
+    struct released *r = data;
+    r->ids[r->count++] = chunk->id;
+    chunk_free(chunk);
+}
+
+START_TEST(test_store_open_table)
+{
+    struct chunk_store *store = chunk_store_create(2);
+    char tag[32];
+    /* Enough chunks to make the table grow. */
+    for (unsigned i = 0; i < 200; i++) {
+        snprintf(tag, sizeof tag, "tag.%u", i);
+        chunk_store_add_open(store, chunk_new(i + 1, i % 2, tag, 1, 0));
+    }
+    ck_assert_uint_eq(chunk_store_open_count(store), 200);
+    ck_assert_ptr_nonnull(chunk_store_find_open(store, 1, "tag.7"));
+    ck_assert_ptr_null(chunk_store_find_open(store, 0, "tag.7"));
+    ck_assert_ptr_null(chunk_store_find_open(store, 0, "nope"));
+    size_t count;
+    struct chunk **open = chunk_store_list_open(store, &count);
+    ck_assert_uint_eq(count, 200);
+    free(open);
+    chunk_store_destroy(store); /* frees the open chunks */
+}
+END_TEST
+
+START_TEST(test_store_releases_in_order_per_input)
+{
+    struct chunk_store *store = chunk_store_create(2);
+    struct released released = {0};
+    struct chunk *c1 = chunk_new(1, 0, "a", 3, 0);
+    struct chunk *c2 = chunk_new(2, 0, "a", 1, 0);
+    struct chunk *c3 = chunk_new(3, 1, "b", 1, 0);
+    chunk_store_add_open(store, c1);
+    chunk_store_add_open(store, c2);
+    chunk_store_add_open(store, c3);
+    chunk_store_seal(store, c1, 2);
+    chunk_store_seal(store, c2, 1);
+    chunk_store_seal(store, c3, 1);
+    ck_assert_uint_eq(chunk_store_sealed_count(store), 3);
+    ck_assert_uint_eq(chunk_store_open_count(store), 0);
+
+    /* c2 finishes first but must wait for c1, its input's older chunk. */
+    chunk_store_route_done(store, c2, record_release, &released);
+    ck_assert_uint_eq(released.count, 0);
+    /* Another input is independent. */
+    chunk_store_route_done(store, c3, record_release, &released);
+    ck_assert_uint_eq(released.count, 1);
+    ck_assert_uint_eq(released.ids[0], 3);
+    /* c1 has two outputs: one is not enough. */
+    chunk_store_route_done(store, c1, record_release, &released);
+    ck_assert_uint_eq(released.count, 1);
+    chunk_store_route_done(store, c1, record_release, &released);
+    ck_assert_uint_eq(released.count, 3);
+    ck_assert_uint_eq(released.ids[1], 1);
+    ck_assert_uint_eq(released.ids[2], 2);
+    ck_assert_uint_eq(chunk_store_sealed_count(store), 0);
+    chunk_store_destroy(store);
+}
+END_TEST
+
+START_TEST(test_retry_backoff)
+{
+    /* Exponential from retry_min, capped at retry_max, jitter in [base/2, base]. */
+    ck_assert_int_eq(output_retry_delay_ms(1000, 60000, 1, 1.0), 1000);
+    ck_assert_int_eq(output_retry_delay_ms(1000, 60000, 1, 0.0), 1000); /* never below min */
+    ck_assert_int_eq(output_retry_delay_ms(1000, 60000, 3, 1.0), 4000);
+    ck_assert_int_eq(output_retry_delay_ms(1000, 60000, 3, 0.0), 2000);
+    ck_assert_int_eq(output_retry_delay_ms(1000, 60000, 30, 1.0), 60000);
+    ck_assert_int_eq(output_retry_delay_ms(1000, 60000, 30, 0.0), 30000);
+    ck_assert_int_eq(output_retry_delay_ms(1000, 60000, 1000000, 0.5), 45000);
+}
+END_TEST
+
+Suite *chunk_suite(void)
+{
+    Suite *s = suite_create("chunk");
+    TCase *tc = tcase_create("chunk");
+    tcase_add_test(tc, test_chunk_append_and_read_back);
+    tcase_add_test(tc, test_chunk_origins_per_source);
+    tcase_add_test(tc, test_chunk_shares_attachments);
+    tcase_add_test(tc, test_chunk_rejects_bad_attachment_index);
+    tcase_add_test(tc, test_store_open_table);
+    tcase_add_test(tc, test_store_releases_in_order_per_input);
+    tcase_add_test(tc, test_retry_backoff);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,694 @@
+/* Loading skiff.yaml: a full valid config with every value checked, each kind
+ * of mistake with its exact message and position, several mistakes reported in
+ * one run, ${VAR} substitution and match reachability. */
+#include "suites.h"
+
+#include "cfg_node.h"
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct config config;
+static struct diag_list diags;
+
+static void setup(void)
+{
+    memset(&config, 0, sizeof config);
+    memset(&diags, 0, sizeof diags);
+}
+
+static void teardown(void)
+{
+    config_free(&config);
+    diag_free(&diags);
+}
+
+static int load(const char *yaml)
+{
+    return config_load_string("skiff.yaml", yaml, &config, &diags);
+}
+
+#define EXPECT_DIAGS(...) expect_diags((const char *const[]){__VA_ARGS__, NULL})
+
+static void expect_diags(const char *const *expected)
+{
+    size_t n = 0;
+    for (; expected[n]; n++) {
+        ck_assert_msg(n < diags.count, "missing message: %s", expected[n]);
+        ck_assert_str_eq(diags.messages[n], expected[n]);
+    }
+    ck_assert_uint_eq(diags.count, n);
+}
+
+/* Loads a config that must fail, and checks that nothing is left behind. */
+static void expect_failure(const char *yaml)
+{
+    ck_assert_int_eq(load(yaml), -1);
+    ck_assert_ptr_null(config.root);
+    ck_assert_ptr_null(config.inputs);
+    ck_assert_ptr_null(config.outputs);
+    ck_assert_ptr_null(config.service.log_level);
+}
+
+/* The pipeline lines shared by tests that are about something else. */
+#define PIPELINE                                                                                   \
+    "pipeline:\n"                                                                                  \
+    "  inputs: [{name: dummy, tag: test}]\n"                                                       \
+    "  outputs: [{name: null, match: '*'}]\n"
+
+/* A plugin option's field, found through the plugin's table so that the tests
+ * do not depend on the plugin's private struct. */
+static const void *plugin_option(const struct instance_config *inst, const char *name)
+{
+    for (const struct option_spec *spec = inst->plugin->options; spec->name; spec++) {
+        if (strcmp(spec->name, name) == 0)
+            return (const char *)inst->options + spec->offset;
+    }
+    ck_abort_msg("plugin %s has no option %s", inst->plugin->name, name);
+    return NULL;
+}
+
+static const struct value *record_field(const struct value *record, const char *key)
+{
+    const struct value *v = value_map_get(&record->as.map, key, strlen(key));
+    ck_assert_msg(v != NULL, "record has no field '%s'", key);
+    return v;
+}
+
+static const char full_config[] =
+    "service:\n"
+    "  log_level: debug\n"
+    "  state_dir: /tmp/skiff-state\n"
+    "  flush_interval: 250ms\n"
+    "  grace: 10s\n"
+    "  http: { listen: 127.0.0.1:2020 }\n"
+    "pipeline:\n"
+    "  inputs:\n"
+    "    - name: dummy\n"
+    "      tag: app.web\n"
+    "      rate: 1000\n"
+    "      count: 50\n"
+    "      buffer_limit: 8MiB\n"
+    "      record: { message: hello, level: 3, ratio: 0.5, ok: true, none: ~, quoted: \"42\",\n"
+    "                tags: [a, 1] }\n"
+    "    - name: dummy\n"
+    "      alias: second\n"
+    "  filters: []\n"
+    "  outputs:\n"
+    "    - name: file\n"
+    "      match: \"app.*\"\n"
+    "      path: /tmp/out.jsonl\n"
+    "      retry_min: 500ms\n"
+    "      retry_max: 2m\n"
+    "      retry_limit: 5\n"
+    "    - name: stdout\n"
+    "      match: '*'\n";
+
+START_TEST(test_full_config)
+{
+    ck_assert_int_eq(load(full_config), 0);
+    EXPECT_DIAGS(NULL);
+    ck_assert_str_eq(config.path, "skiff.yaml");
+    ck_assert_ptr_nonnull(config.root);
+
+    ck_assert_str_eq(config.service.log_level, "debug");
+    ck_assert_str_eq(config.service.state_dir, "/tmp/skiff-state");
+    ck_assert_int_eq(config.service.flush_interval_ms, 250);
+    ck_assert_int_eq(config.service.grace_ms, 10000);
+    ck_assert_str_eq(config.service.http.listen, "127.0.0.1:2020");
+
+    ck_assert_uint_eq(config.input_count, 2);
+    const struct instance_config *in = &config.inputs[0];
+    ck_assert_ptr_eq(in->plugin, plugin_find("dummy", PLUGIN_INPUT));
+    ck_assert_uint_eq(in->index, 0);
+    ck_assert_uint_eq(in->node->line, 9);
+    ck_assert_uint_eq(in->node->column, 7);
+    ck_assert_str_eq(in->common.name, "dummy");
+    ck_assert_str_eq(in->common.alias, "dummy.0");
+    ck_assert_str_eq(in->common.tag, "app.web");
+    ck_assert_ptr_null(in->common.match);
+    ck_assert_int_eq(in->common.buffer_limit, 8 << 20);
+    ck_assert_int_eq(*(const int64_t *)plugin_option(in, "rate"), 1000);
+    ck_assert_int_eq(*(const int64_t *)plugin_option(in, "count"), 50);
+
+    const struct value *record = plugin_option(in, "record");
+    ck_assert_int_eq(record->type, VALUE_MAP);
+    ck_assert_uint_eq(record->as.map.count, 7);
+    ck_assert_str_eq(record->as.map.entries[0].key.ptr, "message");
+    ck_assert_str_eq(record_field(record, "message")->as.string.ptr, "hello");
+    ck_assert_int_eq(record_field(record, "level")->type, VALUE_INT);
+    ck_assert_int_eq(record_field(record, "level")->as.integer, 3);
+    ck_assert_int_eq(record_field(record, "ratio")->type, VALUE_FLOAT);
+    ck_assert_double_eq(record_field(record, "ratio")->as.real, 0.5);
+    ck_assert_int_eq(record_field(record, "ok")->type, VALUE_BOOL);
+    ck_assert(record_field(record, "ok")->as.boolean);
+    ck_assert_int_eq(record_field(record, "none")->type, VALUE_NULL);
+    ck_assert_int_eq(record_field(record, "quoted")->type, VALUE_STRING);
+    ck_assert_str_eq(record_field(record, "quoted")->as.string.ptr, "42");
+    const struct value *tags = record_field(record, "tags");
+    ck_assert_int_eq(tags->type, VALUE_ARRAY);
+    ck_assert_uint_eq(tags->as.array.count, 2);
+    ck_assert_str_eq(tags->as.array.items[0].as.string.ptr, "a");
+    ck_assert_int_eq(tags->as.array.items[1].as.integer, 1);
+
+    const struct instance_config *second = &config.inputs[1];
+    ck_assert_uint_eq(second->index, 1);
+    ck_assert_str_eq(second->common.alias, "second");
+    ck_assert_str_eq(second->common.tag, "dummy");
+    ck_assert_int_eq(second->common.buffer_limit, 32 << 20);
+    ck_assert_int_eq(*(const int64_t *)plugin_option(second, "rate"), 1);
+    ck_assert_int_eq(*(const int64_t *)plugin_option(second, "count"), 0);
+    const struct value *default_record = plugin_option(second, "record");
+    ck_assert_uint_eq(default_record->as.map.count, 1);
+    ck_assert_str_eq(record_field(default_record, "message")->as.string.ptr, "dummy");
+
+    ck_assert_uint_eq(config.filter_count, 0);
+
+    ck_assert_uint_eq(config.output_count, 2);
+    const struct instance_config *file = &config.outputs[0];
+    ck_assert_ptr_eq(file->plugin, plugin_find("file", PLUGIN_OUTPUT));
+    ck_assert_uint_eq(file->index, 0);
+    ck_assert_uint_eq(file->node->line, 20);
+    ck_assert_str_eq(file->common.name, "file");
+    ck_assert_str_eq(file->common.alias, "file.0");
+    ck_assert_str_eq(file->common.match, "app.*");
+    ck_assert_ptr_null(file->common.tag);
+    ck_assert_int_eq(file->common.retry_min_ms, 500);
+    ck_assert_int_eq(file->common.retry_max_ms, 120000);
+    ck_assert_int_eq(file->common.retry_limit, 5);
+    ck_assert_str_eq(*(char *const *)plugin_option(file, "path"), "/tmp/out.jsonl");
+
+    const struct instance_config *out = &config.outputs[1];
+    ck_assert_ptr_eq(out->plugin, plugin_find("stdout", PLUGIN_OUTPUT));
+    ck_assert_uint_eq(out->index, 1);
+    ck_assert_str_eq(out->common.alias, "stdout.1");
+    ck_assert_str_eq(out->common.match, "*");
+    ck_assert_int_eq(out->common.retry_min_ms, 1000);
+    ck_assert_int_eq(out->common.retry_max_ms, 60000);
+    ck_assert_int_eq(out->common.retry_limit, -1);
+}
+END_TEST
+
+START_TEST(test_service_defaults)
+{
+    ck_assert_int_eq(load(PIPELINE), 0);
+    ck_assert_str_eq(config.service.log_level, "info");
+    ck_assert_str_eq(config.service.state_dir, "/var/lib/skiff");
+    ck_assert_int_eq(config.service.flush_interval_ms, 1000);
+    ck_assert_int_eq(config.service.grace_ms, 5000);
+    ck_assert_ptr_null(config.service.http.listen);
+    ck_assert_str_eq(config.outputs[0].common.name, "null");
+    ck_assert_str_eq(config.outputs[0].common.alias, "null.0");
+}
+END_TEST
+
+START_TEST(test_load_file)
+{
+    char path[] = "/tmp/skiff-config-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("service:\n  grace: 0\n" PIPELINE, f);
+    fclose(f);
+
+    ck_assert_int_eq(config_load(path, &config, &diags), 0);
+    ck_assert_str_eq(config.path, path);
+    ck_assert_int_eq(config.service.grace_ms, 0);
+    config_free(&config);
+
+    f = fopen(path, "w");
+    fputs(PIPELINE "  filter: []\n", f);
+    fclose(f);
+    ck_assert_int_eq(config_load(path, &config, &diags), -1);
+    ck_assert_uint_eq(diags.count, 1);
+    char *expected = NULL;
+    ck_assert_int_gt(asprintf(&expected,
+                              "%s:4:3: pipeline: unknown key 'filter' (did you mean 'filters'?)",
+                              path),
+                     0);
+    ck_assert_str_eq(diags.messages[0], expected);
+    free(expected);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+    ck_assert_int_eq(config_load("/nonexistent/skiff.yaml", &config, &diags), -1);
+    EXPECT_DIAGS("/nonexistent/skiff.yaml: cannot read config: No such file or directory");
+    ck_assert_ptr_null(config.path);
+    diag_free(&diags);
+
+    ck_assert_int_eq(config_load("/tmp", &config, &diags), -1);
+    EXPECT_DIAGS("/tmp: cannot read config: Is a directory");
+}
+END_TEST
+
+START_TEST(test_unknown_option)
+{
+    expect_failure("pipeline:\n"
+                   "  inputs: [{name: dummy, tag: test}]\n"
+                   "  outputs:\n"
+                   "    - name: file\n"
+                   "      match: '*'\n"
+                   "      pth: /tmp/x\n");
+    EXPECT_DIAGS("skiff.yaml:6:7: outputs[0] (file): unknown option 'pth' (did you mean 'path'?)",
+                 "skiff.yaml:4:7: outputs[0] (file): missing required option 'path'");
+}
+END_TEST
+
+START_TEST(test_value_errors)
+{
+    expect_failure("service:\n"
+                   "  log_level: verbose\n"
+                   "  grace: 5x\n"
+                   "pipeline:\n"
+                   "  inputs:\n"
+                   "    - name: dummy\n"
+                   "      rate: fast\n"
+                   "      count: -5\n"
+                   "      buffer_limit: 32XB\n"
+                   "      record: [a, b]\n"
+                   "    - {name: dummy, rate: -5}\n"
+                   "  outputs: [{name: null, match: '*', retry_limit: 99999999999999999999}]\n");
+    EXPECT_DIAGS("skiff.yaml:2:14: service: option 'log_level' must be one of error, warn, info, "
+                 "debug; got 'verbose'",
+                 "skiff.yaml:3:10: service: option 'grace': invalid duration '5x' (use a number "
+                 "with a unit: ms, s, m, h, d)",
+                 "skiff.yaml:7:13: inputs[0] (dummy): option 'rate' must be an integer, got 'fast'",
+                 "skiff.yaml:8:14: inputs[0] (dummy): option 'count' must be between 0 and "
+                 "9223372036854775807, got -5",
+                 "skiff.yaml:9:21: inputs[0] (dummy): option 'buffer_limit': invalid size '32XB' "
+                 "(use a number with a unit: B, KB, MB, GB, KiB, MiB, GiB, TiB)",
+                 "skiff.yaml:10:15: inputs[0] (dummy): option 'record' must be a map, got a "
+                 "sequence",
+                 "skiff.yaml:11:27: inputs[1] (dummy): option 'rate' must be between 0 and "
+                 "100000000, got -5",
+                 "skiff.yaml:12:51: outputs[0] (null): option 'retry_limit': "
+                 "'99999999999999999999' is out of range");
+}
+END_TEST
+
+START_TEST(test_service_section_errors)
+{
+    expect_failure("service:\n"
+                   "  flush_interval: 1ms\n"
+                   "  http: {listn: ':2020'}\n"
+                   "  colour: blue\n" PIPELINE);
+    EXPECT_DIAGS("skiff.yaml:2:19: service: option 'flush_interval' must be between 10ms and 1h, "
+                 "got 1ms",
+                 "skiff.yaml:3:10: service.http: unknown option 'listn' (did you mean 'listen'?)",
+                 "skiff.yaml:4:3: service: unknown option 'colour'");
+    diag_free(&diags);
+
+    expect_failure("service: [a]\n" PIPELINE);
+    EXPECT_DIAGS("skiff.yaml:1:10: service: must be a map, got a sequence");
+}
+END_TEST
+
+START_TEST(test_unknown_keys)
+{
+    expect_failure("servce: {}\n"
+                   "pipeline:\n"
+                   "  inputs: [{name: dummy}]\n"
+                   "  output: []\n"
+                   "  outputs: [{name: null, match: '*'}]\n"
+                   "extra: 1\n");
+    EXPECT_DIAGS("skiff.yaml:1:1: unknown key 'servce' (did you mean 'service'?)",
+                 "skiff.yaml:6:1: unknown key 'extra'",
+                 "skiff.yaml:4:3: pipeline: unknown key 'output' (did you mean 'outputs'?)");
+}
+END_TEST
+
+START_TEST(test_pipeline_shape)
+{
+    expect_failure("service: {}\n");
+    EXPECT_DIAGS("skiff.yaml:1:1: missing 'pipeline' (with 'inputs' and 'outputs')");
+    diag_free(&diags);
+
+    expect_failure("pipeline: [inputs]\n");
+    EXPECT_DIAGS("skiff.yaml:1:11: 'pipeline' must be a map, got a sequence");
+    diag_free(&diags);
+
+    expect_failure("pipeline:\n  inputs: []\n  filters: {}\n");
+    EXPECT_DIAGS("skiff.yaml:2:11: pipeline: 'inputs' must list at least one input",
+                 "skiff.yaml:3:12: pipeline: 'filters' must be a sequence, got a map",
+                 "skiff.yaml:2:3: pipeline: missing 'outputs' (at least one output)");
+    diag_free(&diags);
+
+    expect_failure("pipeline:\n  inputs:\n  outputs: file\n");
+    EXPECT_DIAGS("skiff.yaml:2:10: pipeline: missing 'inputs' (at least one input)",
+                 "skiff.yaml:3:12: pipeline: 'outputs' must be a sequence, got a scalar");
+}
+END_TEST
+
+START_TEST(test_item_errors)
+{
+    expect_failure("pipeline:\n"
+                   "  inputs:\n"
+                   "    - dummy\n"
+                   "    - {tag: x}\n"
+                   "    - {name: [dummy]}\n"
+                   "    - {name: dumy}\n"
+                   "    - {name: tail}\n"
+                   "    - {name: file}\n"
+                   "  filters: [{name: grep, match: '*'}]\n"
+                   "  outputs: [{name: stdot, match: '*'}]\n");
+    EXPECT_DIAGS("skiff.yaml:3:7: inputs[0]: must be a map with a 'name', got a scalar",
+                 "skiff.yaml:4:7: inputs[1]: missing required option 'name' (the input plugin to "
+                 "use)",
+                 "skiff.yaml:5:14: inputs[2]: option 'name' must be a plugin name, got a sequence",
+                 "skiff.yaml:6:14: inputs[3]: unknown input plugin 'dumy' (did you mean "
+                 "'dummy'?); see skiff --list-plugins",
+                 "skiff.yaml:7:14: inputs[4]: unknown input plugin 'tail'; see skiff "
+                 "--list-plugins",
+                 "skiff.yaml:8:14: inputs[5]: plugin 'file' is for outputs, not inputs",
+                 "skiff.yaml:9:20: filters[0]: unknown filter plugin 'grep'; see skiff "
+                 "--list-plugins",
+                 "skiff.yaml:10:20: outputs[0]: unknown output plugin 'stdot' (did you mean "
+                 "'stdout'?); see skiff --list-plugins");
+}
+END_TEST
+
+START_TEST(test_too_many_outputs)
+{
+    char yaml[8192] = "pipeline:\n  inputs: [{name: dummy}]\n  outputs:\n";
+    for (int i = 0; i < 65; i++)
+        strcat(yaml, "    - {name: null, match: '*'}\n");
+    expect_failure(yaml);
+    EXPECT_DIAGS("skiff.yaml:4:5: pipeline: at most 64 outputs are allowed, got 65");
+
+    diag_free(&diags);
+    *strrchr(yaml, '-') = '#';
+    ck_assert_int_eq(load(yaml), 0);
+    ck_assert_uint_eq(config.output_count, 64);
+    ck_assert_str_eq(config.outputs[63].common.alias, "null.63");
+}
+END_TEST
+
+START_TEST(test_aliases)
+{
+    expect_failure("pipeline:\n"
+                   "  inputs:\n"
+                   "    - {name: dummy, alias: null.0}\n"
+                   "    - {name: dummy, alias: 'my input'}\n"
+                   "    - {name: dummy, alias: dummy.3}\n"
+                   "    - {name: dummy}\n"
+                   "  outputs: [{name: null, match: '*'}]\n");
+    EXPECT_DIAGS("skiff.yaml:4:28: inputs[1] (dummy): alias 'my input' may only contain letters, "
+                 "digits, '_', '.' and '-'",
+                 "skiff.yaml:6:7: inputs[3] (dummy): alias 'dummy.3' is already used by "
+                 "inputs[2] (dummy)",
+                 "skiff.yaml:7:13: outputs[0] (null): alias 'null.0' is already used by "
+                 "inputs[0] (dummy)");
+}
+END_TEST
+
+START_TEST(test_retry_order)
+{
+    expect_failure("pipeline:\n"
+                   "  inputs: [{name: dummy}]\n"
+                   "  outputs:\n"
+                   "    - {name: null, match: '*', retry_min: 2m}\n"
+                   "    - {name: null, match: '*', retry_min: 5s, retry_max: 1s}\n"
+                   "    - {name: null, match: '*', retry_max: 1ms}\n");
+    EXPECT_DIAGS("skiff.yaml:4:43: outputs[0] (null): retry_min (2m) must not be greater than "
+                 "retry_max (1m)",
+                 "skiff.yaml:5:43: outputs[1] (null): retry_min (5s) must not be greater than "
+                 "retry_max (1s)",
+                 "skiff.yaml:6:7: outputs[2] (null): retry_min (1s) must not be greater than "
+                 "retry_max (1ms)");
+}
+END_TEST
+
+START_TEST(test_match_reach)
+{
+    ck_assert_int_eq(load("pipeline:\n"
+                          "  inputs:\n"
+                          "    - {name: dummy, tag: test}\n"
+                          "    - {name: dummy, tag: 'app.*'}\n"
+                          "  outputs:\n"
+                          "    - {name: null, match: app.web}\n"
+                          "    - {name: null, match: '*.web'}\n"
+                          "    - {name: null, match: test}\n"),
+                     0);
+    config_free(&config);
+
+    expect_failure("pipeline:\n"
+                   "  inputs:\n"
+                   "    - {name: dummy, tag: test}\n"
+                   "    - {name: dummy, tag: 'app.*'}\n"
+                   "  outputs:\n"
+                   "    - {name: file, match: 'kube.*', path: /tmp/x}\n"
+                   "    - {name: null, match: tests}\n");
+    EXPECT_DIAGS("skiff.yaml:6:27: outputs[0] (file): match 'kube.*' reaches no input (input tags: "
+                 "'test', 'app.*')",
+                 "skiff.yaml:7:27: outputs[1] (null): match 'tests' reaches no input (input tags: "
+                 "'test', 'app.*')");
+}
+END_TEST
+
+/* A broken input does not also make every output "unreachable". */
+START_TEST(test_match_reach_needs_inputs)
+{
+    expect_failure("pipeline:\n"
+                   "  inputs: [{name: dumm}]\n"
+                   "  outputs: [{name: null, match: 'kube.*'}]\n");
+    EXPECT_DIAGS("skiff.yaml:2:19: inputs[0]: unknown input plugin 'dumm' (did you mean "
+                 "'dummy'?); see skiff --list-plugins");
+}
+END_TEST
+
+START_TEST(test_all_errors_at_once)
+{
+    expect_failure("service:\n"
+                   "  log_level: loud\n"
+                   "  grace: 11m\n"
+                   "pipeline:\n"
+                   "  inputs:\n"
+                   "    - name: dummy\n"
+                   "      tag: app\n"
+                   "      rat: 10\n"
+                   "      buffer_limit: 1KiB\n"
+                   "  outputs:\n"
+                   "    - name: file\n"
+                   "      match: db\n"
+                   "    - name: nul\n"
+                   "      match: '*'\n");
+    ck_assert_uint_eq(diags.count, 7);
+    EXPECT_DIAGS("skiff.yaml:2:14: service: option 'log_level' must be one of error, warn, info, "
+                 "debug; got 'loud'",
+                 "skiff.yaml:3:10: service: option 'grace' must be between 0 and 10m, got 11m",
+                 "skiff.yaml:8:7: inputs[0] (dummy): unknown option 'rat' (did you mean "
+                 "'rate'?)",
+                 "skiff.yaml:9:21: inputs[0] (dummy): option 'buffer_limit' must be between "
+                 "64KiB and 64GiB, got 1KiB",
+                 "skiff.yaml:11:7: outputs[0] (file): missing required option 'path'",
+                 "skiff.yaml:13:13: outputs[1]: unknown output plugin 'nul' (did you mean "
+                 "'null'?); see skiff --list-plugins",
+                 "skiff.yaml:12:14: outputs[0] (file): match 'db' reaches no input (input tags: "
+                 "'app')");
+}
+END_TEST
+
+START_TEST(test_env_substitution)
+{
+    setenv("SKIFF_TEST_DIR", "/data", 1);
+    setenv("SKIFF_TEST_RATE", "250", 1);
+    setenv("SKIFF_TEST_RAW", "${SKIFF_TEST_DIR}", 1);
+    setenv("SKIFF_TEST_EMPTY", "", 1);
+    unsetenv("SKIFF_TEST_UNSET");
+    ck_assert_int_eq(load("service:\n"
+                          "  state_dir: ${SKIFF_TEST_DIR}/state\n"
+                          "  log_level: ${SKIFF_TEST_UNSET:-warn}\n"
+                          "  http: {listen: \"${SKIFF_TEST_EMPTY:-0.0.0.0}:${SKIFF_TEST_RATE}\"}\n"
+                          "pipeline:\n"
+                          "  inputs:\n"
+                          "    - name: dummy\n"
+                          "      rate: ${SKIFF_TEST_RATE}\n"
+                          "      record: {a: $$HOME, b: 'cost $5', c: '${SKIFF_TEST_RAW}',\n"
+                          "               d: '${SKIFF_TEST_EMPTY}', e: 'x$', f: '$$$$'}\n"
+                          "  outputs: [{name: null, match: '*'}]\n"),
+                     0);
+    EXPECT_DIAGS(NULL);
+    ck_assert_str_eq(config.service.state_dir, "/data/state");
+    ck_assert_str_eq(config.service.log_level, "warn");
+    ck_assert_str_eq(config.service.http.listen, "0.0.0.0:250");
+    const struct instance_config *in = &config.inputs[0];
+    ck_assert_int_eq(*(const int64_t *)plugin_option(in, "rate"), 250);
+    const struct value *record = plugin_option(in, "record");
+    ck_assert_str_eq(record_field(record, "a")->as.string.ptr, "$HOME");
+    ck_assert_str_eq(record_field(record, "b")->as.string.ptr, "cost $5");
+    ck_assert_str_eq(record_field(record, "c")->as.string.ptr, "${SKIFF_TEST_DIR}");
+    ck_assert_str_eq(record_field(record, "d")->as.string.ptr, "");
+    ck_assert_str_eq(record_field(record, "e")->as.string.ptr, "x$");
+    ck_assert_str_eq(record_field(record, "f")->as.string.ptr, "$$");
+}
+END_TEST
+
+START_TEST(test_env_errors)
+{
+    unsetenv("ES_HOST");
+    expect_failure("service:\n"
+                   "  state_dir: /x\n"
+                   "  http:\n"
+                   "    listen: ${ES_HOST}:9200\n"
+                   "  log_level: \"${LEVEL\"\n"
+                   "  grace: ${1BAD}\n" PIPELINE);
+    EXPECT_DIAGS("skiff.yaml:4:13: environment variable 'ES_HOST' is not set (set it, or write "
+                 "${ES_HOST:-default})",
+                 "skiff.yaml:5:14: unterminated '${' in '${LEVEL' (write '$$' for a literal '$')",
+                 "skiff.yaml:6:10: invalid environment variable name '1BAD' in '${1BAD}'");
+}
+END_TEST
+
+START_TEST(test_yaml_errors)
+{
+    expect_failure("service:\n  log_level: [info\n" PIPELINE);
+    EXPECT_DIAGS("skiff.yaml:3:9: YAML syntax error: did not find expected ',' or ']' (while "
+                 "parsing a flow sequence)");
+    diag_free(&diags);
+
+    expect_failure("service: {grace: 1s, grace: 2s}\n" PIPELINE);
+    EXPECT_DIAGS("skiff.yaml:1:22: duplicate key 'grace' (first given at line 1)");
+    diag_free(&diags);
+
+    expect_failure("service:\n  state_dir: &dir /x\n  log_level: *dir\n" PIPELINE);
+    EXPECT_DIAGS("skiff.yaml:3:14: YAML aliases (*dir) are not supported; write the value out");
+    diag_free(&diags);
+
+    expect_failure("service:\n  state_dir: !!str 5\n" PIPELINE);
+    EXPECT_DIAGS("skiff.yaml:2:14: YAML tags (tag:yaml.org,2002:str) are not supported");
+    diag_free(&diags);
+
+    expect_failure("");
+    EXPECT_DIAGS("skiff.yaml: the configuration is empty");
+    diag_free(&diags);
+
+    expect_failure("# nothing but a comment\n---\n");
+    EXPECT_DIAGS("skiff.yaml: the configuration is empty");
+    diag_free(&diags);
+
+    expect_failure("- a\n- b\n");
+    EXPECT_DIAGS("skiff.yaml:1:1: the configuration must be a map of keys, got a sequence");
+    diag_free(&diags);
+
+    expect_failure(PIPELINE "---\n" PIPELINE);
+    EXPECT_DIAGS("skiff.yaml:4:1: only one YAML document is allowed");
+    diag_free(&diags);
+
+    expect_failure("{[a]: 1}\n");
+    EXPECT_DIAGS("skiff.yaml:1:2: a map key must be a scalar, got a sequence");
+}
+END_TEST
+
+START_TEST(test_nesting_limit)
+{
+    char yaml[512] = "a: ";
+    for (int i = 0; i < 70; i++)
+        strcat(yaml, "[");
+    expect_failure(yaml);
+    EXPECT_DIAGS("skiff.yaml:1:68: YAML nesting deeper than 64 levels");
+}
+END_TEST
+
+START_TEST(test_cfg_helpers)
+{
+    const char yaml[] = "a: ~\nb: null\nc:\nd: ''\ne: x\nf: [1]\n";
+    struct cfg_node *root = cfg_parse_string("n.yaml", yaml, strlen(yaml), &diags);
+    ck_assert_ptr_nonnull(root);
+    ck_assert(cfg_is_null(cfg_map_get(root, "a")));
+    ck_assert(cfg_is_null(cfg_map_get(root, "b")));
+    ck_assert(cfg_is_null(cfg_map_get(root, "c")));
+    ck_assert(!cfg_is_null(cfg_map_get(root, "d")));
+    ck_assert(!cfg_is_null(cfg_map_get(root, "e")));
+    ck_assert(!cfg_is_null(cfg_map_get(root, "f")));
+    ck_assert(!cfg_is_null(NULL));
+    ck_assert_ptr_null(cfg_map_get(root, "g"));
+    ck_assert_ptr_null(cfg_map_get(cfg_map_get(root, "f"), "x"));
+    const struct cfg_node *e = cfg_map_get(root, "e");
+    ck_assert_str_eq(e->file, "n.yaml");
+    ck_assert_uint_eq(e->line, 5);
+    ck_assert_uint_eq(e->column, 4);
+    ck_assert(e->plain);
+    ck_assert(!cfg_map_get(root, "d")->plain);
+    ck_assert_str_eq(cfg_type_name(CFG_SCALAR), "scalar");
+    ck_assert_str_eq(cfg_type_name(CFG_MAP), "map");
+    ck_assert_str_eq(cfg_type_name(CFG_SEQ), "sequence");
+    cfg_node_free(root);
+    EXPECT_DIAGS(NULL);
+}
+END_TEST
+
+/* Every registered plugin's defaults, and the common tables', are valid YAML
+ * of the right type and within their limits. */
+START_TEST(test_builtin_defaults)
+{
+    for (const struct plugin *const *p = plugin_all(); *p; p++) {
+        const struct plugin *plugin = *p;
+        void *options = calloc(1, plugin->options_size + 1);
+        struct instance_common common = {0};
+        struct option_target targets[] = {
+            {config_common_options(plugin->kind), &common},
+            {plugin->options, options},
+        };
+        options_apply(targets, 2, NULL, plugin->name, NULL, &diags);
+        for (size_t i = 0; i < diags.count; i++)
+            ck_assert_msg(strstr(diags.messages[i], "missing required option") != NULL,
+                          "plugin %s: %s", plugin->name, diags.messages[i]);
+        options_free(config_common_options(plugin->kind), &common);
+        options_free(plugin->options, options);
+        free(options);
+        diag_free(&diags);
+    }
+    struct service_config service = {0};
+    struct option_target target = {service_options, &service};
+    ck_assert_int_eq(options_apply(&target, 1, NULL, "service", NULL, &diags), 0);
+    options_free(service_options, &service);
+}
+END_TEST
+
+START_TEST(test_common_tables)
+{
+    ck_assert_ptr_eq(config_common_options(PLUGIN_INPUT), input_common_options);
+    ck_assert_ptr_eq(config_common_options(PLUGIN_FILTER), filter_common_options);
+    ck_assert_ptr_eq(config_common_options(PLUGIN_OUTPUT), output_common_options);
+    for (const struct option_spec *spec = output_common_options; spec->name; spec++)
+        ck_assert_msg(spec->description && *spec->description, "%s has no description", spec->name);
+}
+END_TEST
+
+Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("load");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_full_config);
+    tcase_add_test(tc, test_service_defaults);
+    tcase_add_test(tc, test_load_file);
+    tcase_add_test(tc, test_missing_file);
+    tcase_add_test(tc, test_unknown_option);
+    tcase_add_test(tc, test_value_errors);
+    tcase_add_test(tc, test_service_section_errors);
+    tcase_add_test(tc, test_unknown_keys);
+    tcase_add_test(tc, test_pipeline_shape);
+    tcase_add_test(tc, test_item_errors);
+    tcase_add_test(tc, test_too_many_outputs);
+    tcase_add_test(tc, test_aliases);
+    tcase_add_test(tc, test_retry_order);
+    tcase_add_test(tc, test_match_reach);
+    tcase_add_test(tc, test_match_reach_needs_inputs);
+    tcase_add_test(tc, test_all_errors_at_once);
+    tcase_add_test(tc, test_env_substitution);
+    tcase_add_test(tc, test_env_errors);
+    tcase_add_test(tc, test_yaml_errors);
+    tcase_add_test(tc, test_nesting_limit);
+    tcase_add_test(tc, test_cfg_helpers);
+    tcase_add_test(tc, test_builtin_defaults);
+    tcase_add_test(tc, test_common_tables);
+    suite_add_tcase(s, tc);
+    return s;
+}

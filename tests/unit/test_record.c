@@ -1,0 +1,605 @@
+/* Unit tests for values, records, attachments and field paths. */
+#include "suites.h"
+
+#include "record.h"
+#include "value.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct field_path path(const char *text)
+{
+    struct field_path p;
+    char *error = NULL;
+    int rc = field_path_parse(text, &p, &error);
+    ck_assert_msg(rc == 0, "parse %s: %s", text, error ? error : "");
+    return p;
+}
+
+static const struct value *get(const struct record *rec, const char *text)
+{
+    struct field_path p = path(text);
+    const struct value *v = record_get(rec, &p);
+    field_path_free(&p);
+    return v;
+}
+
+static void set(struct record *rec, const char *text, struct value v)
+{
+    struct field_path p = path(text);
+    record_set(rec, &p, &v);
+    ck_assert_int_eq(v.type, VALUE_NULL);
+    field_path_free(&p);
+}
+
+static bool delete (struct record *rec, const char *text)
+{
+    struct field_path p = path(text);
+    bool found = record_delete(rec, &p);
+    field_path_free(&p);
+    return found;
+}
+
+static bool rename_path(struct record *rec, const char *from, const char *to)
+{
+    struct field_path f = path(from);
+    struct field_path t = path(to);
+    bool found = record_rename(rec, &f, &t);
+    field_path_free(&f);
+    field_path_free(&t);
+    return found;
+}
+
+static int64_t get_int(const struct record *rec, const char *text)
+{
+    const struct value *v = get(rec, text);
+    ck_assert_msg(v != NULL, "%s missing", text);
+    ck_assert_int_eq(v->type, VALUE_INT);
+    return v->as.integer;
+}
+
+static const char *get_str(const struct record *rec, const char *text)
+{
+    const struct value *v = get(rec, text);
+    ck_assert_msg(v != NULL, "%s missing", text);
+    ck_assert_int_eq(v->type, VALUE_STRING);
+    return v->as.string.ptr;
+}
+
+/* The keys of a map joined with ',' into a static buffer. */
+static const char *keys(const struct value_map *map)
+{
+    static char text[256];
+    text[0] = '\0';
+    for (uint32_t i = 0; i < map->count; i++) {
+        if (i)
+            strcat(text, ",");
+        strcat(text, map->entries[i].key.ptr);
+    }
+    return text;
+}
+
+static void map_put_int(struct value_map *map, const char *key, int64_t i)
+{
+    struct value v = value_int(i);
+    value_map_set(map, key, strlen(key), &v);
+}
+
+START_TEST(test_map_order)
+{
+    struct value m = value_map_new();
+    map_put_int(&m.as.map, "c", 1);
+    map_put_int(&m.as.map, "a", 2);
+    map_put_int(&m.as.map, "b", 3);
+    ck_assert_str_eq(keys(&m.as.map), "c,a,b");
+
+    map_put_int(&m.as.map, "a", 20);
+    ck_assert_str_eq(keys(&m.as.map), "c,a,b");
+    ck_assert_int_eq(value_map_get(&m.as.map, "a", 1)->as.integer, 20);
+
+    ck_assert(value_map_remove(&m.as.map, "c", 1));
+    ck_assert(!value_map_remove(&m.as.map, "c", 1));
+    ck_assert_str_eq(keys(&m.as.map), "a,b");
+    map_put_int(&m.as.map, "c", 4);
+    ck_assert_str_eq(keys(&m.as.map), "a,b,c");
+
+    struct value taken;
+    ck_assert(value_map_take(&m.as.map, "b", 1, &taken));
+    ck_assert_int_eq(taken.as.integer, 3);
+    ck_assert(!value_map_take(&m.as.map, "b", 1, &taken));
+    ck_assert_str_eq(keys(&m.as.map), "a,c");
+    ck_assert_ptr_null(value_map_get(&m.as.map, "b", 1));
+    /* Keys need not be NUL-terminated. */
+    ck_assert_int_eq(value_map_get(&m.as.map, "cx", 1)->as.integer, 4);
+    value_free(&m);
+    ck_assert_int_eq(m.type, VALUE_NULL);
+}
+END_TEST
+
+START_TEST(test_map_many_keys)
+{
+    struct value m = value_map_new();
+    char key[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        map_put_int(&m.as.map, key, i);
+    }
+    ck_assert_uint_eq(m.as.map.count, 100);
+    for (int i = 0; i < 100; i += 2) {
+        snprintf(key, sizeof key, "k%d", i);
+        ck_assert(value_map_remove(&m.as.map, key, strlen(key)));
+    }
+    ck_assert_uint_eq(m.as.map.count, 50);
+    for (uint32_t i = 0; i < 50; i++)
+        ck_assert_int_eq(m.as.map.entries[i].value.as.integer, 2 * i + 1);
+    value_free(&m);
+}
+END_TEST
+
+START_TEST(test_string_values)
+{
+    struct value s = value_string("a\0b", 3);
+    ck_assert_uint_eq(s.as.string.len, 3);
+    ck_assert_int_eq(memcmp(s.as.string.ptr, "a\0b\0", 4), 0);
+    struct value c = value_cstring("hello");
+    ck_assert_uint_eq(c.as.string.len, 5);
+    ck_assert_str_eq(c.as.string.ptr, "hello");
+    char *owned = strdup("taken");
+    struct value t = value_string_take(owned, 5);
+    ck_assert_ptr_eq(t.as.string.ptr, owned);
+    struct value empty = value_string(NULL, 0);
+    ck_assert_str_eq(empty.as.string.ptr, "");
+    value_free(&s);
+    value_free(&c);
+    value_free(&t);
+    value_free(&empty);
+    ck_assert_int_eq(t.type, VALUE_NULL);
+}
+END_TEST
+
+static struct value sample_tree(void)
+{
+    struct value root = value_map_new();
+    struct value inner = value_map_new();
+    struct value s = value_cstring("x");
+    value_map_set(&inner.as.map, "s", 1, &s);
+    struct value arr = value_array_new();
+    for (int i = 0; i < 3; i++) {
+        struct value v = value_int(i);
+        value_array_push(&arr.as.array, &v);
+    }
+    value_map_set(&inner.as.map, "arr", 3, &arr);
+    value_map_set(&root.as.map, "inner", 5, &inner);
+    struct value f = value_float(1.5);
+    value_map_set(&root.as.map, "f", 1, &f);
+    return root;
+}
+
+START_TEST(test_clone_is_deep)
+{
+    struct value a = sample_tree();
+    struct value b = value_clone(&a);
+    ck_assert(value_equal(&a, &b));
+
+    struct value *inner = value_map_get(&b.as.map, "inner", 5);
+    struct value *s = value_map_get(&inner->as.map, "s", 1);
+    ck_assert_ptr_ne(
+        s->as.string.ptr,
+        value_map_get(&value_map_get(&a.as.map, "inner", 5)->as.map, "s", 1)->as.string.ptr);
+    s->as.string.ptr[0] = 'y';
+    value_map_get(&inner->as.map, "arr", 3)->as.array.items[1].as.integer = 42;
+    ck_assert(!value_equal(&a, &b));
+
+    const struct value *orig_inner = value_map_get(&a.as.map, "inner", 5);
+    ck_assert_str_eq(value_map_get(&orig_inner->as.map, "s", 1)->as.string.ptr, "x");
+    ck_assert_int_eq(value_map_get(&orig_inner->as.map, "arr", 3)->as.array.items[1].as.integer, 1);
+    value_free(&a);
+    value_free(&b);
+}
+END_TEST
+
+START_TEST(test_equal)
+{
+    struct value a = value_map_new();
+    struct value b = value_map_new();
+    map_put_int(&a.as.map, "x", 1);
+    map_put_int(&a.as.map, "y", 2);
+    map_put_int(&b.as.map, "y", 2);
+    map_put_int(&b.as.map, "x", 1);
+    ck_assert(value_equal(&a, &b)); /* order is not compared */
+    map_put_int(&b.as.map, "x", 3);
+    ck_assert(!value_equal(&a, &b));
+    value_free(&a);
+    value_free(&b);
+
+    struct value i = value_int(1);
+    struct value f = value_float(1.0);
+    ck_assert(!value_equal(&i, &f));
+    struct value nan = value_float(NAN);
+    ck_assert(!value_equal(&nan, &nan));
+    struct value s1 = value_string("a\0b", 3);
+    struct value s2 = value_string("a\0c", 3);
+    ck_assert(!value_equal(&s1, &s2));
+    ck_assert(value_equal(&s1, &s1));
+    value_free(&s1);
+    value_free(&s2);
+    ck_assert_str_eq(value_type_name(VALUE_ARRAY), "array");
+    ck_assert_str_eq(value_type_name(VALUE_FLOAT), "float");
+}
+END_TEST
+
+START_TEST(test_path_get_set)
+{
+    struct record rec;
+    record_init(&rec);
+    set(&rec, "a.b.c", value_int(1));
+    ck_assert_int_eq(get_int(&rec, "a.b.c"), 1);
+    ck_assert_int_eq(get(&rec, "a.b")->type, VALUE_MAP);
+    ck_assert_ptr_null(get(&rec, "a.x"));
+    ck_assert_ptr_null(get(&rec, "a.b.c.d")); /* c is not a map */
+    ck_assert_ptr_null(get(&rec, "zz"));
+
+    set(&rec, "a.b.d", value_cstring("two"));
+    ck_assert_str_eq(keys(&get(&rec, "a.b")->as.map), "c,d");
+    set(&rec, "a.b.c", value_int(3));
+    ck_assert_int_eq(get_int(&rec, "a.b.c"), 3);
+    ck_assert_str_eq(keys(&get(&rec, "a.b")->as.map), "c,d");
+
+    set(&rec, "a[\"x.y\"]", value_int(4));
+    ck_assert_int_eq(get_int(&rec, "a['x.y']"), 4);
+    ck_assert_ptr_null(get(&rec, "a.x"));
+    record_free(&rec);
+}
+END_TEST
+
+START_TEST(test_set_replaces_non_map)
+{
+    struct record rec;
+    record_init(&rec);
+    set(&rec, "a", value_cstring("scalar"));
+    set(&rec, "a.b", value_int(7));
+    ck_assert_int_eq(get(&rec, "a")->type, VALUE_MAP);
+    ck_assert_int_eq(get_int(&rec, "a.b"), 7);
+    record_free(&rec);
+}
+END_TEST
+
+START_TEST(test_delete)
+{
+    struct record rec;
+    record_init(&rec);
+    set(&rec, "a.b", value_int(1));
+    set(&rec, "a.c", value_int(2));
+    set(&rec, "d", value_int(3));
+    ck_assert(delete (&rec, "a.b"));
+    ck_assert(!delete (&rec, "a.b"));
+    ck_assert(!delete (&rec, "a.c.x"));
+    ck_assert(!delete (&rec, "nope.x"));
+    ck_assert_str_eq(keys(&get(&rec, "a")->as.map), "c");
+    ck_assert(delete (&rec, "a"));
+    ck_assert_str_eq(keys(&rec.fields), "d");
+    record_free(&rec);
+}
+END_TEST
+
+START_TEST(test_rename)
+{
+    struct record rec;
+    record_init(&rec);
+    set(&rec, "a", value_int(1));
+    set(&rec, "b", value_int(2));
+    ck_assert(rename_path(&rec, "a", "x.y.z"));
+    ck_assert_ptr_null(get(&rec, "a"));
+    ck_assert_int_eq(get_int(&rec, "x.y.z"), 1);
+    ck_assert_str_eq(keys(&rec.fields), "b,x");
+
+    ck_assert(!rename_path(&rec, "missing", "b"));
+    ck_assert_int_eq(get_int(&rec, "b"), 2);
+
+    ck_assert(rename_path(&rec, "x.y.z", "b")); /* replaces */
+    ck_assert_int_eq(get_int(&rec, "b"), 1);
+    ck_assert_uint_eq(get(&rec, "x.y")->as.map.count, 0);
+    record_free(&rec);
+}
+END_TEST
+
+START_TEST(test_rename_within_map)
+{
+    struct record rec;
+    record_init(&rec);
+    set(&rec, "m.from", value_cstring("v"));
+    set(&rec, "m.other", value_int(1));
+    ck_assert(rename_path(&rec, "m.from", "m.to"));
+    ck_assert_str_eq(keys(&get(&rec, "m")->as.map), "other,to");
+    ck_assert_str_eq(get_str(&rec, "m.to"), "v");
+
+    ck_assert(rename_path(&rec, "m.to", "m.to"));
+    ck_assert_str_eq(get_str(&rec, "m.to"), "v");
+    ck_assert(!rename_path(&rec, "m.gone", "m.gone"));
+
+    /* Into the map it came from, and out to its own parent. */
+    ck_assert(rename_path(&rec, "m", "m.inner"));
+    ck_assert_str_eq(get_str(&rec, "m.inner.to"), "v");
+    ck_assert(rename_path(&rec, "m.inner.to", "m"));
+    ck_assert_str_eq(get_str(&rec, "m"), "v");
+    record_free(&rec);
+}
+END_TEST
+
+static struct attachment *k8s_attachment(void)
+{
+    struct value meta = value_map_new();
+    struct value pod = value_cstring("web-1");
+    value_map_set(&meta.as.map, "pod", 3, &pod);
+    struct value labels = value_map_new();
+    struct value app = value_cstring("web");
+    value_map_set(&labels.as.map, "app", 3, &app);
+    value_map_set(&meta.as.map, "labels", 6, &labels);
+    struct attachment *a = attachment_new("kubernetes", &meta);
+    ck_assert_int_eq(meta.type, VALUE_NULL);
+    return a;
+}
+
+START_TEST(test_attachment_read_through)
+{
+    struct attachment *a = k8s_attachment();
+    struct record rec;
+    record_init(&rec);
+    ck_assert_int_eq(record_attach(&rec, a), 0);
+    ck_assert_uint_eq(atomic_load(&a->refs), 2);
+    ck_assert_str_eq(get_str(&rec, "kubernetes.pod"), "web-1");
+    ck_assert_str_eq(get_str(&rec, "kubernetes.labels.app"), "web");
+    ck_assert_ptr_eq(record_get_key(&rec, "kubernetes"), &a->value);
+    ck_assert_ptr_null(get(&rec, "kubernetes.nope"));
+    ck_assert_uint_eq(rec.fields.count, 0);
+
+    /* Missing paths below an attachment change nothing. */
+    ck_assert(!delete (&rec, "kubernetes.nope"));
+    ck_assert(!rename_path(&rec, "kubernetes.nope", "x"));
+    ck_assert_uint_eq(rec.attachment_count, 1);
+
+    struct record moved;
+    record_move(&moved, &rec);
+    ck_assert_uint_eq(rec.attachment_count, 0);
+    ck_assert_str_eq(get_str(&moved, "kubernetes.pod"), "web-1");
+    record_free(&rec);
+    record_free(&moved);
+    ck_assert_uint_eq(atomic_load(&a->refs), 1);
+    attachment_unref(a);
+}
+END_TEST
+
+START_TEST(test_attachment_copy_on_write)
+{
+    struct attachment *a = k8s_attachment();
+    struct value before = value_clone(&a->value);
+    struct record rec;
+    record_init(&rec);
+    set(&rec, "msg", value_cstring("hi"));
+    record_attach(&rec, a);
+
+    set(&rec, "kubernetes.labels.tier", value_cstring("front"));
+    ck_assert_uint_eq(rec.attachment_count, 0);
+    ck_assert_uint_eq(atomic_load(&a->refs), 1);
+    ck_assert_str_eq(keys(&rec.fields), "msg,kubernetes");
+    ck_assert_str_eq(get_str(&rec, "kubernetes.labels.tier"), "front");
+    ck_assert_str_eq(get_str(&rec, "kubernetes.labels.app"), "web");
+    ck_assert_str_eq(get_str(&rec, "kubernetes.pod"), "web-1");
+    ck_assert(value_equal(&a->value, &before));
+
+    value_free(&before);
+    record_free(&rec);
+    attachment_unref(a);
+}
+END_TEST
+
+START_TEST(test_attachment_cow_delete_rename)
+{
+    struct attachment *a = k8s_attachment();
+    struct record rec;
+    record_init(&rec);
+
+    record_attach(&rec, a);
+    ck_assert(delete (&rec, "kubernetes.labels.app"));
+    ck_assert_uint_eq(rec.attachment_count, 0);
+    ck_assert_uint_eq(get(&rec, "kubernetes.labels")->as.map.count, 0);
+    ck_assert_str_eq(get_str(&rec, "kubernetes.pod"), "web-1");
+    record_free(&rec);
+
+    record_init(&rec);
+    record_attach(&rec, a);
+    ck_assert(rename_path(&rec, "kubernetes.pod", "pod_name"));
+    ck_assert_str_eq(get_str(&rec, "pod_name"), "web-1");
+    ck_assert_ptr_null(get(&rec, "kubernetes.pod"));
+    ck_assert_str_eq(get_str(&rec, "kubernetes.labels.app"), "web");
+    record_free(&rec);
+
+    record_init(&rec);
+    record_attach(&rec, a);
+    ck_assert(rename_path(&rec, "kubernetes", "k8s"));
+    ck_assert_uint_eq(rec.attachment_count, 0);
+    ck_assert_str_eq(get_str(&rec, "k8s.pod"), "web-1");
+    ck_assert_ptr_null(get(&rec, "kubernetes"));
+    record_free(&rec);
+
+    record_init(&rec);
+    record_attach(&rec, a);
+    ck_assert(delete (&rec, "kubernetes"));
+    ck_assert_uint_eq(rec.attachment_count, 0);
+    ck_assert_uint_eq(rec.fields.count, 0);
+    record_free(&rec);
+
+    ck_assert_uint_eq(atomic_load(&a->refs), 1);
+    ck_assert_str_eq(value_map_get(&a->value.as.map, "pod", 3)->as.string.ptr, "web-1");
+    attachment_unref(a);
+}
+END_TEST
+
+START_TEST(test_attachment_replaced_by_set)
+{
+    struct attachment *a = k8s_attachment();
+    struct record rec;
+    record_init(&rec);
+    record_attach(&rec, a);
+    set(&rec, "kubernetes", value_int(5));
+    ck_assert_uint_eq(rec.attachment_count, 0);
+    ck_assert_int_eq(get_int(&rec, "kubernetes"), 5);
+
+    record_attach(&rec, a);
+    struct value v = value_cstring("plain");
+    record_set_key(&rec, "kubernetes", &v);
+    ck_assert_uint_eq(rec.attachment_count, 0);
+    ck_assert_str_eq(record_get_key(&rec, "kubernetes")->as.string.ptr, "plain");
+    ck_assert_uint_eq(atomic_load(&a->refs), 1);
+    record_free(&rec);
+    attachment_unref(a);
+}
+END_TEST
+
+START_TEST(test_attach_replaces)
+{
+    struct attachment *a = k8s_attachment();
+    struct attachment *b = k8s_attachment();
+    struct record rec;
+    record_init(&rec);
+    set(&rec, "kubernetes.old", value_int(1));
+    set(&rec, "msg", value_int(2));
+    ck_assert_int_eq(record_attach(&rec, a), 0);
+    ck_assert_str_eq(keys(&rec.fields), "msg");
+    ck_assert_ptr_null(get(&rec, "kubernetes.old"));
+
+    ck_assert_int_eq(record_attach(&rec, b), 0);
+    ck_assert_uint_eq(rec.attachment_count, 1);
+    ck_assert_ptr_eq(rec.attachments[0], b);
+    ck_assert_uint_eq(atomic_load(&a->refs), 1);
+    ck_assert_int_eq(record_attach(&rec, b), 0); /* the same one again */
+    ck_assert_uint_eq(atomic_load(&b->refs), 2);
+    record_free(&rec);
+    attachment_unref(a);
+    attachment_unref(b);
+}
+END_TEST
+
+START_TEST(test_attach_limit)
+{
+    struct record rec;
+    record_init(&rec);
+    struct attachment *all[RECORD_MAX_ATTACHMENTS + 1];
+    for (int i = 0; i <= RECORD_MAX_ATTACHMENTS; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "k%d", i);
+        struct value v = value_int(i);
+        all[i] = attachment_new(key, &v);
+    }
+    for (int i = 0; i < RECORD_MAX_ATTACHMENTS; i++)
+        ck_assert_int_eq(record_attach(&rec, all[i]), 0);
+    ck_assert_int_eq(record_attach(&rec, all[RECORD_MAX_ATTACHMENTS]), -1);
+    ck_assert_uint_eq(atomic_load(&all[RECORD_MAX_ATTACHMENTS]->refs), 1);
+
+    /* Dropping one from the middle keeps the others in order. */
+    ck_assert(delete (&rec, "k1"));
+    ck_assert_ptr_eq(rec.attachments[0], all[0]);
+    ck_assert_ptr_eq(rec.attachments[1], all[2]);
+    ck_assert_ptr_eq(rec.attachments[2], all[3]);
+    ck_assert_int_eq(get_int(&rec, "k3"), 3);
+    record_free(&rec);
+    for (int i = 0; i <= RECORD_MAX_ATTACHMENTS; i++) {
+        ck_assert_uint_eq(atomic_load(&all[i]->refs), 1);
+        attachment_unref(all[i]);
+    }
+}
+END_TEST
+
+static void check_segments(const char *text, int count, const char *const *want)
+{
+    struct field_path p = path(text);
+    ck_assert_str_eq(p.text, text);
+    ck_assert_int_eq((int)p.count, count);
+    for (int i = 0; i < count; i++) {
+        ck_assert_uint_eq(p.segments[i].len, strlen(want[i]));
+        ck_assert_str_eq(p.segments[i].ptr, want[i]);
+    }
+    field_path_free(&p);
+}
+
+START_TEST(test_field_path_valid)
+{
+    check_segments("a", 1, (const char *[]){"a"});
+    check_segments("a.b.c", 3, (const char *[]){"a", "b", "c"});
+    check_segments("a[\"x.y\"].c", 3, (const char *[]){"a", "x.y", "c"});
+    check_segments("a['x.y']", 2, (const char *[]){"a", "x.y"});
+    check_segments("[\"k\"]", 1, (const char *[]){"k"});
+    check_segments("a[\"b\"][\"c\"]", 3, (const char *[]){"a", "b", "c"});
+    check_segments("a[\"q\\\"\\\\\\'\"]", 2, (const char *[]){"a", "q\"\\'"});
+    check_segments("a['it\\'s']", 2, (const char *[]){"a", "it's"});
+    check_segments("a[\"\"]", 2, (const char *[]){"a", ""});
+    check_segments("@timestamp", 1, (const char *[]){"@timestamp"});
+    check_segments("labels[\"app.kubernetes.io/name\"]", 2,
+                   (const char *[]){"labels", "app.kubernetes.io/name"});
+}
+END_TEST
+
+static void check_error(const char *text, const char *want)
+{
+    struct field_path p;
+    char *error = NULL;
+    ck_assert_int_eq(field_path_parse(text, &p, &error), -1);
+    ck_assert_ptr_nonnull(error);
+    ck_assert_str_eq(error, want);
+    ck_assert_ptr_null(p.segments);
+    ck_assert_ptr_null(p.text);
+    free(error);
+}
+
+START_TEST(test_field_path_errors)
+{
+    check_error("", "field path '': empty path");
+    check_error("a..b", "field path 'a..b': empty segment at column 3");
+    check_error(".a", "field path '.a': empty segment at column 1");
+    check_error("a.", "field path 'a.': trailing dot at column 2");
+    check_error("a[\"x", "field path 'a[\"x': unterminated quote at column 3");
+    check_error("a['x\\'", "field path 'a['x\\'': unterminated quote at column 3");
+    check_error("a[\"x\\", "field path 'a[\"x\\': unterminated quote at column 3");
+    check_error("a[\"x\"]b", "field path 'a[\"x\"]b': unexpected character after ']' at column 7");
+    check_error("a[\"x\"", "field path 'a[\"x\"': expected ']' at column 6");
+    check_error("a[\"x\"x]", "field path 'a[\"x\"x]': expected ']' at column 6");
+    check_error("a[x]", "field path 'a[x]': expected a quote after '[' at column 3");
+    check_error("a]", "field path 'a]': unexpected ']' at column 2");
+    check_error("a[\"\\n\"]", "field path 'a[\"\\n\"]': invalid escape at column 4");
+    check_error("a.[\"x\"]", "field path 'a.[\"x\"]': empty segment at column 3");
+}
+END_TEST
+
+Suite *record_suite(void)
+{
+    Suite *s = suite_create("record");
+    TCase *values = tcase_create("value");
+    tcase_add_test(values, test_map_order);
+    tcase_add_test(values, test_map_many_keys);
+    tcase_add_test(values, test_string_values);
+    tcase_add_test(values, test_clone_is_deep);
+    tcase_add_test(values, test_equal);
+    suite_add_tcase(s, values);
+
+    TCase *paths = tcase_create("path");
+    tcase_add_test(paths, test_path_get_set);
+    tcase_add_test(paths, test_set_replaces_non_map);
+    tcase_add_test(paths, test_delete);
+    tcase_add_test(paths, test_rename);
+    tcase_add_test(paths, test_rename_within_map);
+    tcase_add_test(paths, test_field_path_valid);
+    tcase_add_test(paths, test_field_path_errors);
+    suite_add_tcase(s, paths);
+
+    TCase *attachments = tcase_create("attachment");
+    tcase_add_test(attachments, test_attachment_read_through);
+    tcase_add_test(attachments, test_attachment_copy_on_write);
+    tcase_add_test(attachments, test_attachment_cow_delete_rename);
+    tcase_add_test(attachments, test_attachment_replaced_by_set);
+    tcase_add_test(attachments, test_attach_replaces);
+    tcase_add_test(attachments, test_attach_limit);
+    suite_add_tcase(s, attachments);
+    return s;
+}
