@@ -61,8 +61,8 @@ void chunk_note_origin(struct chunk *chunk, const struct record_origin *origin)
             return;
         }
     }
-    chunk->origins = xgrow(chunk->origins, &chunk->origin_cap, chunk->origin_count + 1,
-                           sizeof *chunk->origins);
+    chunk->origins =
+        xgrow(chunk->origins, &chunk->origin_cap, chunk->origin_count + 1, sizeof *chunk->origins);
     chunk->origins[chunk->origin_count++] = *origin;
 }
 

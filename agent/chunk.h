@@ -18,11 +18,11 @@
 #define CHUNK_MAX_ATTACHMENTS 4096
 
 struct chunk {
-    uint64_t id;           /* increasing, in the order chunks were opened */
-    unsigned input_index;  /* whose buffer it is charged to */
+    uint64_t id;          /* increasing, in the order chunks were opened */
+    unsigned input_index; /* whose buffer it is charged to */
     char *tag;
-    uint64_t routes;       /* bit i: output i takes this chunk */
-    struct buf data;       /* encoded records */
+    uint64_t routes; /* bit i: output i takes this chunk */
+    struct buf data; /* encoded records */
     uint32_t record_count;
     struct attachment **attachments;
     size_t attachment_count;

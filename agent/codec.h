@@ -70,7 +70,6 @@ enum codec_tag {
 /* Low-level readers shared by walkers; each returns 0 or -1 when the data
  * would run past `len`. */
 int codec_read_varint(const uint8_t *data, size_t len, size_t *pos, uint64_t *out);
-int codec_read_string(const uint8_t *data, size_t len, size_t *pos, const char **s,
-                      size_t *slen);
+int codec_read_string(const uint8_t *data, size_t len, size_t *pos, const char **s, size_t *slen);
 
 #endif

@@ -26,14 +26,14 @@ struct service_config {
 
 /* Options every instance of a kind takes, besides the plugin's own. */
 struct instance_common {
-    char *name;  /* the plugin */
-    char *alias; /* names the instance in logs and metrics; default <plugin>.<index> */
-    char *tag;   /* inputs */
-    char *match; /* filters and outputs: glob over tags, `*` matches any run */
-    int64_t buffer_limit;  /* inputs: bytes buffered before the input pauses */
-    int64_t retry_min_ms;  /* outputs */
-    int64_t retry_max_ms;  /* outputs */
-    int64_t retry_limit;   /* outputs: attempts after the first; -1 = no limit */
+    char *name;           /* the plugin */
+    char *alias;          /* names the instance in logs and metrics; default <plugin>.<index> */
+    char *tag;            /* inputs */
+    char *match;          /* filters and outputs: glob over tags, `*` matches any run */
+    int64_t buffer_limit; /* inputs: bytes buffered before the input pauses */
+    int64_t retry_min_ms; /* outputs */
+    int64_t retry_max_ms; /* outputs */
+    int64_t retry_limit;  /* outputs: attempts after the first; -1 = no limit */
 };
 
 struct instance_config {

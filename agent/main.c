@@ -24,23 +24,22 @@ struct cli {
 
 static void print_help(FILE *out)
 {
-    fprintf(out,
-            "Usage: skiff -c FILE              run the pipeline until SIGTERM or SIGINT\n"
-            "       skiff --dry-run -c FILE    check FILE and exit (0 valid, 2 invalid)\n"
-            "       skiff --list-plugins       list the built-in plugins\n"
-            "       skiff --describe PLUGIN    print a plugin's options\n"
-            "       skiff --reference          print every option table as Markdown\n"
-            "       skiff --version | --help\n"
-            "\n"
-            "Options:\n"
-            "  -c, --config FILE   the YAML configuration\n"
-            "  -n, --dry-run       load and validate the configuration, then exit\n"
-            "  -l, --list-plugins  list plugins with their kind and description\n"
-            "  -d, --describe NAME print the options of plugin NAME\n"
-            "  -V, --version       print the version\n"
-            "  -h, --help          print this help\n"
-            "\n"
-            "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
+    fprintf(out, "Usage: skiff -c FILE              run the pipeline until SIGTERM or SIGINT\n"
+                 "       skiff --dry-run -c FILE    check FILE and exit (0 valid, 2 invalid)\n"
+                 "       skiff --list-plugins       list the built-in plugins\n"
+                 "       skiff --describe PLUGIN    print a plugin's options\n"
+                 "       skiff --reference          print every option table as Markdown\n"
+                 "       skiff --version | --help\n"
+                 "\n"
+                 "Options:\n"
+                 "  -c, --config FILE   the YAML configuration\n"
+                 "  -n, --dry-run       load and validate the configuration, then exit\n"
+                 "  -l, --list-plugins  list plugins with their kind and description\n"
+                 "  -d, --describe NAME print the options of plugin NAME\n"
+                 "  -V, --version       print the version\n"
+                 "  -h, --help          print this help\n"
+                 "\n"
+                 "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.\n");
 }
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -71,13 +70,28 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":c:nld:Vh", long_options, NULL)) != -1) {
         switch (opt) {
-        case 'c': cli->config_path = optarg; break;
-        case 'n': dry_run = true; break;
-        case 'l': cli->command = CMD_LIST; break;
-        case 'd': cli->command = CMD_DESCRIBE; cli->plugin_name = optarg; break;
-        case 'r': cli->command = CMD_REFERENCE; break;
-        case 'V': cli->command = CMD_VERSION; break;
-        case 'h': cli->command = CMD_HELP; break;
+        case 'c':
+            cli->config_path = optarg;
+            break;
+        case 'n':
+            dry_run = true;
+            break;
+        case 'l':
+            cli->command = CMD_LIST;
+            break;
+        case 'd':
+            cli->command = CMD_DESCRIBE;
+            cli->plugin_name = optarg;
+            break;
+        case 'r':
+            cli->command = CMD_REFERENCE;
+            break;
+        case 'V':
+            cli->command = CMD_VERSION;
+            break;
+        case 'h':
+            cli->command = CMD_HELP;
+            break;
         case ':':
             usage_error("option '%s' needs a value", argv[optind - 1]);
             return -1;

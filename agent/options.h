@@ -80,8 +80,8 @@ struct option_target {
  * (NULL-terminated, may be NULL) are skipped. Every problem is added to
  * `diags`. Returns 0 if none was found. */
 int options_apply(const struct option_target *targets, size_t target_count,
-                  const struct cfg_node *map, const char *context,
-                  const char *const *ignored_keys, struct diag_list *diags);
+                  const struct cfg_node *map, const char *context, const char *const *ignored_keys,
+                  struct diag_list *diags);
 /* Frees what options_apply allocated in `config` for this table. */
 void options_free(const struct option_spec *specs, void *config);
 

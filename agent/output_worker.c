@@ -131,8 +131,8 @@ static void delivery_schedule_retry(struct delivery *delivery, const char *reaso
     struct output_worker *worker = delivery->worker;
     const struct instance_common *common = &out->config->common;
     double unit = (double)rand_r(&worker->random_state) / (double)RAND_MAX;
-    int64_t delay = output_retry_delay_ms(common->retry_min_ms, common->retry_max_ms,
-                                          delivery->attempts, unit);
+    int64_t delay =
+        output_retry_delay_ms(common->retry_min_ms, common->retry_max_ms, delivery->attempts, unit);
 
     metric_add(out->metrics.retries, 1);
     log_warn(out->alias, "chunk %llu (tag %s, %u records): %s; retry %u in %.1fs",
@@ -269,8 +269,7 @@ struct output_worker *output_worker_create(struct instance *outputs, size_t coun
     worker->incoming_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     worker->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (!worker->loop || worker->incoming_fd < 0 || worker->completion_fd < 0) {
-        log_error("pipeline", "output thread: cannot create its event loop: %s",
-                  strerror(errno));
+        log_error("pipeline", "output thread: cannot create its event loop: %s", strerror(errno));
         output_worker_destroy(worker);
         return NULL;
     }

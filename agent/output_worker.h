@@ -22,9 +22,9 @@ struct delivery {
     struct chunk *chunk;
     struct instance *output;
     struct output_worker *worker;
-    unsigned attempts;   /* flushes started */
+    unsigned attempts; /* flushes started */
     enum delivery_result result;
-    bool abandoned;      /* still unsent when the worker stopped */
+    bool abandoned; /* still unsent when the worker stopped */
     struct loop_timer *retry_timer;
     struct delivery *next;
 };

@@ -41,9 +41,9 @@ void instance_count_dropped(struct instance *instance, const char *reason, int64
     buf_append_str(&labels, "\",reason=\"");
     metrics_escape_label(&labels, reason);
     buf_append_str(&labels, "\"");
-    struct metric *m = metrics_counter("skiff_records_dropped_total",
-                                       "Records dropped on purpose or given up on, by reason",
-                                       buf_cstr(&labels));
+    struct metric *m =
+        metrics_counter("skiff_records_dropped_total",
+                        "Records dropped on purpose or given up on, by reason", buf_cstr(&labels));
     buf_free(&labels);
     metric_add(m, n);
 }
@@ -210,8 +210,10 @@ void input_emit(struct instance *in, const char *tag, struct record *rec)
         chunk_note_origin(pipeline_open_chunk(p, in, tag, route.outputs), &rec->origin);
     } else if (!route.outputs) {
         if (!in->warned_no_route) {
-            log_warn(in->alias, "tag '%s' matches no output's `match`; its records are dropped "
-                     "and counted in skiff_records_dropped_total{reason=\"no_route\"}", tag);
+            log_warn(in->alias,
+                     "tag '%s' matches no output's `match`; its records are dropped "
+                     "and counted in skiff_records_dropped_total{reason=\"no_route\"}",
+                     tag);
             in->warned_no_route = true;
         }
         instance_count_dropped(in, "no_route", 1);
@@ -260,8 +262,8 @@ static void pipeline_begin_shutdown(struct pipeline *p, const char *signal_name)
         p->flush_timer = NULL;
     }
     pipeline_seal_all(p);
-    p->grace_timer = loop_add_timer(p->loop, p->config->service.grace_ms, 0,
-                                    pipeline_on_grace_timer, p);
+    p->grace_timer =
+        loop_add_timer(p->loop, p->config->service.grace_ms, 0, pipeline_on_grace_timer, p);
     pipeline_check_drained(p);
 }
 
@@ -310,7 +312,8 @@ static void pipeline_report_abandoned(struct pipeline *p)
 {
     if (p->abandoned_records == 0)
         return;
-    log_error("pipeline", "%llu records in %llu chunks were not delivered before shutdown; "
+    log_error("pipeline",
+              "%llu records in %llu chunks were not delivered before shutdown; "
               "they are counted in skiff_records_dropped_total{reason=\"shutdown\"} and will be "
               "read again by inputs that keep checkpoints",
               (unsigned long long)p->abandoned_records, (unsigned long long)p->abandoned_chunks);
@@ -325,9 +328,9 @@ int pipeline_run(struct pipeline *p)
                       pipeline_on_completion, p) < 0 ||
         pipeline_start_http(p) < 0 || pipeline_start_inputs(p) < 0)
         return 1;
-    p->flush_timer = loop_add_timer(p->loop, p->config->service.flush_interval_ms,
-                                    p->config->service.flush_interval_ms,
-                                    pipeline_on_flush_timer, p);
+    p->flush_timer =
+        loop_add_timer(p->loop, p->config->service.flush_interval_ms,
+                       p->config->service.flush_interval_ms, pipeline_on_flush_timer, p);
     log_info("pipeline", "started: %zu inputs, %zu filters, %zu outputs", p->input_count,
              p->filter_count, p->output_count);
 

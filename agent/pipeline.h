@@ -45,9 +45,9 @@ struct instance {
     /* Outputs: deliveries the output takes at once (plugin init may raise it). */
     unsigned max_in_flight;
     /* Inputs: state owned by the pipeline. */
-    bool paused;           /* by backpressure; the input must not emit */
-    int64_t buffer_bytes;  /* in chunks not yet released */
-    bool acks_blocked;     /* a chunk was abandoned: no acknowledgement may pass it */
+    bool paused;          /* by backpressure; the input must not emit */
+    int64_t buffer_bytes; /* in chunks not yet released */
+    bool acks_blocked;    /* a chunk was abandoned: no acknowledgement may pass it */
     bool warned_no_route;
 };
 

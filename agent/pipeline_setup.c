@@ -18,8 +18,8 @@
 /* Tags cached by the router; a node rarely has more files than this. */
 enum { ROUTER_CACHE_TAGS = 16384 };
 
-static struct metric *instance_metric(const struct instance *instance, bool gauge,
-                                      const char *name, const char *help)
+static struct metric *instance_metric(const struct instance *instance, bool gauge, const char *name,
+                                      const char *help)
 {
     struct buf labels = BUF_INIT;
     buf_append_str(&labels, "instance=\"");
@@ -36,8 +36,8 @@ static struct metric *instance_metric(const struct instance *instance, bool gaug
 static void input_register_metrics(struct instance *in)
 {
     struct instance_metrics *m = &in->metrics;
-    m->records = instance_metric(in, false, "skiff_input_records_total",
-                                 "Records emitted by the input");
+    m->records =
+        instance_metric(in, false, "skiff_input_records_total", "Records emitted by the input");
     m->bytes = instance_metric(in, false, "skiff_input_bytes_total",
                                "Bytes of records emitted by the input, as buffered");
     m->buffer_bytes = instance_metric(in, true, "skiff_input_buffer_bytes",
@@ -46,24 +46,24 @@ static void input_register_metrics(struct instance *in)
                                 "1 while the input is paused because its buffer is full");
     m->pauses = instance_metric(in, false, "skiff_input_pauses_total",
                                 "Times the input was paused by a full buffer");
-    metric_set(instance_metric(in, true, "skiff_input_buffer_limit_bytes",
-                               "The input's buffer_limit"),
-               in->config->common.buffer_limit);
+    metric_set(
+        instance_metric(in, true, "skiff_input_buffer_limit_bytes", "The input's buffer_limit"),
+        in->config->common.buffer_limit);
 }
 
 static void filter_register_metrics(struct instance *f)
 {
-    f->metrics.records = instance_metric(f, false, "skiff_filter_records_total",
-                                         "Records seen by the filter");
+    f->metrics.records =
+        instance_metric(f, false, "skiff_filter_records_total", "Records seen by the filter");
 }
 
 static void output_register_metrics(struct instance *out)
 {
     struct instance_metrics *m = &out->metrics;
-    m->records = instance_metric(out, false, "skiff_output_records_total",
-                                 "Records the output delivered");
-    m->bytes = instance_metric(out, false, "skiff_output_bytes_total",
-                               "Bytes the output wrote or sent");
+    m->records =
+        instance_metric(out, false, "skiff_output_records_total", "Records the output delivered");
+    m->bytes =
+        instance_metric(out, false, "skiff_output_bytes_total", "Bytes the output wrote or sent");
     m->retries = instance_metric(out, false, "skiff_output_retries_total",
                                  "Chunk deliveries that failed and were scheduled again");
     m->failures = instance_metric(out, false, "skiff_output_failed_chunks_total",
@@ -149,26 +149,26 @@ struct pipeline *pipeline_create(const struct config *config)
         free(p);
         return NULL;
     }
-    metric_set(metrics_gauge("skiff_build_info", "skiff's version", "version=\"" SKIFF_VERSION "\""),
-               1);
+    metric_set(
+        metrics_gauge("skiff_build_info", "skiff's version", "version=\"" SKIFF_VERSION "\""), 1);
     p->chunks_pending = metrics_gauge("skiff_chunks_pending",
                                       "Sealed chunks not yet delivered by every output", "");
     pipeline_build_router(p);
     p->store = chunk_store_create(config->input_count);
 
     p->output_count = config->output_count;
-    p->outputs = instances_create(p, config->outputs, config->output_count,
-                                  output_register_metrics, false);
+    p->outputs =
+        instances_create(p, config->outputs, config->output_count, output_register_metrics, false);
     p->worker = output_worker_create(p->outputs, p->output_count);
     if (!p->worker || outputs_init(p) < 0)
         goto fail;
-    p->filters = instances_create(p, config->filters, config->filter_count,
-                                  filter_register_metrics, true);
+    p->filters =
+        instances_create(p, config->filters, config->filter_count, filter_register_metrics, true);
     if (!p->filters)
         goto fail;
     p->filter_count = config->filter_count;
-    p->inputs = instances_create(p, config->inputs, config->input_count, input_register_metrics,
-                                 true);
+    p->inputs =
+        instances_create(p, config->inputs, config->input_count, input_register_metrics, true);
     if (!p->inputs)
         goto fail;
     p->input_count = config->input_count;

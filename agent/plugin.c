@@ -10,11 +10,7 @@ extern const struct plugin out_null_plugin;
 extern const struct plugin out_stdout_plugin;
 
 static const struct plugin *const registry[] = {
-    &in_dummy_plugin,
-    &out_file_plugin,
-    &out_null_plugin,
-    &out_stdout_plugin,
-    NULL,
+    &in_dummy_plugin, &out_file_plugin, &out_null_plugin, &out_stdout_plugin, NULL,
 };
 
 const struct plugin *plugin_find(const char *name, enum plugin_kind kind)

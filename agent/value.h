@@ -68,7 +68,7 @@ struct value value_string_take(char *s, size_t len);
 struct value value_map_new(void);
 struct value value_array_new(void);
 
-void value_free(struct value *v);        /* leaves VALUE_NULL behind */
+void value_free(struct value *v);                /* leaves VALUE_NULL behind */
 struct value value_clone(const struct value *v); /* deep copy */
 bool value_equal(const struct value *a, const struct value *b);
 const char *value_type_name(enum value_type type);

@@ -10,7 +10,8 @@
 static void out_of_memory(size_t size)
 {
     char msg[128];
-    int n = snprintf(msg, sizeof msg, "skiff: out of memory allocating %zu bytes, aborting\n", size);
+    int n =
+        snprintf(msg, sizeof msg, "skiff: out of memory allocating %zu bytes, aborting\n", size);
     if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0) {
         /* Nothing more can be done about a failed write while aborting. */
     }

@@ -18,7 +18,7 @@ struct dummy_options {
 struct dummy_state {
     struct loop_timer *timer;
     uint64_t seq;
-    double credit;  /* records owed by the rate since the last tick */
+    double credit; /* records owed by the rate since the last tick */
     int64_t last_ms;
     bool done;
 };
@@ -29,13 +29,23 @@ enum {
 };
 
 static const struct option_spec dummy_options_table[] = {
-    {.name = "record", .type = OPT_MAP, .default_value = "{message: dummy}",
+    {.name = "record",
+     .type = OPT_MAP,
+     .default_value = "{message: dummy}",
      .offset = offsetof(struct dummy_options, record),
      .description = "the record to emit; a field `seq` is added"},
-    {.name = "rate", .type = OPT_INT, .default_value = "1", .min = 0, .max = 100000000,
+    {.name = "rate",
+     .type = OPT_INT,
+     .default_value = "1",
+     .min = 0,
+     .max = 100000000,
      .offset = offsetof(struct dummy_options, rate),
      .description = "records per second; 0 emits as fast as the pipeline takes them"},
-    {.name = "count", .type = OPT_INT, .default_value = "0", .min = 0, .max = INT64_MAX,
+    {.name = "count",
+     .type = OPT_INT,
+     .default_value = "0",
+     .min = 0,
+     .max = INT64_MAX,
      .offset = offsetof(struct dummy_options, count),
      .description = "records to emit in all, then stop; 0 = forever"},
     {0},

@@ -36,8 +36,8 @@ static int line_writer_render(struct line_writer *writer, const struct chunk *ch
     if (!writer->last_byte_newline)
         buf_append_byte(&writer->pending, '\n');
     while ((rc = chunk_next(chunk, &pos, &view)) == 1) {
-        if (json_write_record(&writer->pending, &view, chunk->attachments, "@timestamp",
-                              &stats) < 0)
+        if (json_write_record(&writer->pending, &view, chunk->attachments, "@timestamp", &stats) <
+            0)
             return -1;
         buf_append_byte(&writer->pending, '\n');
     }
@@ -63,9 +63,8 @@ static int line_writer_drain(struct line_writer *writer)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN) {
-            if (!writer->watching &&
-                loop_watch_fd(writer->output->loop, writer->fd, LOOP_WRITABLE,
-                              line_writer_on_writable, writer) == 0)
+            if (!writer->watching && loop_watch_fd(writer->output->loop, writer->fd, LOOP_WRITABLE,
+                                                   line_writer_on_writable, writer) == 0)
                 writer->watching = true;
             return 0;
         }

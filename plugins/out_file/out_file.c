@@ -23,7 +23,9 @@ struct file_state {
 };
 
 static const struct option_spec file_options_table[] = {
-    {.name = "path", .type = OPT_STRING, .required = true,
+    {.name = "path",
+     .type = OPT_STRING,
+     .required = true,
      .offset = offsetof(struct file_options, path),
      .description = "file to append JSON lines to; created if missing"},
     {0},
