@@ -227,6 +227,19 @@ static void http_healthz(const char *path, struct http_response *response, void 
     buf_append_str(&response->body, "ok\n");
 }
 
+/* Ready while the inputs run: 503 once shutdown began, so that a load
+ * balancer or a rollout stops counting on this instance. */
+static void http_readyz(const char *path, struct http_response *response, void *data)
+{
+    const struct pipeline *p = data;
+    if (p->stopping) {
+        response->status = 503;
+        buf_append_str(&response->body, "stopping\n");
+        return;
+    }
+    buf_append_str(&response->body, "ready\n");
+}
+
 int pipeline_start_http(struct pipeline *p)
 {
     const char *listen = p->config->service.http.listen;
@@ -241,5 +254,6 @@ int pipeline_start_http(struct pipeline *p)
     }
     http_server_route(p->http, "/metrics", http_metrics, p);
     http_server_route(p->http, "/healthz", http_healthz, p);
+    http_server_route(p->http, "/readyz", http_readyz, p);
     return 0;
 }
