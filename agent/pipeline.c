@@ -33,7 +33,7 @@ static size_t pipeline_chunk_limit(const struct instance *in)
     return quarter < CHUNK_MAX_BYTES ? (size_t)quarter : CHUNK_MAX_BYTES;
 }
 
-void instance_count_dropped(struct instance *instance, const char *reason, int64_t n)
+struct metric *instance_dropped_counter(const struct instance *instance, const char *reason)
 {
     struct buf labels = BUF_INIT;
     buf_append_str(&labels, "instance=\"");
@@ -45,7 +45,12 @@ void instance_count_dropped(struct instance *instance, const char *reason, int64
         metrics_counter("skiff_records_dropped_total",
                         "Records dropped on purpose or given up on, by reason", buf_cstr(&labels));
     buf_free(&labels);
-    metric_add(m, n);
+    return m;
+}
+
+void instance_count_dropped(const struct instance *instance, const char *reason, int64_t n)
+{
+    metric_add(instance_dropped_counter(instance, reason), n);
 }
 
 static void input_update_buffer(struct instance *in, int64_t delta)

@@ -51,8 +51,11 @@ struct instance {
     bool warned_no_route;
 };
 
-/* Counts a dropped record under skiff_records_dropped_total{instance,reason}. */
-void instance_count_dropped(struct instance *instance, const char *reason, int64_t n);
+/* The series skiff_records_dropped_total{instance,reason}; a plugin that drops
+ * on its hot path looks it up once. */
+struct metric *instance_dropped_counter(const struct instance *instance, const char *reason);
+/* Counts dropped records under that series. */
+void instance_count_dropped(const struct instance *instance, const char *reason, int64_t n);
 
 /* Inputs: hands one record to the pipeline, which takes its contents (*rec is
  * left empty). Never fails and never blocks: when the input's buffer is full
