@@ -88,6 +88,14 @@ size_t chunk_append(struct chunk *chunk, const struct record *rec)
     return grown;
 }
 
+void chunk_seal(struct chunk *chunk)
+{
+    if (chunk->data.cap > chunk->data.len && chunk->data.len > 0) {
+        chunk->data.data = xrealloc(chunk->data.data, chunk->data.len);
+        chunk->data.cap = chunk->data.len;
+    }
+}
+
 int chunk_next(const struct chunk *chunk, size_t *pos, struct record_view *view)
 {
     size_t start = *pos;

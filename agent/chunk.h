@@ -48,6 +48,9 @@ void chunk_free(struct chunk *chunk);
  * by, or 0 if the attachment table is full and the record must go to a new
  * chunk. */
 size_t chunk_append(struct chunk *chunk, const struct record *rec);
+/* Called when the chunk is sealed: gives back the buffer's spare capacity, so
+ * that buffered bytes are what buffer_limit counts, not up to twice that. */
+void chunk_seal(struct chunk *chunk);
 /* Notes the origin of a record that was dropped before reaching the chunk, so
  * its offset is acknowledged together with the chunk. */
 void chunk_note_origin(struct chunk *chunk, const struct record_origin *origin);

@@ -36,7 +36,8 @@ const struct option_spec service_options[] = {
      .type = OPT_STRING,
      .default_value = "/var/lib/skiff",
      .offset = offsetof(struct service_config, state_dir),
-     .description = "folder for checkpoints and buffered chunks (used by the tail input and the disk buffer)"},
+     .description =
+         "folder for checkpoints and buffered chunks (used by the tail input and the disk buffer)"},
     {.name = "flush_interval",
      .type = OPT_DURATION,
      .default_value = "1s",
@@ -50,7 +51,8 @@ const struct option_spec service_options[] = {
      .min = 0,
      .max = 600000,
      .offset = offsetof(struct service_config, grace_ms),
-     .description = "on SIGTERM or SIGINT, how long the outputs may take to deliver what is buffered"},
+     .description =
+         "on SIGTERM or SIGINT, how long the outputs may take to deliver what is buffered"},
     {.name = "http",
      .type = OPT_SECTION,
      .section = http_options,

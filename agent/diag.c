@@ -42,14 +42,17 @@ void diag_free(struct diag_list *list)
     list->cap = 0;
 }
 
-/* Levenshtein distance with two rows; gives up (returning `limit` + 1) when
- * the lengths alone differ by more than `limit`. */
+/* Edit distance where swapping two neighbouring letters counts as one edit
+ * ("optimal string alignment"): `pth` and `grpe` are one typo away from
+ * `path` and `grep`. Three rows; gives up (returning `limit` + 1) when the
+ * lengths alone differ by more than `limit`. */
 static size_t edit_distance(const char *a, const char *b, size_t limit)
 {
     size_t na = strlen(a), nb = strlen(b);
     if ((na > nb ? na - nb : nb - na) > limit)
         return limit + 1;
 
+    size_t *before = xmalloc((nb + 1) * sizeof *before);
     size_t *prev = xmalloc((nb + 1) * sizeof *prev);
     size_t *row = xmalloc((nb + 1) * sizeof *row);
     for (size_t j = 0; j <= nb; j++)
@@ -57,15 +60,23 @@ static size_t edit_distance(const char *a, const char *b, size_t limit)
     for (size_t i = 1; i <= na; i++) {
         row[0] = i;
         for (size_t j = 1; j <= nb; j++) {
-            size_t substitute = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            size_t best = prev[j] + 1 < row[j - 1] + 1 ? prev[j] + 1 : row[j - 1] + 1;
-            row[j] = substitute < best ? substitute : best;
+            size_t best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                before[j - 2] + 1 < best)
+                best = before[j - 2] + 1;
+            row[j] = best;
         }
-        size_t *swap = prev;
+        size_t *oldest = before;
+        before = prev;
         prev = row;
-        row = swap;
+        row = oldest;
     }
     size_t distance = prev[nb];
+    free(before);
     free(prev);
     free(row);
     return distance;

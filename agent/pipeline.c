@@ -109,6 +109,7 @@ static void pipeline_seal(struct pipeline *p, struct chunk *chunk)
 {
     unsigned routes = chunk->record_count ? (unsigned)__builtin_popcountll(chunk->routes) : 0;
 
+    chunk_seal(chunk);
     chunk_store_seal(p->store, chunk, routes);
     metric_set(p->chunks_pending, (int64_t)chunk_store_sealed_count(p->store));
     if (routes == 0) {
@@ -287,10 +288,6 @@ static int pipeline_watch_signals(struct pipeline *p)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
-    /* Blocked before the output thread starts, so it inherits the mask and
-     * only the signalfd sees these signals. */
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
     p->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (p->signal_fd < 0) {
         log_error("pipeline", "signalfd: %s", strerror(errno));

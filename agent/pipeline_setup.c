@@ -11,6 +11,8 @@
 #include "skiff_version.h"
 #include "xalloc.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -139,8 +141,23 @@ static void pipeline_build_router(struct pipeline *p)
                               config->output_count, ROUTER_CACHE_TAGS);
 }
 
+/* SIGTERM and SIGINT are blocked from here on, so one that arrives while the
+ * pipeline starts waits for the signalfd instead of killing the process; the
+ * output thread inherits the mask. SIGPIPE is ignored: a closed pipe is a
+ * write error that the output retries. */
+static void pipeline_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 struct pipeline *pipeline_create(const struct config *config)
 {
+    pipeline_block_signals();
     struct pipeline *p = xcalloc(1, sizeof *p);
     p->config = config;
     p->signal_fd = -1;

@@ -353,9 +353,9 @@ START_TEST(test_item_errors)
                    "    - {tag: x}\n"
                    "    - {name: [dummy]}\n"
                    "    - {name: dumy}\n"
-                   "    - {name: tail}\n"
+                   "    - {name: kafka}\n"
                    "    - {name: file}\n"
-                   "  filters: [{name: grep, match: '*'}]\n"
+                   "  filters: [{name: grpe, match: '*'}]\n"
                    "  outputs: [{name: stdot, match: '*'}]\n");
     EXPECT_DIAGS("skiff.yaml:3:7: inputs[0]: must be a map with a 'name', got a scalar",
                  "skiff.yaml:4:7: inputs[1]: missing required option 'name' (the input plugin to "
@@ -363,11 +363,11 @@ START_TEST(test_item_errors)
                  "skiff.yaml:5:14: inputs[2]: option 'name' must be a plugin name, got a sequence",
                  "skiff.yaml:6:14: inputs[3]: unknown input plugin 'dumy' (did you mean "
                  "'dummy'?); see skiff --list-plugins",
-                 "skiff.yaml:7:14: inputs[4]: unknown input plugin 'tail'; see skiff "
+                 "skiff.yaml:7:14: inputs[4]: unknown input plugin 'kafka'; see skiff "
                  "--list-plugins",
                  "skiff.yaml:8:14: inputs[5]: plugin 'file' is for outputs, not inputs",
-                 "skiff.yaml:9:20: filters[0]: unknown filter plugin 'grep'; see skiff "
-                 "--list-plugins",
+                 "skiff.yaml:9:20: filters[0]: unknown filter plugin 'grpe' (did you mean "
+                 "'grep'?); see skiff --list-plugins",
                  "skiff.yaml:10:20: outputs[0]: unknown output plugin 'stdot' (did you mean "
                  "'stdout'?); see skiff --list-plugins");
 }
