@@ -61,16 +61,21 @@ const struct option_spec service_options[] = {
     {0},
 };
 
+/* `name` and `alias` are the same for every kind of instance. */
+#define NAME_OPTION(text)                                                                          \
+    {                                                                                              \
+        .name = "name", .type = OPT_STRING, .required = true,                                      \
+        .offset = offsetof(struct instance_common, name), .description = text                      \
+    }
+#define ALIAS_OPTION                                                                               \
+    {                                                                                              \
+        .name = "alias", .type = OPT_STRING, .offset = offsetof(struct instance_common, alias),    \
+        .description = "names the instance in logs and metrics; default `<plugin>.<index>`"        \
+    }
+
 const struct option_spec input_common_options[] = {
-    {.name = "name",
-     .type = OPT_STRING,
-     .required = true,
-     .offset = offsetof(struct instance_common, name),
-     .description = "the input plugin"},
-    {.name = "alias",
-     .type = OPT_STRING,
-     .offset = offsetof(struct instance_common, alias),
-     .description = "names the instance in logs and metrics; default `<plugin>.<index>`"},
+    NAME_OPTION("the input plugin"),
+    ALIAS_OPTION,
     {.name = "tag",
      .type = OPT_STRING,
      .offset = offsetof(struct instance_common, tag),
@@ -86,15 +91,8 @@ const struct option_spec input_common_options[] = {
 };
 
 const struct option_spec filter_common_options[] = {
-    {.name = "name",
-     .type = OPT_STRING,
-     .required = true,
-     .offset = offsetof(struct instance_common, name),
-     .description = "the filter plugin"},
-    {.name = "alias",
-     .type = OPT_STRING,
-     .offset = offsetof(struct instance_common, alias),
-     .description = "names the instance in logs and metrics; default `<plugin>.<index>`"},
+    NAME_OPTION("the filter plugin"),
+    ALIAS_OPTION,
     {.name = "match",
      .type = OPT_STRING,
      .required = true,
@@ -104,15 +102,8 @@ const struct option_spec filter_common_options[] = {
 };
 
 const struct option_spec output_common_options[] = {
-    {.name = "name",
-     .type = OPT_STRING,
-     .required = true,
-     .offset = offsetof(struct instance_common, name),
-     .description = "the output plugin"},
-    {.name = "alias",
-     .type = OPT_STRING,
-     .offset = offsetof(struct instance_common, alias),
-     .description = "names the instance in logs and metrics; default `<plugin>.<index>`"},
+    NAME_OPTION("the output plugin"),
+    ALIAS_OPTION,
     {.name = "match",
      .type = OPT_STRING,
      .required = true,

@@ -206,6 +206,16 @@ static void pipeline_append(struct pipeline *p, struct instance *in, const char 
         pipeline_seal(p, chunk);
 }
 
+/* A dropped record is acknowledged with the chunk its tag is filling, so that
+ * a checkpoint moves past it only after the records before it are done. */
+static void pipeline_note_dropped(struct pipeline *p, struct instance *in, const char *tag,
+                                  uint64_t routes, const struct record_origin *origin)
+{
+    if (origin->source_id == 0 && origin->offset == 0)
+        return; /* nothing to acknowledge */
+    chunk_note_origin(pipeline_open_chunk(p, in, tag, routes), origin);
+}
+
 void input_emit(struct instance *in, const char *tag, struct record *rec)
 {
     struct pipeline *p = in->pipeline;
@@ -213,7 +223,7 @@ void input_emit(struct instance *in, const char *tag, struct record *rec)
 
     metric_add(in->metrics.records, 1);
     if (route.filters && pipeline_filter(p, route.filters, tag, rec) == FILTER_DROP) {
-        chunk_note_origin(pipeline_open_chunk(p, in, tag, route.outputs), &rec->origin);
+        pipeline_note_dropped(p, in, tag, route.outputs, &rec->origin);
     } else if (!route.outputs) {
         if (!in->warned_no_route) {
             log_warn(in->alias,
@@ -223,7 +233,7 @@ void input_emit(struct instance *in, const char *tag, struct record *rec)
             in->warned_no_route = true;
         }
         instance_count_dropped(in, "no_route", 1);
-        chunk_note_origin(pipeline_open_chunk(p, in, tag, 0), &rec->origin);
+        pipeline_note_dropped(p, in, tag, 0, &rec->origin);
     } else {
         pipeline_append(p, in, tag, route.outputs, rec);
     }

@@ -84,6 +84,7 @@ static void dummy_emit(struct instance *in, struct dummy_state *state, uint64_t 
 }
 
 static void dummy_arm(struct instance *in);
+static void dummy_disarm(struct instance *in);
 
 static void dummy_tick(struct loop *loop, struct loop_timer *timer, void *data)
 {
@@ -107,10 +108,8 @@ static void dummy_tick(struct loop *loop, struct loop_timer *timer, void *data)
     uint64_t due = (uint64_t)state->credit;
     state->credit -= (double)due;
     dummy_emit(in, state, due);
-    if (state->done) {
-        loop_cancel_timer(loop, timer);
-        state->timer = NULL;
-    }
+    if (state->done)
+        dummy_disarm(in);
 }
 
 static void dummy_arm(struct instance *in)
