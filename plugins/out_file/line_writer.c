@@ -41,8 +41,15 @@ static int line_writer_render(struct line_writer *writer, const struct chunk *ch
             return -1;
         buf_append_byte(&writer->pending, '\n');
     }
-    if (stats.invalid_utf8)
+    if (stats.invalid_utf8) {
         metric_add(writer->output->metrics.invalid_utf8, (int64_t)stats.invalid_utf8);
+        if (!writer->warned_invalid_utf8)
+            log_warn(writer->output->alias,
+                     "records of tag '%s' hold invalid UTF-8, written as U+FFFD; further "
+                     "cases are only counted in skiff_output_invalid_utf8_total",
+                     chunk->tag);
+        writer->warned_invalid_utf8 = true;
+    }
     return rc;
 }
 

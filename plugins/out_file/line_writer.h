@@ -22,10 +22,11 @@ struct line_writer {
     struct delivery *in_flight; /* waiting for the fd to become writable, or NULL */
     uint64_t chunk_id;          /* the chunk `pending` holds, when has_pending */
     bool has_pending;
-    struct buf pending;     /* that chunk as JSON lines */
-    size_t written;         /* bytes of `pending` already written */
-    bool watching;          /* fd is watched for writability */
-    bool last_byte_newline; /* what was last written ends a line */
+    struct buf pending;       /* that chunk as JSON lines */
+    size_t written;           /* bytes of `pending` already written */
+    bool watching;            /* fd is watched for writability */
+    bool last_byte_newline;   /* what was last written ends a line */
+    bool warned_invalid_utf8; /* logged once; afterwards only counted */
 };
 
 void line_writer_init(struct line_writer *writer, struct instance *output, int fd,
