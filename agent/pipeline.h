@@ -35,6 +35,7 @@ struct instance_metrics {
 struct instance {
     const struct plugin *plugin;
     const struct instance_config *config;
+    const struct service_config *service; /* state_dir, flush_interval, ... */
     const char *alias; /* names the instance in logs and metrics */
     unsigned index;    /* position within its kind */
     void *options;     /* the plugin's option struct, filled from its table */

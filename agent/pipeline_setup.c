@@ -79,6 +79,7 @@ static void instance_setup(struct instance *instance, struct pipeline *p,
 {
     instance->plugin = config->plugin;
     instance->config = config;
+    instance->service = &p->config->service;
     instance->alias = config->common.alias;
     instance->index = config->index;
     instance->options = config->options;

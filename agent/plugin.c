@@ -6,13 +6,19 @@
 
 extern const struct plugin filter_grep_plugin;
 extern const struct plugin in_dummy_plugin;
+extern const struct plugin in_tail_plugin;
 extern const struct plugin out_file_plugin;
 extern const struct plugin out_null_plugin;
 extern const struct plugin out_stdout_plugin;
 
 static const struct plugin *const registry[] = {
-    &in_dummy_plugin, &filter_grep_plugin, &out_file_plugin,
-    &out_null_plugin, &out_stdout_plugin,  NULL,
+    &in_dummy_plugin,
+    &in_tail_plugin,
+    &filter_grep_plugin,
+    &out_file_plugin,
+    &out_null_plugin,
+    &out_stdout_plugin,
+    NULL,
 };
 
 const struct plugin *plugin_find(const char *name, enum plugin_kind kind)

@@ -1,0 +1,145 @@
+/* The tail input's shared state, split over in_tail.c (the plugin: options,
+ * lifecycle, acknowledgements, checkpoints), tail_file.c (one file: open,
+ * read, split, emit, rotate, close), tail_scan.c (glob rescans that find new,
+ * rotated and vanished files) and tail_watch.c (inotify, and polling where
+ * inotify cannot be used). Not for other plugins. */
+#ifndef SKIFF_TAIL_H
+#define SKIFF_TAIL_H
+
+#include "hmap.h"
+#include "line_splitter.h"
+#include "pipeline.h"
+#include "tail_checkpoint.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+struct loop_timer;
+
+struct tail_options {
+    struct string_list path;
+    struct string_list exclude;
+    bool read_from_head;
+    int64_t refresh_interval_ms;
+    int64_t rotate_wait_ms;
+    int64_t max_line_size;
+    bool skip_long_lines;
+    int64_t buffer_chunk_size;
+    char *watcher; /* "inotify" or "poll" */
+    int64_t poll_interval_ms;
+    char *key;
+    char *path_key;
+    int64_t checkpoint_interval_ms;
+};
+
+struct tail_metrics {
+    struct metric *files_watched;
+    struct metric *files_polled;
+    struct metric *bytes_read;
+    struct metric *lines_read;
+    struct metric *rotations;
+    struct metric *truncations;
+    struct metric *long_skipped;
+    struct metric *long_split;
+    struct metric *files_lost;
+};
+
+struct tail_file {
+    struct tail *tail;
+    char *path; /* as the glob matched it */
+    char *tag;
+    int fd; /* -1 once closed */
+    struct tail_identity id;
+    uint64_t source_id;
+    uint64_t read_offset;    /* next byte to read */
+    uint64_t emitted_offset; /* end of the last record handed on */
+    uint64_t acked_offset;   /* end of the last record acknowledged */
+    int wd;                  /* inotify watch, or -1 when polled or closed */
+    bool rotated;            /* renamed, deleted or no longer matched: drain, then close */
+    bool ready;              /* in the ready queue */
+    bool polled;             /* checked by the poll timer instead of inotify */
+    bool seen;               /* matched by the current rescan */
+    struct loop_timer *rotate_timer;
+    struct line_splitter splitter;
+    struct attachment *path_attachment; /* NULL when path_key is "" */
+    struct tail_file *next_ready;
+    struct hmap_node by_path;   /* only while not rotated */
+    struct hmap_node by_inode;  /* while open */
+    struct hmap_node by_source; /* until every record is acknowledged */
+    struct hmap_node by_wd;     /* while watched */
+};
+
+struct tail {
+    struct instance *in;
+    const struct tail_options *opts;
+    struct hmap by_path;
+    struct hmap by_inode;
+    struct hmap by_source;
+    struct hmap by_wd;
+    struct hmap dirs_by_wd;     /* struct tail_dir, for inotify events */
+    struct hmap dirs_by_path;   /* struct tail_dir, for rescans */
+    struct hmap reported_paths; /* struct tail_reported: problems logged once */
+    size_t reported_count;
+    struct tail_file *ready_head;
+    struct tail_file *ready_tail;
+    char *read_buf;
+    struct checkpoint_store *checkpoints;
+    int inotify_fd; /* -1 with watcher: poll */
+    bool warned_no_watches;
+    bool first_scan_done;
+    bool stopped;
+    struct loop_timer *work_timer;
+    struct loop_timer *rescan_timer;
+    struct loop_timer *rescan_soon_timer;
+    struct loop_timer *poll_timer;
+    struct loop_timer *checkpoint_timer;
+    size_t open_files;
+    size_t polled_files;
+    struct tail_metrics metrics;
+};
+
+/* tail_file.c */
+/* Follows `f` under a new path (it was renamed to a name the globs match). */
+void tail_file_adopt(struct tail_file *f, const char *path);
+/* Opens and starts following `path`: from its checkpoint if one matches, else
+ * from the start if `from_head`, else from the end of its last line. Returns
+ * NULL if it cannot be opened (reported once). */
+struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_head);
+/* Reads what the file has, within a budget. Returns true if more is left.
+ * A rotated file whose wait is over is closed at its end, and may be freed:
+ * the caller must not use `f` after a false return. */
+bool tail_file_read(struct tail_file *f);
+void tail_file_rotate(struct tail_file *f, const char *why);
+void tail_file_acknowledge(struct tail_file *f, uint64_t offset);
+void tail_file_free(struct tail_file *f);
+struct tail_file *tail_file_by_path(struct tail *t, const char *path);
+struct tail_file *tail_file_by_inode(struct tail *t, uint64_t dev, uint64_t ino);
+struct tail_file *tail_file_by_source(struct tail *t, uint64_t source_id);
+/* Checks size and first bytes against what was read: a file that shrank or
+ * whose start changed was truncated and is read again from 0. */
+void tail_file_check(struct tail_file *f);
+
+/* in_tail.c */
+void tail_mark_ready(struct tail_file *f);
+/* Logs a problem with `path` once per path (and reason), then stays quiet. */
+void tail_report_once(struct tail *t, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* tail_scan.c */
+void tail_rescan(struct tail *t);
+/* Rescans shortly (events come in bursts: rename, create, ...). */
+void tail_rescan_soon(struct tail *t);
+
+/* tail_watch.c */
+int tail_watch_start(struct tail *t);
+void tail_watch_stop(struct tail *t);
+/* Watches a file (inotify, or polling once watches run out). */
+void tail_watch_file(struct tail *t, struct tail_file *f);
+void tail_unwatch_file(struct tail *t, struct tail_file *f);
+/* Watches a folder for new, renamed and deleted entries. */
+void tail_watch_dir(struct tail *t, const char *dir);
+void tail_watch_dirs_begin(struct tail *t); /* mark */
+void tail_watch_dirs_end(struct tail *t);   /* sweep the folders not watched again */
+
+#endif
