@@ -6,12 +6,14 @@
 #include "pipeline.h"
 #include "skiff_version.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -181,6 +183,18 @@ static int load_config(const char *path, struct config *config)
     return 0;
 }
 
+/* The tail input keeps one descriptor per followed file; a node has
+ * thousands. Raise the soft limit to the hard one the system allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+            log_warn("main", "cannot raise the open file limit: %s", strerror(errno));
+    }
+}
+
 static int run(const struct cli *cli)
 {
     struct config config;
@@ -195,6 +209,7 @@ static int run(const struct cli *cli)
     log_level_parse(config.service.log_level, &level);
     log_set_level(level);
     log_info("main", "skiff %s starting with %s", SKIFF_VERSION, cli->config_path);
+    raise_fd_limit();
 
     int status = EXIT_RUNTIME;
     struct pipeline *pipeline = pipeline_create(&config);

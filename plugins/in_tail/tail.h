@@ -106,7 +106,8 @@ void tail_file_adopt(struct tail_file *f, const char *path);
  * from the start if `from_head`, else from the end of its last line. Returns
  * NULL if it cannot be opened (reported once). */
 struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_head);
-/* Reads what the file has, within a budget. Returns true if more is left.
+/* Reads what the file has, within a budget. Returns true if more is left
+ * (also when the input was paused meanwhile).
  * A rotated file whose wait is over is closed at its end, and may be freed:
  * the caller must not use `f` after a false return. */
 bool tail_file_read(struct tail_file *f);

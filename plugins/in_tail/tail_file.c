@@ -384,7 +384,9 @@ bool tail_file_read(struct tail_file *f)
     size_t size = (size_t)t->opts->buffer_chunk_size;
 
     for (int reads = 0; reads < READS_PER_TURN;) {
-        if (t->in->paused || t->stopped || f->fd < 0)
+        if (t->in->paused)
+            return true; /* resume here when the buffer has room */
+        if (t->stopped)
             return false;
         ssize_t n = pread(f->fd, t->read_buf, size, (off_t)f->read_offset);
         if (n > 0) {
