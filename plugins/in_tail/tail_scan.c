@@ -68,7 +68,9 @@ static bool tail_usable(struct tail *t, const char *path, struct stat *st)
 {
     if (stat(path, st) < 0) {
         struct stat link;
-        if (errno == ENOENT && lstat(path, &link) == 0)
+        /* A followed symlink dangles for a moment while its target rotates:
+         * only a link that never led to a file is worth a warning. */
+        if (errno == ENOENT && lstat(path, &link) == 0 && !tail_file_by_path(t, path))
             tail_report_once(t, path, "symlink to a missing file; skipped until it exists");
         else if (errno != ENOENT)
             tail_report_once(t, path, "stat: %s; skipped", strerror(errno));

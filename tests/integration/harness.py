@@ -418,3 +418,38 @@ def count_lines(path):
             return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
     except FileNotFoundError:
         return 0
+
+
+class PipeCollector:
+    """Reads a pipe to its end in a background thread, keeping what it read
+    (for tests that hold skiff's stdout back, then let it flow)."""
+
+    def __init__(self, pipe):
+        import threading
+        self.pipe = pipe
+        self._chunks = []
+        self._lock = threading.Lock()
+        self.bytes = 0
+        self.newlines = 0
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def _run(self):
+        for block in iter(lambda: self.pipe.read1(1 << 16), b""):
+            with self._lock:
+                self._chunks.append(block)
+                self.bytes += len(block)
+                self.newlines += block.count(b"\n")
+
+    def data(self):
+        """Everything read so far, as bytes."""
+        with self._lock:
+            return b"".join(self._chunks)
+
+    def join(self, timeout):
+        """Waits up to `timeout` s for the end of the pipe; True if reached."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
