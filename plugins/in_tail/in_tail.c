@@ -277,6 +277,11 @@ static void tail_on_rescan_timer(struct loop *loop, struct loop_timer *timer, vo
     tail_rescan(data);
 }
 
+static bool tail_file_still_followed(const struct checkpoint_entry *entry, void *data)
+{
+    return tail_file_by_inode(data, entry->id.dev, entry->id.ino) != NULL;
+}
+
 static int tail_start(struct instance *in)
 {
     struct tail *t = in->state;
@@ -284,6 +289,8 @@ static int tail_start(struct instance *in)
         return -1;
     tail_rescan(t);
     t->first_scan_done = true;
+    /* Checkpoints of files that are gone would otherwise stay forever. */
+    checkpoint_store_retain(t->checkpoints, tail_file_still_followed, t);
     t->rescan_timer = loop_add_timer(in->loop, t->opts->refresh_interval_ms,
                                      t->opts->refresh_interval_ms, tail_on_rescan_timer, t);
     t->checkpoint_timer = loop_add_timer(in->loop, t->opts->checkpoint_interval_ms,

@@ -1,11 +1,6 @@
-/* Splits file bytes into lines (see line_splitter.h). Lines that lie inside one
- * block go to the callback straight from the caller's buffer; only a line
- * spanning blocks is copied, into `partial`, which never exceeds max_line.
- * Not for decoding lines: what a line holds is the caller's business.
- *
- * Offsets: every end_offset handed on is `offset` of the feed that completed
- * the line or piece plus the index, in that feed's block, of the byte just past
- * it. Bytes fed earlier need no bookkeeping because feeds are contiguous. */
+/* Splits file bytes into lines (see line_splitter.h): lines inside one block go
+ * to the callback straight from the caller's buffer; only a line spanning
+ * blocks is copied, into `partial`. Not for decoding what a line holds. */
 #include "line_splitter.h"
 
 #include <string.h>
@@ -97,6 +92,9 @@ static size_t line_splitter_split_long(struct line_splitter *s, const char *data
     return line_splitter_take_fitting(s, data, pos, end, complete, offset, cb, ctx);
 }
 
+/* Every end_offset handed on is `offset` of the feed that completed the line or
+ * piece plus the index, in that feed's block, of the byte just past it: feeds
+ * are contiguous, so bytes fed earlier need no bookkeeping. */
 void line_splitter_feed(struct line_splitter *s, const char *data, size_t len, uint64_t offset,
                         line_splitter_cb *cb, void *ctx)
 {

@@ -24,9 +24,9 @@ struct line_splitter {
     bool splitting;     /* in the middle of a long line being split */
     struct buf partial; /* the unfinished line carried over from earlier reads */
     /* Counters, for metrics; the caller may reset them. */
-    uint64_t lines;         /* lines and pieces handed on */
-    uint64_t long_skipped;  /* long lines skipped (counted once per line) */
-    uint64_t long_split;    /* long lines split (counted once per line) */
+    uint64_t lines;        /* lines and pieces handed on */
+    uint64_t long_skipped; /* long lines skipped (counted once per line) */
+    uint64_t long_split;   /* long lines split (counted once per line) */
 };
 
 void line_splitter_init(struct line_splitter *s, size_t max_line, bool skip_long);

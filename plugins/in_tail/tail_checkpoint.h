@@ -49,6 +49,11 @@ void checkpoint_store_set(struct checkpoint_store *store, const struct tail_iden
 /* Removes the entry for (dev, ino), if any. */
 void checkpoint_store_remove(struct checkpoint_store *store, uint64_t dev, uint64_t ino);
 size_t checkpoint_store_count(const struct checkpoint_store *store);
+/* Removes every entry for which `keep` returns false (entries of files that
+ * no longer exist, after the first scan). */
+void checkpoint_store_retain(struct checkpoint_store *store,
+                             bool (*keep)(const struct checkpoint_entry *entry, void *data),
+                             void *data);
 /* True if anything changed since the last save. */
 bool checkpoint_store_dirty(const struct checkpoint_store *store);
 
@@ -65,6 +70,8 @@ int checkpoint_store_save(struct checkpoint_store *store);
  * Numbers are decimal except the two CRCs (8 hex digits). In the path, '%',
  * bytes below 0x21 and 0x7f are written as %XX. */
 void checkpoint_encode(const struct checkpoint_entry *entries, size_t count, struct buf *out);
+/* Orders identities by (dev, ino): -1, 0 or 1. */
+int checkpoint_compare_ids(uint64_t dev_a, uint64_t ino_a, uint64_t dev_b, uint64_t ino_b);
 /* Returns 0 with a malloc'ed array in *entries (each path malloc'ed), or -1
  * with a malloc'ed message naming the line and what is wrong. */
 int checkpoint_decode(const char *data, size_t len, struct checkpoint_entry **entries,

@@ -7,6 +7,7 @@
 Suite *codec_suite(void);
 Suite *config_suite(void);
 Suite *json_suite(void);
+Suite *hmap_suite(void);
 Suite *http_suite(void);
 Suite *loop_suite(void);
 Suite *metrics_suite(void);
@@ -14,5 +15,7 @@ Suite *options_suite(void);
 Suite *record_suite(void);
 Suite *router_suite(void);
 Suite *chunk_suite(void);
+Suite *line_splitter_suite(void);
+Suite *tail_checkpoint_suite(void);
 
 #endif

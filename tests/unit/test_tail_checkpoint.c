@@ -1,0 +1,746 @@
+/* The tail input's checkpoints: the file format and its strict decoder, the
+ * in-memory store, and saving and opening on disk (corrupt files, failed saves,
+ * missing folders). */
+#include "suites.h"
+
+#include "plugins/in_tail/tail_checkpoint.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* ---- helpers ---- */
+
+static char *make_temp_dir(void)
+{
+    char *dir = xstrdup("/tmp/skiff-checkpoint-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    return dir;
+}
+
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static void remove_temp_dir(char *dir)
+{
+    ck_assert_int_eq(nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+    free(dir);
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0640);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+    close(fd);
+}
+
+/* The file's bytes, NUL-terminated; NULL if it does not exist. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct buf content = BUF_INIT;
+    char block[4096];
+    size_t n;
+    while ((n = fread(block, 1, sizeof block, f)) > 0)
+        buf_append(&content, block, n);
+    fclose(f);
+    *len = content.len;
+    buf_cstr(&content);
+    return content.data;
+}
+
+static bool file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* `body` (header and entry lines) followed by an end line with the given count
+ * and the right CRC. */
+static char *with_end(const char *body, size_t count)
+{
+    uint32_t crc = (uint32_t)crc32(0, (const Bytef *)body, (uInt)strlen(body));
+    return xasprintf("%send %zu %08" PRIx32 "\n", body, count, crc);
+}
+
+static void free_entries(struct checkpoint_entry *entries, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(entries[i].path);
+    free(entries);
+}
+
+static void assert_decode_error(const char *data, const char *expected)
+{
+    struct checkpoint_entry *entries = (void *)1;
+    size_t count = 99;
+    char *error = NULL;
+    ck_assert_int_eq(checkpoint_decode(data, strlen(data), &entries, &count, &error), -1);
+    ck_assert_ptr_null(entries);
+    ck_assert_uint_eq(count, 0);
+    ck_assert_ptr_nonnull(error);
+    ck_assert_str_eq(error, expected);
+    free(error);
+}
+
+/* Decodes `body` closed by a correct end line for `count` entries. */
+static void assert_body_error(const char *body, size_t count, const char *expected)
+{
+    char *data = with_end(body, count);
+    assert_decode_error(data, expected);
+    free(data);
+}
+
+#define HEADER "skiff-tail-checkpoints 1\n"
+
+static const struct checkpoint_entry sample[] = {
+    {{2049, 131, 64, 0xdeadbeef}, 4096, "/var/log/pods/ns_web-1_0/app/0.log"},
+    {{2049, 7, 12, 0x00000001}, 0, "/logs/with space/100%/x.log"},
+    {{1, UINT64_MAX, 0, 0}, UINT64_MAX, "new\nline\ttab\r\x7f\x01 caf\xc3\xa9 \xff"},
+    {{UINT64_MAX, 0, 64, 0xffffffff}, 1, ""},
+};
+#define SAMPLE_COUNT (sizeof sample / sizeof sample[0])
+
+static void assert_entries_equal(const struct checkpoint_entry *a, const struct checkpoint_entry *b)
+{
+    ck_assert_uint_eq(a->id.dev, b->id.dev);
+    ck_assert_uint_eq(a->id.ino, b->id.ino);
+    ck_assert_uint_eq(a->id.fp_len, b->id.fp_len);
+    ck_assert_uint_eq(a->id.fp_crc, b->id.fp_crc);
+    ck_assert_uint_eq(a->offset, b->offset);
+    ck_assert_str_eq(a->path, b->path);
+}
+
+/* ---- format ---- */
+
+START_TEST(test_encode_appends)
+{
+    struct checkpoint_entry e = {{2049, 131, 64, 0xdeadbeef}, 4096, "/a b%\t\xc3\xa9"};
+    struct buf out = BUF_INIT;
+    buf_append_str(&out, "kept");
+    checkpoint_encode(&e, 1, &out);
+    char *expected = with_end(HEADER "2049 131 64 deadbeef 4096 /a%20b%25%09\xc3\xa9\n", 1);
+    ck_assert_uint_eq(out.len, 4 + strlen(expected));
+    ck_assert_mem_eq(out.data, "kept", 4);
+    ck_assert_mem_eq(out.data + 4, expected, strlen(expected));
+    free(expected);
+    buf_free(&out);
+}
+END_TEST
+
+START_TEST(test_encode_empty)
+{
+    struct buf out = BUF_INIT;
+    checkpoint_encode(NULL, 0, &out);
+    char *expected = with_end(HEADER, 0);
+    ck_assert_str_eq(buf_cstr(&out), expected);
+    struct checkpoint_entry *entries;
+    size_t count = 99;
+    char *error = NULL;
+    ck_assert_int_eq(checkpoint_decode(out.data, out.len, &entries, &count, &error), 0);
+    ck_assert_uint_eq(count, 0);
+    free(entries);
+    free(expected);
+    buf_free(&out);
+}
+END_TEST
+
+START_TEST(test_round_trip)
+{
+    struct buf out = BUF_INIT;
+    checkpoint_encode(sample, SAMPLE_COUNT, &out);
+    struct checkpoint_entry *entries;
+    size_t count;
+    char *error = NULL;
+    ck_assert_int_eq(checkpoint_decode(out.data, out.len, &entries, &count, &error), 0);
+    ck_assert_ptr_null(error);
+    ck_assert_uint_eq(count, SAMPLE_COUNT);
+    for (size_t i = 0; i < count; i++)
+        assert_entries_equal(&entries[i], &sample[i]);
+    /* Re-encoding gives the same bytes. */
+    struct buf again = BUF_INIT;
+    checkpoint_encode(entries, count, &again);
+    ck_assert_uint_eq(again.len, out.len);
+    ck_assert_mem_eq(again.data, out.data, out.len);
+    free_entries(entries, count);
+    buf_free(&again);
+    buf_free(&out);
+}
+END_TEST
+
+START_TEST(test_decode_accepts_limits)
+{
+    char *data = with_end(HEADER "18446744073709551615 0 64 ABCDEF01 18446744073709551615 "
+                                 "%2f%41\n",
+                          1);
+    struct checkpoint_entry *entries;
+    size_t count;
+    char *error = NULL;
+    ck_assert_int_eq(checkpoint_decode(data, strlen(data), &entries, &count, &error), 0);
+    ck_assert_uint_eq(count, 1);
+    ck_assert_uint_eq(entries[0].id.dev, UINT64_MAX);
+    ck_assert_uint_eq(entries[0].id.fp_len, 64);
+    ck_assert_uint_eq(entries[0].id.fp_crc, 0xabcdef01);
+    ck_assert_uint_eq(entries[0].offset, UINT64_MAX);
+    ck_assert_str_eq(entries[0].path, "/A");
+    free_entries(entries, count);
+    free(data);
+}
+END_TEST
+
+START_TEST(test_decode_header_errors)
+{
+    assert_body_error("skiff-tail-checkpoint 1\n", 0, "line 1: not a skiff tail checkpoint file");
+    assert_body_error("skiff-tail-checkpoints 1 x\n", 0,
+                      "line 1: not a skiff tail checkpoint file");
+    assert_body_error("\n", 0, "line 1: not a skiff tail checkpoint file");
+    assert_body_error("skiff-tail-checkpoints 2\n", 0, "line 1: unsupported version 2");
+    assert_body_error("skiff-tail-checkpoints v1\n", 0, "line 1: version is not a number");
+    assert_body_error("skiff-tail-checkpoints 99999999999999999999\n", 0,
+                      "line 1: version is out of range");
+    assert_decode_error("", "truncated (no end line)");
+    struct checkpoint_entry *entries;
+    size_t count;
+    char *error = NULL;
+    ck_assert_int_eq(checkpoint_decode(NULL, 0, &entries, &count, &error), -1);
+    ck_assert_str_eq(error, "truncated (no end line)");
+    free(error);
+    assert_decode_error("skiff-tail-checkpoints 1", "truncated (no end line)");
+}
+END_TEST
+
+START_TEST(test_decode_number_errors)
+{
+    assert_body_error(HEADER "1 2 3 0000000a x /p\n", 1, "line 2: offset is not a number");
+    assert_body_error(HEADER "-1 2 3 0000000a 5 /p\n", 1, "line 2: dev is not a number");
+    assert_body_error(HEADER "1 +2 3 0000000a 5 /p\n", 1, "line 2: ino is not a number");
+    assert_body_error(HEADER "1 2 3 0000000a 5\t /p\n", 1, "line 2: offset is not a number");
+    assert_body_error(HEADER "1 2 3 0000000a 0x5 /p\n", 1, "line 2: offset is not a number");
+    assert_body_error(HEADER "1 2  0000000a 5 /p\n", 1, "line 2: fp_len is not a number");
+    assert_body_error(HEADER "1 2 3 0000000a 5\n", 1, "line 2: expected 6 fields, found 5");
+    assert_body_error(HEADER "1 2 3 0000000a 5 /a b\n", 1, "line 2: expected 6 fields, found 7");
+    assert_body_error(HEADER "\n", 1, "line 2: expected 6 fields, found 1");
+}
+END_TEST
+
+START_TEST(test_decode_range_errors)
+{
+    assert_body_error(HEADER "18446744073709551616 2 3 0000000a 5 /p\n", 1,
+                      "line 2: dev is out of range");
+    assert_body_error(HEADER "1 99999999999999999999 3 0000000a 5 /p\n", 1,
+                      "line 2: ino is out of range");
+    assert_body_error(HEADER "1 2 3 0000000a 18446744073709551616 /p\n", 1,
+                      "line 2: offset is out of range");
+    assert_body_error(HEADER "1 2 4294967296 0000000a 5 /p\n", 1, "line 2: fp_len is out of range");
+    assert_body_error(HEADER "1 2 4294967295 0000000a 5 /p\n", 1,
+                      "line 2: fp_len 4294967295 is more than 64");
+    assert_body_error(HEADER "1 2 65 0000000a 5 /p\n", 1, "line 2: fp_len 65 is more than 64");
+}
+END_TEST
+
+START_TEST(test_decode_hex_errors)
+{
+    assert_body_error(HEADER "1 2 3 0000000g 5 /p\n", 1, "line 2: fp_crc is not 8 hex digits");
+    assert_body_error(HEADER "1 2 3 000000a 5 /p\n", 1, "line 2: fp_crc is not 8 hex digits");
+    assert_body_error(HEADER "1 2 3 00000000a 5 /p\n", 1, "line 2: fp_crc is not 8 hex digits");
+    assert_body_error(HEADER "1 2 3 -0000000 5 /p\n", 1, "line 2: fp_crc is not 8 hex digits");
+    assert_decode_error(HEADER "end 0 1234567\n", "line 2: CRC is not 8 hex digits");
+    assert_decode_error(HEADER "end 0 1234567x\n", "line 2: CRC is not 8 hex digits");
+}
+END_TEST
+
+START_TEST(test_decode_path_errors)
+{
+    assert_body_error(HEADER "1 2 3 0000000a 5 /a%2\n", 1,
+                      "line 2: path has a bad escape at byte 3");
+    assert_body_error(HEADER "1 2 3 0000000a 5 /a%\n", 1,
+                      "line 2: path has a bad escape at byte 3");
+    assert_body_error(HEADER "1 2 3 0000000a 5 %zz\n", 1,
+                      "line 2: path has a bad escape at byte 1");
+    assert_body_error(HEADER "1 2 3 0000000a 5 %2g\n", 1,
+                      "line 2: path has a bad escape at byte 1");
+    assert_body_error(HEADER "1 2 3 0000000a 5 /a%00b\n", 1,
+                      "line 2: path has a bad escape at byte 3");
+    assert_body_error(HEADER "1 2 3 0000000a 5 /a\tb\n", 1,
+                      "line 2: path has an unescaped byte 0x09");
+    assert_body_error(HEADER "1 2 3 0000000a 5 /a\r\n", 1,
+                      "line 2: path has an unescaped byte 0x0d");
+    assert_body_error(HEADER "1 2 3 0000000a 5 /a\x7f\n", 1,
+                      "line 2: path has an unescaped byte 0x7f");
+    const char nul_path[] = HEADER "1 2 3 0000000a 5 /a\0b\n";
+    struct checkpoint_entry *entries;
+    size_t count;
+    char *error = NULL;
+    ck_assert_int_eq(checkpoint_decode(nul_path, sizeof nul_path - 1, &entries, &count, &error),
+                     -1);
+    ck_assert_str_eq(error, "line 2: path has an unescaped byte 0x00");
+    free(error);
+}
+END_TEST
+
+START_TEST(test_decode_end_errors)
+{
+    /* Missing end line. */
+    assert_decode_error(HEADER "1 2 3 0000000a 5 /p\n", "truncated (no end line)");
+    /* Wrong count, right CRC. */
+    assert_body_error(HEADER "1 2 3 0000000a 5 /p\n", 2,
+                      "line 3: end line counts 2 entries, found 1");
+    assert_body_error(HEADER "1 2 3 0000000a 5 /p\n", 0,
+                      "line 3: end line counts 0 entries, found 1");
+    /* Right count, wrong CRC. */
+    char *valid = with_end(HEADER "1 2 3 0000000a 5 /p\n", 1);
+    char *wrong = xstrdup(valid);
+    size_t len = strlen(wrong);
+    memcpy(wrong + len - 9, "00000000", 8);
+    char *expected =
+        xasprintf("line 3: CRC mismatch: file says 00000000, content has %.8s", valid + len - 9);
+    assert_decode_error(wrong, expected);
+    free(expected);
+    /* The end line's shape. */
+    assert_decode_error(HEADER "end 0\n", "line 2: end line: expected 3 fields, found 2");
+    assert_decode_error(HEADER "end\n", "line 2: end line: expected 3 fields, found 1");
+    assert_decode_error(HEADER "end x 00000000\n", "line 2: entry count is not a number");
+    /* Nothing may follow the end line, and its '\n' is required. */
+    char *trailing = xasprintf("%s\n", valid);
+    assert_decode_error(trailing, "line 4: data after the end line");
+    free(trailing);
+    trailing = xasprintf("%sx", valid);
+    assert_decode_error(trailing, "line 4: data after the end line");
+    free(trailing);
+    trailing = xasprintf("%send 1 00000000\n", valid);
+    assert_decode_error(trailing, "line 4: data after the end line");
+    free(trailing);
+    valid[len - 1] = '\0';
+    assert_decode_error(valid, "truncated (no end line)");
+    free(wrong);
+    free(valid);
+}
+END_TEST
+
+START_TEST(test_decode_duplicate)
+{
+    assert_body_error(HEADER "1 2 3 0000000a 5 /a\n"
+                             "1 3 3 0000000a 5 /b\n"
+                             "1 2 4 0000000b 6 /c\n",
+                      3, "line 4: duplicate entry for dev 1 ino 2 (first on line 2)");
+}
+END_TEST
+
+START_TEST(test_decode_every_truncation_fails)
+{
+    struct buf out = BUF_INIT;
+    checkpoint_encode(sample, SAMPLE_COUNT, &out);
+    for (size_t len = 0; len < out.len; len++) {
+        /* A copy of exactly `len` bytes, so ASan sees any read past the end. */
+        char *copy = xmalloc(len ? len : 1);
+        memcpy(copy, out.data, len);
+        struct checkpoint_entry *entries = (void *)1;
+        size_t count = 99;
+        char *error = NULL;
+        ck_assert_int_eq(checkpoint_decode(copy, len, &entries, &count, &error), -1);
+        ck_assert_ptr_null(entries);
+        ck_assert_uint_eq(count, 0);
+        ck_assert_ptr_nonnull(error);
+        free(error);
+        free(copy);
+    }
+    buf_free(&out);
+}
+END_TEST
+
+START_TEST(test_decode_every_byte_flip_fails)
+{
+    struct buf out = BUF_INIT;
+    checkpoint_encode(sample, SAMPLE_COUNT, &out);
+    for (size_t i = 0; i < out.len; i++) {
+        out.data[i] ^= 1;
+        struct checkpoint_entry *entries;
+        size_t count;
+        char *error = NULL;
+        ck_assert_int_eq(checkpoint_decode(out.data, out.len, &entries, &count, &error), -1);
+        free(error);
+        out.data[i] ^= 1;
+    }
+    buf_free(&out);
+}
+END_TEST
+
+/* ---- store ---- */
+
+static struct checkpoint_store *open_store(const char *path)
+{
+    char *error = NULL;
+    struct checkpoint_store *store = checkpoint_store_open(path, &error);
+    ck_assert_ptr_null(error);
+    ck_assert_ptr_nonnull(store);
+    return store;
+}
+
+static bool keep_odd_inodes(const struct checkpoint_entry *entry, void *data)
+{
+    (*(int *)data)++;
+    return entry->id.ino % 2 == 1;
+}
+
+START_TEST(test_store_retain)
+{
+    char *dir = make_temp_dir();
+    char *path = xasprintf("%s/tail.0.checkpoints", dir);
+    struct checkpoint_store *store = open_store(path);
+    for (uint64_t ino = 0; ino < 100; ino++) {
+        struct tail_identity id = {1, ino, 0, 0};
+        checkpoint_store_set(store, &id, "/f", ino);
+    }
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    int calls = 0;
+    checkpoint_store_retain(store, keep_odd_inodes, &calls);
+    ck_assert_int_eq(calls, 100);
+    ck_assert_uint_eq(checkpoint_store_count(store), 50);
+    ck_assert(checkpoint_store_dirty(store));
+    for (uint64_t ino = 0; ino < 100; ino++) {
+        const struct checkpoint_entry *e = checkpoint_store_find(store, 1, ino);
+        if (ino % 2)
+            ck_assert_uint_eq(e->offset, ino);
+        else
+            ck_assert_ptr_null(e);
+    }
+    checkpoint_store_close(store);
+    free(path);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_store_set_find_remove)
+{
+    char *dir = make_temp_dir();
+    char *path = xasprintf("%s/tail.0.checkpoints", dir);
+    struct checkpoint_store *store = open_store(path);
+    ck_assert_uint_eq(checkpoint_store_count(store), 0);
+    ck_assert(!checkpoint_store_dirty(store));
+    ck_assert_ptr_null(checkpoint_store_find(store, 1, 2));
+
+    struct tail_identity id = {1, 2, 64, 0x1234};
+    checkpoint_store_set(store, &id, "/a.log", 100);
+    ck_assert(checkpoint_store_dirty(store));
+    ck_assert_uint_eq(checkpoint_store_count(store), 1);
+    const struct checkpoint_entry *e = checkpoint_store_find(store, 1, 2);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_uint_eq(e->id.fp_len, 64);
+    ck_assert_uint_eq(e->id.fp_crc, 0x1234);
+    ck_assert_uint_eq(e->offset, 100);
+    ck_assert_str_eq(e->path, "/a.log");
+    ck_assert_ptr_null(checkpoint_store_find(store, 2, 1));
+
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    ck_assert(!checkpoint_store_dirty(store));
+    /* Setting what is already there changes nothing. */
+    checkpoint_store_set(store, &id, "/a.log", 100);
+    ck_assert(!checkpoint_store_dirty(store));
+    checkpoint_store_set(store, &id, "/a.log", 200);
+    ck_assert(checkpoint_store_dirty(store));
+    ck_assert_uint_eq(checkpoint_store_find(store, 1, 2)->offset, 200);
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    struct tail_identity reused = {1, 2, 10, 0x99};
+    checkpoint_store_set(store, &reused, "/b.log", 0);
+    ck_assert(checkpoint_store_dirty(store));
+    ck_assert_uint_eq(checkpoint_store_count(store), 1);
+    e = checkpoint_store_find(store, 1, 2);
+    ck_assert_uint_eq(e->id.fp_len, 10);
+    ck_assert_uint_eq(e->id.fp_crc, 0x99);
+    ck_assert_str_eq(e->path, "/b.log");
+
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    checkpoint_store_remove(store, 7, 7);
+    ck_assert(!checkpoint_store_dirty(store));
+    checkpoint_store_remove(store, 1, 2);
+    ck_assert(checkpoint_store_dirty(store));
+    ck_assert_uint_eq(checkpoint_store_count(store), 0);
+    ck_assert_ptr_null(checkpoint_store_find(store, 1, 2));
+
+    checkpoint_store_close(store);
+    free(path);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_store_many_entries)
+{
+    char *dir = make_temp_dir();
+    char *path = xasprintf("%s/tail.0.checkpoints", dir);
+    struct checkpoint_store *store = open_store(path);
+    const uint64_t n = 30000;
+    for (uint64_t i = 0; i < n; i++) {
+        struct tail_identity id = {i % 3, i, 64, (uint32_t)i};
+        char name[32];
+        snprintf(name, sizeof name, "/f%" PRIu64, i);
+        checkpoint_store_set(store, &id, name, i * 10);
+    }
+    ck_assert_uint_eq(checkpoint_store_count(store), n);
+    for (uint64_t i = 0; i < n; i += 2)
+        checkpoint_store_remove(store, i % 3, i);
+    ck_assert_uint_eq(checkpoint_store_count(store), n / 2);
+    for (uint64_t i = 0; i < n; i++) {
+        const struct checkpoint_entry *e = checkpoint_store_find(store, i % 3, i);
+        if (i % 2 == 0) {
+            ck_assert_ptr_null(e);
+        } else {
+            ck_assert_ptr_nonnull(e);
+            ck_assert_uint_eq(e->offset, i * 10);
+        }
+        ck_assert_ptr_null(checkpoint_store_find(store, i % 3 + 1, i));
+    }
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    checkpoint_store_close(store);
+
+    store = open_store(path);
+    ck_assert_uint_eq(checkpoint_store_count(store), n / 2);
+    ck_assert_uint_eq(checkpoint_store_find(store, 29999 % 3, 29999)->offset, 299990);
+    checkpoint_store_close(store);
+    free(path);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_store_save_and_reopen)
+{
+    char *dir = make_temp_dir();
+    char *path = xasprintf("%s/tail.0.checkpoints", dir);
+    struct checkpoint_store *store = open_store(path);
+    for (size_t i = 0; i < SAMPLE_COUNT; i++)
+        checkpoint_store_set(store, &sample[i].id, sample[i].path, sample[i].offset);
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    ck_assert(!checkpoint_store_dirty(store));
+    checkpoint_store_close(store);
+
+    /* Saved sorted by (dev, ino). */
+    size_t len;
+    char *content = read_file(path, &len);
+    ck_assert_ptr_nonnull(content);
+    struct checkpoint_entry *entries;
+    size_t count;
+    char *error = NULL;
+    ck_assert_int_eq(checkpoint_decode(content, len, &entries, &count, &error), 0);
+    ck_assert_uint_eq(count, SAMPLE_COUNT);
+    static const size_t order[] = {2, 1, 0, 3};
+    for (size_t i = 0; i < count; i++)
+        assert_entries_equal(&entries[i], &sample[order[i]]);
+    free_entries(entries, count);
+    free(content);
+    char *tmp = xasprintf("%s.tmp", path);
+    ck_assert(!file_exists(tmp));
+    free(tmp);
+
+    store = open_store(path);
+    ck_assert_uint_eq(checkpoint_store_count(store), SAMPLE_COUNT);
+    ck_assert(!checkpoint_store_dirty(store));
+    for (size_t i = 0; i < SAMPLE_COUNT; i++) {
+        const struct checkpoint_entry *e =
+            checkpoint_store_find(store, sample[i].id.dev, sample[i].id.ino);
+        ck_assert_ptr_nonnull(e);
+        assert_entries_equal(e, &sample[i]);
+    }
+    /* Nothing changed: nothing is written. */
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    ck_assert(!file_exists(path));
+    checkpoint_store_close(store);
+    free(path);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_store_open_corrupt)
+{
+    char *dir = make_temp_dir();
+    char *path = xasprintf("%s/tail.0.checkpoints", dir);
+    char *corrupt = xasprintf("%s.corrupt", path);
+    write_file(corrupt, "older\n", 6);
+    const char garbage[] = HEADER "1 2 3 0000000a x /p\n";
+    write_file(path, garbage, sizeof garbage - 1);
+
+    struct checkpoint_store *store = open_store(path);
+    ck_assert_uint_eq(checkpoint_store_count(store), 0);
+    ck_assert(!checkpoint_store_dirty(store));
+    ck_assert(!file_exists(path));
+    size_t len;
+    char *moved = read_file(corrupt, &len);
+    ck_assert_ptr_nonnull(moved);
+    ck_assert_str_eq(moved, garbage);
+    free(moved);
+
+    /* The store works on from empty. */
+    struct tail_identity id = {1, 2, 3, 4};
+    checkpoint_store_set(store, &id, "/p", 5);
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    checkpoint_store_close(store);
+    store = open_store(path);
+    ck_assert_uint_eq(checkpoint_store_count(store), 1);
+    checkpoint_store_close(store);
+    free(corrupt);
+    free(path);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_store_save_failure_keeps_old_file)
+{
+    char *dir = make_temp_dir();
+    char *path = xasprintf("%s/tail.0.checkpoints", dir);
+    char *tmp = xasprintf("%s.tmp", path);
+    struct checkpoint_store *store = open_store(path);
+    struct tail_identity id = {1, 2, 3, 4};
+    checkpoint_store_set(store, &id, "/p", 5);
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    size_t old_len;
+    char *old = read_file(path, &old_len);
+
+    /* The temporary file cannot be created where a folder is in the way. */
+    ck_assert_int_eq(mkdir(tmp, 0750), 0);
+    checkpoint_store_set(store, &id, "/p", 6);
+    ck_assert_int_eq(checkpoint_store_save(store), -1);
+    ck_assert(checkpoint_store_dirty(store));
+    size_t len;
+    char *now = read_file(path, &len);
+    ck_assert_uint_eq(len, old_len);
+    ck_assert_mem_eq(now, old, len);
+    free(now);
+
+    /* The next save, once possible, writes the change. */
+    ck_assert_int_eq(rmdir(tmp), 0);
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    ck_assert(!checkpoint_store_dirty(store));
+    ck_assert(!file_exists(tmp));
+    checkpoint_store_close(store);
+    store = open_store(path);
+    ck_assert_uint_eq(checkpoint_store_find(store, 1, 2)->offset, 6);
+    checkpoint_store_close(store);
+    free(old);
+    free(tmp);
+    free(path);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_store_save_failure_removes_temporary)
+{
+    char *dir = make_temp_dir();
+    char *path = xasprintf("%s/tail.0.checkpoints", dir);
+    char *tmp = xasprintf("%s.tmp", path);
+    struct checkpoint_store *store = open_store(path);
+    /* A non-empty folder at the path makes the rename fail, after the
+     * temporary file was written. */
+    char *inside = xasprintf("%s/x", path);
+    ck_assert_int_eq(mkdir(path, 0750), 0);
+    write_file(inside, "x", 1);
+    struct tail_identity id = {1, 2, 3, 4};
+    checkpoint_store_set(store, &id, "/p", 5);
+    ck_assert_int_eq(checkpoint_store_save(store), -1);
+    ck_assert(checkpoint_store_dirty(store));
+    ck_assert(!file_exists(tmp));
+    checkpoint_store_close(store);
+    free(inside);
+    free(tmp);
+    free(path);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_store_open_creates_folders)
+{
+    char *dir = make_temp_dir();
+    char *folder = xasprintf("%s/state/tail/nested", dir);
+    char *path = xasprintf("%s/tail.0.checkpoints", folder);
+    struct checkpoint_store *store = open_store(path);
+    struct stat st;
+    ck_assert_int_eq(stat(folder, &st), 0);
+    ck_assert(S_ISDIR(st.st_mode));
+    mode_t mask = umask(0);
+    umask(mask);
+    ck_assert_uint_eq(st.st_mode & 0777, 0750 & ~mask);
+    ck_assert(!file_exists(path));
+    struct tail_identity id = {1, 2, 3, 4};
+    checkpoint_store_set(store, &id, "/p", 5);
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    ck_assert(file_exists(path));
+    checkpoint_store_close(store);
+    free(path);
+    free(folder);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+START_TEST(test_store_open_errors)
+{
+    char *dir = make_temp_dir();
+    char *blocker = xasprintf("%s/file", dir);
+    write_file(blocker, "x", 1);
+    char *path = xasprintf("%s/sub/tail.0.checkpoints", blocker);
+    char *error = NULL;
+    ck_assert_ptr_null(checkpoint_store_open(path, &error));
+    char *expected =
+        xasprintf("%s: cannot create folder %s/sub: %s", path, blocker, strerror(ENOTDIR));
+    ck_assert_str_eq(error, expected);
+    free(expected);
+    free(error);
+    free(path);
+
+    /* A folder where the file should be: open succeeds, read does not. */
+    path = xasprintf("%s/folder", dir);
+    ck_assert_int_eq(mkdir(path, 0750), 0);
+    error = NULL;
+    ck_assert_ptr_null(checkpoint_store_open(path, &error));
+    expected = xasprintf("%s: read: %s", path, strerror(EISDIR));
+    ck_assert_str_eq(error, expected);
+    free(expected);
+    free(error);
+    free(path);
+    free(blocker);
+    remove_temp_dir(dir);
+}
+END_TEST
+
+Suite *tail_checkpoint_suite(void)
+{
+    Suite *s = suite_create("tail_checkpoint");
+    TCase *format = tcase_create("format");
+    tcase_add_test(format, test_encode_appends);
+    tcase_add_test(format, test_encode_empty);
+    tcase_add_test(format, test_round_trip);
+    tcase_add_test(format, test_decode_accepts_limits);
+    tcase_add_test(format, test_decode_header_errors);
+    tcase_add_test(format, test_decode_number_errors);
+    tcase_add_test(format, test_decode_range_errors);
+    tcase_add_test(format, test_decode_hex_errors);
+    tcase_add_test(format, test_decode_path_errors);
+    tcase_add_test(format, test_decode_end_errors);
+    tcase_add_test(format, test_decode_duplicate);
+    tcase_add_test(format, test_decode_every_truncation_fails);
+    tcase_add_test(format, test_decode_every_byte_flip_fails);
+    suite_add_tcase(s, format);
+    TCase *store = tcase_create("store");
+    tcase_set_timeout(store, 60);
+    tcase_add_test(store, test_store_set_find_remove);
+    tcase_add_test(store, test_store_retain);
+    tcase_add_test(store, test_store_many_entries);
+    tcase_add_test(store, test_store_save_and_reopen);
+    tcase_add_test(store, test_store_open_corrupt);
+    tcase_add_test(store, test_store_save_failure_keeps_old_file);
+    tcase_add_test(store, test_store_save_failure_removes_temporary);
+    tcase_add_test(store, test_store_open_creates_folders);
+    tcase_add_test(store, test_store_open_errors);
+    suite_add_tcase(s, store);
+    return s;
+}
