@@ -2,6 +2,7 @@
  * output, validated against the common and plugin option tables, with every
  * problem reported in one run. Not for starting anything: that is pipeline.c. */
 #include "config.h"
+#include "config_internal.h"
 
 #include "buf.h"
 #include "cfg_node.h"
@@ -134,6 +135,38 @@ const struct option_spec output_common_options[] = {
     {0},
 };
 
+const struct option_spec parser_common_options[] = {
+    {.name = "name",
+     .type = OPT_STRING,
+     .required = true,
+     .offset = offsetof(struct instance_common, alias),
+     .description = "the parser's name, for `parser:` options"},
+    {.name = "format",
+     .type = OPT_STRING,
+     .required = true,
+     .offset = offsetof(struct instance_common, name),
+     .description = "the parser plugin: regex, json or logfmt"},
+    {.name = "time_key",
+     .type = OPT_STRING,
+     .offset = offsetof(struct instance_common, time_key),
+     .description = "field that holds the record's time; unset = the parser's own or none"},
+    {.name = "time_format",
+     .type = OPT_STRING,
+     .offset = offsetof(struct instance_common, time_format),
+     .description = "strptime-style format of time_key, with %L and %N for fractions; "
+                    "unset = RFC 3339"},
+    {.name = "time_keep",
+     .type = OPT_BOOL,
+     .default_value = "false",
+     .offset = offsetof(struct instance_common, time_keep),
+     .description = "keep the time_key field in the record"},
+    {.name = "types",
+     .type = OPT_MAP,
+     .offset = offsetof(struct instance_common, types),
+     .description = "field types: `{status: int, took: float, ok: bool}`; others stay strings"},
+    {0},
+};
+
 const struct option_spec *config_common_options(enum plugin_kind kind)
 {
     switch (kind) {
@@ -143,12 +176,13 @@ const struct option_spec *config_common_options(enum plugin_kind kind)
         return filter_common_options;
     case PLUGIN_OUTPUT:
         return output_common_options;
+    case PLUGIN_PARSER:
+        return parser_common_options;
     }
     return NULL;
 }
 
-/* "outputs[0]", and "outputs[0] (file)" once the plugin is known. */
-static char *instance_context(enum plugin_kind kind, unsigned index, const struct plugin *plugin)
+char *config_instance_context(enum plugin_kind kind, unsigned index, const struct plugin *plugin)
 {
     if (!plugin)
         return xasprintf("%ss[%u]", plugin_kind_name(kind), index);
@@ -206,22 +240,30 @@ static void report_unknown_plugin(enum plugin_kind kind, const struct cfg_node *
     free(names);
 }
 
+/* The key that names an item's plugin: `format` for parsers, whose `name` is
+ * their own. */
+static const char *plugin_key(enum plugin_kind kind)
+{
+    return kind == PLUGIN_PARSER ? "format" : "name";
+}
+
 static const struct plugin *find_plugin(enum plugin_kind kind, const struct cfg_node *item,
                                         const char *context, struct diag_list *diags)
 {
+    const char *key = plugin_key(kind);
     if (item->type != CFG_MAP) {
-        diag_add(diags, item, "%s: must be a map with a 'name', got a %s", context,
+        diag_add(diags, item, "%s: must be a map with a '%s', got a %s", context, key,
                  cfg_type_name(item->type));
         return NULL;
     }
-    const struct cfg_node *name = cfg_map_get(item, "name");
+    const struct cfg_node *name = cfg_map_get(item, key);
     if (!name) {
-        diag_add(diags, item, "%s: missing required option 'name' (the %s plugin to use)", context,
-                 plugin_kind_name(kind));
+        diag_add(diags, item, "%s: missing required option '%s' (the %s plugin to use)", context,
+                 key, plugin_kind_name(kind));
         return NULL;
     }
     if (name->type != CFG_SCALAR) {
-        diag_add(diags, name, "%s: option 'name' must be a plugin name, got a %s", context,
+        diag_add(diags, name, "%s: option '%s' must be a plugin name, got a %s", context, key,
                  cfg_type_name(name->type));
         return NULL;
     }
@@ -231,9 +273,7 @@ static const struct plugin *find_plugin(enum plugin_kind kind, const struct cfg_
     return plugin;
 }
 
-/* Where a message about option `key` of an item points: its value if given,
- * else the item. */
-static const struct cfg_node *option_node(const struct instance_config *inst, const char *key)
+const struct cfg_node *config_option_node(const struct instance_config *inst, const char *key)
 {
     const struct cfg_node *value = cfg_map_get(inst->node, key);
     return value ? value : inst->node;
@@ -251,26 +291,26 @@ static void check_instance(const struct instance_config *inst, const char *conte
 {
     const struct instance_common *common = &inst->common;
 
-    if (!is_alias_text(common->alias))
-        diag_add(diags, option_node(inst, "alias"),
+    if (common->alias && !is_alias_text(common->alias))
+        diag_add(diags, config_option_node(inst, "alias"),
                  "%s: alias '%s' may only contain letters, digits, '_', '.' and '-'", context,
                  common->alias);
     if (inst->plugin->kind == PLUGIN_OUTPUT && common->retry_min_ms > common->retry_max_ms) {
         char min[OPTIONS_NUMBER_TEXT_MAX], max[OPTIONS_NUMBER_TEXT_MAX];
         options_format_number(OPT_DURATION, common->retry_min_ms, min);
         options_format_number(OPT_DURATION, common->retry_max_ms, max);
-        diag_add(diags, option_node(inst, "retry_min"),
+        diag_add(diags, config_option_node(inst, "retry_min"),
                  "%s: retry_min (%s) must not be greater than retry_max (%s)", context, min, max);
     }
 }
 
-static void load_instance(struct instance_config *inst, enum plugin_kind kind, unsigned index,
+void config_load_instance(struct instance_config *inst, enum plugin_kind kind, unsigned index,
                           const struct cfg_node *item, struct diag_list *diags)
 {
     /* find_plugin checked it; taken as text, since the `null` output's name
      * is also YAML's null. */
-    static const char *const ignored[] = {"name", NULL};
-    char *context = instance_context(kind, index, NULL);
+    const char *const ignored[] = {plugin_key(kind), NULL};
+    char *context = config_instance_context(kind, index, NULL);
     const struct plugin *plugin = find_plugin(kind, item, context, diags);
 
     inst->index = index;
@@ -280,7 +320,7 @@ static void load_instance(struct instance_config *inst, enum plugin_kind kind, u
         return;
     inst->plugin = plugin;
     inst->options = xcalloc(1, plugin->options_size);
-    context = instance_context(kind, index, plugin);
+    context = config_instance_context(kind, index, plugin);
 
     struct option_target targets[] = {
         {config_common_options(kind), &inst->common},
@@ -289,7 +329,7 @@ static void load_instance(struct instance_config *inst, enum plugin_kind kind, u
     size_t before = diags->count;
     options_apply(targets, plugin->options ? 2 : 1, item, context, ignored, diags);
     inst->common.name = xstrdup(plugin->name);
-    if (!inst->common.alias)
+    if (!inst->common.alias && kind != PLUGIN_PARSER)
         inst->common.alias = xasprintf("%s.%u", plugin->name, index);
     if (kind == PLUGIN_INPUT && !inst->common.tag)
         inst->common.tag = xstrdup(plugin->name);
@@ -332,7 +372,7 @@ static void load_kind(const struct cfg_node *pipeline, const struct kind_section
     *out = xcalloc(seq->count, sizeof **out);
     *out_count = seq->count;
     for (size_t i = 0; i < seq->count; i++)
-        load_instance(&(*out)[i], section->kind, (unsigned)i, seq->items[i], diags);
+        config_load_instance(&(*out)[i], section->kind, (unsigned)i, seq->items[i], diags);
 }
 
 static void append_known(const struct instance_config **all, size_t *count,
@@ -357,10 +397,12 @@ static void check_aliases_unique(const struct config *config, struct diag_list *
         for (size_t j = 0; j < i; j++) {
             if (strcmp(all[i]->common.alias, all[j]->common.alias) != 0)
                 continue;
-            char *context = instance_context(all[i]->plugin->kind, all[i]->index, all[i]->plugin);
-            char *first = instance_context(all[j]->plugin->kind, all[j]->index, all[j]->plugin);
-            diag_add(diags, option_node(all[i], "alias"), "%s: alias '%s' is already used by %s",
-                     context, all[i]->common.alias, first);
+            char *context =
+                config_instance_context(all[i]->plugin->kind, all[i]->index, all[i]->plugin);
+            char *first =
+                config_instance_context(all[j]->plugin->kind, all[j]->index, all[j]->plugin);
+            diag_add(diags, config_option_node(all[i], "alias"),
+                     "%s: alias '%s' is already used by %s", context, all[i]->common.alias, first);
             free(context);
             free(first);
             break;
@@ -402,8 +444,8 @@ static void check_reach(const struct config *config, const struct instance_confi
         const struct instance_config *inst = &insts[i];
         if (!inst->plugin || !inst->common.match || reaches_input(config, inst->common.match))
             continue;
-        char *context = instance_context(inst->plugin->kind, inst->index, inst->plugin);
-        diag_add(diags, option_node(inst, "match"),
+        char *context = config_instance_context(inst->plugin->kind, inst->index, inst->plugin);
+        diag_add(diags, config_option_node(inst, "match"),
                  "%s: match '%s' reaches no input (input tags: %s)", context, inst->common.match,
                  input_tags);
         free(context);
@@ -446,16 +488,19 @@ static void load_pipeline(struct config *config, const struct cfg_node *pipeline
 static int config_build(const char *name, struct cfg_node *root, size_t before, struct config *out,
                         struct diag_list *diags)
 {
-    static const char *const keys[] = {"service", "pipeline"};
+    static const char *const keys[] = {"service", "parsers", "pipeline"};
 
     if (!root)
         return -1;
     out->path = xstrdup(name);
     out->root = root;
-    check_keys(root, keys, 2, "", diags);
+    check_keys(root, keys, 3, "", diags);
     struct option_target service = {service_options, &out->service};
     options_apply(&service, 1, cfg_map_get(root, "service"), "service", NULL, diags);
+    config_load_parsers(out, cfg_map_get(root, "parsers"), diags);
     load_pipeline(out, cfg_map_get(root, "pipeline"), diags);
+    config_check_parser_refs(out, out->inputs, out->input_count, diags);
+    config_check_parser_refs(out, out->filters, out->filter_count, diags);
     if (diags->count == before)
         return 0;
     config_free(out);
@@ -496,6 +541,7 @@ void config_free(struct config *config)
     free_instances(config->inputs, config->input_count, PLUGIN_INPUT);
     free_instances(config->filters, config->filter_count, PLUGIN_FILTER);
     free_instances(config->outputs, config->output_count, PLUGIN_OUTPUT);
+    free_instances(config->parsers, config->parser_count, PLUGIN_PARSER);
     cfg_node_free(config->root);
     free(config->path);
     memset(config, 0, sizeof *config);

@@ -34,6 +34,10 @@ struct instance_common {
     int64_t retry_min_ms; /* outputs */
     int64_t retry_max_ms; /* outputs */
     int64_t retry_limit;  /* outputs: attempts after the first; -1 = no limit */
+    char *time_key;       /* parsers: field holding the record's time */
+    char *time_format;    /* parsers: its strptime-style format; unset = RFC 3339 */
+    bool time_keep;       /* parsers: keep the field after taking the time from it */
+    struct value types;   /* parsers: field -> int, float, bool or string */
 };
 
 struct instance_config {
@@ -54,12 +58,15 @@ struct config {
     size_t filter_count;
     struct instance_config *outputs;
     size_t output_count;
+    struct instance_config *parsers; /* the `parsers:` list; alias is the parser's name */
+    size_t parser_count;
 };
 
 extern const struct option_spec service_options[];
 extern const struct option_spec input_common_options[];
 extern const struct option_spec filter_common_options[];
 extern const struct option_spec output_common_options[];
+extern const struct option_spec parser_common_options[];
 
 /* Loads and validates. Returns 0, or -1 with every problem in `diags` (the
  * config is then freed). */

@@ -313,6 +313,7 @@ static void convert_value(const struct option_slot *slot, const struct cfg_node 
         return;
     switch (slot->spec->type) {
     case OPT_STRING:
+    case OPT_PARSER:
         convert_string(slot, value);
         break;
     case OPT_INT:
@@ -476,6 +477,7 @@ void options_free(const struct option_spec *specs, void *config)
         void *field = (char *)config + spec->offset;
         switch (spec->type) {
         case OPT_STRING:
+        case OPT_PARSER:
             free(*(char **)field);
             *(char **)field = NULL;
             break;
@@ -505,7 +507,7 @@ const char *option_type_name(enum option_type type)
     static const char *const names[] = {
         [OPT_STRING] = "string", [OPT_INT] = "int",           [OPT_BOOL] = "bool",
         [OPT_SIZE] = "size",     [OPT_DURATION] = "duration", [OPT_LIST] = "list",
-        [OPT_MAP] = "map",       [OPT_REGEX] = "regex",       [OPT_SECTION] = "section",
+        [OPT_MAP] = "map",       [OPT_REGEX] = "regex",       [OPT_SECTION] = "section", [OPT_PARSER] = "parser",
     };
     return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "?";
 }

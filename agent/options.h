@@ -26,6 +26,8 @@ struct diag_list;
  *                                   bool, null, else string; quoted stays string)
  *   OPT_REGEX    struct option_regex (PCRE2, compiled with JIT where available)
  *   OPT_SECTION  a nested struct at `offset`, filled from the map in `section`
+ *   OPT_PARSER   char *, the name of a parser (built in or from `parsers:`),
+ *                which the config loader checks exists
  */
 enum option_type {
     OPT_STRING,
@@ -37,6 +39,7 @@ enum option_type {
     OPT_MAP,
     OPT_REGEX,
     OPT_SECTION,
+    OPT_PARSER,
 };
 
 struct string_list {

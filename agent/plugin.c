@@ -44,6 +44,8 @@ const char *plugin_kind_name(enum plugin_kind kind)
         return "filter";
     case PLUGIN_OUTPUT:
         return "output";
+    case PLUGIN_PARSER:
+        return "parser";
     }
     return "?";
 }

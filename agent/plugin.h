@@ -15,7 +15,13 @@ struct diag_list;
 struct instance;
 struct delivery;
 
-enum plugin_kind { PLUGIN_INPUT, PLUGIN_FILTER, PLUGIN_OUTPUT };
+enum plugin_kind { PLUGIN_INPUT, PLUGIN_FILTER, PLUGIN_OUTPUT, PLUGIN_PARSER };
+
+enum parse_result {
+    PARSE_OK,      /* the record holds the parsed fields */
+    PARSE_PENDING, /* a partial line was kept, to be joined with what follows */
+    PARSE_FAILED,  /* the text does not have the parser's format; the record is unchanged */
+};
 
 enum filter_result {
     FILTER_KEEP, /* the record goes on (possibly changed) */
@@ -54,6 +60,17 @@ struct plugin {
     /* Outputs, on the output thread: send the delivery's chunk and call
      * delivery_done() exactly once, now or later from the output loop. */
     void (*flush)(struct instance *instance, struct delivery *delivery);
+
+    /* Parsers. `builtin` ones can be used by their plugin name without a
+     * `parsers:` entry. parse adds the fields it finds to rec->fields and may
+     * set rec->time; the time_key, time_format and types options are applied
+     * afterwards by parser.c. Parsers that join partial lines keep what they
+     * hold per source in a state from state_new (NULL for the others). */
+    bool builtin;
+    enum parse_result (*parse)(struct instance *parser, void *state, const char *text,
+                               size_t len, struct record *rec);
+    void *(*state_new)(struct instance *parser);
+    void (*state_free)(void *state);
 };
 
 const struct plugin *plugin_find(const char *name, enum plugin_kind kind);

@@ -1,0 +1,21 @@
+/* What config.c shares with config_parsers.c. Not for the rest of skiff. */
+#ifndef SKIFF_CONFIG_INTERNAL_H
+#define SKIFF_CONFIG_INTERNAL_H
+
+#include "config.h"
+
+/* "outputs[0]", and "outputs[0] (file)" once the plugin is known. */
+char *config_instance_context(enum plugin_kind kind, unsigned index, const struct plugin *plugin);
+/* Where a message about option `key` of an item points: its value if given,
+ * else the item. */
+const struct cfg_node *config_option_node(const struct instance_config *inst, const char *key);
+/* Validates one item of `inputs`, `filters`, `outputs` or `parsers`. */
+void config_load_instance(struct instance_config *inst, enum plugin_kind kind, unsigned index,
+                          const struct cfg_node *item, struct diag_list *diags);
+
+void config_load_parsers(struct config *config, const struct cfg_node *list,
+                         struct diag_list *diags);
+void config_check_parser_refs(const struct config *config, const struct instance_config *insts,
+                              size_t count, struct diag_list *diags);
+
+#endif
