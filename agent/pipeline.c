@@ -59,8 +59,25 @@ static void input_update_buffer(struct instance *in, int64_t delta)
     metric_set(in->metrics.buffer_bytes, in->buffer_bytes);
 }
 
+static void pipeline_seal(struct pipeline *p, struct chunk *chunk);
+
+/* Seals the input's open chunks so that the outputs can drain them: with one
+ * open chunk per tag (per file, for tail), a full buffer may be all open
+ * chunks, and waiting for the flush timer would stall the input. */
+static void pipeline_seal_input(struct pipeline *p, unsigned input_index)
+{
+    size_t count;
+    struct chunk **open = chunk_store_list_open(p->store, &count);
+    for (size_t i = 0; i < count; i++) {
+        if (open[i]->input_index == input_index)
+            pipeline_seal(p, open[i]);
+    }
+    free(open);
+}
+
 static void input_pause(struct instance *in)
 {
+    pipeline_seal_input(in->pipeline, in->index);
     in->paused = true;
     metric_set(in->metrics.paused, 1);
     metric_add(in->metrics.pauses, 1);

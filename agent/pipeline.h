@@ -32,14 +32,16 @@ struct instance_metrics {
     struct metric *invalid_utf8; /* outputs: sequences replaced by U+FFFD */
 };
 
+struct parser_support;
+
 struct instance {
     const struct plugin *plugin;
     const struct instance_config *config;
     const struct service_config *service; /* state_dir, flush_interval, ... */
-    const char *alias; /* names the instance in logs and metrics */
-    unsigned index;    /* position within its kind */
-    void *options;     /* the plugin's option struct, filled from its table */
-    void *state;       /* the plugin's own */
+    const char *alias;                    /* names the instance in logs and metrics */
+    unsigned index;                       /* position within its kind */
+    void *options;                        /* the plugin's option struct, filled from its table */
+    void *state;                          /* the plugin's own */
     struct pipeline *pipeline;
     struct loop *loop; /* pipeline loop for inputs and filters, output loop for outputs */
     struct instance_metrics metrics;
@@ -50,6 +52,8 @@ struct instance {
     int64_t buffer_bytes; /* in chunks not yet released */
     bool acks_blocked;    /* a chunk was abandoned: no acknowledgement may pass it */
     bool warned_no_route;
+    /* Parsers: time format and counters, owned by parser.c. */
+    struct parser_support *parsing;
 };
 
 /* The series skiff_records_dropped_total{instance,reason}; a plugin that drops
@@ -62,6 +66,24 @@ void instance_count_dropped(const struct instance *instance, const char *reason,
  * left empty). Never fails and never blocks: when the input's buffer is full
  * the input is paused (plugin->pause) after this record. */
 void input_emit(struct instance *input, const char *tag, struct record *rec);
+
+/* Parsers, for the inputs and filters that take a `parser:` option: the
+ * parser with that name (the config loader checked that it exists). */
+struct instance *pipeline_parser(const struct pipeline *pipeline, const char *name);
+/* Parses `text` into rec's fields, then applies the parser's time_key,
+ * time_format and types. On PARSE_FAILED the record is as it was; the failure
+ * is counted. `state` is NULL or from parser_state_new, per source. */
+enum parse_result parser_parse(struct instance *parser, void *state, const char *text, size_t len,
+                               struct record *rec);
+/* State for one source; joined partial lines are cut at `max_joined` bytes
+ * (the input's max_line_size), the rest counted as truncated. */
+void *parser_state_new(struct instance *parser, size_t max_joined);
+void parser_state_free(struct instance *parser, void *state);
+/* For parse callbacks: the text's time did not parse (counted, warned once);
+ * the record keeps its ingestion time. */
+void parser_time_failed(struct instance *parser, const char *what);
+/* For parse callbacks: a joined line was cut at max_joined (counted). */
+void parser_truncated(struct instance *parser);
 
 /* Outputs: a chunk to send. */
 enum delivery_result {

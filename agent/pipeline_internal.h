@@ -24,6 +24,10 @@ struct pipeline {
     size_t filter_count;
     struct instance *outputs;
     size_t output_count;
+    struct instance *parsers; /* the user's, then the built-in ones */
+    size_t parser_count;
+    struct instance_config *builtin_parsers; /* configs of the built-in ones */
+    size_t builtin_parser_count;
     const char **filter_matches;
     const char **output_matches;
 
@@ -42,6 +46,10 @@ struct pipeline {
     uint64_t abandoned_records;
     uint64_t abandoned_chunks;
 };
+
+/* parser.c: a parser's time format and counters. */
+int parser_support_init(struct instance *parser);
+void parser_support_free(struct instance *parser);
 
 /* Starts the HTTP server if service.http.listen is set. Returns 0 or -1. */
 int pipeline_start_http(struct pipeline *p);

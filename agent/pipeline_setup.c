@@ -129,6 +129,99 @@ static int outputs_init(struct pipeline *p)
     return 0;
 }
 
+/* ---- parsers ---- */
+
+/* A built-in parser has the defaults of every option: its config is built
+ * here rather than read from `parsers:`. */
+static void builtin_parser_config(struct instance_config *config, const struct plugin *plugin,
+                                  unsigned index)
+{
+    static const char *const ignored[] = {"name", "format", NULL};
+    struct diag_list diags = {0};
+    config->plugin = plugin;
+    config->index = index;
+    config->options = xcalloc(1, plugin->options_size);
+    struct option_target targets[] = {
+        {parser_common_options, &config->common},
+        {plugin->options, config->options},
+    };
+    options_apply(targets, 2, NULL, plugin->name, ignored, &diags);
+    diag_free(&diags); /* defaults of built-in tables are checked by the unit tests */
+    config->common.name = xstrdup(plugin->name);
+    config->common.alias = xstrdup(plugin->name);
+}
+
+static void pipeline_builtin_parsers(struct pipeline *p)
+{
+    size_t count = 0;
+    for (const struct plugin *const *pl = plugin_all(); *pl; pl++)
+        count += (*pl)->kind == PLUGIN_PARSER && (*pl)->builtin;
+    p->builtin_parsers = xcalloc(count ? count : 1, sizeof *p->builtin_parsers);
+    for (const struct plugin *const *pl = plugin_all(); *pl; pl++) {
+        if ((*pl)->kind == PLUGIN_PARSER && (*pl)->builtin) {
+            builtin_parser_config(&p->builtin_parsers[p->builtin_parser_count], *pl,
+                                  (unsigned)p->builtin_parser_count);
+            p->builtin_parser_count++;
+        }
+    }
+}
+
+static int parser_start(struct instance *parser)
+{
+    if (parser_support_init(parser) < 0)
+        return -1;
+    if (parser->plugin->init && parser->plugin->init(parser) < 0) {
+        log_error(parser->alias, "cannot initialise; stopping");
+        parser_support_free(parser);
+        return -1;
+    }
+    return 0;
+}
+
+static int pipeline_create_parsers(struct pipeline *p)
+{
+    const struct config *config = p->config;
+    pipeline_builtin_parsers(p);
+    size_t total = config->parser_count + p->builtin_parser_count;
+    p->parsers = xcalloc(total ? total : 1, sizeof *p->parsers);
+    for (size_t i = 0; i < total; i++) {
+        const struct instance_config *c = i < config->parser_count
+                                              ? &config->parsers[i]
+                                              : &p->builtin_parsers[i - config->parser_count];
+        instance_setup(&p->parsers[i], p, c);
+        if (parser_start(&p->parsers[i]) < 0)
+            return -1;
+        p->parser_count++;
+    }
+    return 0;
+}
+
+struct instance *pipeline_parser(const struct pipeline *p, const char *name)
+{
+    for (size_t i = 0; i < p->parser_count; i++) {
+        if (strcmp(p->parsers[i].alias, name) == 0)
+            return &p->parsers[i];
+    }
+    return NULL;
+}
+
+static void pipeline_destroy_parsers(struct pipeline *p)
+{
+    for (size_t i = 0; i < p->parser_count; i++) {
+        if (p->parsers[i].plugin->destroy)
+            p->parsers[i].plugin->destroy(&p->parsers[i]);
+        parser_support_free(&p->parsers[i]);
+    }
+    free(p->parsers);
+    for (size_t i = 0; i < p->builtin_parser_count; i++) {
+        struct instance_config *c = &p->builtin_parsers[i];
+        options_free(parser_common_options, &c->common);
+        options_free(c->plugin->options, c->options);
+        free(c->options);
+    }
+    free(p->builtin_parsers);
+}
+
 static void pipeline_build_router(struct pipeline *p)
 {
     const struct config *config = p->config;
@@ -173,6 +266,8 @@ struct pipeline *pipeline_create(const struct config *config)
                                       "Sealed chunks not yet delivered by every output", "");
     pipeline_build_router(p);
     p->store = chunk_store_create(config->input_count);
+    if (pipeline_create_parsers(p) < 0)
+        goto fail;
 
     p->output_count = config->output_count;
     p->outputs =
@@ -222,6 +317,7 @@ void pipeline_destroy(struct pipeline *p)
         output_worker_destroy(p->worker);
     }
     instances_destroy(p->outputs, p->output_count);
+    pipeline_destroy_parsers(p);
     chunk_store_destroy(p->store);
     router_destroy(p->router);
     free(p->filter_matches);

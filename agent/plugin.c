@@ -10,15 +10,16 @@ extern const struct plugin in_tail_plugin;
 extern const struct plugin out_file_plugin;
 extern const struct plugin out_null_plugin;
 extern const struct plugin out_stdout_plugin;
+extern const struct plugin parser_cri_plugin;
+extern const struct plugin parser_docker_plugin;
+extern const struct plugin parser_json_plugin;
+extern const struct plugin parser_logfmt_plugin;
+extern const struct plugin parser_regex_plugin;
 
 static const struct plugin *const registry[] = {
-    &in_dummy_plugin,
-    &in_tail_plugin,
-    &filter_grep_plugin,
-    &out_file_plugin,
-    &out_null_plugin,
-    &out_stdout_plugin,
-    NULL,
+    &in_dummy_plugin,    &in_tail_plugin,       &filter_grep_plugin,  &out_file_plugin,
+    &out_null_plugin,    &out_stdout_plugin,    &parser_cri_plugin,   &parser_docker_plugin,
+    &parser_json_plugin, &parser_logfmt_plugin, &parser_regex_plugin, NULL,
 };
 
 const struct plugin *plugin_find(const char *name, enum plugin_kind kind)

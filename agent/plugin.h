@@ -67,9 +67,9 @@ struct plugin {
      * afterwards by parser.c. Parsers that join partial lines keep what they
      * hold per source in a state from state_new (NULL for the others). */
     bool builtin;
-    enum parse_result (*parse)(struct instance *parser, void *state, const char *text,
-                               size_t len, struct record *rec);
-    void *(*state_new)(struct instance *parser);
+    enum parse_result (*parse)(struct instance *parser, void *state, const char *text, size_t len,
+                               struct record *rec);
+    void *(*state_new)(struct instance *parser, size_t max_joined);
     void (*state_free)(void *state);
 };
 

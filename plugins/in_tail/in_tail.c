@@ -35,9 +35,9 @@ static const struct option_spec tail_options_table[] = {
      .type = OPT_BOOL,
      .default_value = "false",
      .offset = offsetof(struct tail_options, read_from_head),
-     .description = "read files found at the first start (without checkpoint) from the "
-                    "start instead of the end; files that appear later are always read "
-                    "from the start"},
+     .description = "at the very first start (no checkpoint file yet), read the files "
+                    "found from their start instead of their end; files that appear later, "
+                    "also while skiff is stopped, are always read from the start"},
     {.name = "refresh_interval",
      .type = OPT_DURATION,
      .default_value = "5s",
@@ -94,6 +94,11 @@ static const struct option_spec tail_options_table[] = {
      .default_value = "path",
      .offset = offsetof(struct tail_options, path_key),
      .description = "field that holds the file's path; \"\" for none"},
+    {.name = "parser",
+     .type = OPT_PARSER,
+     .offset = offsetof(struct tail_options, parser),
+     .description = "parser for each line: cri, docker, json, logfmt or one from `parsers:`; "
+                    "a line it cannot parse goes into `key` as it is"},
     {.name = "checkpoint_interval",
      .type = OPT_DURATION,
      .default_value = "1s",
@@ -266,6 +271,9 @@ static int tail_init(struct instance *in)
         free(t);
         return -1;
     }
+    t->first_start = !checkpoint_store_existed(t->checkpoints);
+    if (t->opts->parser)
+        t->parser = pipeline_parser(in->pipeline, t->opts->parser);
     t->read_buf = xmalloc((size_t)t->opts->buffer_chunk_size);
     tail_register_metrics(t);
     in->state = t;

@@ -31,6 +31,7 @@ struct tail_options {
     char *key;
     char *path_key;
     int64_t checkpoint_interval_ms;
+    char *parser;
 };
 
 struct tail_metrics {
@@ -63,6 +64,7 @@ struct tail_file {
     struct loop_timer *rotate_timer;
     struct line_splitter splitter;
     struct attachment *path_attachment; /* NULL when path_key is "" */
+    void *parser_state;                 /* partial lines held by the parser */
     struct tail_file *next_ready;
     struct hmap_node by_path;   /* only while not rotated */
     struct hmap_node by_inode;  /* while open */
@@ -73,6 +75,7 @@ struct tail_file {
 struct tail {
     struct instance *in;
     const struct tail_options *opts;
+    struct instance *parser; /* NULL: the line goes into `key` as it is */
     struct hmap by_path;
     struct hmap by_inode;
     struct hmap by_source;
@@ -87,6 +90,7 @@ struct tail {
     struct checkpoint_store *checkpoints;
     int inotify_fd; /* -1 with watcher: poll */
     bool warned_no_watches;
+    bool first_start; /* no checkpoint file yet: skiff never ran with this state */
     bool first_scan_done;
     bool stopped;
     struct loop_timer *work_timer;

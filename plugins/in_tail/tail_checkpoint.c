@@ -29,6 +29,7 @@ struct checkpoint_store {
     char *folder; /* fsynced after the rename */
     struct hmap entries;
     bool dirty;
+    bool existed; /* a checkpoint file was there when the store was opened */
 };
 
 static uint64_t checkpoint_hash(uint64_t dev, uint64_t ino)
@@ -128,6 +129,11 @@ void checkpoint_store_retain(struct checkpoint_store *store,
 size_t checkpoint_store_count(const struct checkpoint_store *store)
 {
     return store->entries.count;
+}
+
+bool checkpoint_store_existed(const struct checkpoint_store *store)
+{
+    return store->existed;
 }
 
 bool checkpoint_store_dirty(const struct checkpoint_store *store)
@@ -320,6 +326,10 @@ static int checkpoint_store_load(struct checkpoint_store *store, char **error)
 {
     struct buf content = BUF_INIT;
     int found = read_whole_file(store->path, &content, error);
+    /* A store with no file yet is saved at the first chance, so that the next
+     * start knows it is not the first. */
+    store->existed = found > 0;
+    store->dirty = found == 0;
     if (found <= 0) {
         buf_free(&content);
         return found;

@@ -54,6 +54,9 @@ size_t checkpoint_store_count(const struct checkpoint_store *store);
 void checkpoint_store_retain(struct checkpoint_store *store,
                              bool (*keep)(const struct checkpoint_entry *entry, void *data),
                              void *data);
+/* True if a checkpoint file (valid or not) was there at open: skiff ran with
+ * this state before. A store without one starts dirty, so that it is saved. */
+bool checkpoint_store_existed(const struct checkpoint_store *store);
 /* True if anything changed since the last save. */
 bool checkpoint_store_dirty(const struct checkpoint_store *store);
 

@@ -156,12 +156,20 @@ static void tail_emit_line(void *ctx, const char *line, size_t len, uint64_t end
     rec.time.nsec = (uint32_t)now.tv_nsec;
     rec.origin.source_id = f->source_id;
     rec.origin.offset = end_offset;
-    struct value text = value_string(line, len);
-    value_map_set(&rec.fields, t->opts->key, strlen(t->opts->key), &text);
+    metric_add(t->metrics.lines_read, 1);
+    enum parse_result parsed =
+        t->parser ? parser_parse(t->parser, f->parser_state, line, len, &rec) : PARSE_FAILED;
+    if (parsed == PARSE_PENDING) {
+        record_free(&rec); /* a partial line: its record comes with the last piece */
+        return;
+    }
+    if (parsed == PARSE_FAILED) {
+        struct value text = value_string(line, len);
+        value_map_set(&rec.fields, t->opts->key, strlen(t->opts->key), &text);
+    }
     if (f->path_attachment)
         record_attach(&rec, f->path_attachment);
     f->emitted_offset = end_offset;
-    metric_add(t->metrics.lines_read, 1);
     input_emit(t->in, f->tag, &rec);
 }
 
@@ -218,6 +226,8 @@ struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_hea
     const char *how = tail_file_start_offset(f, (uint64_t)st.st_size, from_head);
     f->emitted_offset = f->acked_offset = f->read_offset;
     line_splitter_init(&f->splitter, (size_t)t->opts->max_line_size, t->opts->skip_long_lines);
+    if (t->parser)
+        f->parser_state = parser_state_new(t->parser, (size_t)t->opts->max_line_size);
     if (t->opts->path_key[0]) {
         struct value v = value_cstring(path);
         f->path_attachment = attachment_new(t->opts->path_key, &v);
@@ -288,6 +298,8 @@ void tail_file_free(struct tail_file *f)
     if (f->rotate_timer)
         loop_cancel_timer(t->in->loop, f->rotate_timer);
     line_splitter_free(&f->splitter);
+    if (f->parser_state)
+        parser_state_free(t->parser, f->parser_state);
     if (f->path_attachment)
         attachment_unref(f->path_attachment);
     free(f->path);

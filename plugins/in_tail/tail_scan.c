@@ -114,7 +114,10 @@ static void tail_scan_path(struct tail *t, const char *path)
     }
     if (known)
         return; /* the same file under two matched names: followed once */
-    f = tail_file_open(t, path, t->first_scan_done || t->opts->read_from_head);
+    /* Only the files there at the very first start may be read from the end;
+     * any other new file appeared while skiff was running or stopped. */
+    bool from_head = t->first_scan_done || !t->first_start || t->opts->read_from_head;
+    f = tail_file_open(t, path, from_head);
     if (f)
         f->seen = true;
 }

@@ -8,8 +8,10 @@ int main(void)
     SRunner *runner = srunner_create(codec_suite());
     srunner_add_suite(runner, config_suite());
     srunner_add_suite(runner, json_suite());
+    srunner_add_suite(runner, json_parse_suite());
     srunner_add_suite(runner, hmap_suite());
     srunner_add_suite(runner, http_suite());
+    srunner_add_suite(runner, logfmt_suite());
     srunner_add_suite(runner, loop_suite());
     srunner_add_suite(runner, metrics_suite());
     srunner_add_suite(runner, options_suite());
@@ -18,6 +20,7 @@ int main(void)
     srunner_add_suite(runner, chunk_suite());
     srunner_add_suite(runner, line_splitter_suite());
     srunner_add_suite(runner, tail_checkpoint_suite());
+    srunner_add_suite(runner, timefmt_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);

@@ -7,8 +7,10 @@
 Suite *codec_suite(void);
 Suite *config_suite(void);
 Suite *json_suite(void);
+Suite *json_parse_suite(void);
 Suite *hmap_suite(void);
 Suite *http_suite(void);
+Suite *logfmt_suite(void);
 Suite *loop_suite(void);
 Suite *metrics_suite(void);
 Suite *options_suite(void);
@@ -17,5 +19,6 @@ Suite *router_suite(void);
 Suite *chunk_suite(void);
 Suite *line_splitter_suite(void);
 Suite *tail_checkpoint_suite(void);
+Suite *timefmt_suite(void);
 
 #endif

@@ -429,6 +429,15 @@ START_TEST(test_store_set_find_remove)
     char *path = xasprintf("%s/tail.0.checkpoints", dir);
     struct checkpoint_store *store = open_store(path);
     ck_assert_uint_eq(checkpoint_store_count(store), 0);
+    /* No file yet: the store is new and must be saved once, so that the next
+     * start knows skiff ran before. */
+    ck_assert(!checkpoint_store_existed(store));
+    ck_assert(checkpoint_store_dirty(store));
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    ck_assert(!checkpoint_store_dirty(store));
+    checkpoint_store_close(store);
+    store = open_store(path);
+    ck_assert(checkpoint_store_existed(store));
     ck_assert(!checkpoint_store_dirty(store));
     ck_assert_ptr_null(checkpoint_store_find(store, 1, 2));
 

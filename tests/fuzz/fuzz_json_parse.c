@@ -1,0 +1,76 @@
+/* Fuzz target: the JSON parser. Any input is parsed or rejected with a
+ * message, without crashing or leaking. What parses is written back with the
+ * JSON writer and must parse again to the same value, and it merges into a
+ * map exactly when it is an object. */
+#include "fuzz.h"
+
+#include "buf.h"
+#include "json.h"
+#include "json_parse.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The writer's output parses to `v` again and is written identically. Only
+ * invalid UTF-8, which the writer replaces by U+FFFD, may change the value
+ * (replaced keys may even collapse): then the replaced value must round-trip
+ * exactly. */
+static void check_round_trip(const struct value *v, bool first)
+{
+    struct buf text = BUF_INIT;
+    struct buf again = BUF_INIT;
+    struct json_stats stats = {0};
+    char error[JSON_PARSE_ERROR_SIZE];
+    struct value reparsed;
+
+    json_write_value(&text, v, &stats);
+    if (json_parse(text.data, text.len, &reparsed, error) < 0)
+        abort();
+    if (stats.invalid_utf8 == 0) {
+        json_write_value(&again, &reparsed, NULL);
+        if (!value_equal(v, &reparsed) || again.len != text.len ||
+            memcmp(again.data, text.data, text.len) != 0)
+            abort();
+    } else if (first) {
+        check_round_trip(&reparsed, false);
+    } else {
+        abort();
+    }
+    value_free(&reparsed);
+    buf_free(&again);
+    buf_free(&text);
+}
+
+/* Merging into a map that holds "log" succeeds exactly for objects, and then
+ * adds their members. */
+static void check_object_into(const uint8_t *data, size_t size, const struct value *parsed, bool ok)
+{
+    struct value map = value_map_new();
+    struct value log = value_cstring("line");
+    value_map_set(&map.as.map, "log", 3, &log);
+    char error[JSON_PARSE_ERROR_SIZE] = "";
+    int rc = json_parse_object_into((const char *)data, size, &map.as.map, error);
+    bool object = ok && parsed->type == VALUE_MAP;
+    if ((rc == 0) != object || (rc < 0 && (error[0] == '\0' || map.as.map.count != 1)))
+        abort();
+    if (object) {
+        uint32_t want = parsed->as.map.count + !value_map_get(&parsed->as.map, "log", 3);
+        if (map.as.map.count != want)
+            abort();
+    }
+    value_free(&map);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char error[JSON_PARSE_ERROR_SIZE] = "";
+    struct value parsed;
+    bool ok = json_parse((const char *)data, size, &parsed, error) == 0;
+    if (!ok && (error[0] == '\0' || parsed.type != VALUE_NULL))
+        abort(); /* a rejected text must say why */
+    if (ok)
+        check_round_trip(&parsed, true);
+    check_object_into(data, size, &parsed, ok);
+    value_free(&parsed);
+    return 0;
+}
