@@ -5,6 +5,7 @@
 #include "config_internal.h"
 
 #include "cfg_node.h"
+#include "timefmt.h"
 #include "xalloc.h"
 
 #include <stdlib.h>
@@ -26,6 +27,41 @@ static const struct instance_config *find_user_parser(const struct config *confi
     return NULL;
 }
 
+/* types: each value must be one of the conversions parser.c knows. */
+static void check_parser_types(const struct instance_config *p, const char *context,
+                               struct diag_list *diags)
+{
+    static const char *const known[] = {"int", "float", "bool", "string"};
+    const struct value *types = &p->common.types;
+    if (types->type != VALUE_MAP)
+        return;
+    for (uint32_t i = 0; i < types->as.map.count; i++) {
+        const struct map_entry *e = &types->as.map.entries[i];
+        bool ok = false;
+        for (size_t k = 0; k < 4 && e->value.type == VALUE_STRING; k++)
+            ok |= strcmp(e->value.as.string.ptr, known[k]) == 0;
+        if (!ok)
+            diag_add(diags, config_option_node(p, "types"),
+                     "%s: types: field '%s' must be int, float, bool or string", context,
+                     e->key.ptr);
+    }
+}
+
+static void check_parser_time_format(const struct instance_config *p, const char *context,
+                                     struct diag_list *diags)
+{
+    if (!p->common.time_format)
+        return;
+    char *error = NULL;
+    struct time_format *format = timefmt_compile(p->common.time_format, &error);
+    if (!format) {
+        diag_add(diags, config_option_node(p, "time_format"), "%s: time_format: %s", context,
+                 error);
+        free(error);
+    }
+    timefmt_free(format);
+}
+
 static void check_parser_names(const struct config *config, struct diag_list *diags)
 {
     for (size_t i = 0; i < config->parser_count; i++) {
@@ -40,6 +76,8 @@ static void check_parser_names(const struct config *config, struct diag_list *di
         else if (find_user_parser(config, name) != p)
             diag_add(diags, config_option_node(p, "name"), "%s: another parser is named '%s'",
                      context, name);
+        check_parser_types(p, context, diags);
+        check_parser_time_format(p, context, diags);
         free(context);
     }
 }

@@ -152,7 +152,8 @@ static void print_reference(void)
 {
     printf("#### service\n\n");
     options_describe_markdown(service_options, stdout);
-    static const enum plugin_kind kinds[] = {PLUGIN_INPUT, PLUGIN_FILTER, PLUGIN_OUTPUT};
+    static const enum plugin_kind kinds[] = {PLUGIN_INPUT, PLUGIN_FILTER, PLUGIN_OUTPUT,
+                                             PLUGIN_PARSER};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         printf("\n#### Options of every %s\n\n", plugin_kind_name(kinds[k]));
         options_describe_markdown(config_common_options(kinds[k]), stdout);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 extern const struct plugin filter_grep_plugin;
+extern const struct plugin filter_parser_plugin;
 extern const struct plugin in_dummy_plugin;
 extern const struct plugin in_tail_plugin;
 extern const struct plugin out_file_plugin;
@@ -16,11 +17,24 @@ extern const struct plugin parser_json_plugin;
 extern const struct plugin parser_logfmt_plugin;
 extern const struct plugin parser_regex_plugin;
 
+/* One per line, so that adding a plugin is a one-line change. */
+/* clang-format off */
 static const struct plugin *const registry[] = {
-    &in_dummy_plugin,    &in_tail_plugin,       &filter_grep_plugin,  &out_file_plugin,
-    &out_null_plugin,    &out_stdout_plugin,    &parser_cri_plugin,   &parser_docker_plugin,
-    &parser_json_plugin, &parser_logfmt_plugin, &parser_regex_plugin, NULL,
+    &in_dummy_plugin,
+    &in_tail_plugin,
+    &filter_grep_plugin,
+    &filter_parser_plugin,
+    &out_file_plugin,
+    &out_null_plugin,
+    &out_stdout_plugin,
+    &parser_cri_plugin,
+    &parser_docker_plugin,
+    &parser_json_plugin,
+    &parser_logfmt_plugin,
+    &parser_regex_plugin,
+    NULL,
 };
+/* clang-format on */
 
 const struct plugin *plugin_find(const char *name, enum plugin_kind kind)
 {
