@@ -58,8 +58,15 @@ static int regex_validate(const void *options, const struct cfg_node *node, cons
     return -1;
 }
 
+static int regex_group_compare(const void *a, const void *b)
+{
+    const struct regex_group *x = a, *y = b;
+    return (x->number > y->number) - (x->number < y->number);
+}
+
 /* The name table is read once: each entry is a 2-byte group number followed
- * by the NUL-terminated name, in entries of a fixed size. */
+ * by the NUL-terminated name, in entries of a fixed size. It is sorted by
+ * name; fields come out in the order the groups appear in the regex. */
 static int regex_init(struct instance *parser)
 {
     const struct regex_options *opts = parser->options;
@@ -78,6 +85,7 @@ static int regex_init(struct instance *parser)
         state->groups[i].name = xstrdup((const char *)entry + 2);
         state->groups[i].name_len = strlen(state->groups[i].name);
     }
+    qsort(state->groups, state->group_count, sizeof *state->groups, regex_group_compare);
     state->match_data = pcre2_match_data_create_from_pattern(code, NULL);
     parser->state = state;
     return 0;

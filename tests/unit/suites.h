@@ -14,6 +14,7 @@ Suite *logfmt_suite(void);
 Suite *loop_suite(void);
 Suite *metrics_suite(void);
 Suite *options_suite(void);
+Suite *parsers_suite(void);
 Suite *record_suite(void);
 Suite *router_suite(void);
 Suite *chunk_suite(void);
