@@ -395,6 +395,12 @@ bool tail_file_read(struct tail_file *f)
     struct tail *t = f->tail;
     size_t size = (size_t)t->opts->buffer_chunk_size;
 
+    /* A file truncated and at once written past the old offset looks like
+     * growth; its changed first bytes tell it apart. One small pread a turn. */
+    if (f->id.fp_len && f->read_offset > 0 &&
+        tail_crc_prefix(f->fd, f->id.fp_len) != (int64_t)f->id.fp_crc)
+        tail_file_truncated(f, "overwritten from the start");
+
     for (int reads = 0; reads < READS_PER_TURN;) {
         if (t->in->paused)
             return true; /* resume here when the buffer has room */
