@@ -3,6 +3,8 @@
  * JSON without decoding them. Not a JSON parser. */
 #include "json.h"
 
+#include "timefmt.h"
+
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -222,21 +224,6 @@ static char *put_digits(char *p, uint64_t v, int width)
     return p + width;
 }
 
-/* Howard Hinnant's civil_from_days: the proleptic Gregorian date of a day
- * count since 1970-01-01, for any day in range without a calendar library. */
-static void civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day)
-{
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *day = doy - (153 * mp + 2) / 5 + 1;
-    *month = mp < 10 ? mp + 3 : mp - 9;
-    *year = (int64_t)yoe + era * 400 + (*month <= 2);
-}
-
 static struct record_time time_clamp(struct record_time t)
 {
     if (t.sec < TIME_MIN)
@@ -259,7 +246,7 @@ void json_write_time(struct buf *out, struct record_time t)
     }
     int64_t year;
     unsigned month, day;
-    civil_from_days(days, &year, &month, &day);
+    timefmt_civil_from_days(days, &year, &month, &day);
 
     char text[32]; /* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" */
     char *p = text;

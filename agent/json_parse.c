@@ -17,7 +17,8 @@
  * ones sort their keys, so that a hostile line with 100,000 keys costs
  * n log n rather than n². */
 #define DEDUP_PAIRWISE_MAX 32
-/* Numbers this long or shorter are copied to the stack for strtod. */
+/* Numbers shorter than this are copied to the stack for strtod, longer ones
+ * (hundreds of digits: rare) to the heap. */
 #define NUMBER_STACK_SIZE 64
 /* uint64_t holds every number of up to 19 decimal digits. */
 #define UINT64_SAFE_DIGITS 19

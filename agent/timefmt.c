@@ -53,8 +53,7 @@ static int64_t days_from_civil(int64_t year, unsigned month, unsigned day)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* Its inverse, civil_from_days. */
-static void civil_from_days(int64_t days, struct civil_time *c)
+void timefmt_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day)
 {
     int64_t z = days + 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -62,9 +61,14 @@ static void civil_from_days(int64_t days, struct civil_time *c)
     unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
     unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     unsigned mp = (5 * doy + 2) / 153;
-    c->day = doy - (153 * mp + 2) / 5 + 1;
-    c->month = mp < 10 ? mp + 3 : mp - 9;
-    c->year = (int64_t)yoe + era * 400 + (c->month <= 2);
+    *day = doy - (153 * mp + 2) / 5 + 1;
+    *month = mp < 10 ? mp + 3 : mp - 9;
+    *year = (int64_t)yoe + era * 400 + (*month <= 2);
+}
+
+static void civil_from_days(int64_t days, struct civil_time *c)
+{
+    timefmt_civil_from_days(days, &c->year, &c->month, &c->day);
 }
 
 static int64_t floor_div(int64_t a, int64_t b)

@@ -34,18 +34,19 @@ struct time_format;
  *   %N fraction, 1-9 digits %s seconds since the epoch, may be negative
  *   %z Z, +hh, +hhmm, +hh:mm                             %Z UTC, GMT or Z
  *   %T = %H:%M:%S  %F = %Y-%m-%d  %D = %m/%d/%y  %R = %H:%M  %% = %
- * Numbers take 1 to their full width of digits. Names and AM/PM match in any
- * case; other bytes match exactly, except that whitespace in the format
- * matches any run of whitespace in the text, including none. %s cannot be
- * combined with date or time directives (a zone is allowed and ignored).
+ * %j counts only in formats without a month or day. Numbers take 1 to their
+ * full width of digits. Names and AM/PM match in any case; other bytes match
+ * exactly, except that whitespace in the format matches any run of whitespace
+ * in the text, including none. %s cannot be combined with date or time
+ * directives (a zone is allowed and ignored).
  * Returns NULL with a message in *error (malloc'ed) naming the directive and
  * its column. */
 struct time_format *timefmt_compile(const char *format, char **error);
 void timefmt_free(struct time_format *fmt);
 
 /* Parses `s` with `fmt`. Without %z or %Z the text is taken to be at
- * `default_offset_sec` seconds east of UTC (0 for UTC). Fields the format
- * lacks come from the current time at that offset:
+ * `default_offset_sec` seconds east of UTC (0 for UTC; less than a day either
+ * way). Fields the format lacks come from the current time at that offset:
  *   - no year (syslog's `%b %d %H:%M:%S`): the current year, or the year
  *     before if that would put the time more than a day ahead of now (lines
  *     from December read in January) or name a day the current year lacks;
@@ -59,5 +60,9 @@ int timefmt_parse(const struct time_format *fmt, const char *s, size_t len, stru
 /* The same, with `now_sec` standing for the current time (for tests). */
 int timefmt_parse_at(const struct time_format *fmt, const char *s, size_t len,
                      struct record_time *out, int64_t default_offset_sec, int64_t now_sec);
+
+/* The proleptic Gregorian date of a day count since 1970-01-01 (Howard
+ * Hinnant's civil_from_days), for writers of RFC 3339 times. */
+void timefmt_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day);
 
 #endif
