@@ -181,16 +181,17 @@ static void pipeline_on_flush_timer(struct loop *loop, struct loop_timer *timer,
 
 /* ---- the record path ---- */
 
-static enum filter_result pipeline_filter(struct pipeline *p, uint64_t filters, const char *tag,
-                                          struct record *rec)
+static enum filter_result pipeline_filter(struct pipeline *p, uint64_t filters, struct instance *in,
+                                          const char *tag, struct record *rec)
 {
     for (size_t i = 0; i < p->filter_count; i++) {
         if (!(filters & (1ull << i)))
             continue;
         struct instance *f = &p->filters[i];
         metric_add(f->metrics.records, 1);
-        if (f->plugin->filter(f, tag, rec) == FILTER_DROP)
-            return FILTER_DROP;
+        enum filter_result result = f->plugin->filter(f, in, tag, rec);
+        if (result != FILTER_KEEP)
+            return result;
     }
     return FILTER_KEEP;
 }
@@ -233,13 +234,19 @@ static void pipeline_note_dropped(struct pipeline *p, struct instance *in, const
     chunk_note_origin(pipeline_open_chunk(p, in, tag, routes), origin);
 }
 
-void input_emit(struct instance *in, const char *tag, struct record *rec)
+/* Runs the filters in `filters` that match the tag, then routes the record.
+ * Takes the record's contents. */
+static void pipeline_process(struct pipeline *p, struct instance *in, const char *tag,
+                             struct record *rec, uint64_t filters)
 {
-    struct pipeline *p = in->pipeline;
     struct route route = router_lookup(p->router, tag);
+    enum filter_result result = FILTER_KEEP;
 
-    metric_add(in->metrics.records, 1);
-    if (route.filters && pipeline_filter(p, route.filters, tag, rec) == FILTER_DROP) {
+    if (route.filters & filters)
+        result = pipeline_filter(p, route.filters & filters, in, tag, rec);
+    if (result == FILTER_TAKEN)
+        return;
+    if (result == FILTER_DROP) {
         pipeline_note_dropped(p, in, tag, route.outputs, &rec->origin);
     } else if (!route.outputs) {
         if (!in->warned_no_route) {
@@ -259,6 +266,19 @@ void input_emit(struct instance *in, const char *tag, struct record *rec)
         input_pause(in);
 }
 
+void input_emit(struct instance *in, const char *tag, struct record *rec)
+{
+    metric_add(in->metrics.records, 1);
+    pipeline_process(in->pipeline, in, tag, rec, ~0ull);
+}
+
+void filter_emit(struct instance *filter, struct instance *input, const char *tag,
+                 struct record *rec)
+{
+    uint64_t later = filter->index + 1 < 64 ? ~0ull << (filter->index + 1) : 0;
+    pipeline_process(filter->pipeline, input, tag, rec, later);
+}
+
 /* ---- signals and shutdown ---- */
 
 static void pipeline_stop_inputs(struct pipeline *p)
@@ -267,6 +287,16 @@ static void pipeline_stop_inputs(struct pipeline *p)
         struct instance *in = &p->inputs[i];
         if (in->plugin->stop)
             in->plugin->stop(in);
+    }
+}
+
+/* Filters that hold records (multiline) hand them on before the last seal. */
+static void pipeline_drain_filters(struct pipeline *p)
+{
+    for (size_t i = 0; i < p->filter_count; i++) {
+        struct instance *f = &p->filters[i];
+        if (f->plugin->drain)
+            f->plugin->drain(f);
     }
 }
 
@@ -290,6 +320,7 @@ static void pipeline_begin_shutdown(struct pipeline *p, const char *signal_name)
     log_info("pipeline", "%s received: stopping inputs, flushing outputs (grace %.1fs)",
              signal_name, (double)p->config->service.grace_ms / 1000.0);
     pipeline_stop_inputs(p);
+    pipeline_drain_filters(p);
     if (p->flush_timer) {
         loop_cancel_timer(p->loop, p->flush_timer);
         p->flush_timer = NULL;

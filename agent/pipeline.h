@@ -85,6 +85,12 @@ void parser_time_failed(struct instance *parser, const char *what);
 /* For parse callbacks: a joined line was cut at max_joined (counted). */
 void parser_truncated(struct instance *parser);
 
+/* Filters: hands on a record the filter took (FILTER_TAKEN) from `input`; it
+ * goes through the filters after this one, then to its outputs. Takes the
+ * record's contents. */
+void filter_emit(struct instance *filter, struct instance *input, const char *tag,
+                 struct record *rec);
+
 /* Outputs: a chunk to send. */
 enum delivery_result {
     DELIVERY_OK,     /* the output took every record */

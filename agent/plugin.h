@@ -24,8 +24,11 @@ enum parse_result {
 };
 
 enum filter_result {
-    FILTER_KEEP, /* the record goes on (possibly changed) */
-    FILTER_DROP, /* the filter counted why; the record is freed and acknowledged */
+    FILTER_KEEP,  /* the record goes on (possibly changed) */
+    FILTER_DROP,  /* the filter counted why; the record is freed and acknowledged */
+    FILTER_TAKEN, /* the filter moved the record out (record_move) to hand it on
+                     later with filter_emit; it must keep the order of each
+                     source's records, so acknowledgements stay in order */
 };
 
 struct plugin {
@@ -54,8 +57,11 @@ struct plugin {
     void (*stop)(struct instance *instance);
     void (*ack)(struct instance *instance, const struct record_origin *origin);
 
-    /* Filters: change or drop one record. */
-    enum filter_result (*filter)(struct instance *instance, const char *tag, struct record *rec);
+    /* Filters: change, drop or take one record that `input` emitted. drain
+     * hands on what the filter holds (at shutdown). */
+    enum filter_result (*filter)(struct instance *instance, struct instance *input, const char *tag,
+                                 struct record *rec);
+    void (*drain)(struct instance *instance);
 
     /* Outputs, on the output thread: send the delivery's chunk and call
      * delivery_done() exactly once, now or later from the output loop. */

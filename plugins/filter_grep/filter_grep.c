@@ -108,7 +108,8 @@ static bool grep_matches(struct grep_state *state, const struct option_regex *re
     return rc >= 0;
 }
 
-static enum filter_result grep_filter(struct instance *f, const char *tag, struct record *rec)
+static enum filter_result grep_filter(struct instance *f, struct instance *input, const char *tag,
+                                      struct record *rec)
 {
     const struct grep_options *opts = f->options;
     struct grep_state *state = f->state;

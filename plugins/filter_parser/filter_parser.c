@@ -69,7 +69,8 @@ static void parser_filter_merge(struct value_map *to, struct value_map *from)
     value_map_free(from);
 }
 
-static enum filter_result parser_filter(struct instance *f, const char *tag, struct record *rec)
+static enum filter_result parser_filter(struct instance *f, struct instance *input, const char *tag,
+                                        struct record *rec)
 {
     const struct parser_filter_options *opts = f->options;
     struct parser_filter_state *state = f->state;
