@@ -2,10 +2,12 @@
 # Quick start, second command (and what CI runs): install what is needed, build
 # skiff with AddressSanitizer and UndefinedBehaviorSanitizer and warnings as
 # errors, then run every test suite: the Check unit tests and the integration
-# tests that run the real binary.
+# tests that run the real binary; then each libFuzzer target briefly from its
+# seed corpus (SKIFF_FUZZ_SECONDS each, default 10; 0 skips).
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
+SKIFF_PACKAGES="$SKIFF_PACKAGES clang libclang-rt-14-dev"
 skiff_install_deps
 
 build=build-sanitize
@@ -15,3 +17,8 @@ if [ ! -d "$build" ]; then
 fi
 meson compile -C "$build"
 meson test -C "$build" --print-errorlogs --verbose --num-processes 2
+
+fuzz_seconds=${SKIFF_FUZZ_SECONDS:-10}
+if [ "$fuzz_seconds" -gt 0 ]; then
+    sh scripts/fuzz.sh "$fuzz_seconds"
+fi
