@@ -13,8 +13,8 @@ seconds=${1:-60}
 [ $# -gt 0 ] && shift
 targets=${*:-$(sed -n "s/^fuzz_targets = \[\(.*\)\]/\1/p" tests/fuzz/meson.build | tr -d "',")}
 if [ ! -d build-fuzz ]; then
-    CC=clang meson setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
-        --buildtype=debugoptimized
+    CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined \
+        -Db_lundef=false --buildtype=debugoptimized
 fi
 meson compile -C build-fuzz
 ran=0
