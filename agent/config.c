@@ -488,17 +488,19 @@ static void load_pipeline(struct config *config, const struct cfg_node *pipeline
 static int config_build(const char *name, struct cfg_node *root, size_t before, struct config *out,
                         struct diag_list *diags)
 {
-    static const char *const keys[] = {"service", "parsers", "pipeline"};
+    static const char *const keys[] = {"service", "parsers", "multiline_parsers", "pipeline"};
 
     if (!root)
         return -1;
     out->path = xstrdup(name);
     out->root = root;
-    check_keys(root, keys, 3, "", diags);
+    check_keys(root, keys, 4, "", diags);
     struct option_target service = {service_options, &out->service};
     options_apply(&service, 1, cfg_map_get(root, "service"), "service", NULL, diags);
     config_load_parsers(out, cfg_map_get(root, "parsers"), diags);
+    config_load_multiline(out, cfg_map_get(root, "multiline_parsers"), diags);
     load_pipeline(out, cfg_map_get(root, "pipeline"), diags);
+    config_check_multiline_refs(out, diags);
     config_check_parser_refs(out, out->inputs, out->input_count, diags);
     config_check_parser_refs(out, out->filters, out->filter_count, diags);
     if (diags->count == before)
@@ -542,6 +544,7 @@ void config_free(struct config *config)
     free_instances(config->filters, config->filter_count, PLUGIN_FILTER);
     free_instances(config->outputs, config->output_count, PLUGIN_OUTPUT);
     free_instances(config->parsers, config->parser_count, PLUGIN_PARSER);
+    config_free_multiline(config);
     cfg_node_free(config->root);
     free(config->path);
     memset(config, 0, sizeof *config);

@@ -48,6 +48,21 @@ struct instance_config {
     const struct cfg_node *node;
 };
 
+/* One rule of a `multiline_parsers:` entry. */
+struct multiline_rule_config {
+    char *state;
+    char *regex;
+    char *next_state;
+};
+
+/* A rule set under `multiline_parsers:`, checked at load time. */
+struct multiline_config {
+    char *name;
+    struct multiline_rule_config *rules;
+    size_t rule_count;
+    const struct cfg_node *node;
+};
+
 struct config {
     char *path;
     struct cfg_node *root;
@@ -60,6 +75,8 @@ struct config {
     size_t output_count;
     struct instance_config *parsers; /* the `parsers:` list; alias is the parser's name */
     size_t parser_count;
+    struct multiline_config *multiline_parsers; /* the `multiline_parsers:` list */
+    size_t multiline_parser_count;
 };
 
 extern const struct option_spec service_options[];
@@ -74,6 +91,10 @@ int config_load(const char *path, struct config *out, struct diag_list *diags);
 int config_load_string(const char *name, const char *yaml, struct config *out,
                        struct diag_list *diags);
 void config_free(struct config *config);
+
+/* The rule set under `multiline_parsers:` with that name, or NULL. */
+const struct multiline_config *config_multiline_parser(const struct config *config,
+                                                       const char *name);
 
 /* The common options of a kind, for --describe. */
 const struct option_spec *config_common_options(enum plugin_kind kind);

@@ -1,4 +1,4 @@
-/* What config.c shares with config_parsers.c. Not for the rest of skiff. */
+/* What config.c shares with config_parsers.c and config_multiline.c. Not for the rest of skiff. */
 #ifndef SKIFF_CONFIG_INTERNAL_H
 #define SKIFF_CONFIG_INTERNAL_H
 
@@ -17,5 +17,12 @@ void config_load_parsers(struct config *config, const struct cfg_node *list,
                          struct diag_list *diags);
 void config_check_parser_refs(const struct config *config, const struct instance_config *insts,
                               size_t count, struct diag_list *diags);
+
+/* The `multiline_parsers:` list, and the check that each multiline filter's
+ * `parser` names a built-in or defined rule set (after the filters loaded). */
+void config_load_multiline(struct config *config, const struct cfg_node *list,
+                           struct diag_list *diags);
+void config_check_multiline_refs(const struct config *config, struct diag_list *diags);
+void config_free_multiline(struct config *config);
 
 #endif
