@@ -26,21 +26,6 @@ MIB = 1024 * 1024
 GIB = 1024 * MIB
 
 
-class _NoTest:
-    """Stands in for a unittest.TestCase: runs cleanups at close()."""
-
-    def __init__(self):
-        self._cleanups = []
-
-    def addCleanup(self, fn, *args):
-        self._cleanups.append((fn, args))
-
-    def close(self):
-        while self._cleanups:
-            fn, args = self._cleanups.pop()
-            fn(*args)
-
-
 def output_bytes(case, samples, out_path):
     """Bytes the output produced: the file's size, or the output's counter."""
     if out_path:
@@ -50,7 +35,7 @@ def output_bytes(case, samples, out_path):
 
 def run_case(case, records, timeout):
     """Runs one case to completion; returns a dict of figures."""
-    owner = _NoTest()
+    owner = harness.Cleanups()
     try:
         tmp = harness.TempDir(owner)
         out_path = tmp.join("out.log") if case == "file" else None

@@ -49,7 +49,7 @@ def tail_input(fmt, logs):
 
 
 def run(fmt, args):
-    owner = bench_tail._NoTest()
+    owner = harness.Cleanups()
     try:
         tmp = harness.TempDir(owner)
         logs = tmp.join("logs")

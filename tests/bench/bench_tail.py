@@ -44,21 +44,6 @@ TAIL = {"instance": "tail.0"}
 NULL = {"instance": "null.0"}
 
 
-class _NoTest:
-    """Stands in for a unittest.TestCase: runs cleanups at close()."""
-
-    def __init__(self):
-        self._cleanups = []
-
-    def addCleanup(self, fn, *args):
-        self._cleanups.append((fn, args))
-
-    def close(self):
-        while self._cleanups:
-            fn, args = self._cleanups.pop()
-            fn(*args)
-
-
 _WORDS = ("GET POST PUT /api/v1/orders /api/v1/users /healthz 200 201 404 500 user_id "
           "order_id latency_ms=12 trace=4bf92f3577b34da6a3ce929d0e0e4736 level=info "
           "level=warn msg=\"request served\" service=checkout pod=checkout-7d9f8b6c5d-x2x4z "
@@ -130,7 +115,7 @@ def stop(skiff):
 
 
 def case_read(args):
-    owner = _NoTest()
+    owner = harness.Cleanups()
     try:
         tmp = harness.TempDir(owner)
         logs = tmp.join("logs")
@@ -207,7 +192,7 @@ class RateWriter(threading.Thread):
 
 
 def case_follow(args):
-    owner = _NoTest()
+    owner = harness.Cleanups()
     try:
         tmp = harness.TempDir(owner)
         logs = tmp.join("follow")

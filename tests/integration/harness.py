@@ -74,6 +74,22 @@ def tail(text, lines=40):
 
 # ---- temporary directories and configs ----
 
+class Cleanups:
+    """Stands in for a unittest.TestCase outside the tests (the benchmarks):
+    collects cleanups and runs them at close()."""
+
+    def __init__(self):
+        self._cleanups = []
+
+    def addCleanup(self, fn, *args):
+        self._cleanups.append((fn, args))
+
+    def close(self):
+        while self._cleanups:
+            fn, args = self._cleanups.pop()
+            fn(*args)
+
+
 class TempDir:
     """A temporary directory removed at the end of the test that made it."""
 
