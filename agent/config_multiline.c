@@ -52,9 +52,9 @@ static void check_regex(const struct cfg_node *rule, const char *pattern, const 
 {
     int code_error;
     PCRE2_SIZE offset;
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                                     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code_error, &offset,
-                                     NULL);
+    pcre2_code *code =
+        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                      PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code_error, &offset, NULL);
     if (code) {
         pcre2_code_free(code);
         return;
@@ -154,7 +154,8 @@ void config_load_multiline(struct config *config, const struct cfg_node *list,
                  cfg_type_name(list->type));
         return;
     }
-    config->multiline_parsers = xcalloc(list->count ? list->count : 1, sizeof *config->multiline_parsers);
+    config->multiline_parsers =
+        xcalloc(list->count ? list->count : 1, sizeof *config->multiline_parsers);
     config->multiline_parser_count = list->count;
     for (size_t i = 0; i < list->count; i++) {
         struct multiline_config *parser = &config->multiline_parsers[i];

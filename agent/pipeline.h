@@ -70,6 +70,9 @@ void input_emit(struct instance *input, const char *tag, struct record *rec);
 /* Parsers, for the inputs and filters that take a `parser:` option: the
  * parser with that name (the config loader checked that it exists). */
 struct instance *pipeline_parser(const struct pipeline *pipeline, const char *name);
+/* The loaded configuration, for filters that look up named sections in it
+ * (multiline rule sets). */
+const struct config *pipeline_config(const struct pipeline *pipeline);
 /* Parses `text` into rec's fields, then applies the parser's time_key,
  * time_format and types. On PARSE_FAILED the record is as it was; the failure
  * is counted. `state` is NULL or from parser_state_new, per source. */

@@ -205,6 +205,11 @@ struct instance *pipeline_parser(const struct pipeline *p, const char *name)
     return NULL;
 }
 
+const struct config *pipeline_config(const struct pipeline *p)
+{
+    return p->config;
+}
+
 static void pipeline_destroy_parsers(struct pipeline *p)
 {
     for (size_t i = 0; i < p->parser_count; i++) {

@@ -6,6 +6,7 @@
 
 extern const struct plugin filter_grep_plugin;
 extern const struct plugin filter_parser_plugin;
+extern const struct plugin filter_multiline_plugin;
 extern const struct plugin in_dummy_plugin;
 extern const struct plugin in_tail_plugin;
 extern const struct plugin out_file_plugin;
@@ -24,6 +25,7 @@ static const struct plugin *const registry[] = {
     &in_tail_plugin,
     &filter_grep_plugin,
     &filter_parser_plugin,
+    &filter_multiline_plugin,
     &out_file_plugin,
     &out_null_plugin,
     &out_stdout_plugin,

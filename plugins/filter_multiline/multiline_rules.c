@@ -114,22 +114,22 @@ static pcre2_code *compile_regex(const char *pattern, char **error)
 {
     int code_error;
     PCRE2_SIZE offset;
-    pcre2_code *code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                                     PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code_error, &offset,
-                                     NULL);
+    pcre2_code *code =
+        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                      PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code_error, &offset, NULL);
     if (!code) {
         PCRE2_UCHAR message[256];
         pcre2_get_error_message(code_error, message, sizeof message);
-        *error = xasprintf("regex '%s': %s at offset %zu", pattern, (char *)message,
-                           (size_t)offset);
+        *error =
+            xasprintf("regex '%s': %s at offset %zu", pattern, (char *)message, (size_t)offset);
         return NULL;
     }
     pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
     return code;
 }
 
-struct multiline_rules *multiline_rules_compile(const struct multiline_rule_def *defs,
-                                                size_t count, char **error)
+struct multiline_rules *multiline_rules_compile(const struct multiline_rule_def *defs, size_t count,
+                                                char **error)
 {
     struct multiline_rules *rules = xcalloc(1, sizeof *rules);
     rules->states = xcalloc(2 * count + 1, sizeof *rules->states);

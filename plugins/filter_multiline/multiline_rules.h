@@ -30,8 +30,8 @@ struct multiline_rules *multiline_rules_builtin(const char *name);
 /* Compiles rules (PCRE2 with JIT). Returns NULL with a message in *error
  * (malloc'ed) if a regex does not compile or there is no start_state rule. A
  * next_state without rules of its own ends the event once reached. */
-struct multiline_rules *multiline_rules_compile(const struct multiline_rule_def *defs,
-                                                size_t count, char **error);
+struct multiline_rules *multiline_rules_compile(const struct multiline_rule_def *defs, size_t count,
+                                                char **error);
 void multiline_rules_free(struct multiline_rules *rules);
 
 /* The start state's index. */

@@ -15,6 +15,8 @@
 
 #define LINE_MIN 200
 #define LINE_MAX 1000
+/* put_message() may pass its size by one word and a space. */
+#define MESSAGE_OVERSHOOT 16
 
 struct corpus {
     struct buf text; /* the lines, back to back without newlines */
@@ -109,22 +111,20 @@ static void access_line(struct buf *b, size_t size)
     buf_append_str(b, "\"}");
 }
 
-/* A line of LINE_MIN to LINE_MAX bytes: the skeleton's size is known
- * roughly, the message fills the rest. */
+typedef void line_fn(struct buf *b, size_t message_size);
+
+/* A line of LINE_MIN to LINE_MAX bytes, of one of three shapes: the message
+ * fills what the shape's other fields leave. */
 static void generate_line(struct buf *b)
 {
-    size_t target = LINE_MIN + rng(LINE_MAX - LINE_MIN + 1);
-    switch (rng(3)) {
-    case 0:
-        docker_line(b, target > 140 ? target - 140 : 20);
-        break;
-    case 1:
-        java_line(b, target > 480 ? target - 480 : 20);
-        break;
-    default:
-        access_line(b, target > 320 ? target - 320 : 20);
-        break;
-    }
+    static line_fn *const shapes[] = {docker_line, java_line, access_line};
+    line_fn *shape = shapes[rng(3)];
+    size_t target = LINE_MIN + rng(LINE_MAX - MESSAGE_OVERSHOOT - LINE_MIN + 1);
+    size_t start = b->len;
+    shape(b, 0);
+    size_t skeleton = b->len - start;
+    b->len = start;
+    shape(b, target > skeleton ? target - skeleton : 0);
 }
 
 static struct corpus corpus_generate(size_t count)

@@ -14,6 +14,7 @@ int main(void)
     srunner_add_suite(runner, logfmt_suite());
     srunner_add_suite(runner, loop_suite());
     srunner_add_suite(runner, metrics_suite());
+    srunner_add_suite(runner, multiline_suite());
     srunner_add_suite(runner, options_suite());
     srunner_add_suite(runner, parsers_suite());
     srunner_add_suite(runner, record_suite());

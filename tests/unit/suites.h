@@ -13,6 +13,7 @@ Suite *http_suite(void);
 Suite *logfmt_suite(void);
 Suite *loop_suite(void);
 Suite *metrics_suite(void);
+Suite *multiline_suite(void);
 Suite *options_suite(void);
 Suite *parsers_suite(void);
 Suite *record_suite(void);

@@ -74,6 +74,24 @@ START_TEST(test_cri_full_line)
 }
 END_TEST
 
+START_TEST(test_invalid_utf8_is_kept_then_replaced_on_output)
+{
+    struct record rec;
+    char json[512];
+    ck_assert_int_eq(parse("cri", NULL, "2024-05-01T10:15:00Z stdout F bad \xff\xfe bytes", &rec,
+                           json, sizeof json),
+                     PARSE_OK);
+    ck_assert_str_eq(record_get_key(&rec, "log")->as.string.ptr, "bad \xff\xfe bytes");
+    ck_assert_ptr_nonnull(strstr(json, "\"log\":\"bad \xef\xbf\xbd\xef\xbf\xbd bytes\""));
+    record_free(&rec);
+    ck_assert_int_eq(parse("json", NULL, "{\"k\":\"\xc3\x28\",\"e\":\"\\ud800\"}", &rec, json,
+                           sizeof json),
+                     PARSE_OK);
+    ck_assert_str_eq(json, "{\"k\":\"\xef\xbf\xbd(\",\"e\":\"\xef\xbf\xbd\"}");
+    record_free(&rec);
+}
+END_TEST
+
 START_TEST(test_cri_empty_message_and_malformed)
 {
     struct record rec;
@@ -245,6 +263,7 @@ Suite *parsers_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_cri_full_line);
     tcase_add_test(tc, test_cri_empty_message_and_malformed);
+    tcase_add_test(tc, test_invalid_utf8_is_kept_then_replaced_on_output);
     tcase_add_test(tc, test_cri_joins_partial_lines_per_stream);
     tcase_add_test(tc, test_cri_join_is_bounded);
     tcase_add_test(tc, test_docker_line_and_split_entries);
