@@ -189,7 +189,7 @@ char *config_instance_context(enum plugin_kind kind, unsigned index, const struc
     return xasprintf("%ss[%u] (%s)", plugin_kind_name(kind), index, plugin->name);
 }
 
-static void check_keys(const struct cfg_node *map, const char *const *allowed, size_t count,
+void config_check_keys(const struct cfg_node *map, const char *const *allowed, size_t count,
                        const char *prefix, struct diag_list *diags)
 {
     for (size_t i = 0; i < map->count; i++) {
@@ -469,7 +469,7 @@ static void load_pipeline(struct config *config, const struct cfg_node *pipeline
                  cfg_type_name(pipeline->type));
         return;
     }
-    check_keys(pipeline, keys, 3, "pipeline: ", diags);
+    config_check_keys(pipeline, keys, 3, "pipeline: ", diags);
     load_kind(pipeline, &inputs, &config->inputs, &config->input_count, diags);
     load_kind(pipeline, &filters, &config->filters, &config->filter_count, diags);
     load_kind(pipeline, &outputs, &config->outputs, &config->output_count, diags);
@@ -494,7 +494,7 @@ static int config_build(const char *name, struct cfg_node *root, size_t before, 
         return -1;
     out->path = xstrdup(name);
     out->root = root;
-    check_keys(root, keys, 4, "", diags);
+    config_check_keys(root, keys, 4, "", diags);
     struct option_target service = {service_options, &out->service};
     options_apply(&service, 1, cfg_map_get(root, "service"), "service", NULL, diags);
     config_load_parsers(out, cfg_map_get(root, "parsers"), diags);

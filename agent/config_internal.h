@@ -4,6 +4,10 @@
 
 #include "config.h"
 
+/* Reports every key of `map` not in `allowed`, with a "did you mean";
+ * `prefix` starts each message ("pipeline: ", or "" at the top). */
+void config_check_keys(const struct cfg_node *map, const char *const *allowed, size_t count,
+                       const char *prefix, struct diag_list *diags);
 /* "outputs[0]", and "outputs[0] (file)" once the plugin is known. */
 char *config_instance_context(enum plugin_kind kind, unsigned index, const struct plugin *plugin);
 /* Where a message about option `key` of an item points: its value if given,

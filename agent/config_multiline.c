@@ -17,17 +17,9 @@
 static void check_map_keys(const struct cfg_node *map, const char *const *allowed, size_t count,
                            const char *context, struct diag_list *diags)
 {
-    for (size_t i = 0; i < map->count; i++) {
-        const struct cfg_node *key = map->pairs[i].key;
-        bool known = false;
-        for (size_t k = 0; k < count; k++)
-            known |= strcmp(key->scalar, allowed[k]) == 0;
-        if (known)
-            continue;
-        const char *hint = diag_closest(key->scalar, allowed, count);
-        diag_add(diags, key, "%s: unknown key '%s'%s%s%s", context, key->scalar,
-                 hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
-    }
+    char *prefix = xasprintf("%s: ", context);
+    config_check_keys(map, allowed, count, prefix, diags);
+    free(prefix);
 }
 
 /* The text of a required scalar `key` of `map`, or NULL after a message. */
