@@ -215,6 +215,13 @@ void *parser_state_new(struct instance *parser, size_t max_joined)
     return parser->plugin->state_new ? parser->plugin->state_new(parser, max_joined) : NULL;
 }
 
+enum parse_result parser_state_flush(struct instance *parser, void *state, struct record *rec)
+{
+    if (!state || !parser->plugin->state_flush)
+        return PARSE_FAILED;
+    return parser->plugin->state_flush(parser, state, rec);
+}
+
 void parser_state_free(struct instance *parser, void *state)
 {
     if (state && parser->plugin->state_free)

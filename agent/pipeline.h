@@ -82,6 +82,10 @@ enum parse_result parser_parse(struct instance *parser, void *state, const char 
  * (the input's max_line_size), the rest counted as truncated. */
 void *parser_state_new(struct instance *parser, size_t max_joined);
 void parser_state_free(struct instance *parser, void *state);
+/* The source ended: fills `rec` with one partial line still held in `state`
+ * and returns PARSE_OK, or returns PARSE_FAILED when nothing is held. Call it
+ * until it returns PARSE_FAILED. */
+enum parse_result parser_state_flush(struct instance *parser, void *state, struct record *rec);
 /* For parse callbacks: the text's time did not parse (counted, warned once);
  * the record keeps its ingestion time. */
 void parser_time_failed(struct instance *parser, const char *what);

@@ -77,6 +77,9 @@ struct plugin {
                                struct record *rec);
     void *(*state_new)(struct instance *parser, size_t max_joined);
     void (*state_free)(void *state);
+    /* Hands on, as a record, one partial line still held in `state` (the
+     * source ended without its last piece). PARSE_OK while there was one. */
+    enum parse_result (*state_flush)(struct instance *parser, void *state, struct record *rec);
 };
 
 const struct plugin *plugin_find(const char *name, enum plugin_kind kind);

@@ -256,11 +256,39 @@ static void tail_file_forget(struct tail_file *f)
     tail_file_free(f);
 }
 
+/* Partial lines the parser still holds (a CRI `P` piece whose `F` never came)
+ * are handed on as they are when the file ends, rather than lost. */
+static void tail_file_flush_parser(struct tail_file *f)
+{
+    struct tail *t = f->tail;
+    if (!f->parser_state)
+        return;
+    for (;;) {
+        struct record rec;
+        struct timespec now;
+        record_init(&rec);
+        clock_gettime(CLOCK_REALTIME, &now);
+        rec.time.sec = now.tv_sec;
+        rec.time.nsec = (uint32_t)now.tv_nsec;
+        rec.origin.source_id = f->source_id;
+        rec.origin.offset = f->read_offset;
+        if (parser_state_flush(t->parser, f->parser_state, &rec) != PARSE_OK) {
+            record_free(&rec);
+            return;
+        }
+        if (f->path_attachment)
+            record_attach(&rec, f->path_attachment);
+        f->emitted_offset = f->read_offset;
+        input_emit(t->in, f->tag, &rec);
+    }
+}
+
 static void tail_file_close(struct tail_file *f)
 {
     struct tail *t = f->tail;
 
     line_splitter_flush(&f->splitter, f->read_offset, tail_emit_line, f);
+    tail_file_flush_parser(f);
     tail_unwatch_file(t, f);
     if (f->rotate_timer) {
         loop_cancel_timer(t->in->loop, f->rotate_timer);

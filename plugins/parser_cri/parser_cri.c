@@ -145,6 +145,25 @@ static enum parse_result cri_parse(struct instance *parser, void *state_ptr, con
     return PARSE_OK;
 }
 
+static enum parse_result cri_state_flush(struct instance *parser, void *state_ptr,
+                                         struct record *rec)
+{
+    static const char *const names[STREAM_COUNT] = {"stdout", "stderr"};
+    struct cri_state *state = state_ptr;
+    for (int i = 0; i < STREAM_COUNT; i++) {
+        struct cri_pending *held = &state->streams[i];
+        if (!held->active)
+            continue;
+        held->active = false;
+        cri_set_time(rec, held->time, held->time_len);
+        cri_set(rec, "stream", names[i], strlen(names[i]));
+        cri_set(rec, "logtag", "P", 1);
+        cri_set(rec, "log", held->log.data ? held->log.data : "", held->log.len);
+        return PARSE_OK;
+    }
+    return PARSE_FAILED;
+}
+
 static void *cri_state_new(struct instance *parser, size_t max_joined)
 {
     struct cri_state *state = xcalloc(1, sizeof *state);
@@ -170,4 +189,5 @@ const struct plugin parser_cri_plugin = {
     .parse = cri_parse,
     .state_new = cri_state_new,
     .state_free = cri_state_free,
+    .state_flush = cri_state_flush,
 };

@@ -119,6 +119,26 @@ static enum parse_result docker_parse(struct instance *parser, void *state_ptr, 
     return PARSE_OK;
 }
 
+static enum parse_result docker_state_flush(struct instance *parser, void *state_ptr,
+                                            struct record *rec)
+{
+    static const char *const names[STREAM_COUNT] = {"stdout", "stderr", NULL};
+    struct docker_state *state = state_ptr;
+    for (int i = 0; i < STREAM_COUNT; i++) {
+        struct docker_pending *held = &state->streams[i];
+        if (!held->active)
+            continue;
+        if (names[i]) {
+            struct value stream = value_cstring(names[i]);
+            value_map_set(&rec->fields, "stream", 6, &stream);
+        }
+        docker_release(held, rec);
+        docker_take_time(parser, rec);
+        return PARSE_OK;
+    }
+    return PARSE_FAILED;
+}
+
 static void *docker_state_new(struct instance *parser, size_t max_joined)
 {
     struct docker_state *state = xcalloc(1, sizeof *state);
@@ -146,4 +166,5 @@ const struct plugin parser_docker_plugin = {
     .parse = docker_parse,
     .state_new = docker_state_new,
     .state_free = docker_state_free,
+    .state_flush = docker_state_flush,
 };

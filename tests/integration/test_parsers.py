@@ -27,7 +27,8 @@ class TailCri(unittest.TestCase):
             f.write("".join(lines))
         config = harness.pipeline_config(
             [{"name": "tail", "tag": "kube.*", "path": os.path.join(logs, "*.log"),
-              "parser": parser, "read_from_head": True}],
+              "parser": parser, "read_from_head": True, "rotate_wait": "200ms",
+              "refresh_interval": "500ms"}],
             [{"name": "file", "match": "kube.*", "path": out}], state_dir=tmp.join("state"))
         if filters:
             config["pipeline"]["filters"] = filters
@@ -61,6 +62,21 @@ class TailCri(unittest.TestCase):
         self.assertEqual([r["log"] for r in stdout], [f"heartbeat {i}" for i in range(40)])
         self.assertEqual(stderr[5]["@timestamp"], "2024-05-01T10:15:05.123456789Z")
         self.assertTrue(all(r["logtag"] == "F" for r in records))
+
+    def test_partial_line_of_a_rotated_file_is_not_lost(self):
+        """A file that ends with a P piece whose F never comes (the runtime
+        was killed) and is rotated away: when it is drained and closed, the
+        held piece arrives as its own record, tagged P."""
+        tmp = TempDir(self)
+        out, skiff = self.run_skiff(tmp, [cri("stdout", "F", "whole"),
+                                          cri("stderr", "P", "cut short")])
+        wait_for(lambda: harness.count_lines(out) >= 1, 20, "the whole line", alive=skiff)
+        logs = tmp.join("logs")
+        os.rename(os.path.join(logs, "app.log"), os.path.join(logs, "app.log.1"))
+        records = self.records(out, skiff, 2)
+        self.assertEqual([r["log"] for r in records], ["whole", "cut short"])
+        self.assertEqual(records[1]["logtag"], "P")
+        self.assertEqual(records[1]["stream"], "stderr")
 
     def test_not_cri_stays_whole_and_json_log_becomes_fields(self):
         """A line that is not CRI arrives unchanged in `log`; with the parser

@@ -84,9 +84,9 @@ START_TEST(test_invalid_utf8_is_kept_then_replaced_on_output)
     ck_assert_str_eq(record_get_key(&rec, "log")->as.string.ptr, "bad \xff\xfe bytes");
     ck_assert_ptr_nonnull(strstr(json, "\"log\":\"bad \xef\xbf\xbd\xef\xbf\xbd bytes\""));
     record_free(&rec);
-    ck_assert_int_eq(parse("json", NULL, "{\"k\":\"\xc3\x28\",\"e\":\"\\ud800\"}", &rec, json,
-                           sizeof json),
-                     PARSE_OK);
+    ck_assert_int_eq(
+        parse("json", NULL, "{\"k\":\"\xc3\x28\",\"e\":\"\\ud800\"}", &rec, json, sizeof json),
+        PARSE_OK);
     ck_assert_str_eq(json, "{\"k\":\"\xef\xbf\xbd(\",\"e\":\"\xef\xbf\xbd\"}");
     record_free(&rec);
 }
@@ -158,6 +158,42 @@ START_TEST(test_cri_join_is_bounded)
         parse("cri", state, "2024-05-01T10:15:01Z stdout F 789abcdef", &rec, json, sizeof json),
         PARSE_OK);
     ck_assert_ptr_nonnull(strstr(json, "\"log\":\"123456789a\""));
+    record_free(&rec);
+    parser_state_free(cri, state);
+}
+END_TEST
+
+START_TEST(test_cri_flush_hands_on_held_pieces)
+{
+    struct instance *cri = pipeline_parser(pipeline, "cri");
+    void *state = parser_state_new(cri, 1024);
+    struct record rec;
+    char json[512];
+    ck_assert_int_eq(
+        parse("cri", state, "2024-05-01T10:15:01Z stderr P cut ", &rec, json, sizeof json),
+        PARSE_PENDING);
+    record_free(&rec);
+    ck_assert_int_eq(
+        parse("cri", state, "2024-05-01T10:15:02Z stdout P also cut", &rec, json, sizeof json),
+        PARSE_PENDING);
+    record_free(&rec);
+    int flushed = 0;
+    for (;;) {
+        record_init(&rec);
+        if (parser_state_flush(cri, state, &rec) != PARSE_OK) {
+            record_free(&rec);
+            break;
+        }
+        const char *log = record_get_key(&rec, "log")->as.string.ptr;
+        const char *stream = record_get_key(&rec, "stream")->as.string.ptr;
+        ck_assert_str_eq(record_get_key(&rec, "logtag")->as.string.ptr, "P");
+        ck_assert_str_eq(log, strcmp(stream, "stderr") == 0 ? "cut " : "also cut");
+        flushed++;
+        record_free(&rec);
+    }
+    ck_assert_int_eq(flushed, 2);
+    record_init(&rec);
+    ck_assert_int_eq(parser_state_flush(cri, state, &rec), PARSE_FAILED);
     record_free(&rec);
     parser_state_free(cri, state);
 }
@@ -266,6 +302,7 @@ Suite *parsers_suite(void)
     tcase_add_test(tc, test_invalid_utf8_is_kept_then_replaced_on_output);
     tcase_add_test(tc, test_cri_joins_partial_lines_per_stream);
     tcase_add_test(tc, test_cri_join_is_bounded);
+    tcase_add_test(tc, test_cri_flush_hands_on_held_pieces);
     tcase_add_test(tc, test_docker_line_and_split_entries);
     tcase_add_test(tc, test_json_and_logfmt);
     tcase_add_test(tc, test_regex_with_types_and_time);
