@@ -7,9 +7,11 @@ int main(void)
 {
     SRunner *runner = srunner_create(codec_suite());
     srunner_add_suite(runner, config_suite());
+    srunner_add_suite(runner, es_bulk_suite());
     srunner_add_suite(runner, json_suite());
     srunner_add_suite(runner, json_parse_suite());
     srunner_add_suite(runner, hmap_suite());
+    srunner_add_suite(runner, k8s_suite());
     srunner_add_suite(runner, http_suite());
     srunner_add_suite(runner, logfmt_suite());
     srunner_add_suite(runner, loop_suite());
@@ -20,6 +22,7 @@ int main(void)
     srunner_add_suite(runner, record_suite());
     srunner_add_suite(runner, router_suite());
     srunner_add_suite(runner, chunk_suite());
+    srunner_add_suite(runner, chunk_file_suite());
     srunner_add_suite(runner, line_splitter_suite());
     srunner_add_suite(runner, tail_checkpoint_suite());
     srunner_add_suite(runner, timefmt_suite());

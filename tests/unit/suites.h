@@ -6,9 +6,11 @@
 
 Suite *codec_suite(void);
 Suite *config_suite(void);
+Suite *es_bulk_suite(void);
 Suite *json_suite(void);
 Suite *json_parse_suite(void);
 Suite *hmap_suite(void);
+Suite *k8s_suite(void);
 Suite *http_suite(void);
 Suite *logfmt_suite(void);
 Suite *loop_suite(void);
@@ -19,6 +21,7 @@ Suite *parsers_suite(void);
 Suite *record_suite(void);
 Suite *router_suite(void);
 Suite *chunk_suite(void);
+Suite *chunk_file_suite(void);
 Suite *line_splitter_suite(void);
 Suite *tail_checkpoint_suite(void);
 Suite *timefmt_suite(void);

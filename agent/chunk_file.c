@@ -1,0 +1,450 @@
+/* Chunk files (see chunk_file.h): the encoder and the crash-safe disk
+ * operations (write, rewrite, read, list, remove, quarantine). The parser is in
+ * chunk_file_parse.c. Not for choosing which chunks go to disk or when. */
+#include "chunk_file.h"
+
+#include "xalloc.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include <zlib.h>
+
+__attribute__((format(printf, 3, 4))) static int chunk_file_fail(char *error, size_t error_size,
+                                                                 const char *fmt, ...)
+{
+    int saved = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(error, error_size, fmt, ap);
+    va_end(ap);
+    errno = saved;
+    return -1;
+}
+
+static char *chunk_file_path(const char *dir, uint64_t id)
+{
+    return xasprintf("%s/%" PRIu64 ".chunk", dir, id);
+}
+
+/* ---- fault injection (tests only) ---- */
+
+static struct chunk_file_faults faults;
+static int write_calls, fsync_calls, rename_calls;
+
+void chunk_file_set_faults(const struct chunk_file_faults *set)
+{
+    memset(&faults, 0, sizeof faults);
+    if (set)
+        faults = *set;
+    write_calls = fsync_calls = rename_calls = 0;
+}
+
+static bool fault_hit(int *calls, int fail_at)
+{
+    ++*calls;
+    if (fail_at <= 0 || *calls != fail_at)
+        return false;
+    errno = faults.errno_value;
+    return true;
+}
+
+static ssize_t faulty_write(int fd, const void *data, size_t len)
+{
+    return fault_hit(&write_calls, faults.fail_write_at) ? -1 : write(fd, data, len);
+}
+
+static int faulty_fsync(int fd)
+{
+    return fault_hit(&fsync_calls, faults.fail_fsync_at) ? -1 : fsync(fd);
+}
+
+static int faulty_rename(const char *from, const char *to)
+{
+    return fault_hit(&rename_calls, faults.fail_rename_at) ? -1 : rename(from, to);
+}
+
+/* ---- encoding ---- */
+
+static void put_le(struct buf *out, uint64_t v, size_t bytes)
+{
+    for (size_t i = 0; i < bytes; i++)
+        buf_append_byte(out, (char)(v >> (8 * i)));
+}
+
+static void patch_le32(struct buf *out, size_t at, uint32_t v)
+{
+    for (size_t i = 0; i < 4; i++)
+        out->data[at + i] = (char)(v >> (8 * i));
+}
+
+static void put_str(struct buf *out, const char *s, size_t len)
+{
+    put_le(out, len, 4);
+    buf_append(out, s, len);
+}
+
+static void put_outputs(struct buf *out, const char *const *outputs, const bool *done, size_t count)
+{
+    put_le(out, count, 4);
+    for (size_t i = 0; i < count; i++) {
+        put_str(out, outputs[i], strlen(outputs[i]));
+        buf_append_byte(out, done[i] ? 1 : 0);
+    }
+}
+
+static void put_origins(struct buf *out, const struct chunk *chunk)
+{
+    put_le(out, chunk->origin_count, 4);
+    for (size_t i = 0; i < chunk->origin_count; i++) {
+        put_le(out, chunk->origins[i].source_id, 8);
+        put_le(out, chunk->origins[i].offset, 8);
+    }
+}
+
+static void put_attachments(struct buf *out, const struct chunk *chunk)
+{
+    put_le(out, chunk->attachment_count, 4);
+    for (size_t i = 0; i < chunk->attachment_count; i++) {
+        const struct attachment *a = chunk->attachments[i];
+        put_str(out, a->key.ptr, a->key.len);
+        size_t len_at = out->len;
+        put_le(out, 0, 4);
+        codec_encode_value(out, &a->value);
+        patch_le32(out, len_at, (uint32_t)(out->len - len_at - 4));
+    }
+}
+
+/* Walks the records by their length prefixes: the data of an in-memory chunk
+ * is well formed, so the full decoder is not needed here. */
+static void put_record_crcs(struct buf *out, const struct chunk *chunk)
+{
+    const uint8_t *data = (const uint8_t *)chunk->data.data;
+    size_t count_at = out->len, pos = 0;
+    uint32_t count = 0;
+    put_le(out, 0, 4);
+    while (chunk->data.len - pos >= 4) {
+        size_t end = pos + 4 +
+                     (size_t)(data[pos] | data[pos + 1] << 8 | data[pos + 2] << 16 |
+                              (uint32_t)data[pos + 3] << 24);
+        if (end > chunk->data.len)
+            break;
+        put_le(out, crc32_z(0, data + pos, end - pos), 4);
+        count++;
+        pos = end;
+    }
+    patch_le32(out, count_at, count);
+}
+
+/* Everything before the record data: header, metadata and data_len. */
+static void chunk_file_encode_head(struct buf *out, const struct chunk *chunk,
+                                   const char *input_alias, const char *const *outputs,
+                                   const bool *done, size_t output_count)
+{
+    buf_append(out, CHUNK_FILE_MAGIC, CHUNK_FILE_MAGIC_LEN);
+    put_le(out, CHUNK_FILE_VERSION, 2);
+    put_le(out, CHUNK_FILE_HEADER_LEN, 2);
+    put_le(out, 0, 4);
+
+    size_t len_at = out->len;
+    put_le(out, 0, 4);
+    put_le(out, chunk->id, 8);
+    put_str(out, input_alias, strlen(input_alias));
+    put_str(out, chunk->tag, strlen(chunk->tag));
+    put_outputs(out, outputs, done, output_count);
+    put_origins(out, chunk);
+    put_attachments(out, chunk);
+    put_record_crcs(out, chunk);
+    size_t meta_len = out->len - len_at - 4;
+    patch_le32(out, len_at, (uint32_t)meta_len);
+    put_le(out, crc32_z(0, (const Bytef *)out->data + len_at + 4, meta_len), 4);
+
+    put_le(out, chunk->data.len, 8);
+}
+
+/* Keys are written with their length but read back as C strings. */
+static bool chunk_file_encodable(const struct chunk *chunk, size_t output_count)
+{
+    if (output_count > CHUNK_FILE_MAX_OUTPUTS)
+        return false;
+    for (size_t i = 0; i < chunk->attachment_count; i++) {
+        const struct value_string *key = &chunk->attachments[i]->key;
+        if (memchr(key->ptr, '\0', key->len))
+            return false;
+    }
+    return true;
+}
+
+/* ---- writing ---- */
+
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = faulty_write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Writes, optionally syncs, and closes fd; returns the step that failed (errno
+ * set), or NULL. */
+static const char *write_pieces_close(int fd, const struct iovec *pieces, size_t count, bool sync)
+{
+    const char *step = NULL;
+    for (size_t i = 0; i < count && !step; i++) {
+        if (write_all(fd, pieces[i].iov_base, pieces[i].iov_len) < 0)
+            step = "write temporary file";
+    }
+    if (!step && sync && faulty_fsync(fd) < 0)
+        step = "fsync temporary file";
+    int saved = errno;
+    if (close(fd) < 0 && !step)
+        return "close temporary file";
+    errno = saved;
+    return step;
+}
+
+static int chunk_file_sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = faulty_fsync(fd);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* Puts the pieces into DIR/<id>.chunk through a temporary file. `fresh`: the
+ * file is new, so if the folder cannot be synced it is removed again (the
+ * caller keeps the chunk in memory); a rewritten file stays, old or new. */
+static int chunk_file_store(const char *dir, uint64_t id, const struct iovec *pieces, size_t count,
+                            bool sync, bool fresh, char *error, size_t error_size)
+{
+    char *path = chunk_file_path(dir, id);
+    char *tmp = xasprintf("%s.tmp", path);
+    const char *step = NULL;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        step = "open temporary file";
+    else
+        step = write_pieces_close(fd, pieces, count, sync);
+    if (!step && faulty_rename(tmp, path) < 0)
+        step = "rename temporary file";
+    int saved = errno;
+    if (step) {
+        unlink(tmp);
+    } else if (sync && chunk_file_sync_dir(dir) < 0) {
+        step = "fsync folder";
+        saved = errno;
+        if (fresh)
+            unlink(path);
+    }
+    errno = saved;
+    int rc =
+        step ? chunk_file_fail(error, error_size, "%s: %s: %s", path, step, strerror(errno)) : 0;
+    free(tmp);
+    free(path);
+    return rc;
+}
+
+static int chunk_file_save(const char *dir, const struct chunk *chunk, const char *input_alias,
+                           const char *const *outputs, const bool *done, size_t output_count,
+                           bool sync, bool fresh, char *error, size_t error_size)
+{
+    if (!chunk_file_encodable(chunk, output_count)) {
+        errno = EINVAL;
+        return chunk_file_fail(error, error_size,
+                               "chunk %" PRIu64 ": more than %d outputs or a key with a NUL byte",
+                               chunk->id, CHUNK_FILE_MAX_OUTPUTS);
+    }
+    struct buf head = BUF_INIT, trailer = BUF_INIT;
+    chunk_file_encode_head(&head, chunk, input_alias, outputs, done, output_count);
+    uLong crc = crc32_z(0, (const Bytef *)head.data, head.len);
+    if (chunk->data.len > 0) /* zlib restarts the CRC for a NULL buffer */
+        crc = crc32_z(crc, (const Bytef *)chunk->data.data, chunk->data.len);
+    put_le(&trailer, crc, 4);
+    put_le(&trailer, head.len + chunk->data.len + CHUNK_FILE_TRAILER_LEN, 8);
+    struct iovec pieces[] = {
+        {head.data, head.len},
+        {chunk->data.data, chunk->data.len},
+        {trailer.data, trailer.len},
+    };
+    int rc = chunk_file_store(dir, chunk->id, pieces, 3, sync, fresh, error, error_size);
+    buf_free(&head);
+    buf_free(&trailer);
+    return rc;
+}
+
+int chunk_file_write(const char *dir, const struct chunk *chunk, const char *input_alias,
+                     const char *const *outputs, const bool *done, size_t output_count, bool sync,
+                     char *error, size_t error_size)
+{
+    return chunk_file_save(dir, chunk, input_alias, outputs, done, output_count, sync, true, error,
+                           error_size);
+}
+
+/* ---- reading and other disk operations ---- */
+
+static int read_whole_file(const char *path, struct buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    for (;;) {
+        buf_reserve(out, 65536);
+        ssize_t n = read(fd, out->data + out->len, out->cap - out->len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            return (int)n;
+        }
+        out->len += (size_t)n;
+    }
+}
+
+int chunk_file_read(const char *path, struct chunk **out, struct chunk_file_info *info,
+                    bool *damaged, char *error, size_t error_size)
+{
+    struct buf content = BUF_INIT;
+    char reason[128] = "";
+    *out = NULL;
+    memset(info, 0, sizeof *info);
+    *damaged = false;
+    if (read_whole_file(path, &content) < 0) {
+        buf_free(&content);
+        return chunk_file_fail(error, error_size, "%s: read: %s", path, strerror(errno));
+    }
+    int rc = chunk_file_parse((const uint8_t *)content.data, content.len, out, info, damaged,
+                              reason, sizeof reason);
+    buf_free(&content);
+    if (rc < 0 || *damaged)
+        chunk_file_fail(error, error_size, "%s: %s", path, reason);
+    return rc;
+}
+
+static int chunk_file_output_index(const struct chunk_file_info *info, const char *output)
+{
+    for (size_t i = 0; i < info->output_count; i++) {
+        if (strcmp(info->outputs[i], output) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+int chunk_file_mark_done(const char *dir, uint64_t id, const char *output, bool sync, char *error,
+                         size_t error_size)
+{
+    char *path = chunk_file_path(dir, id);
+    struct chunk *chunk;
+    struct chunk_file_info info;
+    bool damaged;
+    int rc = chunk_file_read(path, &chunk, &info, &damaged, error, error_size);
+    free(path);
+    if (rc < 0)
+        return -1;
+    int index = chunk_file_output_index(&info, output);
+    if (damaged) {
+        errno = EBADMSG;
+        rc = -1; /* the message says what is damaged */
+    } else if (index < 0) {
+        errno = EINVAL;
+        rc =
+            chunk_file_fail(error, error_size, "chunk %" PRIu64 " is not routed to %s", id, output);
+    } else if (!info.done[index]) {
+        info.done[index] = true;
+        rc = chunk_file_save(dir, chunk, info.input_alias, (const char *const *)info.outputs,
+                             info.done, info.output_count, sync, false, error, error_size);
+    }
+    int saved = errno;
+    chunk_free(chunk);
+    chunk_file_info_free(&info);
+    errno = saved;
+    return rc;
+}
+
+int chunk_file_remove(const char *dir, uint64_t id)
+{
+    char *path = chunk_file_path(dir, id);
+    int rc = unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+    int saved = errno;
+    free(path);
+    errno = saved;
+    return rc;
+}
+
+/* The id of a file named <digits>.chunk. */
+static bool chunk_file_name_id(const char *name, uint64_t *id)
+{
+    if (!isdigit((unsigned char)name[0]))
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long value = strtoull(name, &end, 10);
+    if (errno != 0 || strcmp(end, ".chunk") != 0)
+        return false;
+    *id = value;
+    return true;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int chunk_file_list(const char *dir, uint64_t **ids, size_t *count, char *error, size_t error_size)
+{
+    size_t cap = 0;
+    *ids = NULL;
+    *count = 0;
+    DIR *d = opendir(dir);
+    if (!d && errno == ENOENT)
+        return 0;
+    if (!d)
+        return chunk_file_fail(error, error_size, "%s: open folder: %s", dir, strerror(errno));
+    for (struct dirent *entry; (entry = readdir(d)) != NULL;) {
+        uint64_t id;
+        if (!chunk_file_name_id(entry->d_name, &id))
+            continue;
+        *ids = xgrow(*ids, &cap, *count + 1, sizeof **ids);
+        (*ids)[(*count)++] = id;
+    }
+    closedir(d);
+    if (*count > 0)
+        qsort(*ids, *count, sizeof **ids, compare_ids);
+    return 0;
+}
+
+int chunk_file_quarantine(const char *path, const char *corrupt_dir, char *error, size_t error_size)
+{
+    if (mkdir(corrupt_dir, 0750) < 0 && errno != EEXIST)
+        return chunk_file_fail(error, error_size, "%s: create folder: %s", corrupt_dir,
+                               strerror(errno));
+    const char *slash = strrchr(path, '/');
+    char *target = xasprintf("%s/%s", corrupt_dir, slash ? slash + 1 : path);
+    int rc = 0;
+    if (faulty_rename(path, target) < 0)
+        rc = chunk_file_fail(error, error_size, "%s: move to %s: %s", path, corrupt_dir,
+                             strerror(errno));
+    free(target);
+    return rc;
+}

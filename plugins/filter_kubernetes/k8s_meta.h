@@ -1,0 +1,54 @@
+/* The `kubernetes` metadata of a container's records, built from a Pod object
+ * of the API server (its JSON parsed into a struct value) or, until the API
+ * knows the pod, from the log file's path; and the pod annotations that steer
+ * the pipeline. Not the cache or the API client: these are pure functions of
+ * their arguments.
+ *
+ * Field names are those of Fluent Bit's kubernetes filter, so existing
+ * dashboards keep working, in this order: pod_name, namespace_name, pod_id,
+ * host, container_name, container_id, container_image, container_hash, owner,
+ * labels, annotations. A field whose source is missing, empty or of the wrong
+ * type is left out. */
+#ifndef SKIFF_K8S_META_H
+#define SKIFF_K8S_META_H
+
+#include "k8s_path.h"
+#include "value.h"
+
+#include <stdbool.h>
+
+#define K8S_ANNOTATION_EXCLUDE "skiff.io/exclude"
+#define K8S_ANNOTATION_PARSER "skiff.io/parser"
+
+struct k8s_meta_options {
+    bool labels;
+    bool annotations;
+    /* Replace '.' by '_' in label and annotation keys, so that `app` and
+     * `app.kubernetes.io/name` cannot clash as text and object in an
+     * Elasticsearch mapping. Of two keys that become equal the later wins. */
+    bool dedot;
+};
+
+/* Sets *out to a new VALUE_MAP with the metadata of `container` in `pod`.
+ * The container is looked up among the regular, init and ephemeral containers;
+ * its id (without the "containerd://" style runtime prefix), image and image
+ * id come from the pod's status, the image from the spec while there is no
+ * status. Returns 0, or -1 with *out VALUE_NULL if the pod has no
+ * metadata.name or metadata.namespace string. */
+int k8s_meta_build(const struct value *pod, const char *container,
+                   const struct k8s_meta_options *opts, struct value *out);
+
+/* Sets *out to a new VALUE_MAP with what the path gives: pod_name,
+ * namespace_name, pod_id (pods/ paths), container_name and container_id
+ * (containers/ paths). */
+void k8s_meta_from_path(const struct k8s_path *path, struct value *out);
+
+/* True if the pod's skiff.io/exclude annotation is the string "true". */
+bool k8s_meta_excluded(const struct value *pod);
+
+/* The parser named for `container` by the pod's skiff.io/parser-<container>
+ * annotation, else by skiff.io/parser; NULL if neither is a non-empty string.
+ * Points into `pod`. */
+const char *k8s_meta_parser(const struct value *pod, const char *container);
+
+#endif

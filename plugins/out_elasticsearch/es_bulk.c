@@ -1,0 +1,183 @@
+/* `_bulk` bodies from chunks (see es_bulk.h). Each record is written in full
+ * and taken back if it overflows the batch: one wasted record per batch,
+ * cheaper than measuring every record twice. */
+#include "es_bulk.h"
+
+#include "es_field.h"
+#include "es_id.h"
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int es_record_list_from_chunk(struct es_record_list *list, const struct chunk *chunk)
+{
+    list->count = 0;
+    list->offsets = xgrow(list->offsets, &list->cap, chunk->record_count, sizeof *list->offsets);
+    size_t pos = 0;
+    size_t at = 0;
+    struct record_view view;
+    int rc;
+    while ((rc = chunk_next(chunk, &pos, &view)) == 1) {
+        es_record_list_push(list, at);
+        at = pos;
+    }
+    return rc;
+}
+
+void es_record_list_push(struct es_record_list *list, size_t offset)
+{
+    list->offsets = xgrow(list->offsets, &list->cap, list->count + 1, sizeof *list->offsets);
+    list->offsets[list->count++] = offset;
+}
+
+void es_record_list_free(struct es_record_list *list)
+{
+    free(list->offsets);
+    *list = (struct es_record_list){0};
+}
+
+/* Replaces '.' by '_' in every object key of JSON text written by json.h,
+ * which puts no whitespace between tokens: a string is a key exactly when a
+ * ':' follows it, and '.' never appears inside an escape. */
+static void dedot_keys(char *json, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (json[i] != '"') {
+            i++;
+            continue;
+        }
+        size_t start = ++i;
+        while (i < len && json[i] != '"')
+            i += json[i] == '\\' ? 2 : 1;
+        size_t end = i++;
+        if (i < len && json[i] == ':') {
+            for (size_t k = start; k < end; k++)
+                if (json[k] == '.')
+                    json[k] = '_';
+        }
+    }
+}
+
+/* Appends ,"_id":"..." for the record. */
+static int write_id(struct buf *out, const struct record_view *view,
+                    struct attachment *const *attachments, const struct es_bulk_options *opts,
+                    struct es_bulk_result *result)
+{
+    if (opts->id_mode == ES_ID_NONE)
+        return 0;
+    buf_append_str(out, ",\"_id\":");
+    if (opts->id_mode == ES_ID_FIELD) {
+        struct es_field field;
+        if (es_field_get(view, attachments, opts->id_field, &field) < 0)
+            return -1;
+        struct buf text = BUF_INIT;
+        bool ok = es_field_append_text(&text, &field) && text.len > 0 &&
+                  text.len <= ES_ID_MAX_BYTES;
+        if (ok)
+            json_write_string(out, text.data, text.len, &result->stats);
+        buf_free(&text);
+        if (ok)
+            return 0;
+        result->id_fallbacks++;
+    }
+    char id[ES_ID_ORIGIN_LEN + 1];
+    es_id_origin(opts->node_name, &view->origin, id);
+    json_write_string(out, id, ES_ID_ORIGIN_LEN, NULL);
+    return 0;
+}
+
+/* {"index":{"_index":"...","_id":"..."}} and a newline. A constant index name
+ * is passed in `index_name`; otherwise it is expanded from the record. */
+static int write_action(struct buf *out, const struct record_view *view,
+                        struct attachment *const *attachments, const struct es_bulk_options *opts,
+                        const struct buf *index_name, struct buf *scratch,
+                        struct es_bulk_result *result)
+{
+    buf_append_str(out, opts->data_stream ? "{\"create\":{\"_index\":" : "{\"index\":{\"_index\":");
+    if (!index_name) {
+        buf_reset(scratch);
+        int rc = es_index_expand(opts->index, view, attachments, scratch);
+        if (rc < 0)
+            return -1;
+        result->index_fallbacks += (size_t)rc;
+        index_name = scratch;
+    }
+    json_write_string(out, index_name->data, index_name->len, &result->stats);
+    if (write_id(out, view, attachments, opts, result) < 0)
+        return -1;
+    buf_append_str(out, "}}\n");
+    return 0;
+}
+
+static int write_document(struct buf *out, const struct record_view *view,
+                          struct attachment *const *attachments,
+                          const struct es_bulk_options *opts, struct es_bulk_result *result)
+{
+    size_t start = out->len;
+    if (json_write_record(out, view, attachments, opts->time_key, &result->stats) < 0)
+        return -1;
+    if (opts->dedot_keys)
+        dedot_keys(out->data + start, out->len - start);
+    buf_append_byte(out, '\n');
+    return 0;
+}
+
+static int write_item(struct buf *out, const struct chunk *chunk, size_t offset,
+                      const struct es_bulk_options *opts, const struct buf *index_name,
+                      struct buf *scratch, struct es_bulk_result *result)
+{
+    size_t pos = offset;
+    struct record_view view;
+    if (chunk_next(chunk, &pos, &view) != 1)
+        return -1;
+    if (write_action(out, &view, chunk->attachments, opts, index_name, scratch, result) < 0)
+        return -1;
+    return write_document(out, &view, chunk->attachments, opts, result);
+}
+
+/* Whether a candidate record that brought the body to `bytes` must wait for
+ * the next batch; `records` are those already in it. */
+static bool batch_full(const struct es_bulk_options *opts, size_t records, size_t bytes)
+{
+    if (records == 0)
+        return false;
+    return (opts->batch_max_records && records + 1 > opts->batch_max_records) ||
+           (opts->batch_max_bytes && bytes > opts->batch_max_bytes);
+}
+
+int es_bulk_build(const struct chunk *chunk, const struct es_record_list *list, size_t first,
+                  const struct es_bulk_options *opts, struct buf *body,
+                  struct es_bulk_result *result)
+{
+    *result = (struct es_bulk_result){0};
+    struct buf scratch = BUF_INIT;
+    struct buf constant = BUF_INIT;
+    const struct buf *index_name = NULL;
+    if (es_index_pattern_is_constant(opts->index)) {
+        es_index_expand(opts->index, &(struct record_view){0}, NULL, &constant);
+        index_name = &constant;
+    }
+    size_t start = body->len;
+    int rc = 0;
+    for (size_t i = first; i < list->count; i++) {
+        size_t mark = body->len;
+        struct es_bulk_result before = *result;
+        if (write_item(body, chunk, list->offsets[i], opts, index_name, &scratch, result) < 0) {
+            body->len = mark;
+            *result = before;
+            rc = result->records ? 0 : -1;
+            break;
+        }
+        if (batch_full(opts, result->records, body->len - start)) {
+            body->len = mark;
+            *result = before;
+            break;
+        }
+        result->records++;
+    }
+    buf_free(&constant);
+    buf_free(&scratch);
+    return rc;
+}

@@ -1,0 +1,75 @@
+/* The body of an Elasticsearch `_bulk` request, written straight from a
+ * chunk's encoded records: per record an action line and the document line
+ * (NDJSON). Not the HTTP side (compression, sending, the response): this only
+ * turns records into bytes, in batches bounded by size and count.
+ *
+ * A chunk may need several requests (batch limits, a 413 answered with
+ * smaller bodies, items retried alone), so records are addressed through an
+ * es_record_list: the byte offsets of the records to send, made once per
+ * chunk and filtered by the caller for retries. Item i of a response is the
+ * record at list position first + i of the request that carried it. */
+#ifndef SKIFF_ES_BULK_H
+#define SKIFF_ES_BULK_H
+
+#include "buf.h"
+#include "chunk.h"
+#include "es_index.h"
+#include "json.h"
+#include "record.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum es_id_mode {
+    ES_ID_ORIGIN, /* from (node name, origin source id, origin offset): es_id.h */
+    ES_ID_FIELD,  /* a record field; a record without it gets its origin id */
+    ES_ID_NONE,   /* Elasticsearch picks one: retries may duplicate */
+};
+
+struct es_bulk_options {
+    /* The index name, or with data_stream the data stream's name. */
+    const struct es_index_pattern *index;
+    bool data_stream; /* "create" actions instead of "index" */
+    enum es_id_mode id_mode;
+    const struct field_path *id_field; /* ES_ID_FIELD */
+    const char *node_name;             /* ES_ID_ORIGIN and the fallback of ES_ID_FIELD */
+    const char *time_key;              /* e.g. "@timestamp" */
+    bool dedot_keys;                   /* '.' in field names becomes '_' */
+    size_t batch_max_bytes;            /* 0: no limit */
+    size_t batch_max_records;          /* 0: no limit */
+};
+
+/* Byte offsets of records in chunk->data, in chunk order. */
+struct es_record_list {
+    size_t *offsets;
+    size_t count;
+    size_t cap;
+};
+
+/* Fills `list` with every record of the chunk (walking it once). Returns 0, or
+ * -1 if the chunk's data is malformed: then the list holds the records before
+ * the damage. */
+int es_record_list_from_chunk(struct es_record_list *list, const struct chunk *chunk);
+void es_record_list_push(struct es_record_list *list, size_t offset);
+void es_record_list_free(struct es_record_list *list);
+
+/* What one call added; counters are for the output's metrics. */
+struct es_bulk_result {
+    size_t records;          /* list positions first .. first + records - 1 */
+    size_t index_fallbacks;  /* records whose index name used ES_INDEX_FALLBACK */
+    size_t id_fallbacks;     /* ES_ID_FIELD records that got their origin id */
+    struct json_stats stats; /* invalid UTF-8 replaced */
+};
+
+/* Appends records from list position `first` on to `body` until the next one
+ * would take the bytes appended past batch_max_bytes or the count past
+ * batch_max_records, but always at least one record (a record larger than
+ * the limit goes alone). A malformed record ends the batch before it; if it
+ * is the first, nothing is appended and -1 is returned, so that the caller
+ * can set it aside and go on from first + 1. Otherwise returns 0. */
+int es_bulk_build(const struct chunk *chunk, const struct es_record_list *list, size_t first,
+                  const struct es_bulk_options *opts, struct buf *body,
+                  struct es_bulk_result *result);
+
+#endif

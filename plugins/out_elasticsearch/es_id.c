@@ -1,0 +1,114 @@
+/* Origin ids (see es_id.h): SipHash-2-4-128 as in the reference
+ * implementation by Aumasson and Bernstein, and base64url. */
+#include "es_id.h"
+
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+/* Fixed so that every node and every restart computes the same ids. */
+static const uint8_t es_id_key[16] = "skiff-es-doc-id1";
+
+static const char base64url[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static uint64_t load64_le(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void store64_le(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void sip_rounds(uint64_t v[4], int n)
+{
+    for (int i = 0; i < n; i++) {
+        v[0] += v[1];
+        v[1] = ROTL(v[1], 13);
+        v[1] ^= v[0];
+        v[0] = ROTL(v[0], 32);
+        v[2] += v[3];
+        v[3] = ROTL(v[3], 16);
+        v[3] ^= v[2];
+        v[0] += v[3];
+        v[3] = ROTL(v[3], 21);
+        v[3] ^= v[0];
+        v[2] += v[1];
+        v[1] = ROTL(v[1], 17);
+        v[1] ^= v[2];
+        v[2] = ROTL(v[2], 32);
+    }
+}
+
+static void sip_absorb(uint64_t v[4], uint64_t m)
+{
+    v[3] ^= m;
+    sip_rounds(v, 2);
+    v[0] ^= m;
+}
+
+void es_siphash128(const uint8_t key[16], const void *data, size_t len, uint8_t out[16])
+{
+    const uint8_t *p = data;
+    uint64_t k0 = load64_le(key), k1 = load64_le(key + 8);
+    uint64_t v[4] = {k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL ^ 0xee,
+                     k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL};
+    size_t whole = len - len % 8;
+    for (size_t i = 0; i < whole; i += 8)
+        sip_absorb(v, load64_le(p + i));
+    uint64_t last = (uint64_t)len << 56;
+    for (size_t i = 0; i < len % 8; i++)
+        last |= (uint64_t)p[whole + i] << (8 * i);
+    sip_absorb(v, last);
+
+    v[2] ^= 0xee;
+    sip_rounds(v, 4);
+    store64_le(out, v[0] ^ v[1] ^ v[2] ^ v[3]);
+    v[1] ^= 0xdd;
+    sip_rounds(v, 4);
+    store64_le(out + 8, v[0] ^ v[1] ^ v[2] ^ v[3]);
+}
+
+/* 16 bytes in 22 characters: five groups of three bytes, then one byte. */
+static void base64url_16(const uint8_t in[16], char out[ES_ID_ORIGIN_LEN + 1])
+{
+    char *o = out;
+    for (int i = 0; i < 15; i += 3) {
+        uint32_t n = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        *o++ = base64url[n >> 18];
+        *o++ = base64url[n >> 12 & 63];
+        *o++ = base64url[n >> 6 & 63];
+        *o++ = base64url[n & 63];
+    }
+    *o++ = base64url[in[15] >> 2];
+    *o++ = base64url[(in[15] & 3) << 4];
+    *o = '\0';
+}
+
+/* The node name comes last: the only field of variable length, so the
+ * message is unambiguous without a length prefix. */
+void es_id_origin(const char *node_name, const struct record_origin *origin,
+                  char out[ES_ID_ORIGIN_LEN + 1])
+{
+    uint8_t stack[256];
+    size_t node_len = strlen(node_name);
+    size_t len = 16 + node_len;
+    uint8_t *msg = len <= sizeof stack ? stack : xmalloc(len);
+    store64_le(msg, origin->source_id);
+    store64_le(msg + 8, origin->offset);
+    memcpy(msg + 16, node_name, node_len);
+    uint8_t hash[16];
+    es_siphash128(es_id_key, msg, len, hash);
+    if (msg != stack)
+        free(msg);
+    base64url_16(hash, out);
+}

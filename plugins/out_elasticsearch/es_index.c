@@ -1,0 +1,283 @@
+/* Index name patterns (see es_index.h): compiled into a list of parts
+ * (literal text, a date conversion, a field path), expanded per record. */
+#include "es_index.h"
+
+#include "es_field.h"
+#include "timefmt.h"
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SEC_PER_DAY 86400
+
+enum part_kind {
+    PART_LITERAL,
+    PART_YEAR,
+    PART_MONTH,
+    PART_DAY,
+    PART_HOUR,
+    PART_MINUTE,
+    PART_DAY_OF_YEAR,
+    PART_FIELD,
+};
+
+struct index_part {
+    enum part_kind kind;
+    char *literal; /* PART_LITERAL */
+    size_t literal_len;
+    struct field_path path; /* PART_FIELD */
+};
+
+struct es_index_pattern {
+    struct index_part *parts;
+    size_t count;
+    size_t cap;
+    bool has_time;
+};
+
+/* The broken-down UTC time a pattern needs, computed once per record. */
+struct index_time {
+    int64_t year;
+    unsigned month, day, hour, minute, day_of_year;
+};
+
+static const bool index_forbidden[256] = {
+    ['\\'] = true, ['/'] = true, ['*'] = true, ['?'] = true, ['"'] = true, ['<'] = true,
+    ['>'] = true,  ['|'] = true, [' '] = true, [','] = true, ['#'] = true, [':'] = true,
+};
+
+static struct index_part *pattern_add(struct es_index_pattern *p, enum part_kind kind)
+{
+    p->parts = xgrow(p->parts, &p->cap, p->count + 1, sizeof *p->parts);
+    struct index_part *part = &p->parts[p->count++];
+    *part = (struct index_part){.kind = kind};
+    return part;
+}
+
+static void pattern_add_literal(struct es_index_pattern *p, const char *s, size_t len)
+{
+    if (len == 0)
+        return;
+    struct index_part *part = pattern_add(p, PART_LITERAL);
+    part->literal = xstrndup(s, len);
+    part->literal_len = len;
+}
+
+static int conversion_kind(char c, enum part_kind *kind)
+{
+    static const char letters[] = "YmdHMj";
+    static const enum part_kind kinds[] = {PART_YEAR, PART_MONTH,  PART_DAY,
+                                           PART_HOUR, PART_MINUTE, PART_DAY_OF_YEAR};
+    const char *at = c ? strchr(letters, c) : NULL;
+    if (!at)
+        return -1;
+    *kind = kinds[at - letters];
+    return 0;
+}
+
+/* Compiles the conversion at text[i] == '%'; returns the index after it. */
+static size_t compile_conversion(struct es_index_pattern *p, const char *text, size_t i,
+                                 char **error)
+{
+    char c = text[i + 1];
+    enum part_kind kind;
+    if (c == '%') {
+        pattern_add_literal(p, "%", 1);
+        return i + 2;
+    }
+    if (conversion_kind(c, &kind) < 0) {
+        *error = c ? xasprintf("index '%s': unsupported conversion '%%%c' at column %zu (use "
+                               "%%Y %%m %%d %%H %%M %%j %%%%)",
+                               text, c, i + 1)
+                   : xasprintf("index '%s': '%%' at the end", text);
+        return 0;
+    }
+    pattern_add(p, kind);
+    p->has_time = true;
+    return i + 2;
+}
+
+/* Compiles the field at text[i] == '$', text[i + 1] == '{'; returns the index
+ * after the closing brace. */
+static size_t compile_field(struct es_index_pattern *p, const char *text, size_t i, char **error)
+{
+    const char *close = strchr(text + i + 2, '}');
+    if (!close) {
+        *error = xasprintf("index '%s': unterminated '${' at column %zu", text, i + 1);
+        return 0;
+    }
+    char *path_text = xstrndup(text + i + 2, (size_t)(close - text) - i - 2);
+    struct field_path path;
+    char *path_error;
+    int rc = field_path_parse(path_text, &path, &path_error);
+    free(path_text);
+    if (rc < 0) {
+        *error = xasprintf("index '%s': %s", text, path_error);
+        free(path_error);
+        return 0;
+    }
+    pattern_add(p, PART_FIELD)->path = path;
+    return (size_t)(close - text) + 1;
+}
+
+struct es_index_pattern *es_index_pattern_compile(const char *text, char **error)
+{
+    struct es_index_pattern *p = xcalloc(1, sizeof *p);
+    *error = NULL;
+    if (text[0] == '\0') {
+        *error = xstrdup("index: empty name");
+        es_index_pattern_free(p);
+        return NULL;
+    }
+    size_t literal = 0;
+    size_t i = 0;
+    while (text[i]) {
+        bool conversion = text[i] == '%';
+        bool field = text[i] == '$' && text[i + 1] == '{';
+        if (!conversion && !field) {
+            i++;
+            continue;
+        }
+        pattern_add_literal(p, text + literal, i - literal);
+        i = conversion ? compile_conversion(p, text, i, error) : compile_field(p, text, i, error);
+        if (*error) {
+            es_index_pattern_free(p);
+            return NULL;
+        }
+        literal = i;
+    }
+    pattern_add_literal(p, text + literal, i - literal);
+    return p;
+}
+
+void es_index_pattern_free(struct es_index_pattern *pattern)
+{
+    if (!pattern)
+        return;
+    for (size_t i = 0; i < pattern->count; i++) {
+        free(pattern->parts[i].literal);
+        field_path_free(&pattern->parts[i].path);
+    }
+    free(pattern->parts);
+    free(pattern);
+}
+
+bool es_index_pattern_is_constant(const struct es_index_pattern *pattern)
+{
+    return pattern->count <= 1 && (pattern->count == 0 || pattern->parts[0].kind == PART_LITERAL);
+}
+
+static unsigned day_of_year(int64_t year, unsigned month, unsigned day)
+{
+    static const unsigned before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return before[month - 1] + day + (leap && month > 2);
+}
+
+/* Years are kept to 0000-9999 as in json_write_time, so %Y is four digits. */
+static struct index_time index_time_of(struct record_time t)
+{
+    static const int64_t min = -62167219200LL, max = 253402300799LL;
+    int64_t sec = t.sec < min ? min : t.sec > max ? max : t.sec;
+    int64_t days = sec / SEC_PER_DAY;
+    int64_t secs = sec % SEC_PER_DAY;
+    if (secs < 0) {
+        days--;
+        secs += SEC_PER_DAY;
+    }
+    struct index_time it;
+    timefmt_civil_from_days(days, &it.year, &it.month, &it.day);
+    it.hour = (unsigned)(secs / 3600);
+    it.minute = (unsigned)(secs / 60 % 60);
+    it.day_of_year = day_of_year(it.year, it.month, it.day);
+    return it;
+}
+
+static void append_digits(struct buf *out, uint64_t v, int width)
+{
+    char text[8];
+    for (int i = width - 1; i >= 0; i--) {
+        text[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    buf_append(out, text, (size_t)width);
+}
+
+static void append_time_part(struct buf *out, enum part_kind kind, const struct index_time *it)
+{
+    switch (kind) {
+    case PART_YEAR:
+        append_digits(out, (uint64_t)it->year, 4);
+        break;
+    case PART_MONTH:
+        append_digits(out, it->month, 2);
+        break;
+    case PART_DAY:
+        append_digits(out, it->day, 2);
+        break;
+    case PART_HOUR:
+        append_digits(out, it->hour, 2);
+        break;
+    case PART_MINUTE:
+        append_digits(out, it->minute, 2);
+        break;
+    case PART_DAY_OF_YEAR:
+        append_digits(out, it->day_of_year, 3);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Returns 1 if the field fell back, 0 if not, -1 if malformed. */
+static int append_field(struct buf *out, const struct field_path *path,
+                        const struct record_view *view, struct attachment *const *attachments)
+{
+    struct es_field field;
+    if (es_field_get(view, attachments, path, &field) < 0)
+        return -1;
+    size_t mark = out->len;
+    if (es_field_append_text(out, &field) && out->len > mark)
+        return 0;
+    buf_append(out, ES_INDEX_FALLBACK, sizeof ES_INDEX_FALLBACK - 1);
+    return 1;
+}
+
+static void sanitize_name(char *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c >= 'A' && c <= 'Z')
+            name[i] = (char)(c - 'A' + 'a');
+        else if (index_forbidden[c])
+            name[i] = '_';
+    }
+}
+
+int es_index_expand(const struct es_index_pattern *pattern, const struct record_view *view,
+                    struct attachment *const *attachments, struct buf *out)
+{
+    size_t start = out->len;
+    struct index_time it = {0};
+    if (pattern->has_time)
+        it = index_time_of(view->time);
+    int fallback = 0;
+    for (size_t i = 0; i < pattern->count; i++) {
+        const struct index_part *part = &pattern->parts[i];
+        int rc = 0;
+        if (part->kind == PART_LITERAL)
+            buf_append(out, part->literal, part->literal_len);
+        else if (part->kind == PART_FIELD)
+            rc = append_field(out, &part->path, view, attachments);
+        else
+            append_time_part(out, part->kind, &it);
+        if (rc < 0) {
+            out->len = start;
+            return -1;
+        }
+        fallback |= rc;
+    }
+    sanitize_name(out->data + start, out->len - start);
+    return fallback;
+}

@@ -1,0 +1,165 @@
+/* `_bulk` responses (see es_response.h). The body is parsed into a value tree
+ * with json_parse: simple and strict enough, at the price of allocating every
+ * item (about 100 bytes of response per record, so a few hundred KiB of small
+ * allocations per 5 MiB request, far below the cost of building and
+ * compressing the body). A streaming reader would avoid that if profiles ever
+ * show it. */
+#include "es_response.h"
+
+#include "json_parse.h"
+#include "value.h"
+#include "xalloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How much of a body that is not JSON goes into the message. */
+#define ES_RESPONSE_EXCERPT 40
+
+static int fail(char *error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(char *error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(error, ES_RESPONSE_ERROR_SIZE, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The start of the body with control bytes and non-ASCII as '?', so that a
+ * proxy's HTML page shows what it is in the log. */
+static void excerpt(const char *text, size_t len, char out[ES_RESPONSE_EXCERPT + 1])
+{
+    size_t n = len < ES_RESPONSE_EXCERPT ? len : ES_RESPONSE_EXCERPT;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+        out[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    out[n] = '\0';
+}
+
+static const struct value *member(const struct value *object, const char *key)
+{
+    if (object->type != VALUE_MAP)
+        return NULL;
+    return value_map_get(&object->as.map, key, strlen(key));
+}
+
+static char *string_or_empty(const struct value *v)
+{
+    if (v && v->type == VALUE_STRING)
+        return xstrndup(v->as.string.ptr, v->as.string.len);
+    return xstrdup("");
+}
+
+static enum es_item_class classify(int status, bool create)
+{
+    if (status >= 200 && status < 300)
+        return ES_ITEM_OK;
+    if (status == 409 && create)
+        return ES_ITEM_ALREADY_EXISTS;
+    if (status >= 400 && status < 500 && status != 429)
+        return ES_ITEM_REJECTED;
+    return ES_ITEM_RETRY;
+}
+
+/* "error" is an object with type and reason; very old versions sent a plain
+ * string, kept as the reason. */
+static void read_item_error(const struct value *result, struct es_item *item)
+{
+    const struct value *err = member(result, "error");
+    if (err && err->type == VALUE_STRING) {
+        item->error_type = xstrdup("");
+        item->error_reason = string_or_empty(err);
+        return;
+    }
+    item->error_type = string_or_empty(err ? member(err, "type") : NULL);
+    item->error_reason = string_or_empty(err ? member(err, "reason") : NULL);
+}
+
+/* An item is {"<op>":{"status":N,...}} with exactly one operation. */
+static int read_item(const struct value *v, size_t i, struct es_item *item, char *error)
+{
+    if (v->type != VALUE_MAP || v->as.map.count != 1)
+        return fail(error, "bulk response: item %zu is not an object with one operation", i);
+    const struct map_entry *op = &v->as.map.entries[0];
+    const struct value *status = member(&op->value, "status");
+    if (!status || status->type != VALUE_INT || status->as.integer < 100 ||
+        status->as.integer > 599)
+        return fail(error, "bulk response: item %zu has no valid status", i);
+    item->status = (int)status->as.integer;
+    bool create = op->key.len == 6 && memcmp(op->key.ptr, "create", 6) == 0;
+    item->class = classify(item->status, create);
+    read_item_error(&op->value, item);
+    return 0;
+}
+
+/* A body with "error" and no "items" is a whole-request error; its type and
+ * reason say more than "no items". */
+static int fail_no_items(const struct value *root, char *error)
+{
+    const struct value *err = member(root, "error");
+    const struct value *type = err ? member(err, "type") : NULL;
+    const struct value *reason = err ? member(err, "reason") : NULL;
+    if (type && type->type == VALUE_STRING)
+        return fail(error, "bulk response has no items: %s: %s", type->as.string.ptr,
+                    reason && reason->type == VALUE_STRING ? reason->as.string.ptr : "");
+    return fail(error, "bulk response has no items");
+}
+
+static int read_items(const struct value *root, size_t expected, struct es_response *out,
+                      char *error)
+{
+    const struct value *items = member(root, "items");
+    if (!items || items->type != VALUE_ARRAY)
+        return fail_no_items(root, error);
+    if (items->as.array.count != expected)
+        return fail(error, "bulk response has %u items for %zu records", items->as.array.count,
+                    expected);
+    out->items = xcalloc(expected ? expected : 1, sizeof *out->items);
+    for (size_t i = 0; i < expected; i++) {
+        if (read_item(&items->as.array.items[i], i, &out->items[i], error) < 0)
+            return -1;
+        out->count++;
+        out->counts[out->items[i].class]++;
+    }
+    return 0;
+}
+
+int es_response_parse(const char *text, size_t len, size_t expected_items,
+                      struct es_response *out, char *error)
+{
+    *out = (struct es_response){0};
+    struct value root;
+    char parse_error[JSON_PARSE_ERROR_SIZE];
+    if (json_parse(text, len, &root, parse_error) < 0) {
+        char start[ES_RESPONSE_EXCERPT + 1];
+        excerpt(text, len, start);
+        return fail(error, "bulk response is not JSON (%s): \"%s\"", parse_error, start);
+    }
+    int rc = root.type == VALUE_MAP ? read_items(&root, expected_items, out, error)
+                                    : fail(error, "bulk response is not a JSON object");
+    value_free(&root);
+    if (rc < 0)
+        es_response_free(out);
+    return rc;
+}
+
+void es_response_free(struct es_response *response)
+{
+    for (size_t i = 0; i < response->count; i++) {
+        free(response->items[i].error_type);
+        free(response->items[i].error_reason);
+    }
+    free(response->items);
+    *response = (struct es_response){0};
+}
+
+const char *es_item_class_name(enum es_item_class class)
+{
+    static const char *const names[] = {"ok", "already_exists", "retry", "rejected"};
+    return names[class];
+}

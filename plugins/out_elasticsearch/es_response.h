@@ -1,0 +1,47 @@
+/* The response to a `_bulk` request, item by item: what each record's fate
+ * is (delivered, to retry, rejected for the dead-letter file) and, on errors,
+ * Elasticsearch's error type and reason. Not the HTTP status of the request
+ * itself (429, 413, 5xx for the whole request are the caller's business):
+ * this reads a body that came with 200. Works for Elasticsearch 7 and 8 and
+ * OpenSearch, which share the format. */
+#ifndef SKIFF_ES_RESPONSE_H
+#define SKIFF_ES_RESPONSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ES_RESPONSE_ERROR_SIZE 160
+
+enum es_item_class {
+    ES_ITEM_OK,             /* 2xx */
+    ES_ITEM_ALREADY_EXISTS, /* 409 on create: our id is indexed, so delivered */
+    ES_ITEM_RETRY,          /* 429, 5xx, and statuses outside 2xx-5xx */
+    ES_ITEM_REJECTED,       /* other 4xx: dead-letter file */
+};
+
+struct es_item {
+    int status;
+    enum es_item_class class;
+    char *error_type;   /* "" when there is none */
+    char *error_reason; /* "" when there is none */
+};
+
+struct es_response {
+    struct es_item *items;
+    size_t count;
+    size_t counts[4]; /* items per es_item_class */
+};
+
+/* Parses a `_bulk` response body for a request of `expected_items` records.
+ * Returns 0 with every item filled in, or -1 with a message in `error`
+ * (ES_RESPONSE_ERROR_SIZE bytes) when the body is not a bulk response (not
+ * JSON, no items, a different number of items, an item without a status):
+ * then nothing is known about any record and the whole request is to be
+ * retried. `out` is empty after an error. */
+int es_response_parse(const char *text, size_t len, size_t expected_items,
+                      struct es_response *out, char *error);
+void es_response_free(struct es_response *response);
+
+const char *es_item_class_name(enum es_item_class class);
+
+#endif
