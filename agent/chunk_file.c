@@ -3,6 +3,8 @@
  * chunk_file_parse.c. Not for choosing which chunks go to disk or when. */
 #include "chunk_file.h"
 
+#include "durable_file.h"
+
 #include "xalloc.h"
 
 #include <ctype.h>
@@ -34,43 +36,6 @@ __attribute__((format(printf, 3, 4))) static int chunk_file_fail(char *error, si
 static char *chunk_file_path(const char *dir, uint64_t id)
 {
     return xasprintf("%s/%" PRIu64 ".chunk", dir, id);
-}
-
-/* ---- fault injection (tests only) ---- */
-
-static struct chunk_file_faults faults;
-static int write_calls, fsync_calls, rename_calls;
-
-void chunk_file_set_faults(const struct chunk_file_faults *set)
-{
-    memset(&faults, 0, sizeof faults);
-    if (set)
-        faults = *set;
-    write_calls = fsync_calls = rename_calls = 0;
-}
-
-static bool fault_hit(int *calls, int fail_at)
-{
-    ++*calls;
-    if (fail_at <= 0 || *calls != fail_at)
-        return false;
-    errno = faults.errno_value;
-    return true;
-}
-
-static ssize_t faulty_write(int fd, const void *data, size_t len)
-{
-    return fault_hit(&write_calls, faults.fail_write_at) ? -1 : write(fd, data, len);
-}
-
-static int faulty_fsync(int fd)
-{
-    return fault_hit(&fsync_calls, faults.fail_fsync_at) ? -1 : fsync(fd);
-}
-
-static int faulty_rename(const char *from, const char *to)
-{
-    return fault_hit(&rename_calls, faults.fail_rename_at) ? -1 : rename(from, to);
 }
 
 /* ---- encoding ---- */
@@ -186,50 +151,6 @@ static bool chunk_file_encodable(const struct chunk *chunk, size_t output_count)
 
 /* ---- writing ---- */
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = faulty_write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Writes, optionally syncs, and closes fd; returns the step that failed (errno
- * set), or NULL. */
-static const char *write_pieces_close(int fd, const struct iovec *pieces, size_t count, bool sync)
-{
-    const char *step = NULL;
-    for (size_t i = 0; i < count && !step; i++) {
-        if (write_all(fd, pieces[i].iov_base, pieces[i].iov_len) < 0)
-            step = "write temporary file";
-    }
-    if (!step && sync && faulty_fsync(fd) < 0)
-        step = "fsync temporary file";
-    int saved = errno;
-    if (close(fd) < 0 && !step)
-        return "close temporary file";
-    errno = saved;
-    return step;
-}
-
-static int chunk_file_sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = faulty_fsync(fd);
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
 /* Puts the pieces into DIR/<id>.chunk through a temporary file. `fresh`: the
  * file is new, so if the folder cannot be synced it is removed again (the
  * caller keeps the chunk in memory); a rewritten file stays, old or new. */
@@ -237,28 +158,15 @@ static int chunk_file_store(const char *dir, uint64_t id, const struct iovec *pi
                             bool sync, bool fresh, char *error, size_t error_size)
 {
     char *path = chunk_file_path(dir, id);
-    char *tmp = xasprintf("%s.tmp", path);
-    const char *step = NULL;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        step = "open temporary file";
-    else
-        step = write_pieces_close(fd, pieces, count, sync);
-    if (!step && faulty_rename(tmp, path) < 0)
-        step = "rename temporary file";
-    int saved = errno;
-    if (step) {
-        unlink(tmp);
-    } else if (sync && chunk_file_sync_dir(dir) < 0) {
-        step = "fsync folder";
-        saved = errno;
-        if (fresh)
+    const char *step;
+    int rc = durable_file_replace(path, pieces, count, sync, &step);
+    if (rc < 0) {
+        int saved = errno;
+        if (fresh && strcmp(step, "fsync folder") == 0)
             unlink(path);
+        errno = saved;
+        chunk_file_fail(error, error_size, "%s: %s: %s", path, step, strerror(errno));
     }
-    errno = saved;
-    int rc =
-        step ? chunk_file_fail(error, error_size, "%s: %s: %s", path, step, strerror(errno)) : 0;
-    free(tmp);
     free(path);
     return rc;
 }
@@ -301,26 +209,6 @@ int chunk_file_write(const char *dir, const struct chunk *chunk, const char *inp
 
 /* ---- reading and other disk operations ---- */
 
-static int read_whole_file(const char *path, struct buf *out)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    for (;;) {
-        buf_reserve(out, 65536);
-        ssize_t n = read(fd, out->data + out->len, out->cap - out->len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int saved = errno;
-            close(fd);
-            errno = saved;
-            return (int)n;
-        }
-        out->len += (size_t)n;
-    }
-}
-
 int chunk_file_read(const char *path, struct chunk **out, struct chunk_file_info *info,
                     bool *damaged, char *error, size_t error_size)
 {
@@ -329,8 +217,11 @@ int chunk_file_read(const char *path, struct chunk **out, struct chunk_file_info
     *out = NULL;
     memset(info, 0, sizeof *info);
     *damaged = false;
-    if (read_whole_file(path, &content) < 0) {
+    int found = durable_file_read(path, &content);
+    if (found <= 0) {
         buf_free(&content);
+        if (found == 0)
+            errno = ENOENT;
         return chunk_file_fail(error, error_size, "%s: read: %s", path, strerror(errno));
     }
     int rc = chunk_file_parse((const uint8_t *)content.data, content.len, out, info, damaged,
@@ -442,7 +333,7 @@ int chunk_file_quarantine(const char *path, const char *corrupt_dir, char *error
     const char *slash = strrchr(path, '/');
     char *target = xasprintf("%s/%s", corrupt_dir, slash ? slash + 1 : path);
     int rc = 0;
-    if (faulty_rename(path, target) < 0)
+    if (rename(path, target) < 0)
         rc = chunk_file_fail(error, error_size, "%s: move to %s: %s", path, corrupt_dir,
                              strerror(errno));
     free(target);

@@ -94,15 +94,4 @@ int chunk_file_list(const char *dir, uint64_t **ids, size_t *count, char *error,
 int chunk_file_quarantine(const char *path, const char *corrupt_dir, char *error,
                           size_t error_size);
 
-/* For tests only: makes the Nth write(), fsync() or rename() from now on
- * (counting from 1; 0 means never) fail with errno_value. NULL clears the
- * faults. Not thread-safe. */
-struct chunk_file_faults {
-    int fail_write_at;
-    int fail_fsync_at;
-    int fail_rename_at;
-    int errno_value;
-};
-void chunk_file_set_faults(const struct chunk_file_faults *faults);
-
 #endif

@@ -3,6 +3,7 @@
  * tail_checkpoint_format.c. Not for deciding what to checkpoint. */
 #include "tail_checkpoint.h"
 
+#include "durable_file.h"
 #include "hmap.h"
 #include "log.h"
 #include "xalloc.h"
@@ -25,8 +26,6 @@ struct checkpoint_node {
 
 struct checkpoint_store {
     char *path;
-    char *tmp_path;
-    char *folder; /* fsynced after the rename */
     struct hmap entries;
     bool dirty;
     bool existed; /* a checkpoint file was there when the store was opened */
@@ -169,67 +168,14 @@ static int checkpoint_save_failed(const struct checkpoint_store *store, const ch
     return -1;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Writes, syncs and closes fd; returns the step that failed (errno set), or
- * NULL. */
-static const char *write_sync_close(int fd, const char *data, size_t len)
-{
-    const char *step = NULL;
-    if (write_all(fd, data, len) < 0)
-        step = "write temporary file";
-    else if (fsync(fd) < 0)
-        step = "fsync temporary file";
-    int saved = errno;
-    if (close(fd) < 0 && !step)
-        return "close temporary file";
-    errno = saved;
-    return step;
-}
-
-static int checkpoint_store_sync_folder(const struct checkpoint_store *store)
-{
-    int fd = open(store->folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return checkpoint_save_failed(store, "open folder");
-    if (fsync(fd) < 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return checkpoint_save_failed(store, "fsync folder");
-    }
-    close(fd);
-    return 0;
-}
-
 static int checkpoint_store_replace(const struct checkpoint_store *store, const char *data,
                                     size_t len)
 {
-    int fd = open(store->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return checkpoint_save_failed(store, "open temporary file");
-    const char *step = write_sync_close(fd, data, len);
-    if (!step && rename(store->tmp_path, store->path) < 0)
-        step = "rename temporary file";
-    if (step) {
-        int saved = errno;
-        unlink(store->tmp_path);
-        errno = saved;
+    const char *step;
+    struct iovec piece = {(void *)data, len};
+    if (durable_file_replace(store->path, &piece, 1, true, &step) < 0)
         return checkpoint_save_failed(store, step);
-    }
-    return checkpoint_store_sync_folder(store);
+    return 0;
 }
 
 int checkpoint_store_save(struct checkpoint_store *store)
@@ -249,63 +195,31 @@ int checkpoint_store_save(struct checkpoint_store *store)
 
 /* ---- opening ---- */
 
-static char *folder_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return xstrdup(".");
-    return xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
-}
-
-/* mkdir -p of the store's folder. */
 static int checkpoint_store_make_folders(const struct checkpoint_store *store, char **error)
 {
-    char *dir = xstrdup(store->folder);
+    char *failed = NULL;
+    char *folder = xstrdup(store->path);
+    char *slash = strrchr(folder, '/');
     int rc = 0;
-    for (char *p = dir + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char end = *p;
-        *p = '\0';
-        if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
-            *error =
-                xasprintf("%s: cannot create folder %s: %s", store->path, dir, strerror(errno));
-            rc = -1;
-        }
-        *p = end;
-        if (end == '\0' || rc < 0)
-            break;
+    if (slash && slash != folder) {
+        *slash = '\0';
+        rc = durable_file_make_folders(folder, &failed);
     }
-    free(dir);
+    if (rc < 0) {
+        *error = xasprintf("%s: cannot create folder %s: %s", store->path, failed, strerror(errno));
+        free(failed);
+    }
+    free(folder);
     return rc;
 }
 
 /* Reads the whole file into out: 1 if read, 0 if missing, -1 on error. */
 static int read_whole_file(const char *path, struct buf *out, char **error)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
-        return 0;
-    if (fd < 0) {
-        *error = xasprintf("%s: open: %s", path, strerror(errno));
-        return -1;
-    }
-    for (;;) {
-        buf_reserve(out, 65536);
-        ssize_t n = read(fd, out->data + out->len, out->cap - out->len);
-        if (n == 0)
-            break;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            *error = xasprintf("%s: read: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        out->len += (size_t)n;
-    }
-    close(fd);
-    return 1;
+    int found = durable_file_read(path, out);
+    if (found < 0)
+        *error = xasprintf("%s: read: %s", path, strerror(errno));
+    return found;
 }
 
 /* Moves an undecodable file aside, so that it can be looked at and is not
@@ -353,8 +267,6 @@ struct checkpoint_store *checkpoint_store_open(const char *path, char **error)
 {
     struct checkpoint_store *store = xcalloc(1, sizeof *store);
     store->path = xstrdup(path);
-    store->tmp_path = xasprintf("%s.tmp", path);
-    store->folder = folder_of(path);
     if (checkpoint_store_make_folders(store, error) < 0 ||
         checkpoint_store_load(store, error) < 0) {
         checkpoint_store_close(store);
@@ -376,7 +288,5 @@ void checkpoint_store_close(struct checkpoint_store *store)
     }
     hmap_free(&store->entries);
     free(store->path);
-    free(store->tmp_path);
-    free(store->folder);
     free(store);
 }

@@ -4,6 +4,7 @@
 #include "suites.h"
 
 #include "chunk_file.h"
+#include "durable_file.h"
 #include "json.h"
 #include "xalloc.h"
 
@@ -277,11 +278,11 @@ START_TEST(test_chunk_file_mark_done)
     ck_assert_int_eq(errno, ENOENT);
 
     /* A failed rewrite leaves the old file whole. */
-    struct chunk_file_faults fault = {.fail_rename_at = 1, .errno_value = EIO};
-    chunk_file_set_faults(&fault);
+    struct durable_file_faults fault = {.fail_rename_at = 1, .errno_value = EIO};
+    durable_file_set_faults(&fault);
     ck_assert_int_eq(chunk_file_mark_done(dir, 9, "es", true, error, sizeof error), -1);
     ck_assert_int_eq(errno, EIO);
-    chunk_file_set_faults(NULL);
+    durable_file_set_faults(NULL);
     ck_assert_uint_eq(count_entries(dir), 1);
 
     char *path = xasprintf("%s/9.chunk", dir);
@@ -508,18 +509,18 @@ START_TEST(test_chunk_file_injected_faults)
     char error[256];
     for (size_t e = 0; e < 2; e++) {
         for (int step = 0; step < 6; step++) {
-            struct chunk_file_faults fault = {.errno_value = errnos[e]};
+            struct durable_file_faults fault = {.errno_value = errnos[e]};
             if (step < 3)
                 fault.fail_write_at = step + 1;
             else if (step < 5)
                 fault.fail_fsync_at = step - 2;
             else
                 fault.fail_rename_at = 1;
-            chunk_file_set_faults(&fault);
+            durable_file_set_faults(&fault);
             errno = 0;
             int rc =
                 chunk_file_write(dir, chunk, "in", outputs, done, 3, true, error, sizeof error);
-            chunk_file_set_faults(NULL);
+            durable_file_set_faults(NULL);
             ck_assert_int_eq(rc, -1);
             ck_assert_int_eq(errno, errnos[e]);
             ck_assert_ptr_nonnull(strstr(error, strerror(errnos[e])));
