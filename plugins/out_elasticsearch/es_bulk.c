@@ -60,6 +60,27 @@ static void dedot_keys(char *json, size_t len)
     }
 }
 
+/* Writes the id field's value as a JSON string: a string of 1 to
+ * ES_ID_MAX_BYTES bytes or a number. Returns false, writing nothing, for
+ * anything else. */
+static bool write_field_id(struct buf *out, const struct es_field *field, struct json_stats *stats)
+{
+    if (field->kind == ES_FIELD_STRING) {
+        if (field->len == 0 || field->len > ES_ID_MAX_BYTES)
+            return false;
+        json_write_string(out, field->str, field->len, stats);
+        return true;
+    }
+    size_t mark = out->len;
+    buf_append_byte(out, '"');
+    if (!es_field_append_text(out, field)) {
+        out->len = mark;
+        return false;
+    }
+    buf_append_byte(out, '"');
+    return true;
+}
+
 /* Appends ,"_id":"..." for the record. */
 static int write_id(struct buf *out, const struct record_view *view,
                     struct attachment *const *attachments, const struct es_bulk_options *opts,
@@ -72,13 +93,7 @@ static int write_id(struct buf *out, const struct record_view *view,
         struct es_field field;
         if (es_field_get(view, attachments, opts->id_field, &field) < 0)
             return -1;
-        struct buf text = BUF_INIT;
-        bool ok = es_field_append_text(&text, &field) && text.len > 0 &&
-                  text.len <= ES_ID_MAX_BYTES;
-        if (ok)
-            json_write_string(out, text.data, text.len, &result->stats);
-        buf_free(&text);
-        if (ok)
+        if (write_field_id(out, &field, &result->stats))
             return 0;
         result->id_fallbacks++;
     }
@@ -112,8 +127,8 @@ static int write_action(struct buf *out, const struct record_view *view,
 }
 
 static int write_document(struct buf *out, const struct record_view *view,
-                          struct attachment *const *attachments,
-                          const struct es_bulk_options *opts, struct es_bulk_result *result)
+                          struct attachment *const *attachments, const struct es_bulk_options *opts,
+                          struct es_bulk_result *result)
 {
     size_t start = out->len;
     if (json_write_record(out, view, attachments, opts->time_key, &result->stats) < 0)

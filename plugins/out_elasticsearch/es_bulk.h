@@ -23,8 +23,11 @@
 
 enum es_id_mode {
     ES_ID_ORIGIN, /* from (node name, origin source id, origin offset): es_id.h */
-    ES_ID_FIELD,  /* a record field; a record without it gets its origin id */
-    ES_ID_NONE,   /* Elasticsearch picks one: retries may duplicate */
+    /* A record field (a string or number). A record lacking it, or where it is
+     * empty, longer than ES_ID_MAX_BYTES or not a scalar, gets its origin id
+     * and is counted: still idempotent, never rejected for its id. */
+    ES_ID_FIELD,
+    ES_ID_NONE, /* Elasticsearch picks one: retries may duplicate */
 };
 
 struct es_bulk_options {

@@ -111,8 +111,8 @@ static void value_to_field(const struct value *v, struct es_field *out)
 {
     switch (v->type) {
     case VALUE_STRING:
-        *out = (struct es_field){.kind = ES_FIELD_STRING, .str = v->as.string.ptr,
-                                 .len = v->as.string.len};
+        *out = (struct es_field){
+            .kind = ES_FIELD_STRING, .str = v->as.string.ptr, .len = v->as.string.len};
         break;
     case VALUE_INT:
         *out = (struct es_field){.kind = ES_FIELD_INT, .integer = v->as.integer};
@@ -143,9 +143,9 @@ static void get_in_attachment(const struct attachment *a, const struct field_pat
 {
     const struct value *v = &a->value;
     for (uint32_t n = 1; v && n < path->count; n++)
-        v = v->type == VALUE_MAP ? value_map_get(&v->as.map, path->segments[n].ptr,
-                                                 path->segments[n].len)
-                                 : NULL;
+        v = v->type == VALUE_MAP
+                ? value_map_get(&v->as.map, path->segments[n].ptr, path->segments[n].len)
+                : NULL;
     if (v)
         value_to_field(v, out);
     else

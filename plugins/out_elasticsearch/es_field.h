@@ -5,9 +5,11 @@
 #ifndef SKIFF_ES_FIELD_H
 #define SKIFF_ES_FIELD_H
 
+#include "buf.h"
 #include "codec.h"
 #include "record.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum es_field_kind {

@@ -12,8 +12,7 @@
 /* Fixed so that every node and every restart computes the same ids. */
 static const uint8_t es_id_key[16] = "skiff-es-doc-id1";
 
-static const char base64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char base64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static uint64_t load64_le(const uint8_t *p)
 {

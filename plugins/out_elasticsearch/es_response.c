@@ -129,8 +129,8 @@ static int read_items(const struct value *root, size_t expected, struct es_respo
     return 0;
 }
 
-int es_response_parse(const char *text, size_t len, size_t expected_items,
-                      struct es_response *out, char *error)
+int es_response_parse(const char *text, size_t len, size_t expected_items, struct es_response *out,
+                      char *error)
 {
     *out = (struct es_response){0};
     struct value root;
@@ -160,6 +160,7 @@ void es_response_free(struct es_response *response)
 
 const char *es_item_class_name(enum es_item_class class)
 {
-    static const char *const names[] = {"ok", "already_exists", "retry", "rejected"};
+    static const char *const names[ES_ITEM_CLASS_COUNT] = {"ok", "already_exists", "retry",
+                                                           "rejected"};
     return names[class];
 }

@@ -17,6 +17,7 @@ enum es_item_class {
     ES_ITEM_ALREADY_EXISTS, /* 409 on create: our id is indexed, so delivered */
     ES_ITEM_RETRY,          /* 429, 5xx, and statuses outside 2xx-5xx */
     ES_ITEM_REJECTED,       /* other 4xx: dead-letter file */
+    ES_ITEM_CLASS_COUNT,
 };
 
 struct es_item {
@@ -29,7 +30,7 @@ struct es_item {
 struct es_response {
     struct es_item *items;
     size_t count;
-    size_t counts[4]; /* items per es_item_class */
+    size_t counts[ES_ITEM_CLASS_COUNT]; /* items per es_item_class */
 };
 
 /* Parses a `_bulk` response body for a request of `expected_items` records.
@@ -38,8 +39,8 @@ struct es_response {
  * JSON, no items, a different number of items, an item without a status):
  * then nothing is known about any record and the whole request is to be
  * retried. `out` is empty after an error. */
-int es_response_parse(const char *text, size_t len, size_t expected_items,
-                      struct es_response *out, char *error);
+int es_response_parse(const char *text, size_t len, size_t expected_items, struct es_response *out,
+                      char *error);
 void es_response_free(struct es_response *response);
 
 const char *es_item_class_name(enum es_item_class class);

@@ -68,16 +68,16 @@ static struct attachment *make_pod(int i)
 /* An access-log line with varying address, path, status, size and latency. */
 static void make_line(char *line, size_t size, int64_t sec)
 {
-    static const char *const paths[] = {"/api/v1/cart", "/api/v1/items?page=", "/healthz",
-                                        "/static/app.js", "/api/v1/checkout", "/login"};
+    static const char *const paths[] = {"/api/v1/cart",   "/api/v1/items?page=", "/healthz",
+                                        "/static/app.js", "/api/v1/checkout",    "/login"};
     static const int statuses[] = {200, 200, 200, 200, 201, 304, 404, 500};
     unsigned p = rng() % 6;
     snprintf(line, size,
              "10.%u.%u.%u - - [%lld] \"GET %s%u HTTP/1.1\" %d %u \"-\" \"Mozilla/5.0 (X11; "
              "Linux x86_64)\" rt=%u.%03u uid=%08x",
              rng() % 256, rng() % 256, rng() % 256, (long long)sec, paths[p],
-             p == 1 ? rng() % 50 : 0, statuses[rng() % 8], rng() % 40000, rng() % 2,
-             rng() % 1000, rng());
+             p == 1 ? rng() % 50 : 0, statuses[rng() % 8], rng() % 40000, rng() % 2, rng() % 1000,
+             rng());
 }
 
 static struct chunk *make_chunk(size_t records)
@@ -120,8 +120,11 @@ static void build_body(struct buf *body)
         .batch_max_bytes = BODY_BYTES,
     };
     struct es_bulk_result result;
+    double start = now_seconds();
     es_bulk_build(chunk, &list, 0, &opts, body, &result);
-    printf("body: %zu bytes, %zu records\n", body->len, result.records);
+    double elapsed = now_seconds() - start;
+    printf("body: %zu bytes, %zu records, built in %.1f ms (%.0f MiB/s)\n", body->len,
+           result.records, elapsed * 1e3, (double)body->len / (1 << 20) / elapsed);
     es_record_list_free(&list);
     chunk_free(chunk);
     es_index_pattern_free(index);
@@ -159,8 +162,7 @@ static void check_round_trip(const struct buf *in, const uint8_t *gz, size_t gz_
     struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
     char *back = malloc(in->len);
     size_t back_len;
-    if (libdeflate_gzip_decompress(d, gz, gz_len, back, in->len, &back_len) !=
-            LIBDEFLATE_SUCCESS ||
+    if (libdeflate_gzip_decompress(d, gz, gz_len, back, in->len, &back_len) != LIBDEFLATE_SUCCESS ||
         back_len != in->len || memcmp(back, in->data, in->len) != 0)
         abort();
     free(back);

@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t total = 0;
     for (size_t i = 0; i < response.count; i++)
         check_item(&response.items[i]);
-    for (int c = 0; c < 4; c++)
+    for (int c = 0; c < ES_ITEM_CLASS_COUNT; c++)
         total += response.counts[c];
     if (total != expected)
         abort();

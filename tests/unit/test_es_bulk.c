@@ -222,8 +222,8 @@ END_TEST
 
 START_TEST(test_index_pattern_compile_errors)
 {
-    static const char *const bad[] = {"", "logs-%Q", "logs-%", "logs-${a.b", "logs-${a..b}",
-                                      "logs-${}"};
+    static const char *const bad[] = {"",           "logs-%Q",      "logs-%",
+                                      "logs-${a.b", "logs-${a..b}", "logs-${}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *error = NULL;
         ck_assert_ptr_null(es_index_pattern_compile(bad[i], &error));
@@ -358,17 +358,68 @@ START_TEST(test_field_ids)
     char *body = build_all(chunk, &opts, &result);
     char origin[ES_ID_ORIGIN_LEN + 1];
     es_id_origin("node-1", &(struct record_origin){3, 90}, origin);
-    char *want = xasprintf(
-        "{\"index\":{\"_index\":\"audit\",\"_id\":\"6f1c\\\"x\"}}\n"
-        "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\",\"auditID\":\"6f1c\\\"x\"}\n"
-        "{\"index\":{\"_index\":\"audit\",\"_id\":\"17\"}}\n"
-        "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\",\"auditID\":17}\n"
-        "{\"index\":{\"_index\":\"audit\",\"_id\":\"%s\"}}\n"
-        "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\"}\n",
-        origin);
+    char *want =
+        xasprintf("{\"index\":{\"_index\":\"audit\",\"_id\":\"6f1c\\\"x\"}}\n"
+                  "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\",\"auditID\":\"6f1c\\\"x\"}\n"
+                  "{\"index\":{\"_index\":\"audit\",\"_id\":\"17\"}}\n"
+                  "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\",\"auditID\":17}\n"
+                  "{\"index\":{\"_index\":\"audit\",\"_id\":\"%s\"}}\n"
+                  "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\"}\n",
+                  origin);
     ck_assert_str_eq(body, want);
     ck_assert_uint_eq(result.id_fallbacks, 1);
     free(want);
+    free(body);
+    chunk_free(chunk);
+    field_path_free(&path);
+    es_index_pattern_free(index);
+}
+END_TEST
+
+/* Ids Elasticsearch would reject (empty, over 512 bytes) and non-scalars fall
+ * back to the origin id. */
+START_TEST(test_field_id_fallbacks)
+{
+    struct es_index_pattern *index = compile_ok("audit");
+    struct field_path path;
+    char *error;
+    ck_assert_int_eq(field_path_parse("auditID", &path, &error), 0);
+    struct es_bulk_options opts = default_options(index);
+    opts.id_mode = ES_ID_FIELD;
+    opts.id_field = &path;
+
+    char long_id[ES_ID_MAX_BYTES + 2];
+    memset(long_id, 'x', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    struct chunk *chunk = chunk_new(1, 0, "t", 1, 0);
+    struct record rec;
+    make_record(&rec, T_2024_05_01, 3, 30);
+    set_str(&rec.fields, "auditID", "");
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+    make_record(&rec, T_2024_05_01, 3, 60);
+    set_str(&rec.fields, "auditID", long_id);
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+    make_record(&rec, T_2024_05_01, 3, 90);
+    struct value map = value_map_new();
+    value_map_set(&rec.fields, "auditID", 7, &map);
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+    make_record(&rec, T_2024_05_01, 3, 120);
+    long_id[ES_ID_MAX_BYTES] = '\0';
+    set_str(&rec.fields, "auditID", long_id);
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+
+    struct es_bulk_result result;
+    char *body = build_all(chunk, &opts, &result);
+    ck_assert_uint_eq(result.id_fallbacks, 3);
+    char id[ES_ID_MAX_BYTES + 8], want[ES_ID_ORIGIN_LEN + 1];
+    es_id_origin("node-1", &(struct record_origin){3, 60}, want);
+    const char *second = strstr(body, "\n{\"index\"") + 1;
+    ck_assert_str_eq(id_of_body(second, id, sizeof id), want);
+    ck_assert_ptr_nonnull(strstr(body, long_id));
     free(body);
     chunk_free(chunk);
     field_path_free(&path);
@@ -430,12 +481,11 @@ START_TEST(test_dedot_nested_and_attached)
     opts.dedot_keys = true;
     struct es_bulk_result result;
     char *body = build_all(chunk, &opts, &result);
-    ck_assert_str_eq(body,
-                     "{\"index\":{\"_index\":\"logs\"}}\n"
-                     "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\","
-                     "\"a_b\":{\"c_d\":1,\"e\":\"x.y \\\"q.\\\" z\"},"
-                     "\"arr_x\":[{\"k_k\":\"v.v\"}],"
-                     "\"kube_meta\":{\"labels\":{\"app_kubernetes_io/name\":\"web.1\"}}}\n");
+    ck_assert_str_eq(body, "{\"index\":{\"_index\":\"logs\"}}\n"
+                           "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\","
+                           "\"a_b\":{\"c_d\":1,\"e\":\"x.y \\\"q.\\\" z\"},"
+                           "\"arr_x\":[{\"k_k\":\"v.v\"}],"
+                           "\"kube_meta\":{\"labels\":{\"app_kubernetes_io/name\":\"web.1\"}}}\n");
 
     opts.dedot_keys = false;
     char *plain = build_all(chunk, &opts, &result);
@@ -725,6 +775,7 @@ Suite *es_bulk_suite(void)
     tcase_add_test(tc, test_siphash128_reference_vectors);
     tcase_add_test(tc, test_origin_ids);
     tcase_add_test(tc, test_field_ids);
+    tcase_add_test(tc, test_field_id_fallbacks);
     tcase_add_test(tc, test_origin_ids_in_bulk);
     tcase_add_test(tc, test_dedot_nested_and_attached);
     tcase_add_test(tc, test_batch_limits);
