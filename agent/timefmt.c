@@ -1,13 +1,12 @@
-/* Timestamp parsing (see timefmt.h): the RFC 3339 fast path and compiled
- * strptime-style formats. Digits are read directly and dates become day counts
- * with Howard Hinnant's closed-form days_from_civil, so nothing depends on TZ,
- * the locale or struct tm. Not a formatter: json_write_time writes times. */
+/* Timestamp parsing (see timefmt.h): the RFC 3339 fast path and running
+ * compiled formats (compiled in timefmt_compile.c). Digits are read directly
+ * and dates become day counts with Howard Hinnant's closed-form
+ * days_from_civil, so nothing depends on TZ, the locale or struct tm. Not a
+ * formatter: json_write_time writes times. */
 #include "timefmt.h"
+#include "timefmt_internal.h"
 
-#include "buf.h"
-#include "xalloc.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,12 +111,6 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-/* The C locale's isspace, whatever the process locale is. */
-static bool is_space(char c)
-{
-    return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 static char ascii_lower(char c)
 {
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
@@ -133,7 +126,7 @@ static bool scan_byte(struct scan *sc, char c)
 
 static void scan_spaces(struct scan *sc)
 {
-    while (sc->pos < sc->len && is_space(sc->s[sc->pos]))
+    while (sc->pos < sc->len && timefmt_is_space(sc->s[sc->pos]))
         sc->pos++;
 }
 
@@ -258,29 +251,6 @@ int timefmt_parse_rfc3339(const char *s, size_t len, struct record_time *out)
     return 0;
 }
 
-/* What a directive sets. The numeric ones come first and index `fields`. */
-enum field {
-    F_YEAR,
-    F_YEAR2,
-    F_MONTH,
-    F_DAY,
-    F_YDAY,
-    F_HOUR,
-    F_HOUR12,
-    F_MINUTE,
-    F_SECOND,
-    F_NUMERIC_COUNT,
-    F_AMPM = F_NUMERIC_COUNT,
-    F_EPOCH,
-    F_ZONE,
-};
-
-#define BIT(f) (1u << (f))
-#define YEAR_BITS (BIT(F_YEAR) | BIT(F_YEAR2))
-#define DATE_BITS (YEAR_BITS | BIT(F_MONTH) | BIT(F_DAY) | BIT(F_YDAY))
-#define CALENDAR_BITS                                                                              \
-    (DATE_BITS | BIT(F_HOUR) | BIT(F_HOUR12) | BIT(F_MINUTE) | BIT(F_SECOND) | BIT(F_AMPM))
-
 static const struct {
     uint8_t digits;
     uint16_t min, max;
@@ -289,180 +259,6 @@ static const struct {
     [F_DAY] = {2, 1, 31},        [F_YDAY] = {3, 1, 366},  [F_HOUR] = {2, 0, 23},
     [F_HOUR12] = {2, 1, 12},     [F_MINUTE] = {2, 0, 59}, [F_SECOND] = {2, 0, 60},
 };
-
-enum op_kind {
-    OP_NONE,
-    OP_LITERAL,      /* arg: the byte */
-    OP_SPACE,        /* any run of whitespace, possibly empty */
-    OP_NUMBER,       /* arg: the field */
-    OP_MONTH_NAME,   /* sets F_MONTH */
-    OP_WEEKDAY_NAME, /* read and ignored */
-    OP_AMPM,
-    OP_FRACTION, /* arg: most digits, 0 for any number */
-    OP_EPOCH,
-    OP_OFFSET,
-    OP_ZONE_NAME,
-};
-
-struct time_op {
-    uint8_t kind;
-    uint8_t arg;
-};
-
-struct time_format {
-    struct time_op *ops;
-    size_t count;
-    unsigned sets; /* BIT(F_*) of every directive */
-};
-
-/* A directive is one op, or an expansion compiled in its place. */
-static const struct directive {
-    uint8_t kind;
-    uint8_t arg;
-    const char *expansion;
-} directives[128] = {
-    ['Y'] = {OP_NUMBER, F_YEAR, NULL},   ['y'] = {OP_NUMBER, F_YEAR2, NULL},
-    ['m'] = {OP_NUMBER, F_MONTH, NULL},  ['d'] = {OP_NUMBER, F_DAY, NULL},
-    ['j'] = {OP_NUMBER, F_YDAY, NULL},   ['H'] = {OP_NUMBER, F_HOUR, NULL},
-    ['I'] = {OP_NUMBER, F_HOUR12, NULL}, ['M'] = {OP_NUMBER, F_MINUTE, NULL},
-    ['S'] = {OP_NUMBER, F_SECOND, NULL}, ['b'] = {OP_MONTH_NAME, 0, NULL},
-    ['B'] = {OP_MONTH_NAME, 0, NULL},    ['h'] = {OP_MONTH_NAME, 0, NULL},
-    ['a'] = {OP_WEEKDAY_NAME, 0, NULL},  ['A'] = {OP_WEEKDAY_NAME, 0, NULL},
-    ['p'] = {OP_AMPM, 0, NULL},          ['L'] = {OP_FRACTION, 0, NULL},
-    ['N'] = {OP_FRACTION, 9, NULL},      ['s'] = {OP_EPOCH, 0, NULL},
-    ['z'] = {OP_OFFSET, 0, NULL},        ['Z'] = {OP_ZONE_NAME, 0, NULL},
-    ['%'] = {OP_LITERAL, '%', NULL},     ['e'] = {OP_NONE, 0, " %d"},
-    ['T'] = {OP_NONE, 0, "%H:%M:%S"},    ['F'] = {OP_NONE, 0, "%Y-%m-%d"},
-    ['D'] = {OP_NONE, 0, "%m/%d/%y"},    ['R'] = {OP_NONE, 0, "%H:%M"},
-};
-
-static unsigned op_sets(const struct time_op *op)
-{
-    switch (op->kind) {
-    case OP_NUMBER:
-        return BIT(op->arg);
-    case OP_MONTH_NAME:
-        return BIT(F_MONTH);
-    case OP_AMPM:
-        return BIT(F_AMPM);
-    case OP_EPOCH:
-        return BIT(F_EPOCH);
-    case OP_OFFSET:
-    case OP_ZONE_NAME:
-        return BIT(F_ZONE);
-    default:
-        return 0;
-    }
-}
-
-struct compiler {
-    const char *format;
-    struct time_op *ops;
-    size_t count, cap;
-    unsigned sets;
-    char *error;
-};
-
-static int compile_fail(struct compiler *c, size_t column, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int compile_fail(struct compiler *c, size_t column, const char *fmt, ...)
-{
-    struct buf msg = BUF_INIT;
-    buf_printf(&msg, "time format '%s': ", c->format);
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
-    buf_printf(&msg, " at column %zu", column + 1);
-    c->error = (char *)buf_cstr(&msg);
-    return -1;
-}
-
-static void emit(struct compiler *c, uint8_t kind, uint8_t arg)
-{
-    if (kind == OP_SPACE && c->count > 0 && c->ops[c->count - 1].kind == OP_SPACE)
-        return;
-    c->ops = xgrow(c->ops, &c->cap, c->count + 1, sizeof *c->ops);
-    c->ops[c->count++] = (struct time_op){kind, arg};
-    c->sets |= op_sets(&c->ops[c->count - 1]);
-}
-
-/* Where a directive was written. Ops from an expansion such as %T report the
- * directive as written. */
-struct site {
-    size_t column;
-    char name;
-};
-
-static int compile_text(struct compiler *c, const char *text, const struct site *expanded);
-
-static bool conflicts(unsigned sets, unsigned before)
-{
-    return ((sets & CALENDAR_BITS) && (before & BIT(F_EPOCH))) ||
-           ((sets & BIT(F_EPOCH)) && (before & CALENDAR_BITS));
-}
-
-static int compile_directive(struct compiler *c, char name, const struct site *at)
-{
-    unsigned char index = (unsigned char)name;
-    if (name == '\0')
-        return compile_fail(c, at->column, "trailing %%");
-    const struct directive *d = index < 128 ? &directives[index] : NULL;
-    if (!d || (d->kind == OP_NONE && !d->expansion))
-        return compile_fail(c, at->column, "unknown directive %%%c", name);
-    if (d->expansion)
-        return compile_text(c, d->expansion, at);
-    if (conflicts(op_sets(&(struct time_op){d->kind, d->arg}), c->sets))
-        return compile_fail(c, at->column, "%%%c cannot be combined with %s", at->name,
-                            at->name == 's' ? "date or time directives" : "%s");
-    emit(c, d->kind, d->arg);
-    return 0;
-}
-
-/* Compiles `text`: the format itself, or the expansion of a directive. */
-static int compile_text(struct compiler *c, const char *text, const struct site *expanded)
-{
-    for (size_t i = 0; text[i]; i++) {
-        if (is_space(text[i])) {
-            emit(c, OP_SPACE, 0);
-        } else if (text[i] != '%') {
-            emit(c, OP_LITERAL, (uint8_t)text[i]);
-        } else {
-            struct site at = expanded ? *expanded : (struct site){i, text[i + 1]};
-            if (compile_directive(c, text[i + 1], &at) < 0)
-                return -1;
-            i++;
-        }
-    }
-    return 0;
-}
-
-struct time_format *timefmt_compile(const char *format, char **error)
-{
-    struct compiler c = {.format = format};
-    if (compile_text(&c, format, NULL) < 0) {
-        free(c.ops);
-        *error = c.error;
-        return NULL;
-    }
-    if (!(c.sets & (CALENDAR_BITS | BIT(F_EPOCH)))) {
-        free(c.ops);
-        *error = xasprintf("time format '%s': no date or time directive", format);
-        return NULL;
-    }
-    struct time_format *fmt = xmalloc(sizeof *fmt);
-    *fmt = (struct time_format){c.ops, c.count, c.sets};
-    return fmt;
-}
-
-void timefmt_free(struct time_format *fmt)
-{
-    if (!fmt)
-        return;
-    free(fmt->ops);
-    free(fmt);
-}
 
 /* What the ops read from one text. */
 struct time_parts {
