@@ -242,6 +242,11 @@ static int skip_value(const uint8_t *data, size_t len, size_t *pos, int depth)
     }
 }
 
+int codec_skip_value(const uint8_t *data, size_t len, size_t *pos)
+{
+    return skip_value(data, len, pos, 0);
+}
+
 static int parse_body(const uint8_t *body, size_t len, struct record_view *view)
 {
     if (len < BODY_HEADER_LEN)

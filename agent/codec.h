@@ -67,6 +67,10 @@ enum codec_tag {
     CODEC_ARRAY = 7,
 };
 
+/* Moves *pos past one encoded value (bounds and depth checked). Returns 0 or
+ * -1 on malformed input. For walkers that look for one field. */
+int codec_skip_value(const uint8_t *data, size_t len, size_t *pos);
+
 /* Low-level readers shared by walkers; each returns 0 or -1 when the data
  * would run past `len`. */
 int codec_read_varint(const uint8_t *data, size_t len, size_t *pos, uint64_t *out);

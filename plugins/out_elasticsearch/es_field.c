@@ -8,55 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int skip_value(const uint8_t *data, size_t len, size_t *pos, int depth);
-
-static int skip_items(const uint8_t *data, size_t len, size_t *pos, int depth, bool keyed)
-{
-    uint64_t count;
-    if (depth > CODEC_MAX_DEPTH || codec_read_varint(data, len, pos, &count) < 0 ||
-        count > len - *pos)
-        return -1;
-    for (uint64_t i = 0; i < count; i++) {
-        const char *key;
-        size_t key_len;
-        if (keyed && codec_read_string(data, len, pos, &key, &key_len) < 0)
-            return -1;
-        if (skip_value(data, len, pos, depth) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int skip_value(const uint8_t *data, size_t len, size_t *pos, int depth)
-{
-    if (*pos >= len)
-        return -1;
-    uint64_t u;
-    const char *s;
-    size_t slen;
-    switch (data[(*pos)++]) {
-    case CODEC_NULL:
-    case CODEC_FALSE:
-    case CODEC_TRUE:
-        return 0;
-    case CODEC_INT:
-        return codec_read_varint(data, len, pos, &u);
-    case CODEC_FLOAT:
-        if (len - *pos < 8)
-            return -1;
-        *pos += 8;
-        return 0;
-    case CODEC_STRING:
-        return codec_read_string(data, len, pos, &s, &slen);
-    case CODEC_MAP:
-        return skip_items(data, len, pos, depth + 1, true);
-    case CODEC_ARRAY:
-        return skip_items(data, len, pos, depth + 1, false);
-    default:
-        return -1;
-    }
-}
-
 /* Finds `key` in the encoded map whose count is at *pos and leaves *pos at its
  * value's tag. Returns 1 if found, 0 if not, -1 if malformed. */
 static int find_member(const uint8_t *data, size_t len, size_t *pos, const struct value_string *key)
@@ -71,7 +22,7 @@ static int find_member(const uint8_t *data, size_t len, size_t *pos, const struc
             return -1;
         if (k_len == key->len && memcmp(k, key->ptr, k_len) == 0)
             return 1;
-        if (skip_value(data, len, pos, 1) < 0)
+        if (codec_skip_value(data, len, pos) < 0)
             return -1;
     }
     return 0;
