@@ -2,6 +2,7 @@
  * and their done flags), marking done, listing, quarantine, recovery from
  * truncation and flipped bytes, and injected I/O errors. */
 #include "suites.h"
+#include "temp_dir.h"
 
 #include "chunk_file.h"
 #include "durable_file.h"
@@ -23,24 +24,6 @@
 static const char *const outputs[] = {"es", "s3", "stdout"};
 
 /* ---- helpers ---- */
-
-static char *make_temp_dir(void)
-{
-    char *dir = xstrdup("/tmp/skiff-chunk-file-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
-static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void remove_temp_dir(char *dir)
-{
-    ck_assert_int_eq(nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-    free(dir);
-}
 
 static bool file_exists(const char *path)
 {
@@ -157,13 +140,13 @@ static struct buf read_bytes(const char *path)
 /* The chunk's encoded bytes, and where its record data starts in them. */
 static struct buf encoded_chunk(const struct chunk *chunk, size_t *data_start)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("chunk-file");
     static const bool done[3] = {false, true, false};
     write_chunk(dir, chunk, done);
     char *path = xasprintf("%s/%llu.chunk", dir, (unsigned long long)chunk->id);
     struct buf content = read_bytes(path);
     free(path);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
     *data_start = content.len - 12 - chunk->data.len;
     return content;
 }
@@ -195,7 +178,7 @@ static int parse_copy(const char *data, size_t len, struct chunk **out,
 
 START_TEST(test_chunk_file_round_trip)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("chunk-file");
     struct chunk *chunk = make_chunk(42);
     static const bool done[3] = {true, false, true};
     write_chunk(dir, chunk, done);
@@ -231,13 +214,13 @@ START_TEST(test_chunk_file_round_trip)
     chunk_free(back);
     chunk_free(chunk);
     free(path);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
 START_TEST(test_chunk_file_empty_chunk_without_sync)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("chunk-file");
     struct chunk *chunk = chunk_new(3, 0, "t", 1, 0);
     const char *only[] = {"out"};
     bool done[] = {false};
@@ -258,13 +241,13 @@ START_TEST(test_chunk_file_empty_chunk_without_sync)
     chunk_free(back);
     chunk_free(chunk);
     free(path);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
 START_TEST(test_chunk_file_mark_done)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("chunk-file");
     struct chunk *chunk = make_chunk(9);
     static const bool done[3] = {false, false, false};
     write_chunk(dir, chunk, done);
@@ -297,7 +280,7 @@ START_TEST(test_chunk_file_mark_done)
     chunk_free(back);
     chunk_free(chunk);
     free(path);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
@@ -305,7 +288,7 @@ END_TEST
 
 START_TEST(test_chunk_file_list_in_id_order)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("chunk-file");
     static const bool done[3] = {false, false, false};
     static const uint64_t written[] = {33, 2, 10, 18446744073709551615ull};
     for (size_t i = 0; i < 4; i++) {
@@ -349,13 +332,13 @@ START_TEST(test_chunk_file_list_in_id_order)
     ck_assert_uint_eq(count, 0);
     free(missing);
     free(corrupt);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
 START_TEST(test_chunk_file_quarantine)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("chunk-file");
     struct chunk *chunk = make_chunk(5);
     static const bool done[3] = {false, false, false};
     write_chunk(dir, chunk, done);
@@ -373,7 +356,7 @@ START_TEST(test_chunk_file_quarantine)
     free(corrupt);
     free(path);
     chunk_free(chunk);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
@@ -458,7 +441,7 @@ END_TEST
 
 START_TEST(test_chunk_file_damaged_file_on_disk)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("chunk-file");
     struct chunk *chunk = make_chunk(12);
     static const bool done[3] = {false, false, false};
     write_chunk(dir, chunk, done);
@@ -491,7 +474,7 @@ START_TEST(test_chunk_file_damaged_file_on_disk)
     ck_assert_ptr_null(back);
     free(path);
     chunk_free(chunk);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
@@ -505,7 +488,7 @@ START_TEST(test_chunk_file_injected_faults)
     static const int errnos[] = {ENOSPC, EIO};
     static const bool done[3] = {false, false, false};
     struct chunk *chunk = make_chunk(4);
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("chunk-file");
     char error[256];
     for (size_t e = 0; e < 2; e++) {
         for (int step = 0; step < 6; step++) {
@@ -530,7 +513,7 @@ START_TEST(test_chunk_file_injected_faults)
     write_chunk(dir, chunk, done);
     ck_assert_uint_eq(count_entries(dir), 1);
     chunk_free(chunk);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 

@@ -2,6 +2,7 @@
  * in-memory store, and saving and opening on disk (corrupt files, failed saves,
  * missing folders). */
 #include "suites.h"
+#include "temp_dir.h"
 
 #include "plugins/in_tail/tail_checkpoint.h"
 #include "xalloc.h"
@@ -18,24 +19,6 @@
 #include <zlib.h>
 
 /* ---- helpers ---- */
-
-static char *make_temp_dir(void)
-{
-    char *dir = xstrdup("/tmp/skiff-checkpoint-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    return dir;
-}
-
-static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-static void remove_temp_dir(char *dir)
-{
-    ck_assert_int_eq(nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
-    free(dir);
-}
 
 static void write_file(const char *path, const char *data, size_t len)
 {
@@ -397,7 +380,7 @@ static bool keep_odd_inodes(const struct checkpoint_entry *entry, void *data)
 
 START_TEST(test_store_retain)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("checkpoint");
     char *path = xasprintf("%s/tail.0.checkpoints", dir);
     struct checkpoint_store *store = open_store(path);
     for (uint64_t ino = 0; ino < 100; ino++) {
@@ -419,13 +402,13 @@ START_TEST(test_store_retain)
     }
     checkpoint_store_close(store);
     free(path);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
 START_TEST(test_store_set_find_remove)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("checkpoint");
     char *path = xasprintf("%s/tail.0.checkpoints", dir);
     struct checkpoint_store *store = open_store(path);
     ck_assert_uint_eq(checkpoint_store_count(store), 0);
@@ -481,13 +464,13 @@ START_TEST(test_store_set_find_remove)
 
     checkpoint_store_close(store);
     free(path);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
 START_TEST(test_store_many_entries)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("checkpoint");
     char *path = xasprintf("%s/tail.0.checkpoints", dir);
     struct checkpoint_store *store = open_store(path);
     const uint64_t n = 30000;
@@ -519,13 +502,13 @@ START_TEST(test_store_many_entries)
     ck_assert_uint_eq(checkpoint_store_find(store, 29999 % 3, 29999)->offset, 299990);
     checkpoint_store_close(store);
     free(path);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
 START_TEST(test_store_save_and_reopen)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("checkpoint");
     char *path = xasprintf("%s/tail.0.checkpoints", dir);
     struct checkpoint_store *store = open_store(path);
     for (size_t i = 0; i < SAMPLE_COUNT; i++)
@@ -567,13 +550,13 @@ START_TEST(test_store_save_and_reopen)
     ck_assert(!file_exists(path));
     checkpoint_store_close(store);
     free(path);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
 START_TEST(test_store_open_corrupt)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("checkpoint");
     char *path = xasprintf("%s/tail.0.checkpoints", dir);
     char *corrupt = xasprintf("%s.corrupt", path);
     write_file(corrupt, "older\n", 6);
@@ -600,13 +583,13 @@ START_TEST(test_store_open_corrupt)
     checkpoint_store_close(store);
     free(corrupt);
     free(path);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
 START_TEST(test_store_save_failure_keeps_old_file)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("checkpoint");
     char *path = xasprintf("%s/tail.0.checkpoints", dir);
     char *tmp = xasprintf("%s.tmp", path);
     struct checkpoint_store *store = open_store(path);
@@ -639,13 +622,13 @@ START_TEST(test_store_save_failure_keeps_old_file)
     free(old);
     free(tmp);
     free(path);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
 START_TEST(test_store_save_failure_removes_temporary)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("checkpoint");
     char *path = xasprintf("%s/tail.0.checkpoints", dir);
     char *tmp = xasprintf("%s.tmp", path);
     struct checkpoint_store *store = open_store(path);
@@ -663,13 +646,13 @@ START_TEST(test_store_save_failure_removes_temporary)
     free(inside);
     free(tmp);
     free(path);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
 START_TEST(test_store_open_creates_folders)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("checkpoint");
     char *folder = xasprintf("%s/state/tail/nested", dir);
     char *path = xasprintf("%s/tail.0.checkpoints", folder);
     struct checkpoint_store *store = open_store(path);
@@ -687,13 +670,13 @@ START_TEST(test_store_open_creates_folders)
     checkpoint_store_close(store);
     free(path);
     free(folder);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
 START_TEST(test_store_open_errors)
 {
-    char *dir = make_temp_dir();
+    char *dir = temp_dir_make("checkpoint");
     char *blocker = xasprintf("%s/file", dir);
     write_file(blocker, "x", 1);
     char *path = xasprintf("%s/sub/tail.0.checkpoints", blocker);
@@ -717,7 +700,7 @@ START_TEST(test_store_open_errors)
     free(error);
     free(path);
     free(blocker);
-    remove_temp_dir(dir);
+    temp_dir_remove(dir);
 }
 END_TEST
 
