@@ -7,11 +7,21 @@
 #include "xalloc.h"
 
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 void record_init(struct record *rec)
 {
     *rec = (struct record){0};
+}
+
+void record_init_now(struct record *rec)
+{
+    struct timespec now;
+    record_init(rec);
+    clock_gettime(CLOCK_REALTIME, &now);
+    rec->time.sec = now.tv_sec;
+    rec->time.nsec = (uint32_t)now.tv_nsec;
 }
 
 void record_free(struct record *rec)

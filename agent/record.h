@@ -64,6 +64,8 @@ int field_path_parse(const char *text, struct field_path *out, char **error);
 void field_path_free(struct field_path *path);
 
 void record_init(struct record *rec);
+/* record_init, with the time set to now (the ingestion time). */
+void record_init_now(struct record *rec);
 void record_free(struct record *rec); /* fields and attachment references */
 /* Moves the contents of *from into *to (which must be empty); *from is left empty. */
 void record_move(struct record *to, struct record *from);

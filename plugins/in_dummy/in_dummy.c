@@ -7,7 +7,6 @@
 
 #include <stddef.h>
 #include <stdlib.h>
-#include <time.h>
 
 struct dummy_options {
     struct value record;
@@ -55,12 +54,8 @@ static void dummy_emit_one(struct instance *in, struct dummy_state *state)
 {
     const struct dummy_options *opts = in->options;
     struct record rec;
-    struct timespec now;
 
-    record_init(&rec);
-    clock_gettime(CLOCK_REALTIME, &now);
-    rec.time.sec = now.tv_sec;
-    rec.time.nsec = (uint32_t)now.tv_nsec;
+    record_init_now(&rec);
     for (uint32_t i = 0; i < opts->record.as.map.count; i++) {
         const struct map_entry *e = &opts->record.as.map.entries[i];
         struct value copy = value_clone(&e->value);

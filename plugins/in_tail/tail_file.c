@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -148,12 +147,8 @@ static void tail_emit_line(void *ctx, const char *line, size_t len, uint64_t end
     struct tail_file *f = ctx;
     struct tail *t = f->tail;
     struct record rec;
-    struct timespec now;
 
-    record_init(&rec);
-    clock_gettime(CLOCK_REALTIME, &now);
-    rec.time.sec = now.tv_sec;
-    rec.time.nsec = (uint32_t)now.tv_nsec;
+    record_init_now(&rec);
     rec.origin.source_id = f->source_id;
     rec.origin.offset = end_offset;
     metric_add(t->metrics.lines_read, 1);
@@ -265,11 +260,7 @@ static void tail_file_flush_parser(struct tail_file *f)
         return;
     for (;;) {
         struct record rec;
-        struct timespec now;
-        record_init(&rec);
-        clock_gettime(CLOCK_REALTIME, &now);
-        rec.time.sec = now.tv_sec;
-        rec.time.nsec = (uint32_t)now.tv_nsec;
+        record_init_now(&rec);
         rec.origin.source_id = f->source_id;
         rec.origin.offset = f->read_offset;
         if (parser_state_flush(t->parser, f->parser_state, &rec) != PARSE_OK) {
