@@ -12,6 +12,8 @@ int main(void)
     srunner_add_suite(runner, json_parse_suite());
     srunner_add_suite(runner, hmap_suite());
     srunner_add_suite(runner, k8s_suite());
+    srunner_add_suite(runner, k8s_cache_suite());
+    srunner_add_suite(runner, k8s_watch_suite());
     srunner_add_suite(runner, http_suite());
     srunner_add_suite(runner, logfmt_suite());
     srunner_add_suite(runner, loop_suite());

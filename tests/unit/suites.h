@@ -11,6 +11,8 @@ Suite *json_suite(void);
 Suite *json_parse_suite(void);
 Suite *hmap_suite(void);
 Suite *k8s_suite(void);
+Suite *k8s_cache_suite(void);
+Suite *k8s_watch_suite(void);
 Suite *http_suite(void);
 Suite *logfmt_suite(void);
 Suite *loop_suite(void);
