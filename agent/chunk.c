@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void chunk_free_contents(struct chunk *chunk);
+
 struct chunk *chunk_new(uint64_t id, unsigned input_index, const char *tag, uint64_t routes,
                         int64_t now_ms)
 {
@@ -23,13 +25,42 @@ void chunk_free(struct chunk *chunk)
 {
     if (!chunk)
         return;
+    chunk_free_contents(chunk);
+    free(chunk->origins);
+    free(chunk->tag);
+    free(chunk);
+}
+
+static void chunk_free_contents(struct chunk *chunk)
+{
     for (size_t i = 0; i < chunk->attachment_count; i++)
         attachment_unref(chunk->attachments[i]);
     free(chunk->attachments);
-    free(chunk->origins);
+    chunk->attachments = NULL;
+    chunk->attachment_count = 0;
+    chunk->attachment_cap = 0;
     buf_free(&chunk->data);
-    free(chunk->tag);
-    free(chunk);
+}
+
+void chunk_evict(struct chunk *chunk)
+{
+    chunk_free_contents(chunk);
+    chunk->evicted = true;
+}
+
+void chunk_restore(struct chunk *chunk, struct chunk *from)
+{
+    chunk_free_contents(chunk);
+    chunk->data = from->data;
+    from->data = (struct buf)BUF_INIT;
+    chunk->attachments = from->attachments;
+    chunk->attachment_count = from->attachment_count;
+    chunk->attachment_cap = from->attachment_cap;
+    from->attachments = NULL;
+    from->attachment_count = 0;
+    chunk->record_count = from->record_count;
+    chunk->evicted = false;
+    chunk_free(from);
 }
 
 /* The table index of `a`, adding it if new; -1 when the table is full. The

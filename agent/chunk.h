@@ -32,12 +32,19 @@ struct chunk {
     size_t origin_cap;
     int64_t opened_ms;
 
-    /* Owned by the chunk store on the pipeline thread; outputs never read
-     * these. */
+    /* Owned by the pipeline thread (chunk store and storage); outputs never
+     * read these. */
     struct chunk *next_open;   /* hash chain of open chunks */
     struct chunk *next_sealed; /* the input's queue of sealed chunks */
     unsigned routes_left;      /* outputs that have not finished with it */
-    bool abandoned;            /* some output never got to send it */
+    uint64_t routes_done;      /* bit i: output i finished with it */
+    unsigned submitted;        /* deliveries with the output thread now */
+    size_t bytes;              /* encoded size, also while evicted */
+    uint64_t file_bytes;       /* size of its chunk file, when persisted */
+    bool persisted;            /* a chunk file holds it */
+    bool evicted;              /* data and attachments freed; the file has them */
+    bool acked;                /* its origins were acknowledged to the input */
+    bool replayed;             /* read back from disk at start: no input owns it */
 };
 
 struct chunk *chunk_new(uint64_t id, unsigned input_index, const char *tag, uint64_t routes,
@@ -54,6 +61,13 @@ void chunk_seal(struct chunk *chunk);
 /* Notes the origin of a record that was dropped before reaching the chunk, so
  * its offset is acknowledged together with the chunk. */
 void chunk_note_origin(struct chunk *chunk, const struct record_origin *origin);
+
+/* Frees the records and attachments (the chunk file keeps them), keeping the
+ * chunk's identity, routes and origins. */
+void chunk_evict(struct chunk *chunk);
+/* Takes the records and attachments of `from` (a copy read back from the
+ * chunk file), which is freed. */
+void chunk_restore(struct chunk *chunk, struct chunk *from);
 
 /* Iterates the records: start with *pos = 0. Returns 1, 0 at the end, or -1 if
  * the data is malformed. */

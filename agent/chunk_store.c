@@ -10,14 +10,15 @@
 struct sealed_queue {
     struct chunk *head;
     struct chunk *tail;
+    struct chunk *ack_next; /* first chunk not yet acknowledged, or NULL */
 };
 
 struct chunk_store {
     struct chunk **buckets;
     size_t bucket_count; /* a power of two */
     size_t open_count;
-    struct sealed_queue *sealed; /* one per input */
-    size_t input_count;
+    struct sealed_queue *sealed;
+    size_t queue_count;
     size_t sealed_count;
 };
 
@@ -31,13 +32,13 @@ static size_t chunk_store_hash(unsigned input, const char *tag)
     return (size_t)h;
 }
 
-struct chunk_store *chunk_store_create(size_t input_count)
+struct chunk_store *chunk_store_create(size_t queue_count)
 {
     struct chunk_store *store = xcalloc(1, sizeof *store);
     store->bucket_count = 64;
     store->buckets = xcalloc(store->bucket_count, sizeof *store->buckets);
-    store->input_count = input_count;
-    store->sealed = xcalloc(input_count, sizeof *store->sealed);
+    store->queue_count = queue_count;
+    store->sealed = xcalloc(queue_count, sizeof *store->sealed);
     return store;
 }
 
@@ -51,7 +52,7 @@ void chunk_store_destroy(struct chunk_store *store)
             chunk_free(c);
         }
     }
-    for (size_t i = 0; i < store->input_count; i++) {
+    for (size_t i = 0; i < store->queue_count; i++) {
         for (struct chunk *c = store->sealed[i].head, *next; c; c = next) {
             next = c->next_sealed;
             chunk_free(c);
@@ -129,11 +130,11 @@ static void chunk_store_remove_open(struct chunk_store *store, struct chunk *chu
     }
 }
 
-void chunk_store_seal(struct chunk_store *store, struct chunk *chunk, unsigned routes_left)
+static void chunk_store_append(struct chunk_store *store, unsigned queue_index, struct chunk *chunk,
+                               unsigned routes_left)
 {
-    struct sealed_queue *queue = &store->sealed[chunk->input_index];
+    struct sealed_queue *queue = &store->sealed[queue_index];
 
-    chunk_store_remove_open(store, chunk);
     chunk->routes_left = routes_left;
     chunk->next_sealed = NULL;
     if (queue->tail)
@@ -141,27 +142,69 @@ void chunk_store_seal(struct chunk_store *store, struct chunk *chunk, unsigned r
     else
         queue->head = chunk;
     queue->tail = chunk;
+    if (!queue->ack_next && !chunk->acked)
+        queue->ack_next = chunk;
     store->sealed_count++;
 }
 
-void chunk_store_route_done(struct chunk_store *store, struct chunk *chunk,
-                            chunk_release_cb *release, void *data)
+void chunk_store_seal(struct chunk_store *store, struct chunk *chunk, unsigned routes_left)
 {
-    struct sealed_queue *queue = &store->sealed[chunk->input_index];
+    chunk_store_remove_open(store, chunk);
+    chunk_store_append(store, chunk->input_index, chunk, routes_left);
+}
 
-    if (chunk->routes_left > 0)
-        chunk->routes_left--;
-    while (queue->head && queue->head->routes_left == 0) {
+void chunk_store_add_sealed(struct chunk_store *store, unsigned queue, struct chunk *chunk,
+                            unsigned routes_left)
+{
+    chunk_store_append(store, queue, chunk, routes_left);
+}
+
+static bool chunk_is_safe(const struct chunk *chunk)
+{
+    return chunk->routes_left == 0 || chunk->persisted;
+}
+
+void chunk_store_advance(struct chunk_store *store, unsigned queue_index,
+                         const struct chunk_store_hooks *hooks)
+{
+    struct sealed_queue *queue = &store->sealed[queue_index];
+
+    while (queue->ack_next && chunk_is_safe(queue->ack_next)) {
+        struct chunk *chunk = queue->ack_next;
+        queue->ack_next = chunk->next_sealed;
+        while (queue->ack_next && queue->ack_next->acked)
+            queue->ack_next = queue->ack_next->next_sealed;
+        chunk->acked = true;
+        hooks->ack(chunk, hooks->data);
+    }
+    while (queue->head && queue->head->routes_left == 0 && queue->head->acked) {
         struct chunk *done = queue->head;
         queue->head = done->next_sealed;
         if (!queue->head)
             queue->tail = NULL;
         store->sealed_count--;
-        release(done, data);
+        hooks->release(done, hooks->data);
     }
+}
+
+void chunk_store_route_done(struct chunk_store *store, struct chunk *chunk,
+                            const struct chunk_store_hooks *hooks)
+{
+    if (chunk->routes_left > 0)
+        chunk->routes_left--;
+    chunk_store_advance(store, chunk->input_index, hooks);
 }
 
 size_t chunk_store_sealed_count(const struct chunk_store *store)
 {
     return store->sealed_count;
+}
+
+void chunk_store_each_sealed(const struct chunk_store *store,
+                             void (*fn)(struct chunk *chunk, void *data), void *data)
+{
+    for (size_t i = 0; i < store->queue_count; i++) {
+        for (struct chunk *c = store->sealed[i].head; c; c = c->next_sealed)
+            fn(c, data);
+    }
 }

@@ -1,8 +1,8 @@
 /* The in-memory chunk store: the open chunk of each (input, tag), and per
  * input the queue of sealed chunks in the order they were sealed. Chunks may
- * finish out of order (different outputs, retries), but they are released in
- * order per input, so an input's acknowledgements never pass a chunk that is
- * still in flight. Pipeline thread only. */
+ * finish out of order (different outputs, retries), but they are acknowledged
+ * and released in order per input, so an input's acknowledgements never pass a
+ * chunk that is neither delivered nor on disk. Pipeline thread only. */
 #ifndef SKIFF_CHUNK_STORE_H
 #define SKIFF_CHUNK_STORE_H
 
@@ -12,9 +12,19 @@
 
 struct chunk_store;
 
-typedef void chunk_release_cb(struct chunk *chunk, void *data);
+/* What the store calls as chunks finish: `ack` once per chunk, in order per
+ * queue, when the chunk is safe (every output took it, or a chunk file holds
+ * it); `release` when every output took it and everything before it in the
+ * queue is released (release frees the chunk). */
+struct chunk_store_hooks {
+    void (*ack)(struct chunk *chunk, void *data);
+    void (*release)(struct chunk *chunk, void *data);
+    void *data;
+};
 
-struct chunk_store *chunk_store_create(size_t input_count);
+/* One queue per input, plus any more the caller wants (chunks replayed from
+ * disk go to their own). */
+struct chunk_store *chunk_store_create(size_t queue_count);
 /* Frees every open and sealed chunk. */
 void chunk_store_destroy(struct chunk_store *store);
 
@@ -25,15 +35,27 @@ size_t chunk_store_open_count(const struct chunk_store *store);
  * touched): returns a malloc'ed array of `*count` chunks. */
 struct chunk **chunk_store_list_open(const struct chunk_store *store, size_t *count);
 
-/* Moves an open chunk to its input's sealed queue; `routes_left` outputs must
- * report it done before it is released. */
+/* Moves an open chunk to the end of queue chunk->input_index; `routes_left`
+ * outputs must report it done before it is released. */
 void chunk_store_seal(struct chunk_store *store, struct chunk *chunk, unsigned routes_left);
-/* One output is done with the chunk (routes_left is decremented if > 0).
- * Releases, in order, every finished chunk at the head of the input's queue
- * through `release` (which frees it). */
+/* Appends a chunk that was never open (read back from disk) to `queue`. A
+ * chunk already acknowledged (chunk->acked) is not acknowledged again. */
+void chunk_store_add_sealed(struct chunk_store *store, unsigned queue, struct chunk *chunk,
+                            unsigned routes_left);
+/* One output is done with the chunk (routes_left is decremented if > 0); then
+ * chunk_store_advance on its queue. */
 void chunk_store_route_done(struct chunk_store *store, struct chunk *chunk,
-                            chunk_release_cb *release, void *data);
-/* Sealed chunks not yet released, over all inputs. */
+                            const struct chunk_store_hooks *hooks);
+/* Acknowledges and releases what became ready at the head of `queue`, in
+ * order. Call it when a chunk of the queue got safe some other way (written to
+ * disk). */
+void chunk_store_advance(struct chunk_store *store, unsigned queue,
+                         const struct chunk_store_hooks *hooks);
+/* Sealed chunks not yet released, over all queues. */
 size_t chunk_store_sealed_count(const struct chunk_store *store);
+/* Calls `fn` for every sealed chunk not yet released, queue by queue, in
+ * order. `fn` must not change the store. */
+void chunk_store_each_sealed(const struct chunk_store *store,
+                             void (*fn)(struct chunk *chunk, void *data), void *data);
 
 #endif

@@ -26,6 +26,49 @@ static const struct option_spec http_options[] = {
     {0},
 };
 
+static const char *const storage_types[] = {"memory", "filesystem", NULL};
+static const char *const storage_syncs[] = {"normal", "full", NULL};
+
+static const struct option_spec storage_options[] = {
+    {.name = "type",
+     .type = OPT_STRING,
+     .default_value = "memory",
+     .choices = storage_types,
+     .offset = offsetof(struct storage_config, type),
+     .description = "`filesystem` also writes every sealed chunk under state_dir/chunks/, so "
+                    "buffered records survive a restart or crash and outages may buffer up to "
+                    "max_size on disk; `memory` buffers up to each input's buffer_limit"},
+    {.name = "max_size",
+     .type = OPT_SIZE,
+     .default_value = "1GiB",
+     .min = 1LL << 20,
+     .max = 1LL << 50,
+     .offset = offsetof(struct storage_config, max_size),
+     .description = "bytes of chunk files on disk; when reached, inputs pause until outputs "
+                    "free space"},
+    {.name = "sync",
+     .type = OPT_STRING,
+     .default_value = "normal",
+     .choices = storage_syncs,
+     .offset = offsetof(struct storage_config, sync),
+     .description = "`normal` writes chunk files without fsync (they survive a crash of skiff, "
+                    "not of the machine); `full` fsyncs each file and folder before the input's "
+                    "checkpoint may pass it"},
+    {0},
+};
+
+static const struct option_spec dead_letter_options[] = {
+    {.name = "max_size",
+     .type = OPT_SIZE,
+     .default_value = "256MiB",
+     .min = 0,
+     .max = 1LL << 50,
+     .offset = offsetof(struct dead_letter_config, max_size),
+     .description = "bytes the files under state_dir/dead-letter/ may take; beyond that, records "
+                    "given up on are dropped and counted; 0 turns dead-lettering off"},
+    {0},
+};
+
 const struct option_spec service_options[] = {
     {.name = "log_level",
      .type = OPT_STRING,
@@ -59,6 +102,16 @@ const struct option_spec service_options[] = {
      .section = http_options,
      .offset = offsetof(struct service_config, http),
      .description = "the HTTP server for metrics and health checks"},
+    {.name = "storage",
+     .type = OPT_SECTION,
+     .section = storage_options,
+     .offset = offsetof(struct service_config, storage),
+     .description = "where chunks are buffered: memory only, or also on disk"},
+    {.name = "dead_letter",
+     .type = OPT_SECTION,
+     .section = dead_letter_options,
+     .offset = offsetof(struct service_config, dead_letter),
+     .description = "the dead-letter folder, for records an output gives up on"},
     {0},
 };
 
@@ -87,7 +140,13 @@ const struct option_spec input_common_options[] = {
      .min = 64LL << 10,
      .max = 64LL << 30,
      .offset = offsetof(struct instance_common, buffer_limit),
-     .description = "bytes buffered for this input before it pauses"},
+     .description = "bytes of this input's chunks kept in memory before it pauses"},
+    {.name = "storage_type",
+     .type = OPT_STRING,
+     .choices = storage_types,
+     .offset = offsetof(struct instance_common, storage_type),
+     .description = "`memory` or `filesystem` for this input's chunks; default: "
+                    "service.storage.type"},
     {0},
 };
 

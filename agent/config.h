@@ -16,12 +16,24 @@ struct http_config {
     char *listen; /* host:port, or NULL when the server is off */
 };
 
+struct storage_config {
+    char *type;       /* "memory" or "filesystem" */
+    int64_t max_size; /* bytes of chunk files on disk */
+    char *sync;       /* "normal": no fsync; "full": fsync every chunk file */
+};
+
+struct dead_letter_config {
+    int64_t max_size; /* bytes in the dead-letter folder; 0 = off */
+};
+
 struct service_config {
     char *log_level;
     char *state_dir;
     int64_t flush_interval_ms;
     int64_t grace_ms;
     struct http_config http;
+    struct storage_config storage;
+    struct dead_letter_config dead_letter;
 };
 
 /* Options every instance of a kind takes, besides the plugin's own. */
@@ -30,7 +42,8 @@ struct instance_common {
     char *alias;          /* names the instance in logs and metrics; default <plugin>.<index> */
     char *tag;            /* inputs */
     char *match;          /* filters and outputs: glob over tags, `*` matches any run */
-    int64_t buffer_limit; /* inputs: bytes buffered before the input pauses */
+    int64_t buffer_limit; /* inputs: bytes buffered in memory before the input pauses */
+    char *storage_type;   /* inputs: "memory", "filesystem", or NULL for service.storage.type */
     int64_t retry_min_ms; /* outputs */
     int64_t retry_max_ms; /* outputs */
     int64_t retry_limit;  /* outputs: attempts after the first; -1 = no limit */

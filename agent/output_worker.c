@@ -31,6 +31,7 @@ struct output_worker {
     struct output_queue *queues;
     size_t queue_count;
     unsigned random_state;
+    struct dead_letter *dead_letter;
 
     pthread_mutex_t lock;       /* guards the two lists and `stopping` */
     struct delivery *incoming;  /* pipeline -> worker, newest first */
@@ -134,6 +135,15 @@ static void delivery_schedule_retry(struct delivery *delivery, const char *reaso
     int64_t delay =
         output_retry_delay_ms(common->retry_min_ms, common->retry_max_ms, delivery->attempts, unit);
 
+    /* Retry-After is honoured up to retry_max, so a bogus value cannot park
+     * the chunk for hours. */
+    int64_t asked = delivery->retry_after_ms;
+    if (asked > common->retry_max_ms)
+        asked = common->retry_max_ms;
+    if (asked > delay)
+        delay = asked;
+    delivery->retry_after_ms = 0;
+
     metric_add(out->metrics.retries, 1);
     log_warn(out->alias, "chunk %llu (tag %s, %u records): %s; retry %u in %.1fs",
              (unsigned long long)delivery->chunk->id, delivery->chunk->tag,
@@ -153,6 +163,29 @@ const struct chunk *delivery_chunk(const struct delivery *delivery)
     return delivery->chunk;
 }
 
+bool delivery_is_last_attempt(const struct delivery *delivery)
+{
+    return !delivery_retries_left(delivery);
+}
+
+struct dead_letter *output_worker_dead_letter(const struct output_worker *worker)
+{
+    return worker->dead_letter;
+}
+
+static void delivery_give_up(struct delivery *delivery, const char *what, const char *reason)
+{
+    char why[512];
+    snprintf(why, sizeof why, "%s: %s", what, reason ? reason : "no reason given");
+    log_error(delivery->output->alias,
+              "chunk %llu (tag %s, %u records): %s; %u records not yet taken go to the "
+              "dead-letter folder",
+              (unsigned long long)delivery->chunk->id, delivery->chunk->tag,
+              delivery->chunk->record_count, why,
+              delivery->chunk->record_count - delivery->done_count);
+    delivery_dead_letter_rest(delivery, why);
+}
+
 void delivery_done(struct delivery *delivery, enum delivery_result result, const char *reason)
 {
     struct instance *out = delivery->output;
@@ -163,18 +196,17 @@ void delivery_done(struct delivery *delivery, enum delivery_result result, const
         return;
     }
     if (result == DELIVERY_RETRY) {
-        log_error(out->alias, "chunk %llu (tag %s, %u records): %s; giving up after %u attempts",
-                  (unsigned long long)delivery->chunk->id, delivery->chunk->tag,
-                  delivery->chunk->record_count, reason ? reason : "failed", delivery->attempts);
+        char what[64];
+        snprintf(what, sizeof what, "gave up after %u attempts", delivery->attempts);
+        delivery_give_up(delivery, what, reason);
         result = DELIVERY_FAILED;
     } else if (result == DELIVERY_FAILED) {
-        log_error(out->alias, "chunk %llu (tag %s, %u records) is undeliverable: %s",
-                  (unsigned long long)delivery->chunk->id, delivery->chunk->tag,
-                  delivery->chunk->record_count, reason ? reason : "no reason given");
+        delivery_give_up(delivery, "undeliverable", reason);
     }
     delivery->result = result;
     if (result == DELIVERY_OK)
-        metric_add(out->metrics.records, delivery->chunk->record_count);
+        metric_add(out->metrics.records,
+                   (int64_t)delivery->chunk->record_count - delivery->dead_lettered);
     else
         metric_add(out->metrics.failures, 1);
     queue_deactivate(queue, delivery);
@@ -262,9 +294,11 @@ static void *worker_main(void *arg)
 
 /* ---- pipeline thread side ---- */
 
-struct output_worker *output_worker_create(struct instance *outputs, size_t count)
+struct output_worker *output_worker_create(struct instance *outputs, size_t count,
+                                           struct dead_letter *dead_letter)
 {
     struct output_worker *worker = xcalloc(1, sizeof *worker);
+    worker->dead_letter = dead_letter;
     worker->loop = loop_create();
     worker->incoming_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     worker->completion_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

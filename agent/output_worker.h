@@ -16,6 +16,7 @@
 struct loop;
 struct loop_timer;
 struct output_worker;
+struct dead_letter;
 
 /* One chunk on its way to one output. */
 struct delivery {
@@ -26,12 +27,25 @@ struct delivery {
     enum delivery_result result;
     bool abandoned; /* still unsent when the worker stopped */
     struct loop_timer *retry_timer;
+    int64_t retry_after_ms; /* the output asked the next retry to wait this long */
+    uint64_t *records_done; /* bitmap by record index, allocated on first mark */
+    uint32_t done_count;    /* bits set in records_done */
+    uint32_t dead_lettered; /* records the output dead-lettered itself */
     struct delivery *next;
 };
 
+/* Frees a delivery and its bookkeeping (not the chunk). */
+void delivery_free(struct delivery *delivery);
+/* Output thread: dead-letters every record not marked done, with `reason`. */
+void delivery_dead_letter_rest(struct delivery *delivery, const char *reason);
+
 /* Creates the worker and its loop; outputs[i].loop is set to it so that
- * output plugins can be initialised before the thread starts. */
-struct output_worker *output_worker_create(struct instance *outputs, size_t count);
+ * output plugins can be initialised before the thread starts. `dead_letter`
+ * (owned by the caller, used on the output thread) takes what outputs give up
+ * on. */
+struct output_worker *output_worker_create(struct instance *outputs, size_t count,
+                                           struct dead_letter *dead_letter);
+struct dead_letter *output_worker_dead_letter(const struct output_worker *worker);
 int output_worker_start(struct output_worker *worker);
 /* Pipeline thread: queue a delivery for its output. */
 void output_worker_submit(struct output_worker *worker, struct delivery *delivery);

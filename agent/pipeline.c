@@ -53,125 +53,19 @@ void instance_count_dropped(const struct instance *instance, const char *reason,
     metric_add(instance_dropped_counter(instance, reason), n);
 }
 
-static void input_update_buffer(struct instance *in, int64_t delta)
-{
-    in->buffer_bytes += delta;
-    metric_set(in->metrics.buffer_bytes, in->buffer_bytes);
-}
-
-static void pipeline_seal(struct pipeline *p, struct chunk *chunk);
-
 /* Seals the input's open chunks so that the outputs can drain them: with one
  * open chunk per tag (per file, for tail), a full buffer may be all open
  * chunks, and waiting for the flush timer would stall the input. */
-static void pipeline_seal_input(struct pipeline *p, unsigned input_index)
-{
-    size_t count;
-    struct chunk **open = chunk_store_list_open(p->store, &count);
-    for (size_t i = 0; i < count; i++) {
-        if (open[i]->input_index == input_index)
-            pipeline_seal(p, open[i]);
-    }
-    free(open);
-}
-
 static void input_pause(struct instance *in)
 {
     pipeline_seal_input(in->pipeline, in->index);
     in->paused = true;
     metric_set(in->metrics.paused, 1);
     metric_add(in->metrics.pauses, 1);
-    log_debug(in->alias, "buffer full (%lld bytes), pausing", (long long)in->buffer_bytes);
+    log_debug(in->alias, "buffer full (%lld bytes in memory), pausing",
+              (long long)in->buffer_bytes);
     if (in->plugin->pause)
         in->plugin->pause(in);
-}
-
-static void input_resume(struct instance *in)
-{
-    in->paused = false;
-    metric_set(in->metrics.paused, 0);
-    log_debug(in->alias, "buffer has room (%lld bytes), resuming", (long long)in->buffer_bytes);
-    if (in->plugin->resume)
-        in->plugin->resume(in);
-}
-
-/* ---- sealing and completion ---- */
-
-static void pipeline_check_drained(struct pipeline *p)
-{
-    if (p->stopping && chunk_store_sealed_count(p->store) == 0 &&
-        chunk_store_open_count(p->store) == 0)
-        loop_stop(p->loop);
-}
-
-static void pipeline_release_chunk(struct chunk *chunk, void *data)
-{
-    struct pipeline *p = data;
-    struct instance *in = &p->inputs[chunk->input_index];
-
-    if (chunk->abandoned)
-        in->acks_blocked = true; /* never acknowledge past records that were not sent */
-    if (!in->acks_blocked && in->plugin->ack) {
-        for (size_t i = 0; i < chunk->origin_count; i++)
-            in->plugin->ack(in, &chunk->origins[i]);
-    }
-    input_update_buffer(in, -(int64_t)chunk->data.len);
-    chunk_free(chunk);
-    metric_set(p->chunks_pending, (int64_t)chunk_store_sealed_count(p->store));
-    if (in->paused && !p->stopping && in->buffer_bytes < in->config->common.buffer_limit)
-        input_resume(in);
-}
-
-static void pipeline_seal(struct pipeline *p, struct chunk *chunk)
-{
-    unsigned routes = chunk->record_count ? (unsigned)__builtin_popcountll(chunk->routes) : 0;
-
-    chunk_seal(chunk);
-    chunk_store_seal(p->store, chunk, routes);
-    metric_set(p->chunks_pending, (int64_t)chunk_store_sealed_count(p->store));
-    if (routes == 0) {
-        chunk_store_route_done(p->store, chunk, pipeline_release_chunk, p);
-        return;
-    }
-    for (size_t i = 0; i < p->output_count; i++) {
-        if (!(chunk->routes & (1ull << i)))
-            continue;
-        struct delivery *d = xcalloc(1, sizeof *d);
-        d->chunk = chunk;
-        d->output = &p->outputs[i];
-        output_worker_submit(p->worker, d);
-    }
-}
-
-static void pipeline_seal_all(struct pipeline *p)
-{
-    size_t count;
-    struct chunk **open = chunk_store_list_open(p->store, &count);
-    for (size_t i = 0; i < count; i++)
-        pipeline_seal(p, open[i]);
-    free(open);
-}
-
-static void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *data)
-{
-    struct pipeline *p = data;
-    struct delivery *list = output_worker_take_completed(p->worker);
-
-    while (list) {
-        struct delivery *d = list;
-        list = d->next;
-        if (d->abandoned) {
-            d->chunk->abandoned = true;
-            p->abandoned_records += d->chunk->record_count;
-            p->abandoned_chunks++;
-            instance_count_dropped(d->output, "shutdown", d->chunk->record_count);
-        } else if (d->result == DELIVERY_FAILED) {
-            instance_count_dropped(d->output, "delivery_failed", d->chunk->record_count);
-        }
-        chunk_store_route_done(p->store, d->chunk, pipeline_release_chunk, p);
-        free(d);
-    }
-    pipeline_check_drained(p);
 }
 
 static void pipeline_on_flush_timer(struct loop *loop, struct loop_timer *timer, void *data)
@@ -220,6 +114,7 @@ static void pipeline_append(struct pipeline *p, struct instance *in, const char 
     }
     metric_add(in->metrics.bytes, (int64_t)grown);
     input_update_buffer(in, (int64_t)grown);
+    pipeline_count_memory(p, (int64_t)grown);
     if (chunk->data.len >= pipeline_chunk_limit(in))
         pipeline_seal(p, chunk);
 }
@@ -262,7 +157,7 @@ static void pipeline_process(struct pipeline *p, struct instance *in, const char
         pipeline_append(p, in, tag, route.outputs, rec);
     }
     record_free(rec);
-    if (!in->paused && !p->stopping && in->buffer_bytes >= in->config->common.buffer_limit)
+    if (!in->paused && !p->stopping && input_must_wait(in))
         input_pause(in);
 }
 
@@ -368,25 +263,18 @@ static int pipeline_start_inputs(struct pipeline *p)
     return 0;
 }
 
-static void pipeline_report_abandoned(struct pipeline *p)
-{
-    if (p->abandoned_records == 0)
-        return;
-    log_error("pipeline",
-              "%llu records in %llu chunks were not delivered before shutdown; "
-              "they are counted in skiff_records_dropped_total{reason=\"shutdown\"} and will be "
-              "read again by inputs that keep checkpoints",
-              (unsigned long long)p->abandoned_records, (unsigned long long)p->abandoned_chunks);
-}
-
 int pipeline_run(struct pipeline *p)
 {
     if (pipeline_watch_signals(p) < 0 || output_worker_start(p->worker) < 0)
         return 1;
     p->worker_started = true;
+    pipeline_open_lanes(p);
     if (loop_watch_fd(p->loop, output_worker_completion_fd(p->worker), LOOP_READABLE,
                       pipeline_on_completion, p) < 0 ||
-        pipeline_start_http(p) < 0 || pipeline_start_inputs(p) < 0)
+        pipeline_start_http(p) < 0)
+        return 1;
+    pipeline_replay(p);
+    if (pipeline_start_inputs(p) < 0)
         return 1;
     p->flush_timer =
         loop_add_timer(p->loop, p->config->service.flush_interval_ms,
@@ -399,7 +287,7 @@ int pipeline_run(struct pipeline *p)
 
     output_worker_stop(p->worker);
     pipeline_on_completion(p->loop, -1, 0, p);
-    pipeline_report_abandoned(p);
+    pipeline_finish_buffer(p);
     log_info("pipeline", "stopped");
     return 0;
 }

@@ -22,13 +22,14 @@ struct loop;
 struct pipeline;
 
 struct instance_metrics {
-    struct metric *records;      /* inputs: emitted; outputs: delivered */
-    struct metric *bytes;        /* inputs: encoded bytes; outputs: bytes written */
-    struct metric *buffer_bytes; /* inputs: bytes in chunks not yet completed */
-    struct metric *paused;       /* inputs: 1 while paused by backpressure */
-    struct metric *pauses;       /* inputs: times paused */
-    struct metric *retries;      /* outputs: chunk attempts that will be retried */
-    struct metric *failures;     /* outputs: chunks given up on */
+    struct metric *records; /* inputs: emitted; outputs: delivered */
+    struct metric *bytes;   /* inputs: encoded bytes; outputs: bytes written */
+    struct metric
+        *buffer_bytes;       /* inputs: bytes in memory in chunks neither delivered nor on disk */
+    struct metric *paused;   /* inputs: 1 while paused by backpressure */
+    struct metric *pauses;   /* inputs: times paused */
+    struct metric *retries;  /* outputs: chunk attempts that will be retried */
+    struct metric *failures; /* outputs: chunks given up on */
     struct metric *invalid_utf8; /* outputs: sequences replaced by U+FFFD */
 };
 
@@ -49,8 +50,7 @@ struct instance {
     unsigned max_in_flight;
     /* Inputs: state owned by the pipeline. */
     bool paused;          /* by backpressure; the input must not emit */
-    int64_t buffer_bytes; /* in chunks not yet released */
-    bool acks_blocked;    /* a chunk was abandoned: no acknowledgement may pass it */
+    int64_t buffer_bytes; /* in memory, in chunks neither released nor on disk */
     bool warned_no_route;
     /* Parsers: time format and counters, owned by parser.c. */
     struct parser_support *parsing;

@@ -9,8 +9,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct chunk;
 struct chunk_store;
+struct dead_letter;
 struct http_server;
+struct storage;
 struct loop_timer;
 struct output_worker;
 struct router;
@@ -43,9 +46,45 @@ struct pipeline {
     bool stopping;
 
     struct metric *chunks_pending;
-    uint64_t abandoned_records;
-    uint64_t abandoned_chunks;
+    struct metric *memory_bytes_gauge;
+    int64_t memory_bytes; /* records of every chunk held in memory */
+
+    struct storage *storage; /* NULL when no input uses the disk and none is left there */
+    struct dead_letter *dead_letter;
+    struct output_lane *lanes; /* one per output */
 };
+
+/* The chunks waiting for one output, in the order it must take them. With a
+ * disk buffer only `window` of them are with the output thread at a time, so
+ * the others can wait on disk rather than in memory. */
+struct output_lane {
+    struct chunk **ring;
+    size_t head;
+    size_t count;
+    size_t cap;
+    unsigned submitted; /* deliveries with the output thread */
+    unsigned window;
+};
+
+/* pipeline_buffer.c: the chunk life cycle. */
+void pipeline_seal(struct pipeline *p, struct chunk *chunk);
+void pipeline_seal_input(struct pipeline *p, unsigned input_index);
+void pipeline_seal_all(struct pipeline *p);
+/* Reads back the chunks left on disk and queues them first. */
+void pipeline_replay(struct pipeline *p);
+/* Sizes the output lanes once the outputs' max_in_flight is known. */
+void pipeline_open_lanes(struct pipeline *p);
+void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *data);
+/* After the output thread stopped: what was not delivered stays on disk, or
+ * is counted as dropped. */
+void pipeline_finish_buffer(struct pipeline *p);
+void pipeline_check_drained(struct pipeline *p);
+bool input_uses_disk(const struct instance *in);
+void input_update_buffer(struct instance *in, int64_t delta);
+void input_maybe_resume(struct instance *in);
+/* The input's buffer is full: its memory, or the disk it buffers on. */
+bool input_must_wait(const struct instance *in);
+void pipeline_count_memory(struct pipeline *p, int64_t delta);
 
 /* parser.c: a parser's time format and counters. */
 int parser_support_init(struct instance *parser);

@@ -2,6 +2,7 @@
  * filter and output, their metrics, the router, the chunk store, the output
  * thread and the HTTP endpoints. The record path itself is in pipeline.c. */
 #include "chunk_store.h"
+#include "dead_letter.h"
 #include "http_server.h"
 #include "log.h"
 #include "loop.h"
@@ -9,12 +10,14 @@
 #include "pipeline_internal.h"
 #include "router.h"
 #include "skiff_version.h"
+#include "storage.h"
 #include "xalloc.h"
 
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Tags cached by the router; a node rarely has more files than this. */
@@ -68,8 +71,12 @@ static void output_register_metrics(struct instance *out)
         instance_metric(out, false, "skiff_output_bytes_total", "Bytes the output wrote or sent");
     m->retries = instance_metric(out, false, "skiff_output_retries_total",
                                  "Chunk deliveries that failed and were scheduled again");
-    m->failures = instance_metric(out, false, "skiff_output_failed_chunks_total",
-                                  "Chunks the output gave up on (see skiff_records_dropped_total)");
+    m->failures = instance_metric(
+        out, false, "skiff_output_failed_chunks_total",
+        "Chunks the output gave up on (their records go to the dead-letter folder)");
+    /* Shown from the start, at 0; dead_letter.c counts into the same series. */
+    instance_metric(out, false, "skiff_dead_letter_records_total",
+                    "Records written to the dead-letter folder");
     m->invalid_utf8 = instance_metric(out, false, "skiff_output_invalid_utf8_total",
                                       "Invalid UTF-8 sequences replaced by U+FFFD on output");
 }
@@ -254,6 +261,28 @@ static void pipeline_block_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* The disk buffer is opened when an input buffers on disk, or when the last
+ * run left chunks there (they are delivered even if storage is now memory). */
+static int pipeline_open_storage(struct pipeline *p)
+{
+    const struct config *config = p->config;
+    bool wanted = strcmp(config->service.storage.type, "filesystem") == 0;
+    for (size_t i = 0; i < config->input_count; i++) {
+        const char *type = config->inputs[i].common.storage_type;
+        wanted = wanted || (type && strcmp(type, "filesystem") == 0);
+    }
+    if (!wanted) {
+        char *folder = xasprintf("%s/chunks", config->service.state_dir);
+        struct stat st;
+        wanted = stat(folder, &st) == 0 && S_ISDIR(st.st_mode);
+        free(folder);
+    }
+    if (!wanted)
+        return 0;
+    p->storage = storage_open(config->service.state_dir, &config->service.storage);
+    return p->storage ? 0 : -1;
+}
+
 struct pipeline *pipeline_create(const struct config *config)
 {
     pipeline_block_signals();
@@ -269,15 +298,20 @@ struct pipeline *pipeline_create(const struct config *config)
         metrics_gauge("skiff_build_info", "skiff's version", "version=\"" SKIFF_VERSION "\""), 1);
     p->chunks_pending = metrics_gauge("skiff_chunks_pending",
                                       "Sealed chunks not yet delivered by every output", "");
+    p->memory_bytes_gauge =
+        metrics_gauge("skiff_storage_memory_bytes", "Bytes of buffered records held in memory", "");
     pipeline_build_router(p);
-    p->store = chunk_store_create(config->input_count);
-    if (pipeline_create_parsers(p) < 0)
+    /* One queue per input, and one for the chunks read back from disk. */
+    p->store = chunk_store_create(config->input_count + 1);
+    if (pipeline_create_parsers(p) < 0 || pipeline_open_storage(p) < 0)
         goto fail;
+    p->dead_letter =
+        dead_letter_create(config->service.state_dir, config->service.dead_letter.max_size);
 
     p->output_count = config->output_count;
     p->outputs =
         instances_create(p, config->outputs, config->output_count, output_register_metrics, false);
-    p->worker = output_worker_create(p->outputs, p->output_count);
+    p->worker = output_worker_create(p->outputs, p->output_count, p->dead_letter);
     if (!p->worker || outputs_init(p) < 0)
         goto fail;
     p->filters =
@@ -324,6 +358,13 @@ void pipeline_destroy(struct pipeline *p)
     instances_destroy(p->outputs, p->output_count);
     pipeline_destroy_parsers(p);
     chunk_store_destroy(p->store);
+    if (p->lanes) {
+        for (size_t i = 0; i < p->config->output_count; i++)
+            free(p->lanes[i].ring);
+        free(p->lanes);
+    }
+    storage_close(p->storage);
+    dead_letter_destroy(p->dead_letter);
     router_destroy(p->router);
     free(p->filter_matches);
     free(p->output_matches);

@@ -127,13 +127,22 @@ END_TEST
 struct released {
     uint64_t ids[16];
     size_t count;
+    uint64_t acked[16];
+    size_t ack_count;
 };
 
 static void record_release(struct chunk *chunk, void *data)
 {
     struct released *r = data;
+    ck_assert(chunk->acked); /* acknowledged before released */
     r->ids[r->count++] = chunk->id;
     chunk_free(chunk);
+}
+
+static void record_ack(struct chunk *chunk, void *data)
+{
+    struct released *r = data;
+    r->acked[r->ack_count++] = chunk->id;
 }
 
 START_TEST(test_store_open_table)
@@ -161,6 +170,7 @@ START_TEST(test_store_releases_in_order_per_input)
 {
     struct chunk_store *store = chunk_store_create(2);
     struct released released = {0};
+    struct chunk_store_hooks hooks = {record_ack, record_release, &released};
     struct chunk *c1 = chunk_new(1, 0, "a", 3, 0);
     struct chunk *c2 = chunk_new(2, 0, "a", 1, 0);
     struct chunk *c3 = chunk_new(3, 1, "b", 1, 0);
@@ -174,19 +184,63 @@ START_TEST(test_store_releases_in_order_per_input)
     ck_assert_uint_eq(chunk_store_open_count(store), 0);
 
     /* c2 finishes first but must wait for c1, its input's older chunk. */
-    chunk_store_route_done(store, c2, record_release, &released);
+    chunk_store_route_done(store, c2, &hooks);
     ck_assert_uint_eq(released.count, 0);
     /* Another input is independent. */
-    chunk_store_route_done(store, c3, record_release, &released);
+    chunk_store_route_done(store, c3, &hooks);
     ck_assert_uint_eq(released.count, 1);
     ck_assert_uint_eq(released.ids[0], 3);
     /* c1 has two outputs: one is not enough. */
-    chunk_store_route_done(store, c1, record_release, &released);
+    chunk_store_route_done(store, c1, &hooks);
     ck_assert_uint_eq(released.count, 1);
-    chunk_store_route_done(store, c1, record_release, &released);
+    chunk_store_route_done(store, c1, &hooks);
     ck_assert_uint_eq(released.count, 3);
     ck_assert_uint_eq(released.ids[1], 1);
     ck_assert_uint_eq(released.ids[2], 2);
+    ck_assert_uint_eq(chunk_store_sealed_count(store), 0);
+    chunk_store_destroy(store);
+}
+END_TEST
+
+/* A chunk on disk is acknowledged before it is delivered, but never ahead of
+ * an older chunk of its input that is neither delivered nor on disk. */
+START_TEST(test_store_acks_chunks_on_disk_in_order)
+{
+    struct chunk_store *store = chunk_store_create(2);
+    struct released r = {0};
+    struct chunk_store_hooks hooks = {record_ack, record_release, &r};
+    struct chunk *c[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = chunk_new((uint64_t)i + 1, 0, "a", 1, 0);
+        chunk_store_add_open(store, c[i]);
+        chunk_store_seal(store, c[i], 1);
+    }
+    c[1]->persisted = true; /* written, but c[0] was not */
+    chunk_store_advance(store, 0, &hooks);
+    ck_assert_uint_eq(r.ack_count, 0);
+    c[0]->persisted = true;
+    chunk_store_advance(store, 0, &hooks);
+    ck_assert_uint_eq(r.ack_count, 2);
+    ck_assert_uint_eq(r.acked[0], 1);
+    ck_assert_uint_eq(r.acked[1], 2);
+    ck_assert_uint_eq(r.count, 0); /* on disk, not delivered: still held */
+
+    chunk_store_route_done(store, c[2], &hooks); /* delivered from memory */
+    ck_assert_uint_eq(r.ack_count, 3);
+    ck_assert_uint_eq(r.count, 0); /* c[0] and c[1] are not delivered yet */
+    chunk_store_route_done(store, c[0], &hooks);
+    chunk_store_route_done(store, c[1], &hooks);
+    ck_assert_uint_eq(r.count, 3);
+    ck_assert_uint_eq(r.ack_count, 3); /* nothing acknowledged twice */
+
+    /* A chunk read back from disk was acknowledged in the run that wrote it. */
+    struct chunk *replayed = chunk_new(9, 1, "b", 1, 0);
+    replayed->acked = true;
+    chunk_store_add_sealed(store, 1, replayed, 1);
+    chunk_store_route_done(store, c[3], &hooks);
+    chunk_store_route_done(store, replayed, &hooks);
+    ck_assert_uint_eq(r.ack_count, 4);
+    ck_assert_uint_eq(r.count, 5);
     ck_assert_uint_eq(chunk_store_sealed_count(store), 0);
     chunk_store_destroy(store);
 }
@@ -215,6 +269,7 @@ Suite *chunk_suite(void)
     tcase_add_test(tc, test_chunk_rejects_bad_attachment_index);
     tcase_add_test(tc, test_store_open_table);
     tcase_add_test(tc, test_store_releases_in_order_per_input);
+    tcase_add_test(tc, test_store_acks_chunks_on_disk_in_order);
     tcase_add_test(tc, test_retry_backoff);
     suite_add_tcase(s, tc);
     return s;

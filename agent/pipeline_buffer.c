@@ -1,0 +1,411 @@
+/* The chunk life cycle on the pipeline thread: a sealed chunk is written to
+ * disk (filesystem storage), queued on the lane of each output it is routed
+ * to, handed to the output thread when the lane has room (read back from disk
+ * if it was evicted), acknowledged to its input once it is safe (delivered
+ * everywhere, or on disk), and released when every output took it.
+ *
+ * Memory: an input's buffer_limit bounds its records in memory that are not on
+ * disk; chunks on disk stay in memory only while an output is sending them. */
+#include "chunk_store.h"
+#include "log.h"
+#include "loop.h"
+#include "output_worker.h"
+#include "pipeline_internal.h"
+#include "storage.h"
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- accounting and backpressure ---- */
+
+bool input_uses_disk(const struct instance *in)
+{
+    const char *type = in->config->common.storage_type ? in->config->common.storage_type
+                                                       : in->service->storage.type;
+    return strcmp(type, "filesystem") == 0;
+}
+
+void input_update_buffer(struct instance *in, int64_t delta)
+{
+    in->buffer_bytes += delta;
+    metric_set(in->metrics.buffer_bytes, in->buffer_bytes);
+}
+
+void pipeline_count_memory(struct pipeline *p, int64_t delta)
+{
+    p->memory_bytes += delta;
+    metric_set(p->memory_bytes_gauge, p->memory_bytes);
+}
+
+bool input_must_wait(const struct instance *in)
+{
+    const struct pipeline *p = in->pipeline;
+    if (in->buffer_bytes >= in->config->common.buffer_limit)
+        return true;
+    return p->storage && input_uses_disk(in) && storage_full(p->storage);
+}
+
+void input_maybe_resume(struct instance *in)
+{
+    if (!in->paused || in->pipeline->stopping || input_must_wait(in))
+        return;
+    in->paused = false;
+    metric_set(in->metrics.paused, 0);
+    log_debug(in->alias, "buffer has room (%lld bytes), resuming", (long long)in->buffer_bytes);
+    if (in->plugin->resume)
+        in->plugin->resume(in);
+}
+
+static void inputs_maybe_resume(struct pipeline *p)
+{
+    for (size_t i = 0; i < p->input_count; i++)
+        input_maybe_resume(&p->inputs[i]);
+}
+
+static struct instance *chunk_input(struct pipeline *p, const struct chunk *chunk)
+{
+    return chunk->replayed ? NULL : &p->inputs[chunk->input_index];
+}
+
+/* ---- acknowledgement and release ---- */
+
+static void pipeline_ack_chunk(struct chunk *chunk, void *data)
+{
+    struct instance *in = chunk_input(data, chunk);
+    if (!in || !in->plugin->ack)
+        return;
+    for (size_t i = 0; i < chunk->origin_count; i++)
+        in->plugin->ack(in, &chunk->origins[i]);
+}
+
+static void pipeline_release_chunk(struct chunk *chunk, void *data)
+{
+    struct pipeline *p = data;
+    struct instance *in = chunk_input(p, chunk);
+    bool freed_disk = chunk->persisted;
+
+    if (in && !chunk->persisted)
+        input_update_buffer(in, -(int64_t)chunk->bytes);
+    if (!chunk->evicted)
+        pipeline_count_memory(p, -(int64_t)chunk->bytes);
+    if (p->storage)
+        storage_remove(p->storage, chunk);
+    chunk_free(chunk);
+    metric_set(p->chunks_pending, (int64_t)chunk_store_sealed_count(p->store));
+    if (freed_disk)
+        inputs_maybe_resume(p);
+    else if (in)
+        input_maybe_resume(in);
+}
+
+static const struct chunk_store_hooks *pipeline_hooks(struct pipeline *p)
+{
+    static struct chunk_store_hooks hooks = {pipeline_ack_chunk, pipeline_release_chunk, NULL};
+    hooks.data = p;
+    return &hooks;
+}
+
+/* Frees the records of a chunk on disk that no output is sending now. */
+static void pipeline_maybe_evict(struct pipeline *p, struct chunk *chunk)
+{
+    if (!chunk->persisted || chunk->evicted || chunk->submitted > 0 || chunk->routes_left == 0)
+        return;
+    storage_evict(p->storage, chunk);
+    pipeline_count_memory(p, -(int64_t)chunk->bytes);
+}
+
+/* ---- output lanes ---- */
+
+static void lane_push(struct output_lane *lane, struct chunk *chunk)
+{
+    if (lane->count == lane->cap) {
+        size_t cap = lane->cap ? lane->cap * 2 : 16;
+        struct chunk **ring = xcalloc(cap, sizeof *ring);
+        for (size_t i = 0; i < lane->count; i++)
+            ring[i] = lane->ring[(lane->head + i) % lane->cap];
+        free(lane->ring);
+        lane->ring = ring;
+        lane->cap = cap;
+        lane->head = 0;
+    }
+    lane->ring[(lane->head + lane->count) % lane->cap] = chunk;
+    lane->count++;
+}
+
+static struct chunk *lane_pop(struct output_lane *lane)
+{
+    struct chunk *chunk = lane->ring[lane->head];
+    lane->head = (lane->head + 1) % lane->cap;
+    lane->count--;
+    return chunk;
+}
+
+void pipeline_open_lanes(struct pipeline *p)
+{
+    p->lanes = xcalloc(p->output_count ? p->output_count : 1, sizeof *p->lanes);
+    for (size_t i = 0; i < p->output_count; i++) {
+        /* Without a disk buffer every chunk is in memory anyway: hand them all
+         * on. With one, a chunk more than the output sends at once keeps it
+         * busy while the rest waits on disk. */
+        p->lanes[i].window = p->storage ? p->outputs[i].max_in_flight + 1 : ~0u;
+    }
+}
+
+static void pipeline_route_finished(struct pipeline *p, struct chunk *chunk, unsigned output)
+{
+    chunk->routes_done |= 1ull << output;
+    if (chunk->persisted && chunk->routes_left > 1)
+        storage_mark_done(p->storage, chunk, p->outputs[output].alias);
+    if (chunk->routes_left > 1)
+        pipeline_maybe_evict(p, chunk);
+    chunk_store_route_done(p->store, chunk, pipeline_hooks(p));
+}
+
+/* Reads an evicted chunk back. False when none of its records could be read
+ * (the damage is logged and counted): the output then has nothing to send. */
+static bool pipeline_load(struct pipeline *p, struct chunk *chunk, struct instance *output)
+{
+    if (!chunk->evicted)
+        return true;
+    uint32_t expected = chunk->record_count;
+    storage_load(p->storage, chunk);
+    if (!chunk->evicted)
+        pipeline_count_memory(p, (int64_t)chunk->bytes);
+    if (chunk->record_count < expected)
+        instance_count_dropped(output, "corrupt_chunk", expected - chunk->record_count);
+    return chunk->record_count > 0;
+}
+
+static void lane_dispatch(struct pipeline *p, unsigned output)
+{
+    struct output_lane *lane = &p->lanes[output];
+    while (lane->count > 0 && lane->submitted < lane->window) {
+        struct chunk *chunk = lane_pop(lane);
+        if (!pipeline_load(p, chunk, &p->outputs[output])) {
+            pipeline_route_finished(p, chunk, output);
+            continue;
+        }
+        struct delivery *d = xcalloc(1, sizeof *d);
+        d->chunk = chunk;
+        d->output = &p->outputs[output];
+        chunk->submitted++;
+        lane->submitted++;
+        output_worker_submit(p->worker, d);
+    }
+}
+
+/* ---- sealing ---- */
+
+/* Writes the chunk to disk if its input buffers there; once written, its
+ * records no longer count against the input's buffer_limit. */
+static void pipeline_persist(struct pipeline *p, struct chunk *chunk)
+{
+    struct instance *in = &p->inputs[chunk->input_index];
+    if (!p->storage || !input_uses_disk(in) || chunk->routes_left == 0)
+        return;
+    const char *outputs[CHUNK_FILE_MAX_OUTPUTS];
+    size_t count = 0;
+    for (size_t i = 0; i < p->output_count; i++) {
+        if (chunk->routes & (1ull << i) && !(chunk->routes_done & (1ull << i)))
+            outputs[count++] = p->outputs[i].alias;
+    }
+    if (storage_persist(p->storage, chunk, in->alias, outputs, count) == 0)
+        input_update_buffer(in, -(int64_t)chunk->bytes);
+}
+
+void pipeline_seal(struct pipeline *p, struct chunk *chunk)
+{
+    unsigned routes = chunk->record_count ? (unsigned)__builtin_popcountll(chunk->routes) : 0;
+
+    chunk_seal(chunk);
+    chunk->bytes = chunk->data.len;
+    chunk_store_seal(p->store, chunk, routes);
+    metric_set(p->chunks_pending, (int64_t)chunk_store_sealed_count(p->store));
+    pipeline_persist(p, chunk);
+    for (size_t i = 0; i < p->output_count && routes > 0; i++) {
+        if (chunk->routes & (1ull << i))
+            lane_push(&p->lanes[i], chunk);
+    }
+    for (size_t i = 0; i < p->output_count && routes > 0; i++) {
+        if (chunk->routes & (1ull << i))
+            lane_dispatch(p, (unsigned)i);
+    }
+    if (routes > 0)
+        pipeline_maybe_evict(p, chunk); /* it waits on disk for its turn */
+    /* Acknowledges it if it is on disk, or releases it if no output takes it. */
+    chunk_store_advance(p->store, chunk->input_index, pipeline_hooks(p));
+}
+
+void pipeline_seal_input(struct pipeline *p, unsigned input_index)
+{
+    size_t count;
+    struct chunk **open = chunk_store_list_open(p->store, &count);
+    for (size_t i = 0; i < count; i++) {
+        if (open[i]->input_index == input_index)
+            pipeline_seal(p, open[i]);
+    }
+    free(open);
+}
+
+void pipeline_seal_all(struct pipeline *p)
+{
+    size_t count;
+    struct chunk **open = chunk_store_list_open(p->store, &count);
+    for (size_t i = 0; i < count; i++)
+        pipeline_seal(p, open[i]);
+    free(open);
+}
+
+/* ---- completions ---- */
+
+void pipeline_check_drained(struct pipeline *p)
+{
+    if (p->stopping && chunk_store_sealed_count(p->store) == 0 &&
+        chunk_store_open_count(p->store) == 0)
+        loop_stop(p->loop);
+}
+
+void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *data)
+{
+    struct pipeline *p = data;
+    struct delivery *list = output_worker_take_completed(p->worker);
+
+    while (list) {
+        struct delivery *d = list;
+        list = d->next;
+        struct chunk *chunk = d->chunk;
+        unsigned output = d->output->index;
+        chunk->submitted--;
+        p->lanes[output].submitted--;
+        if (!d->abandoned) /* abandoned: stays in the store, unacknowledged */
+            pipeline_route_finished(p, chunk, output);
+        delivery_free(d);
+        if (!loop_is_running(p->loop))
+            continue; /* the output thread is gone: nothing more is sent */
+        lane_dispatch(p, output);
+    }
+    pipeline_check_drained(p);
+}
+
+/* ---- start and end ---- */
+
+static void pipeline_count_lost_route(const char *output, uint64_t records)
+{
+    struct buf labels = BUF_INIT;
+    buf_append_str(&labels, "instance=\"");
+    metrics_escape_label(&labels, output);
+    buf_append_str(&labels, "\",reason=\"output_removed\"");
+    metric_add(metrics_counter("skiff_records_dropped_total",
+                               "Records dropped on purpose or given up on, by reason",
+                               buf_cstr(&labels)),
+               (int64_t)records);
+    buf_free(&labels);
+}
+
+static int pipeline_output_index(const struct pipeline *p, const char *alias)
+{
+    for (size_t i = 0; i < p->output_count; i++) {
+        if (strcmp(p->outputs[i].alias, alias) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static void pipeline_replay_chunk(struct chunk *chunk, const struct chunk_file_info *info,
+                                  void *data)
+{
+    struct pipeline *p = data;
+    for (size_t i = 0; i < info->output_count; i++) {
+        if (info->done[i])
+            continue;
+        int out = pipeline_output_index(p, info->outputs[i]);
+        if (out < 0) {
+            log_warn("storage",
+                     "chunk %llu on disk is for output '%s', which is no longer configured: its "
+                     "%u records are dropped for it (skiff_records_dropped_total"
+                     "{reason=\"output_removed\"})",
+                     (unsigned long long)chunk->id, info->outputs[i], chunk->record_count);
+            pipeline_count_lost_route(info->outputs[i], chunk->record_count);
+            continue;
+        }
+        chunk->routes |= 1ull << out;
+    }
+    chunk->replayed = true;
+    chunk->acked = true; /* its input was acknowledged when it was written */
+    chunk->input_index = (unsigned)p->input_count;
+    unsigned routes = (unsigned)__builtin_popcountll(chunk->routes);
+    if (routes == 0) {
+        storage_remove(p->storage, chunk);
+        chunk_free(chunk);
+        return;
+    }
+    storage_evict(p->storage, chunk); /* read again when its turn comes */
+    chunk_store_add_sealed(p->store, (unsigned)p->input_count, chunk, routes);
+    for (size_t i = 0; i < p->output_count; i++) {
+        if (chunk->routes & (1ull << i))
+            lane_push(&p->lanes[i], chunk);
+    }
+}
+
+void pipeline_replay(struct pipeline *p)
+{
+    if (!p->storage)
+        return;
+    size_t before = chunk_store_sealed_count(p->store);
+    uint64_t max_id = storage_replay(p->storage, pipeline_replay_chunk, p);
+    if (max_id > p->next_chunk_id)
+        p->next_chunk_id = max_id;
+    size_t replayed = chunk_store_sealed_count(p->store) - before;
+    if (replayed > 0)
+        log_info("storage", "%zu chunks (%llu bytes) left on disk by the last run are sent first",
+                 replayed, (unsigned long long)storage_disk_bytes(p->storage));
+    metric_set(p->chunks_pending, (int64_t)chunk_store_sealed_count(p->store));
+    for (size_t i = 0; i < p->output_count; i++)
+        lane_dispatch(p, (unsigned)i);
+}
+
+struct leftover {
+    struct pipeline *p;
+    uint64_t on_disk_chunks;
+    uint64_t lost_chunks;
+    uint64_t lost_records;
+};
+
+static void pipeline_count_leftover(struct chunk *chunk, void *data)
+{
+    struct leftover *left = data;
+    struct pipeline *p = left->p;
+    if (!chunk->persisted && !chunk->replayed && chunk->routes_left > 0)
+        pipeline_persist(p, chunk); /* a last try for chunks kept in memory */
+    if (chunk->persisted) {
+        left->on_disk_chunks++;
+        return;
+    }
+    if (chunk->routes_left == 0)
+        return;
+    left->lost_chunks++;
+    left->lost_records += chunk->record_count;
+    for (size_t i = 0; i < p->output_count; i++) {
+        if (chunk->routes & ~chunk->routes_done & (1ull << i))
+            instance_count_dropped(&p->outputs[i], "shutdown", chunk->record_count);
+    }
+}
+
+void pipeline_finish_buffer(struct pipeline *p)
+{
+    struct leftover left = {.p = p};
+    chunk_store_each_sealed(p->store, pipeline_count_leftover, &left);
+    /* Chunks written just now may let checkpoints advance. */
+    for (size_t i = 0; i < p->input_count; i++)
+        chunk_store_advance(p->store, (unsigned)i, pipeline_hooks(p));
+    if (left.on_disk_chunks > 0)
+        log_info("storage", "%llu undelivered chunks stay on disk and are sent at the next start",
+                 (unsigned long long)left.on_disk_chunks);
+    if (left.lost_records > 0)
+        log_error("pipeline",
+                  "%llu records in %llu chunks were not delivered before shutdown; they are "
+                  "counted in skiff_records_dropped_total{reason=\"shutdown\"} and will be "
+                  "read again by inputs that keep checkpoints",
+                  (unsigned long long)left.lost_records, (unsigned long long)left.lost_chunks);
+}
