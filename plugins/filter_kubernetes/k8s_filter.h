@@ -1,0 +1,92 @@
+/* Shared between the parts of the `kubernetes` filter: filter_kubernetes.c
+ * (options, validation, start) and k8s_hold.c (the records: enrichment and
+ * holding them while their pod's metadata is on its way). */
+#ifndef SKIFF_K8S_FILTER_H
+#define SKIFF_K8S_FILTER_H
+
+#include "hmap.h"
+#include "k8s_api.h"
+#include "k8s_cache.h"
+#include "pipeline.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct k8s_filter_options {
+    char *api_url;
+    char *token_file;
+    char *ca_file;
+    bool tls_verify;
+    char *node_name;
+    bool use_kubelet;
+    char *kubelet_url;
+    int64_t kubelet_interval_ms;
+    bool labels;
+    bool annotations;
+    bool dedot;
+    bool namespace_labels;
+    bool namespace_annotations;
+    bool use_pod_annotations;
+    bool merge_log;
+    char *merge_log_key;
+    bool keep_log;
+    char *log_key;
+    char *path_key;
+    int64_t metadata_wait_ms;
+    int64_t hold_buffer_size;
+    int64_t cache_size;
+    int64_t cache_ttl_ms;
+    int64_t max_event_size;
+    int64_t pod_get_rate;
+    int64_t backoff_max_ms;
+};
+
+struct k8s_source;
+
+/* Why a record went on without the API's metadata (only with what its file
+ * name gives, or nothing when the name is not a pod's). */
+enum k8s_no_meta {
+    K8S_NO_META_PATH,       /* no path field, or not a pod's log file */
+    K8S_NO_META_NOT_CACHED, /* metadata_wait is 0 and the pod is not known */
+    K8S_NO_META_WAIT,       /* metadata_wait ran out */
+    K8S_NO_META_API,        /* the API server is failing: no wait */
+    K8S_NO_META_FULL,       /* hold_buffer_size was reached */
+    K8S_NO_META_SHUTDOWN,   /* handed on at shutdown */
+    K8S_NO_META_COUNT,
+};
+
+struct k8s_filter_metrics {
+    struct metric *hits, *misses, *pods, *evicted;
+    struct metric *held, *held_now, *held_bytes;
+    struct metric *no_meta[K8S_NO_META_COUNT];
+    struct metric *excluded_passed, *merge_failed;
+};
+
+struct k8s_filter_state {
+    struct instance *f;
+    struct k8s_cache *cache;
+    struct k8s_api *api;
+    struct hmap sources;
+    struct k8s_source *waiting; /* sources holding records, oldest first */
+    struct k8s_source *waiting_tail;
+    size_t held_records, held_bytes;
+    struct loop_timer *timer;
+    int64_t last_expire_ms;
+    struct k8s_filter_metrics metrics;
+    bool warned_no_path, warned_not_pod, warned_attach, warned_excluded;
+    char *api_url, *ca_file; /* resolved */
+    char *node_name;
+};
+
+/* k8s_hold.c */
+enum filter_result k8s_filter_record(struct instance *f, struct instance *input, const char *tag,
+                                     struct record *rec);
+/* The cache changed or the API's health did: hands on what can go. */
+void k8s_hold_changed(void *data);
+/* Periodic: waits that are over, GETs for pods still missing, idle sources. */
+void k8s_hold_tick(struct instance *f);
+void k8s_hold_drain(struct instance *f);
+/* Frees every source; records still held are freed unacknowledged. */
+void k8s_hold_free(struct k8s_filter_state *state);
+
+#endif

@@ -1,0 +1,444 @@
+/* The `kubernetes` filter's work on records: each record's log file names its
+ * pod (k8s_path); a known pod's shared attachment is added, its annotations
+ * applied (exclude, parser) and merge_log done. A record of a pod not known
+ * yet is held, in its source's order, until the metadata arrives or
+ * metadata_wait runs out; then it goes on with what the file name gives. */
+#include "k8s_filter.h"
+
+#include "k8s_merge.h"
+#include "k8s_path.h"
+#include "log.h"
+#include "loop.h"
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    MAX_HELD_RECORDS = 100000,
+    RECORD_OVERHEAD = 128, /* bytes counted per held record beyond its text */
+    SOURCE_IDLE_MS = 60000,
+    EXPIRE_EVERY_MS = 1000,
+};
+
+struct k8s_held {
+    struct k8s_held *next;
+    struct instance *input;
+    char *tag;
+    struct record rec;
+    size_t bytes;
+    int64_t arrived_ms;
+};
+
+/* One file (an input's source) and what its name says. */
+struct k8s_source {
+    struct hmap_node node;
+    struct instance *input;
+    uint64_t id;
+    char *path;
+    bool is_pod;
+    struct k8s_path parsed;
+    struct attachment *path_meta; /* from the name alone, built on first use */
+    /* What the cache said, while its version is `cache_version`. */
+    bool looked_up;
+    uint64_t cache_version;
+    struct k8s_pod *pod;
+    struct instance *parser; /* named by the pod's annotations */
+    bool excluded;
+    /* Records held while the pod is not known. */
+    struct k8s_held *head, *tail;
+    size_t count, bytes;
+    struct k8s_source *next_waiting, *prev_waiting;
+    bool fetch_asked;
+    int64_t last_seen_ms;
+};
+
+/* ---- sources ---- */
+
+static uint64_t source_hash(const struct instance *input, uint64_t id)
+{
+    return hash_u64(id ^ ((uint64_t)(uintptr_t)input * 0x9e3779b97f4a7c15ull));
+}
+
+static struct k8s_source *source_get(struct k8s_filter_state *state, struct instance *input,
+                                     uint64_t id)
+{
+    uint64_t hash = source_hash(input, id);
+    for (struct hmap_node *n = hmap_find(&state->sources, hash); n; n = hmap_find_next(n)) {
+        struct k8s_source *s = hmap_entry(n, struct k8s_source, node);
+        if (s->id == id && s->input == input)
+            return s;
+    }
+    struct k8s_source *s = xcalloc(1, sizeof *s);
+    s->input = input;
+    s->id = id;
+    hmap_insert(&state->sources, &s->node, hash);
+    return s;
+}
+
+static void source_forget_path(struct k8s_source *s)
+{
+    free(s->path);
+    s->path = NULL;
+    k8s_path_free(&s->parsed);
+    s->is_pod = false;
+    if (s->path_meta)
+        attachment_unref(s->path_meta);
+    s->path_meta = NULL;
+    s->looked_up = false;
+}
+
+static void source_set_path(struct k8s_source *s, const struct value_string *path)
+{
+    if (s->path && strlen(s->path) == path->len && memcmp(s->path, path->ptr, path->len) == 0)
+        return;
+    source_forget_path(s);
+    s->path = xstrndup(path->ptr, path->len);
+    s->is_pod = k8s_path_parse(s->path, &s->parsed);
+}
+
+static void held_free(struct k8s_held *h)
+{
+    record_free(&h->rec);
+    free(h->tag);
+    free(h);
+}
+
+static void source_free(struct k8s_source *s)
+{
+    for (struct k8s_held *h = s->head, *next; h; h = next) {
+        next = h->next;
+        held_free(h);
+    }
+    source_forget_path(s);
+    free(s);
+}
+
+/* ---- what the cache says ---- */
+
+/* The parser the pod's annotations name for this container; warns once per
+ * pod version about a name that is no parser. */
+static struct instance *source_parser(struct k8s_filter_state *state, struct k8s_source *s)
+{
+    const char *name = k8s_meta_parser(k8s_pod_object(s->pod), s->parsed.container_name);
+    if (!name)
+        return NULL;
+    struct instance *parser = pipeline_parser(state->f->pipeline, name);
+    bool *warned = k8s_pod_warned(s->pod);
+    if (!parser && !*warned) {
+        log_warn(state->f->alias,
+                 "pod %s/%s: annotation %s names the parser '%s', which does not exist (built "
+                 "in: cri, docker, json, logfmt; or one from `parsers:`); its records go on "
+                 "unparsed",
+                 s->parsed.namespace_name, s->parsed.pod_name, K8S_ANNOTATION_PARSER, name);
+        *warned = true;
+    }
+    return parser;
+}
+
+static struct k8s_pod *source_lookup(struct k8s_filter_state *state, struct k8s_source *s)
+{
+    uint64_t version = k8s_cache_version(state->cache);
+    if (s->looked_up && s->cache_version == version)
+        return s->pod;
+    const struct k8s_filter_options *opts = state->f->options;
+    s->pod = k8s_cache_find(state->cache, s->parsed.namespace_name, s->parsed.pod_name,
+                            s->parsed.pod_uid);
+    s->looked_up = true;
+    s->cache_version = version;
+    s->excluded = false;
+    s->parser = NULL;
+    if (s->pod && opts->use_pod_annotations) {
+        s->excluded = k8s_pod_excluded(s->pod);
+        s->parser = source_parser(state, s);
+    }
+    return s->pod;
+}
+
+/* ---- records ---- */
+
+static void attach(struct k8s_filter_state *state, struct record *rec, struct attachment *a)
+{
+    if (!a || record_attach(rec, a) == 0 || state->warned_attach)
+        return;
+    log_warn(state->f->alias,
+             "a record already has %d shared values; its kubernetes metadata "
+             "is left out (logged once)",
+             RECORD_MAX_ATTACHMENTS);
+    state->warned_attach = true;
+}
+
+static void apply_parser(struct k8s_filter_state *state, struct instance *parser,
+                         struct record *rec)
+{
+    const struct k8s_filter_options *opts = state->f->options;
+    size_t key_len = strlen(opts->log_key);
+    const struct value *text = value_map_get(&rec->fields, opts->log_key, key_len);
+    if (!text || text->type != VALUE_STRING)
+        return;
+    struct record parsed;
+    record_init(&parsed);
+    parsed.time = rec->time;
+    if (parser_parse(parser, NULL, text->as.string.ptr, text->as.string.len, &parsed) == PARSE_OK) {
+        rec->time = parsed.time;
+        if (!opts->keep_log)
+            value_map_remove(&rec->fields, opts->log_key, key_len);
+        for (uint32_t i = 0; i < parsed.fields.count; i++) {
+            struct map_entry *e = &parsed.fields.entries[i];
+            if (opts->keep_log && e->key.len == key_len &&
+                memcmp(e->key.ptr, opts->log_key, key_len) == 0)
+                continue; /* the original text stays */
+            value_map_set(&rec->fields, e->key.ptr, e->key.len, &e->value);
+        }
+    }
+    record_free(&parsed);
+}
+
+/* Adds what the pod's metadata gives. Returns FILTER_DROP for an excluded
+ * pod (the caller counts it). */
+static enum filter_result enrich(struct k8s_filter_state *state, struct k8s_source *s,
+                                 struct record *rec)
+{
+    const struct k8s_filter_options *opts = state->f->options;
+    if (s->excluded)
+        return FILTER_DROP;
+    attach(state, rec, k8s_pod_attachment(state->cache, s->pod, s->parsed.container_name));
+    if (s->parser)
+        apply_parser(state, s->parser, rec);
+    else if (opts->merge_log && k8s_merge_log(rec, opts->log_key, opts->merge_log_key,
+                                              opts->keep_log) == K8S_MERGE_FAILED)
+        metric_add(state->metrics.merge_failed, 1);
+    return FILTER_KEEP;
+}
+
+/* Adds what the file name gives, and counts why there is no more. */
+static void enrich_from_path(struct k8s_filter_state *state, struct k8s_source *s,
+                             struct record *rec, enum k8s_no_meta why)
+{
+    metric_add(state->metrics.no_meta[why], 1);
+    if (!s->is_pod)
+        return;
+    if (!s->path_meta) {
+        struct value meta;
+        k8s_meta_from_path(&s->parsed, &meta);
+        s->path_meta = attachment_new(K8S_ATTACHMENT_KEY, &meta);
+    }
+    attach(state, rec, s->path_meta);
+}
+
+/* ---- holding ---- */
+
+static void gauges_update(struct k8s_filter_state *state)
+{
+    metric_set(state->metrics.held_now, (int64_t)state->held_records);
+    metric_set(state->metrics.held_bytes, (int64_t)state->held_bytes);
+}
+
+static void waiting_unlink(struct k8s_filter_state *state, struct k8s_source *s)
+{
+    if (s->prev_waiting)
+        s->prev_waiting->next_waiting = s->next_waiting;
+    else
+        state->waiting = s->next_waiting;
+    if (s->next_waiting)
+        s->next_waiting->prev_waiting = s->prev_waiting;
+    else
+        state->waiting_tail = s->prev_waiting;
+    s->next_waiting = s->prev_waiting = NULL;
+}
+
+static void hold(struct k8s_filter_state *state, struct k8s_source *s, struct instance *input,
+                 const char *tag, struct record *rec)
+{
+    const struct k8s_filter_options *opts = state->f->options;
+    const struct value *text = value_map_get(&rec->fields, opts->log_key, strlen(opts->log_key));
+    struct k8s_held *h = xcalloc(1, sizeof *h);
+    h->input = input;
+    h->tag = xstrdup(tag);
+    record_move(&h->rec, rec);
+    h->bytes = RECORD_OVERHEAD + strlen(tag) +
+               (text && text->type == VALUE_STRING ? text->as.string.len : 0);
+    h->arrived_ms = loop_now_ms(state->f->loop);
+    if (!s->head) {
+        s->prev_waiting = state->waiting_tail;
+        if (state->waiting_tail)
+            state->waiting_tail->next_waiting = s;
+        else
+            state->waiting = s;
+        state->waiting_tail = s;
+        s->fetch_asked = false;
+        s->head = h;
+    } else {
+        s->tail->next = h;
+    }
+    s->tail = h;
+    s->count++;
+    s->bytes += h->bytes;
+    state->held_records++;
+    state->held_bytes += h->bytes;
+    metric_add(state->metrics.held, 1);
+}
+
+/* Hands on every record the source holds: with the pod's metadata if it is
+ * known now, else with what the file name gives (counted under `why`). */
+static void release(struct k8s_filter_state *state, struct k8s_source *s, enum k8s_no_meta why)
+{
+    struct instance *f = state->f;
+    struct k8s_pod *pod = source_lookup(state, s);
+    struct k8s_held *h = s->head;
+    s->head = s->tail = NULL;
+    state->held_records -= s->count;
+    state->held_bytes -= s->bytes;
+    s->count = s->bytes = 0;
+    waiting_unlink(state, s);
+    while (h) {
+        struct k8s_held *next = h->next;
+        if (!pod) {
+            enrich_from_path(state, s, &h->rec, why);
+        } else if (enrich(state, s, &h->rec) == FILTER_DROP) {
+            /* A taken record cannot be dropped (the pipeline has no call
+             * for it): it goes on, counted. */
+            metric_add(state->metrics.excluded_passed, 1);
+            attach(state, &h->rec,
+                   k8s_pod_attachment(state->cache, s->pod, s->parsed.container_name));
+        }
+        filter_emit(f, h->input, h->tag, &h->rec);
+        held_free(h);
+        h = next;
+    }
+    gauges_update(state);
+}
+
+/* Keeps what is held within hold_buffer_size: the longest waiting go first. */
+static void hold_bound(struct k8s_filter_state *state)
+{
+    const struct k8s_filter_options *opts = state->f->options;
+    while (state->waiting && (state->held_bytes > (size_t)opts->hold_buffer_size ||
+                              state->held_records > MAX_HELD_RECORDS))
+        release(state, state->waiting, K8S_NO_META_FULL);
+}
+
+enum filter_result k8s_filter_record(struct instance *f, struct instance *input, const char *tag,
+                                     struct record *rec)
+{
+    const struct k8s_filter_options *opts = f->options;
+    struct k8s_filter_state *state = f->state;
+    const struct value *path = record_get_key(rec, opts->path_key);
+    if (!path || path->type != VALUE_STRING) {
+        if (!state->warned_no_path)
+            log_warn(f->alias,
+                     "records without a `%s` field (tag %s) go on without "
+                     "kubernetes metadata: the tail input's path_key must be set (logged once)",
+                     opts->path_key, tag);
+        state->warned_no_path = true;
+        metric_add(state->metrics.no_meta[K8S_NO_META_PATH], 1);
+        return FILTER_KEEP;
+    }
+    struct k8s_source *s = source_get(state, input, rec->origin.source_id);
+    s->last_seen_ms = loop_now_ms(f->loop);
+    source_set_path(s, &path->as.string);
+    if (!s->is_pod) {
+        if (!state->warned_not_pod)
+            log_warn(f->alias,
+                     "%s is not a container log file (/var/log/containers/... or "
+                     "/var/log/pods/...); such records go on without kubernetes metadata "
+                     "(logged once)",
+                     s->path);
+        state->warned_not_pod = true;
+        metric_add(state->metrics.no_meta[K8S_NO_META_PATH], 1);
+        return FILTER_KEEP;
+    }
+    if (s->head) {
+        hold(state, s, input, tag, rec);
+        hold_bound(state);
+        gauges_update(state);
+        return FILTER_TAKEN;
+    }
+    if (source_lookup(state, s)) {
+        enum filter_result result = enrich(state, s, rec);
+        if (result == FILTER_DROP)
+            instance_count_dropped(f, "k8s_exclude", 1);
+        return result;
+    }
+    if (opts->metadata_wait_ms > 0 && k8s_api_healthy(state->api)) {
+        hold(state, s, input, tag, rec);
+        hold_bound(state);
+        gauges_update(state);
+        return FILTER_TAKEN;
+    }
+    enrich_from_path(state, s, rec,
+                     opts->metadata_wait_ms > 0 ? K8S_NO_META_API : K8S_NO_META_NOT_CACHED);
+    return FILTER_KEEP;
+}
+
+void k8s_hold_changed(void *data)
+{
+    struct instance *f = data;
+    struct k8s_filter_state *state = f->state;
+    bool healthy = k8s_api_healthy(state->api);
+    for (struct k8s_source *s = state->waiting, *next; s; s = next) {
+        next = s->next_waiting;
+        if (source_lookup(state, s) || !healthy)
+            release(state, s, K8S_NO_META_API);
+    }
+}
+
+static void sources_sweep(struct k8s_filter_state *state, int64_t now)
+{
+    size_t bucket = 0;
+    struct hmap_node *n = hmap_next(&state->sources, &bucket, NULL);
+    while (n) {
+        struct hmap_node *next = hmap_next(&state->sources, &bucket, n);
+        struct k8s_source *s = hmap_entry(n, struct k8s_source, node);
+        if (!s->head && now - s->last_seen_ms > SOURCE_IDLE_MS) {
+            hmap_remove(&state->sources, n);
+            source_free(s);
+        }
+        n = next;
+    }
+}
+
+void k8s_hold_tick(struct instance *f)
+{
+    const struct k8s_filter_options *opts = f->options;
+    struct k8s_filter_state *state = f->state;
+    int64_t now = loop_now_ms(f->loop);
+    for (struct k8s_source *s = state->waiting, *next; s; s = next) {
+        next = s->next_waiting;
+        int64_t waited = now - s->head->arrived_ms;
+        if (source_lookup(state, s) || waited >= opts->metadata_wait_ms) {
+            release(state, s, K8S_NO_META_WAIT);
+        } else if (!s->fetch_asked && k8s_api_synced(state->api) &&
+                   waited >= opts->metadata_wait_ms / 4) {
+            /* Listed, and still unknown a moment later: the watch has not
+             * brought it (yet), so ask for this one pod. */
+            k8s_api_fetch_pod(state->api, s->parsed.namespace_name, s->parsed.pod_name);
+            s->fetch_asked = true;
+        }
+    }
+    if (now - state->last_expire_ms >= EXPIRE_EVERY_MS) {
+        state->last_expire_ms = now;
+        k8s_cache_expire(state->cache, now);
+        sources_sweep(state, now);
+    }
+}
+
+void k8s_hold_drain(struct instance *f)
+{
+    struct k8s_filter_state *state = f->state;
+    while (state->waiting)
+        release(state, state->waiting, K8S_NO_META_SHUTDOWN);
+}
+
+void k8s_hold_free(struct k8s_filter_state *state)
+{
+    size_t bucket = 0;
+    struct hmap_node *n = hmap_next(&state->sources, &bucket, NULL);
+    while (n) {
+        struct hmap_node *next = hmap_next(&state->sources, &bucket, n);
+        source_free(hmap_entry(n, struct k8s_source, node));
+        n = next;
+    }
+    hmap_free(&state->sources);
+    state->waiting = state->waiting_tail = NULL;
+}
