@@ -1,6 +1,7 @@
 /* skiff's command line: run the pipeline, check a config, or describe the
  * plugins. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config. */
 #include "config.h"
+#include "http_client.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
@@ -213,11 +214,17 @@ static int run(const struct cli *cli)
     raise_fd_limit();
 
     int status = EXIT_RUNTIME;
+    /* Before pipeline_create starts the output threads. */
+    if (http_client_global_init() < 0) {
+        config_free(&config);
+        return status;
+    }
     struct pipeline *pipeline = pipeline_create(&config);
     if (pipeline) {
         status = pipeline_run(pipeline);
         pipeline_destroy(pipeline);
     }
+    http_client_global_cleanup();
     config_free(&config);
     metrics_reset();
     return status;

@@ -14,6 +14,7 @@ Suite *k8s_suite(void);
 Suite *k8s_cache_suite(void);
 Suite *k8s_watch_suite(void);
 Suite *http_suite(void);
+Suite *http_client_suite(void);
 Suite *logfmt_suite(void);
 Suite *loop_suite(void);
 Suite *metrics_suite(void);

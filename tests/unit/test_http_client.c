@@ -1,0 +1,565 @@
+/* Unit tests for the HTTP client against a tiny keep-alive HTTP/1.1 server in
+ * a thread, on 127.0.0.1 only. The path picks the answer: /body/N, /echo,
+ * /status/N, /stream, /retry-seconds, /retry-date, /silent (never answers),
+ * /close (hangs up). Each loop run is bounded by a safety timer. */
+#include "suites.h"
+
+#include "http_client.h"
+#include "log.h"
+#include "loop.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { MAX_CONNS = 64, REQ_MAX = 8192, SAFETY_MS = 5000, CONCURRENT = 20 };
+
+struct conn {
+    int fd;
+    char req[REQ_MAX];
+    size_t len;
+};
+
+struct server {
+    int listen_fd;
+    int wake[2];
+    int port;
+    pthread_t thread;
+    atomic_int accepted;
+    struct conn conns[MAX_CONNS];
+};
+
+static struct server srv;
+static struct loop *loop;
+static struct http_client *client;
+static int pending; /* requests whose on_done has not come */
+static bool in_start;
+
+static void write_all(int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        if (n <= 0)
+            return;
+        data += n;
+        len -= (size_t)n;
+    }
+}
+
+static void respond(int fd, int status, const char *extra_headers, const char *body, size_t len)
+{
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d X\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n%s\r\n",
+                     status, len, extra_headers ? extra_headers : "");
+    write_all(fd, head, (size_t)n);
+    write_all(fd, body, len);
+}
+
+static void respond_body(int fd, size_t len)
+{
+    char *body = malloc(len + 1);
+    memset(body, 'x', len);
+    respond(fd, 200, NULL, body, len);
+    free(body);
+}
+
+static void respond_echo(int fd, const char *req, const char *body, size_t body_len)
+{
+    char method[16] = "", test_header[64] = "", out[512];
+    sscanf(req, "%15s", method);
+    const char *h = strcasestr(req, "\r\nX-Test: ");
+    if (h)
+        sscanf(h + 10, "%63[^\r]", test_header);
+    int n = snprintf(out, sizeof out, "%s %zu %s %.*s", method, body_len, test_header,
+                     (int)body_len, body);
+    respond(fd, 200, NULL, out, (size_t)n);
+}
+
+static void respond_stream(int fd)
+{
+    const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n";
+    const struct timespec pause = {0, 20 * 1000 * 1000};
+    write_all(fd, head, strlen(head));
+    write_all(fd, "one", 3);
+    nanosleep(&pause, NULL);
+    write_all(fd, "two", 3);
+    nanosleep(&pause, NULL);
+    write_all(fd, "three", 5);
+}
+
+static void respond_retry_date(int fd)
+{
+    char header[128];
+    time_t when = time(NULL) + 30;
+    struct tm tm;
+    gmtime_r(&when, &tm);
+    strftime(header, sizeof header, "Retry-After: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+    respond(fd, 503, header, "busy", 4);
+}
+
+/* Returns false when the connection is to be closed. */
+static bool serve(struct conn *c, const char *body, size_t body_len)
+{
+    char path[128] = "";
+    sscanf(c->req, "%*s %127s", path);
+    if (strncmp(path, "/body/", 6) == 0)
+        respond_body(c->fd, strtoul(path + 6, NULL, 10));
+    else if (strncmp(path, "/status/", 8) == 0)
+        respond(c->fd, atoi(path + 8), NULL, "status", 6);
+    else if (strcmp(path, "/echo") == 0)
+        respond_echo(c->fd, c->req, body, body_len);
+    else if (strcmp(path, "/stream") == 0)
+        respond_stream(c->fd);
+    else if (strcmp(path, "/retry-seconds") == 0)
+        respond(c->fd, 429, "Retry-After: 7\r\n", "slow down", 9);
+    else if (strcmp(path, "/retry-date") == 0)
+        respond_retry_date(c->fd);
+    else if (strcmp(path, "/close") == 0)
+        return false;
+    /* /silent is never answered: the client times out or cancels. */
+    return true;
+}
+
+/* Serves every complete request in the buffer; false to close. */
+static bool conn_drain(struct conn *c)
+{
+    for (;;) {
+        char *end = memmem(c->req, c->len, "\r\n\r\n", 4);
+        if (!end)
+            return c->len < REQ_MAX;
+        size_t head_len = (size_t)(end - c->req) + 4;
+        size_t body_len = 0;
+        const char *cl = strcasestr(c->req, "\r\nContent-Length: ");
+        if (cl && cl < end)
+            body_len = strtoul(cl + 18, NULL, 10);
+        if (head_len + body_len > REQ_MAX)
+            return false;
+        if (c->len < head_len + body_len)
+            return true;
+        if (!serve(c, c->req + head_len, body_len))
+            return false;
+        memmove(c->req, c->req + head_len + body_len, c->len - head_len - body_len);
+        c->len -= head_len + body_len;
+    }
+}
+
+static void conn_close(struct conn *c)
+{
+    close(c->fd);
+    c->fd = -1;
+    c->len = 0;
+}
+
+static void server_accept(void)
+{
+    int fd = accept(srv.listen_fd, NULL, NULL);
+    if (fd < 0)
+        return;
+    atomic_fetch_add(&srv.accepted, 1);
+    int one = 1; /* no Nagle delay between the pieces of /stream */
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    for (int i = 0; i < MAX_CONNS; i++) {
+        if (srv.conns[i].fd < 0) {
+            srv.conns[i].fd = fd;
+            return;
+        }
+    }
+    close(fd);
+}
+
+static void *server_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct pollfd fds[MAX_CONNS + 2];
+        int map[MAX_CONNS + 2];
+        nfds_t n = 0;
+        fds[n++] = (struct pollfd){.fd = srv.wake[0], .events = POLLIN};
+        fds[n++] = (struct pollfd){.fd = srv.listen_fd, .events = POLLIN};
+        for (int i = 0; i < MAX_CONNS; i++) {
+            if (srv.conns[i].fd >= 0) {
+                map[n] = i;
+                fds[n++] = (struct pollfd){.fd = srv.conns[i].fd, .events = POLLIN};
+            }
+        }
+        if (poll(fds, n, 1000) < 0 || fds[0].revents)
+            return NULL;
+        if (fds[1].revents)
+            server_accept();
+        for (nfds_t k = 2; k < n; k++) {
+            if (!fds[k].revents)
+                continue;
+            struct conn *c = &srv.conns[map[k]];
+            ssize_t got = read(c->fd, c->req + c->len, REQ_MAX - 1 - c->len);
+            if (got <= 0) {
+                conn_close(c);
+                continue;
+            }
+            c->len += (size_t)got;
+            c->req[c->len] = '\0';
+            if (!conn_drain(c))
+                conn_close(c);
+        }
+    }
+}
+
+static void server_start(void)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t addr_len = sizeof addr;
+    srv.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(srv.listen_fd, 0);
+    ck_assert_int_eq(bind(srv.listen_fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    ck_assert_int_eq(listen(srv.listen_fd, 128), 0);
+    getsockname(srv.listen_fd, (struct sockaddr *)&addr, &addr_len);
+    srv.port = ntohs(addr.sin_port);
+    ck_assert_int_eq(pipe(srv.wake), 0);
+    atomic_store(&srv.accepted, 0);
+    for (int i = 0; i < MAX_CONNS; i++)
+        srv.conns[i].fd = -1;
+    pthread_create(&srv.thread, NULL, server_main, NULL);
+}
+
+static void server_stop(void)
+{
+    ck_assert_int_eq(write(srv.wake[1], "x", 1), 1);
+    pthread_join(srv.thread, NULL);
+    for (int i = 0; i < MAX_CONNS; i++)
+        if (srv.conns[i].fd >= 0)
+            conn_close(&srv.conns[i]);
+    close(srv.listen_fd);
+    close(srv.wake[0]);
+    close(srv.wake[1]);
+}
+
+static void setup(void)
+{
+    log_set_level(LOG_ERROR);
+    pending = 0;
+    server_start();
+    loop = loop_create();
+    client = http_client_create(loop);
+    ck_assert_ptr_nonnull(client);
+}
+
+static void teardown(void)
+{
+    http_client_destroy(client);
+    loop_destroy(loop);
+    server_stop();
+}
+
+/* ---- helpers: one result per request, the loop stops when all are done ---- */
+
+struct result {
+    bool done;
+    long status;
+    char error[256];
+    bool timed_out;
+    char body[4096];
+    size_t body_len;
+    int64_t retry_after_ms;
+    int64_t elapsed_ms;
+    char content_type[64];
+    char streamed[64];
+    size_t streamed_len;
+    int abort_after; /* on_data returns -1 after this many bytes, if > 0 */
+};
+
+static void on_safety(struct loop *l, struct loop_timer *timer, void *data)
+{
+    (void)timer;
+    *(bool *)data = true;
+    loop_stop(l);
+}
+
+static void run_until_done(void)
+{
+    bool expired = false;
+    struct loop_timer *safety = loop_add_timer(loop, SAFETY_MS, 0, on_safety, &expired);
+    if (pending > 0)
+        loop_run(loop);
+    ck_assert_msg(!expired, "requests still pending after %d ms", SAFETY_MS);
+    loop_cancel_timer(loop, safety);
+}
+
+static void on_done(void *data, const struct http_response *response)
+{
+    struct result *r = data;
+    ck_assert_msg(!in_start, "on_done called from inside http_client_start");
+    ck_assert(!r->done);
+    r->done = true;
+    r->status = response->status;
+    snprintf(r->error, sizeof r->error, "%s", response->error ? response->error : "");
+    r->timed_out = response->timed_out;
+    r->body_len = response->body_len;
+    snprintf(r->body, sizeof r->body, "%s", response->body);
+    r->retry_after_ms = response->retry_after_ms;
+    r->elapsed_ms = response->elapsed_ms;
+    snprintf(r->content_type, sizeof r->content_type, "%s",
+             response->content_type ? response->content_type : "");
+    if (--pending == 0)
+        loop_stop(loop);
+}
+
+static int on_data(void *data, const char *bytes, size_t len)
+{
+    struct result *r = data;
+    if (r->streamed_len + len < sizeof r->streamed) {
+        memcpy(r->streamed + r->streamed_len, bytes, len);
+        r->streamed_len += len;
+    }
+    if (r->abort_after > 0 && r->streamed_len >= (size_t)r->abort_after)
+        return -1;
+    return 0;
+}
+
+static struct http_call *start(struct http_request *request, const char *path, struct result *r)
+{
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", srv.port, path);
+    request->url = url;
+    request->on_done = on_done;
+    request->data = r;
+    if (!request->method)
+        request->method = "GET";
+    in_start = true;
+    struct http_call *call = http_client_start(client, request);
+    in_start = false;
+    ck_assert_ptr_nonnull(call);
+    pending++;
+    return call;
+}
+
+static void get(const char *path, struct result *r)
+{
+    struct http_request request = {.timeout_ms = 3000};
+    start(&request, path, r);
+    run_until_done();
+}
+
+/* ---- tests ---- */
+
+START_TEST(status_and_collected_body)
+{
+    struct result r = {0};
+    get("/body/1000", &r);
+    ck_assert(r.done);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.error, "");
+    ck_assert_uint_eq(r.body_len, 1000);
+    ck_assert_uint_eq(strspn(r.body, "x"), 1000);
+    ck_assert_str_eq(r.content_type, "text/plain");
+    ck_assert_int_eq(r.retry_after_ms, -1);
+    ck_assert_uint_eq(http_client_active(client), 0);
+
+    struct result s = {0};
+    get("/status/404", &s);
+    ck_assert_int_eq(s.status, 404);
+    ck_assert_str_eq(s.error, "");
+    ck_assert_str_eq(s.body, "status");
+}
+END_TEST
+
+START_TEST(post_sends_body_and_headers)
+{
+    struct result r = {0};
+    const char *headers[] = {"X-Test: abc", "Content-Type: application/x-ndjson"};
+    struct http_request request = {.method = "POST",
+                                   .headers = headers,
+                                   .header_count = 2,
+                                   .body = "hello",
+                                   .body_len = 5,
+                                   .timeout_ms = 3000};
+    start(&request, "/echo", &r);
+    run_until_done();
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "POST 5 abc hello");
+
+    struct result p = {0};
+    struct http_request put = {.method = "PUT", .body = "xy", .body_len = 2, .timeout_ms = 3000};
+    start(&put, "/echo", &p);
+    run_until_done();
+    ck_assert_str_eq(p.body, "PUT 2  xy");
+}
+END_TEST
+
+START_TEST(collected_body_over_the_bound_fails)
+{
+    struct result r = {0};
+    struct http_request request = {.max_response_bytes = 1000, .timeout_ms = 3000};
+    start(&request, "/body/100000", &r);
+    run_until_done();
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.error, "response body over 1000 bytes");
+}
+END_TEST
+
+START_TEST(streamed_body_arrives_in_pieces)
+{
+    struct result r = {0};
+    struct http_request request = {.on_data = on_data, .timeout_ms = 3000};
+    start(&request, "/stream", &r);
+    run_until_done();
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.error, "");
+    ck_assert_str_eq(r.streamed, "onetwothree");
+    ck_assert_uint_eq(r.body_len, 0);
+    ck_assert_str_eq(r.body, "");
+
+    struct result a = {.abort_after = 3};
+    start(&request, "/stream", &a);
+    run_until_done();
+    ck_assert_int_eq(a.status, 200);
+    ck_assert_str_eq(a.error, "aborted by the receiver");
+    ck_assert(strncmp(a.streamed, "one", 3) == 0);
+}
+END_TEST
+
+START_TEST(retry_after_in_seconds_and_as_a_date)
+{
+    struct result r = {0};
+    get("/retry-seconds", &r);
+    ck_assert_int_eq(r.status, 429);
+    ck_assert_int_eq(r.retry_after_ms, 7000);
+
+    struct result d = {0};
+    get("/retry-date", &d);
+    ck_assert_int_eq(d.status, 503);
+    ck_assert_int_ge(d.retry_after_ms, 28000);
+    ck_assert_int_le(d.retry_after_ms, 30000);
+}
+END_TEST
+
+START_TEST(timeout_reports_no_status)
+{
+    struct result r = {0};
+    struct http_request request = {.timeout_ms = 200};
+    start(&request, "/silent", &r);
+    run_until_done();
+    ck_assert_int_eq(r.status, 0);
+    ck_assert(r.timed_out);
+    ck_assert_str_ne(r.error, "");
+    ck_assert_int_ge(r.elapsed_ms, 150);
+}
+END_TEST
+
+START_TEST(idle_timeout_stops_a_silent_stream)
+{
+    struct result r = {0};
+    struct http_request request = {.on_data = on_data, .idle_timeout_ms = 1000};
+    start(&request, "/silent", &r);
+    run_until_done();
+    ck_assert(r.timed_out);
+    ck_assert_int_eq(r.status, 0);
+}
+END_TEST
+
+START_TEST(refused_and_closed_connections_are_errors)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    bind(fd, (struct sockaddr *)&addr, sizeof addr);
+    getsockname(fd, (struct sockaddr *)&addr, &len);
+    close(fd); /* nothing listens on that port now */
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", ntohs(addr.sin_port));
+
+    struct result r = {0};
+    struct http_request request = {.url = url, .on_done = on_done, .data = &r, .timeout_ms = 3000};
+    in_start = true;
+    ck_assert_ptr_nonnull(http_client_start(client, &request));
+    in_start = false;
+    pending++;
+    run_until_done();
+    ck_assert_int_eq(r.status, 0);
+    ck_assert(!r.timed_out);
+    ck_assert_str_ne(r.error, "");
+
+    struct result c = {0};
+    get("/close", &c);
+    ck_assert_int_eq(c.status, 0);
+    ck_assert_str_ne(c.error, "");
+}
+END_TEST
+
+START_TEST(cancelled_call_never_reports)
+{
+    struct result silent = {0}, ok = {0};
+    struct http_request request = {.timeout_ms = 3000};
+    struct http_call *call = start(&request, "/silent", &silent);
+    start(&request, "/body/10", &ok);
+    http_call_cancel(client, call);
+    pending--;
+    ck_assert_uint_eq(http_client_active(client), 1);
+    run_until_done();
+    ck_assert(ok.done);
+    ck_assert(!silent.done);
+    ck_assert_uint_eq(http_client_active(client), 0);
+}
+END_TEST
+
+START_TEST(destroy_cancels_running_calls)
+{
+    struct result r = {0};
+    struct http_request request = {.timeout_ms = 3000};
+    start(&request, "/silent", &r);
+    pending = 0;
+    http_client_destroy(client);
+    client = http_client_create(loop);
+    ck_assert(!r.done);
+}
+END_TEST
+
+START_TEST(concurrent_requests_reuse_connections)
+{
+    static struct result results[2][CONCURRENT];
+    memset(results, 0, sizeof results);
+    for (int round = 0; round < 2; round++) {
+        struct http_request request = {.timeout_ms = 3000};
+        for (int i = 0; i < CONCURRENT; i++)
+            start(&request, "/body/100", &results[round][i]);
+        ck_assert_uint_eq(http_client_active(client), CONCURRENT);
+        run_until_done();
+        for (int i = 0; i < CONCURRENT; i++) {
+            ck_assert_int_eq(results[round][i].status, 200);
+            ck_assert_uint_eq(results[round][i].body_len, 100);
+        }
+    }
+    /* The second round went over the first round's connections. */
+    ck_assert_int_eq(atomic_load(&srv.accepted), CONCURRENT);
+}
+END_TEST
+
+Suite *http_client_suite(void)
+{
+    Suite *s = suite_create("http_client");
+    TCase *tc = tcase_create("requests");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, status_and_collected_body);
+    tcase_add_test(tc, post_sends_body_and_headers);
+    tcase_add_test(tc, collected_body_over_the_bound_fails);
+    tcase_add_test(tc, streamed_body_arrives_in_pieces);
+    tcase_add_test(tc, retry_after_in_seconds_and_as_a_date);
+    tcase_add_test(tc, timeout_reports_no_status);
+    tcase_add_test(tc, idle_timeout_stops_a_silent_stream);
+    tcase_add_test(tc, refused_and_closed_connections_are_errors);
+    tcase_add_test(tc, cancelled_call_never_reports);
+    tcase_add_test(tc, destroy_cancels_running_calls);
+    tcase_add_test(tc, concurrent_requests_reuse_connections);
+    suite_add_tcase(s, tc);
+    return s;
+}
