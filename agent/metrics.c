@@ -1,6 +1,6 @@
 /* The process-wide metrics registry (see metrics.h). Registration and rendering
- * take one mutex; counting never does. Not a client library: no histograms,
- * no timestamps, no exemplars. */
+ * take one mutex; counting never does. Not a client library: fixed-bucket
+ * histograms only, no timestamps, no exemplars. */
 #include "metrics.h"
 
 #include "xalloc.h"
@@ -12,8 +12,17 @@
 #include <string.h>
 
 /* Each series is its own allocation so the pointer handed out never moves. */
+struct metric_histogram {
+    double *bounds;
+    size_t bound_count;
+    _Atomic int64_t *buckets; /* bound_count + 1, the last for +Inf */
+    _Atomic int64_t sum_micro;
+    _Atomic int64_t count;
+};
+
 struct metric_series {
     struct metric metric;
+    struct metric_histogram *histogram; /* METRIC_HISTOGRAM only */
     char *labels;
     struct metric_series *next;
 };
@@ -109,6 +118,33 @@ struct metric *metrics_gauge(const char *name, const char *help, const char *lab
     return metrics_register(name, help, labels, METRIC_GAUGE);
 }
 
+struct metric_histogram *metrics_histogram(const char *name, const char *help, const char *labels,
+                                           const double *bounds, size_t bound_count)
+{
+    pthread_mutex_lock(&registry.lock);
+    struct metric_series *series = series_get(family_get(name, help, METRIC_HISTOGRAM), labels);
+    if (!series->histogram) {
+        struct metric_histogram *h = xcalloc(1, sizeof *h);
+        h->bounds = xmalloc(bound_count * sizeof *h->bounds);
+        memcpy(h->bounds, bounds, bound_count * sizeof *h->bounds);
+        h->bound_count = bound_count;
+        h->buckets = xcalloc(bound_count + 1, sizeof *h->buckets);
+        series->histogram = h;
+    }
+    pthread_mutex_unlock(&registry.lock);
+    return series->histogram;
+}
+
+void metric_observe(struct metric_histogram *h, double value)
+{
+    size_t i = 0;
+    while (i < h->bound_count && value > h->bounds[i])
+        i++;
+    atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->sum_micro, (int64_t)(value * 1e6), memory_order_relaxed);
+    atomic_fetch_add_explicit(&h->count, 1, memory_order_relaxed);
+}
+
 void metrics_escape_label(struct buf *out, const char *value)
 {
     for (const char *p = value; *p; p++) {
@@ -136,6 +172,34 @@ static void escape_help(struct buf *out, const char *help)
     }
 }
 
+/* name_bucket{labels,le="b"} per bound (cumulative), then _sum and _count. */
+static void render_histogram(struct buf *out, const char *name, const char *labels,
+                             const struct metric_histogram *h)
+{
+    const char *sep = labels[0] ? "," : "";
+    int64_t cumulative = 0;
+    for (size_t i = 0; i <= h->bound_count; i++) {
+        cumulative += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
+        if (i < h->bound_count)
+            buf_printf(out, "%s_bucket{%s%sle=\"%g\"} %" PRId64 "\n", name, labels, sep,
+                       h->bounds[i], cumulative);
+        else
+            buf_printf(out, "%s_bucket{%s%sle=\"+Inf\"} %" PRId64 "\n", name, labels, sep,
+                       cumulative);
+    }
+    int64_t sum = atomic_load_explicit(&h->sum_micro, memory_order_relaxed);
+    const char *open = labels[0] ? "{" : "", *close = labels[0] ? "}" : "";
+    buf_printf(out, "%s_sum%s%s%s %" PRId64 ".%06" PRId64 "\n", name, open, labels, close,
+               sum / 1000000, sum % 1000000);
+    buf_printf(out, "%s_count%s%s%s %" PRId64 "\n", name, open, labels, close,
+               atomic_load_explicit(&h->count, memory_order_relaxed));
+}
+
+static const char *type_name(enum metric_type type)
+{
+    return type == METRIC_COUNTER ? "counter" : type == METRIC_GAUGE ? "gauge" : "histogram";
+}
+
 static void render_family(struct buf *out, const struct metric_family *family)
 {
     buf_printf(out, "# HELP %s", family->name);
@@ -143,9 +207,12 @@ static void render_family(struct buf *out, const struct metric_family *family)
         buf_append_byte(out, ' ');
         escape_help(out, family->help);
     }
-    buf_printf(out, "\n# TYPE %s %s\n", family->name,
-               family->type == METRIC_COUNTER ? "counter" : "gauge");
+    buf_printf(out, "\n# TYPE %s %s\n", family->name, type_name(family->type));
     for (struct metric_series *s = family->first; s; s = s->next) {
+        if (s->histogram) {
+            render_histogram(out, family->name, s->labels, s->histogram);
+            continue;
+        }
         int64_t value = metric_get(&s->metric);
         if (s->labels[0] == '\0')
             buf_printf(out, "%s %" PRId64 "\n", family->name, value);
@@ -167,6 +234,11 @@ static void family_free(struct metric_family *family)
     struct metric_series *s = family->first;
     while (s) {
         struct metric_series *next = s->next;
+        if (s->histogram) {
+            free(s->histogram->bounds);
+            free(s->histogram->buckets);
+            free(s->histogram);
+        }
         free(s->labels);
         free(s);
         s = next;

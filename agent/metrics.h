@@ -8,9 +8,10 @@
 #include "buf.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
-enum metric_type { METRIC_COUNTER, METRIC_GAUGE };
+enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 
 struct metric {
     _Atomic int64_t value;
@@ -36,6 +37,15 @@ static inline int64_t metric_get(struct metric *m)
 {
     return atomic_load_explicit(&m->value, memory_order_relaxed);
 }
+
+/* A histogram series: counts of observations per bucket (upper bounds
+ * `bounds`, increasing, plus +Inf), their sum and count, rendered as the
+ * Prometheus _bucket/_sum/_count series. The sum keeps microunits (6
+ * decimals). Observing is lock-free, like counting. */
+struct metric_histogram;
+struct metric_histogram *metrics_histogram(const char *name, const char *help, const char *labels,
+                                           const double *bounds, size_t bound_count);
+void metric_observe(struct metric_histogram *histogram, double value);
 
 /* Escapes a label value for the text format (backslash, quote, newline). */
 void metrics_escape_label(struct buf *out, const char *value);

@@ -70,6 +70,40 @@ START_TEST(render_exact_text)
 }
 END_TEST
 
+START_TEST(histogram_renders_cumulative_buckets_sum_and_count)
+{
+    static const double bounds[] = {0.1, 1};
+    struct metric_histogram *h =
+        metrics_histogram("skiff_latency_seconds", "Latency.", "instance=\"es\"", bounds, 2);
+    ck_assert_ptr_eq(
+        h, metrics_histogram("skiff_latency_seconds", "Latency.", "instance=\"es\"", bounds, 2));
+    metric_observe(h, 0.05);
+    metric_observe(h, 0.1); /* upper bounds are inclusive */
+    metric_observe(h, 0.5);
+    metric_observe(h, 3);
+    ck_assert_str_eq(render(), "# HELP skiff_latency_seconds Latency.\n"
+                               "# TYPE skiff_latency_seconds histogram\n"
+                               "skiff_latency_seconds_bucket{instance=\"es\",le=\"0.1\"} 2\n"
+                               "skiff_latency_seconds_bucket{instance=\"es\",le=\"1\"} 3\n"
+                               "skiff_latency_seconds_bucket{instance=\"es\",le=\"+Inf\"} 4\n"
+                               "skiff_latency_seconds_sum{instance=\"es\"} 3.650000\n"
+                               "skiff_latency_seconds_count{instance=\"es\"} 4\n");
+}
+END_TEST
+
+START_TEST(histogram_without_labels)
+{
+    static const double bounds[] = {1};
+    metric_observe(metrics_histogram("h", "", "", bounds, 1), 2);
+    ck_assert_str_eq(render(), "# HELP h\n"
+                               "# TYPE h histogram\n"
+                               "h_bucket{le=\"1\"} 0\n"
+                               "h_bucket{le=\"+Inf\"} 1\n"
+                               "h_sum 2.000000\n"
+                               "h_count 1\n");
+}
+END_TEST
+
 START_TEST(families_sorted_by_name)
 {
     metrics_gauge("zeta", "Z.", "");
@@ -166,6 +200,8 @@ Suite *metrics_suite(void)
     tcase_add_test(tc, pointers_stay_valid_as_the_registry_grows);
     tcase_add_test(tc, render_exact_text);
     tcase_add_test(tc, families_sorted_by_name);
+    tcase_add_test(tc, histogram_renders_cumulative_buckets_sum_and_count);
+    tcase_add_test(tc, histogram_without_labels);
     tcase_add_test(tc, first_registration_fixes_type_and_help);
     tcase_add_test(tc, help_is_escaped);
     tcase_add_test(tc, empty_help_has_no_trailing_space);
