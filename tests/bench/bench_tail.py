@@ -4,6 +4,7 @@
     python3 tests/bench/bench_tail.py [path/to/skiff] [--size-mib N] [--files N]
         [--only read|follow] [--rate LINES_PER_S] [--seconds S]
         [--follow-files N] [--flush-interval D] [--buffer-limit SIZE]
+        [--storage memory|filesystem] [--sync normal|full]
 
 Two cases:
 
@@ -101,6 +102,7 @@ def start_skiff(owner, tmp, logs, read_from_head, args):
         [{"name": "null", "match": "*"}], port=port, flush_interval=args.flush_interval,
         grace="30s",
         state_dir=tmp.join("state"), log_level="warn")
+    config["service"]["storage"] = {"type": args.storage, "sync": args.sync}
     started = time.monotonic()
     skiff = harness.Skiff(owner, tmp, harness.write_config(tmp, config))
     http = harness.SkiffHttp(skiff, port)
@@ -268,6 +270,11 @@ def main():
                         help="service.flush_interval (default 100ms, as bench.py)")
     parser.add_argument("--buffer-limit", default="32MiB",
                         help="the tail input's buffer_limit (default 32MiB, skiff's default)")
+    parser.add_argument("--storage", choices=["memory", "filesystem"], default="memory",
+                        help="service.storage.type (filesystem: every chunk is also written "
+                             "under the temporary state folder)")
+    parser.add_argument("--sync", choices=["normal", "full"], default="normal",
+                        help="service.storage.sync, with --storage filesystem")
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args()
     if not os.access(args.binary, os.X_OK):
