@@ -97,6 +97,7 @@ static struct chunk *pipeline_open_chunk(struct pipeline *p, struct instance *in
     if (!chunk) {
         chunk = chunk_new(++p->next_chunk_id, in->index, tag, routes, loop_now_ms(p->loop));
         chunk_store_add_open(p->store, chunk);
+        pipeline_count_memory(p, 0, 1);
     }
     return chunk;
 }
@@ -114,7 +115,7 @@ static void pipeline_append(struct pipeline *p, struct instance *in, const char 
     }
     metric_add(in->metrics.bytes, (int64_t)grown);
     input_update_buffer(in, (int64_t)grown);
-    pipeline_count_memory(p, (int64_t)grown);
+    pipeline_count_memory(p, (int64_t)grown, 0);
     if (chunk->data.len >= pipeline_chunk_limit(in))
         pipeline_seal(p, chunk);
 }

@@ -32,10 +32,12 @@ void input_update_buffer(struct instance *in, int64_t delta)
     metric_set(in->metrics.buffer_bytes, in->buffer_bytes);
 }
 
-void pipeline_count_memory(struct pipeline *p, int64_t delta)
+void pipeline_count_memory(struct pipeline *p, int64_t bytes, int64_t chunks)
 {
-    p->memory_bytes += delta;
+    p->memory_bytes += bytes;
+    p->memory_chunks += chunks;
     metric_set(p->memory_bytes_gauge, p->memory_bytes);
+    metric_set(p->memory_chunks_gauge, p->memory_chunks);
 }
 
 bool input_must_wait(const struct instance *in)
@@ -88,7 +90,7 @@ static void pipeline_release_chunk(struct chunk *chunk, void *data)
     if (in && !chunk->persisted)
         input_update_buffer(in, -(int64_t)chunk->bytes);
     if (!chunk->evicted)
-        pipeline_count_memory(p, -(int64_t)chunk->bytes);
+        pipeline_count_memory(p, -(int64_t)chunk->bytes, -1);
     if (p->storage)
         storage_remove(p->storage, chunk);
     chunk_free(chunk);
@@ -112,7 +114,7 @@ static void pipeline_maybe_evict(struct pipeline *p, struct chunk *chunk)
     if (!chunk->persisted || chunk->evicted || chunk->submitted > 0 || chunk->routes_left == 0)
         return;
     storage_evict(p->storage, chunk);
-    pipeline_count_memory(p, -(int64_t)chunk->bytes);
+    pipeline_count_memory(p, -(int64_t)chunk->bytes, -1);
 }
 
 /* ---- output lanes ---- */
@@ -171,7 +173,7 @@ static bool pipeline_load(struct pipeline *p, struct chunk *chunk, struct instan
     uint32_t expected = chunk->record_count;
     storage_load(p->storage, chunk);
     if (!chunk->evicted)
-        pipeline_count_memory(p, (int64_t)chunk->bytes);
+        pipeline_count_memory(p, (int64_t)chunk->bytes, 1);
     if (chunk->record_count < expected)
         instance_count_dropped(output, "corrupt_chunk", expected - chunk->record_count);
     return chunk->record_count > 0;

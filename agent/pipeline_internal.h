@@ -47,7 +47,9 @@ struct pipeline {
 
     struct metric *chunks_pending;
     struct metric *memory_bytes_gauge;
+    struct metric *memory_chunks_gauge;
     int64_t memory_bytes; /* records of every chunk held in memory */
+    int64_t memory_chunks;
 
     struct storage *storage; /* NULL when no input uses the disk and none is left there */
     struct dead_letter *dead_letter;
@@ -84,7 +86,8 @@ void input_update_buffer(struct instance *in, int64_t delta);
 void input_maybe_resume(struct instance *in);
 /* The input's buffer is full: its memory, or the disk it buffers on. */
 bool input_must_wait(const struct instance *in);
-void pipeline_count_memory(struct pipeline *p, int64_t delta);
+/* Records held in memory changed by `bytes` and `chunks`. */
+void pipeline_count_memory(struct pipeline *p, int64_t bytes, int64_t chunks);
 
 /* parser.c: a parser's time format and counters. */
 int parser_support_init(struct instance *parser);

@@ -300,6 +300,8 @@ struct pipeline *pipeline_create(const struct config *config)
                                       "Sealed chunks not yet delivered by every output", "");
     p->memory_bytes_gauge =
         metrics_gauge("skiff_storage_memory_bytes", "Bytes of buffered records held in memory", "");
+    p->memory_chunks_gauge =
+        metrics_gauge("skiff_storage_memory_chunks", "Chunks whose records are held in memory", "");
     pipeline_build_router(p);
     /* One queue per input, and one for the chunks read back from disk. */
     p->store = chunk_store_create(config->input_count + 1);

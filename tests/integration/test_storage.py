@@ -265,6 +265,10 @@ class Outage(unittest.TestCase):
                  f"{expected_lines} lines after the outage", alive=run.skiff)
         wait_for(lambda: run.value("skiff_storage_disk_bytes") == 0, 30, "disk drained",
                  alive=run.skiff)
+        # Once the flush timer sealed the last open chunks, nothing is held.
+        wait_for(lambda: run.value("skiff_storage_memory_chunks") == 0 and
+                 run.value("skiff_storage_memory_bytes") == 0, 10, "memory drained",
+                 alive=run.skiff)
         run.skiff.assert_exit(self, 0, run.skiff.stop())
         collector.join(10)
 
