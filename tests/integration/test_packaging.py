@@ -1,0 +1,80 @@
+"""The shipped Kubernetes packaging agrees with the shipped config: the
+ConfigMap holds config/kubernetes.yaml exactly, the config passes
+`skiff --dry-run` with the environment the DaemonSet gives it, and the
+DaemonSet mounts the paths the config's defaults point to."""
+
+import os
+import unittest
+
+import harness
+from harness import TempDir
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+CONFIG = os.path.join(ROOT, "config", "kubernetes.yaml")
+PACKAGING = os.path.join(ROOT, "packaging", "kubernetes")
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def daemonset_env(tmp):
+    """What the DaemonSet and the service account give skiff, with files in
+    `tmp` standing in for the mounted secrets."""
+    for name in ("token", "k8s-ca.crt", "password", "es-ca.crt"):
+        with open(tmp.join(name), "w") as f:
+            f.write("x\n")
+    return {"NODE_NAME": "node-1", "KUBERNETES_API_URL": "https://127.0.0.1:6443",
+            "SKIFF_K8S_TOKEN_FILE": tmp.join("token"),
+            "SKIFF_K8S_CA_FILE": tmp.join("k8s-ca.crt"),
+            "ES_PASSWORD_FILE": tmp.join("password"), "ES_CA_FILE": tmp.join("es-ca.crt"),
+            "SKIFF_STATE_DIR": tmp.join("state")}
+
+
+class Packaging(unittest.TestCase):
+    def test_configmap_holds_the_config(self):
+        """packaging/kubernetes/configmap.yaml is config/kubernetes.yaml
+        indented under `skiff.yaml: |` (scripts/gen-configmap.sh)."""
+        text = read(os.path.join(PACKAGING, "configmap.yaml"))
+        marker = "  skiff.yaml: |\n"
+        self.assertIn(marker, text)
+        embedded = text.split(marker, 1)[1]
+        lines = [line[4:] if line.strip() else line for line in embedded.split("\n")]
+        self.assertEqual("\n".join(lines), read(CONFIG),
+                         "configmap.yaml is stale: run sh scripts/gen-configmap.sh")
+
+    def test_config_passes_dry_run(self):
+        tmp = TempDir(self)
+        result = harness.run_cli(["--dry-run", "-c", CONFIG], env=daemonset_env(tmp))
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_config_names_what_is_missing(self):
+        """Without NODE_NAME the config is refused (exit 2) with the line."""
+        tmp = TempDir(self)
+        result = harness.run_cli(["--dry-run", "-c", CONFIG], env=daemonset_env(tmp),
+                                 unset=("NODE_NAME",))
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("kubernetes.yaml:", result.stderr)
+        self.assertIn("NODE_NAME", result.stderr)
+
+    def test_daemonset_mounts_what_the_config_reads(self):
+        daemonset = read(os.path.join(PACKAGING, "daemonset.yaml"))
+        config = read(CONFIG)
+        for path in ("/var/log", "/var/lib/skiff", "/etc/skiff/elasticsearch",
+                     "/etc/skiff/skiff.yaml"):
+            self.assertIn(f"mountPath: {path}", daemonset)
+        for default in ("/var/log/containers/*.log", "/var/lib/skiff",
+                        "/etc/skiff/elasticsearch/password", "/etc/skiff/elasticsearch/ca.crt"):
+            self.assertIn(default, config)
+        self.assertIn("fieldPath: spec.nodeName", daemonset)
+        self.assertIn("path: /healthz", daemonset)
+        self.assertIn("path: /readyz", daemonset)
+        kustomization = read(os.path.join(PACKAGING, "kustomization.yaml"))
+        for name in ("namespace.yaml", "rbac.yaml", "configmap.yaml", "daemonset.yaml"):
+            self.assertIn(name, kustomization)
+            self.assertTrue(os.path.exists(os.path.join(PACKAGING, name)))
+
+
+if __name__ == "__main__":
+    unittest.main()
