@@ -9,6 +9,7 @@ extern const struct plugin filter_parser_plugin;
 extern const struct plugin filter_multiline_plugin;
 extern const struct plugin in_dummy_plugin;
 extern const struct plugin in_tail_plugin;
+extern const struct plugin out_elasticsearch_plugin;
 extern const struct plugin out_file_plugin;
 extern const struct plugin out_null_plugin;
 extern const struct plugin out_stdout_plugin;
@@ -26,6 +27,7 @@ static const struct plugin *const registry[] = {
     &filter_grep_plugin,
     &filter_parser_plugin,
     &filter_multiline_plugin,
+    &out_elasticsearch_plugin,
     &out_file_plugin,
     &out_null_plugin,
     &out_stdout_plugin,

@@ -120,6 +120,8 @@ static int write_action(struct buf *out, const struct record_view *view,
         index_name = scratch;
     }
     json_write_string(out, index_name->data, index_name->len, &result->stats);
+    if (opts->include_type)
+        buf_append_str(out, ",\"_type\":\"_doc\"");
     if (write_id(out, view, attachments, opts, result) < 0)
         return -1;
     buf_append_str(out, "}}\n");

@@ -39,6 +39,7 @@ struct es_bulk_options {
     const char *node_name;             /* ES_ID_ORIGIN and the fallback of ES_ID_FIELD */
     const char *time_key;              /* e.g. "@timestamp" */
     bool dedot_keys;                   /* '.' in field names becomes '_' */
+    bool include_type;                 /* "_type":"_doc" in actions (Elasticsearch 6) */
     size_t batch_max_bytes;            /* 0: no limit */
     size_t batch_max_records;          /* 0: no limit */
 };

@@ -140,6 +140,23 @@ START_TEST(test_bulk_index_mode)
 }
 END_TEST
 
+START_TEST(test_bulk_type_for_elasticsearch_6)
+{
+    struct chunk *chunk = make_log_chunk(1);
+    struct es_index_pattern *index = compile_ok("logs");
+    struct es_bulk_options opts = default_options(index);
+    opts.include_type = true;
+    struct es_bulk_result result;
+    char *body = build_all(chunk, &opts, &result);
+    ck_assert_str_eq(body, "{\"index\":{\"_index\":\"logs\",\"_type\":\"_doc\"}}\n"
+                           "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\","
+                           "\"log\":\"line 0\",\"stream\":\"stdout\"}\n");
+    free(body);
+    es_index_pattern_free(index);
+    chunk_free(chunk);
+}
+END_TEST
+
 START_TEST(test_bulk_data_stream_mode)
 {
     struct chunk *chunk = make_log_chunk(1);
@@ -767,6 +784,7 @@ Suite *es_bulk_suite(void)
     Suite *s = suite_create("es_bulk");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_bulk_index_mode);
+    tcase_add_test(tc, test_bulk_type_for_elasticsearch_6);
     tcase_add_test(tc, test_bulk_data_stream_mode);
     tcase_add_test(tc, test_index_pattern_dates_and_fields);
     tcase_add_test(tc, test_index_pattern_fallback_and_forbidden);
