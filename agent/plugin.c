@@ -7,6 +7,7 @@
 extern const struct plugin filter_grep_plugin;
 extern const struct plugin filter_parser_plugin;
 extern const struct plugin filter_multiline_plugin;
+extern const struct plugin filter_kubernetes_plugin;
 extern const struct plugin in_dummy_plugin;
 extern const struct plugin in_tail_plugin;
 extern const struct plugin out_elasticsearch_plugin;
@@ -27,6 +28,7 @@ static const struct plugin *const registry[] = {
     &filter_grep_plugin,
     &filter_parser_plugin,
     &filter_multiline_plugin,
+    &filter_kubernetes_plugin,
     &out_elasticsearch_plugin,
     &out_file_plugin,
     &out_null_plugin,

@@ -124,7 +124,18 @@ void k8s_api_count(struct k8s_api *api, const char *verb, const struct http_resp
         token_forget(api);
 }
 
-int64_t k8s_api_backoff_ms(const struct k8s_api *api, unsigned failures)
+uint64_t k8s_api_random(struct k8s_api *api)
+{
+    /* xorshift64*: enough to spread retries, not for anything secret. */
+    uint64_t x = api->random_state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    api->random_state = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+int64_t k8s_api_backoff_ms(struct k8s_api *api, unsigned failures)
 {
     int64_t delay = api->opts.backoff_min_ms;
     for (unsigned i = 1; i < failures && delay < api->opts.backoff_max_ms; i++)
@@ -132,7 +143,7 @@ int64_t k8s_api_backoff_ms(const struct k8s_api *api, unsigned failures)
     if (delay > api->opts.backoff_max_ms)
         delay = api->opts.backoff_max_ms;
     /* Full jitter over the upper half: many nodes do not retry in step. */
-    return delay / 2 + random() % (delay / 2 + 1);
+    return delay / 2 + (int64_t)(k8s_api_random(api) % (uint64_t)(delay / 2 + 1));
 }
 
 void k8s_api_notify(struct k8s_api *api)
@@ -317,6 +328,12 @@ struct k8s_api *k8s_api_start(struct loop *loop, const struct k8s_api_options *o
     api->get_tokens = opts->pod_gets_per_second;
     api->get_tokens_ms = loop_now_ms(loop);
     token_forget(api);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    api->random_state = ((uint64_t)now.tv_nsec << 32) ^ (uint64_t)now.tv_sec ^
+                        ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)api;
+    if (!api->random_state)
+        api->random_state = 1;
     struct buf labels = BUF_INIT;
     buf_append_str(&labels, "instance=\"");
     metrics_escape_label(&labels, opts->alias);

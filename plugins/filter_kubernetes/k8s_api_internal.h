@@ -61,6 +61,7 @@ struct k8s_api {
     double get_tokens;
     int64_t get_tokens_ms;
     struct metric *bad_events;
+    uint64_t random_state; /* for jitter; seeded per process */
 };
 
 /* Starts a GET of `url` with the token and TLS settings; `on_data` NULL
@@ -72,7 +73,10 @@ struct http_call *k8s_api_get(struct k8s_api *api, const char *url, int64_t time
 void k8s_api_count(struct k8s_api *api, const char *verb, const struct http_response *response);
 /* The delay before retry number `failures` (1, 2, ...): exponential from
  * backoff_min to backoff_max, with jitter. */
-int64_t k8s_api_backoff_ms(const struct k8s_api *api, unsigned failures);
+int64_t k8s_api_backoff_ms(struct k8s_api *api, unsigned failures);
+/* A pseudo-random number for jitter: differs between nodes, unlike random()
+ * without a seed. */
+uint64_t k8s_api_random(struct k8s_api *api);
 /* Tells the filter. */
 void k8s_api_notify(struct k8s_api *api);
 

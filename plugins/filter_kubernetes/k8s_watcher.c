@@ -198,7 +198,7 @@ static void watcher_watch(struct k8s_watcher *w)
     /* Like client-go: a timeout between one and two times the setting, so
      * the watches of many nodes do not end together. */
     int64_t timeout_s = api->opts.watch_timeout_ms / 1000;
-    timeout_s += random() % (timeout_s > 0 ? timeout_s : 1);
+    timeout_s += (int64_t)(k8s_api_random(api) % (uint64_t)(timeout_s > 0 ? timeout_s : 1));
     free(w->url);
     w->url = xasprintf("%s%cwatch=1&allowWatchBookmarks=true&timeoutSeconds=%lld%s%s", w->list_url,
                        strchr(w->list_url, '?') ? '&' : '?', (long long)timeout_s,
