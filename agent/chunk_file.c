@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 __attribute__((format(printf, 3, 4))) static int chunk_file_fail(char *error, size_t error_size,
                                                                  const char *fmt, ...)
@@ -91,14 +91,11 @@ static void put_attachments(struct buf *out, const struct chunk *chunk)
 
 /* Walks the records by their length prefixes: the data of an in-memory chunk
  * is well formed, so the full decoder is not needed here. */
-/* Also returns the CRC32 of the whole record data, combined from the records'
- * CRCs, so that the trailer does not need a second pass over the data. */
-static uLong put_record_crcs(struct buf *out, const struct chunk *chunk)
+static void put_record_crcs(struct buf *out, const struct chunk *chunk)
 {
     const uint8_t *data = (const uint8_t *)chunk->data.data;
     size_t count_at = out->len, pos = 0;
     uint32_t count = 0;
-    uLong data_crc = crc32_z(0, Z_NULL, 0);
     put_le(out, 0, 4);
     while (chunk->data.len - pos >= 4) {
         size_t end = pos + 4 +
@@ -106,22 +103,17 @@ static uLong put_record_crcs(struct buf *out, const struct chunk *chunk)
                               (uint32_t)data[pos + 3] << 24);
         if (end > chunk->data.len)
             break;
-        uLong crc = crc32_z(0, data + pos, end - pos);
-        put_le(out, crc, 4);
-        data_crc = crc32_combine(data_crc, crc, (z_off_t)(end - pos));
+        put_le(out, libdeflate_crc32(0, data + pos, end - pos), 4);
         count++;
         pos = end;
     }
     patch_le32(out, count_at, count);
-    if (pos < chunk->data.len) /* not records: covered by the trailer all the same */
-        data_crc = crc32_z(data_crc, data + pos, chunk->data.len - pos);
-    return data_crc;
 }
 
 /* Everything before the record data: header, metadata and data_len. */
-static uLong chunk_file_encode_head(struct buf *out, const struct chunk *chunk,
-                                    const char *input_alias, const char *const *outputs,
-                                    const bool *done, size_t output_count)
+static void chunk_file_encode_head(struct buf *out, const struct chunk *chunk,
+                                   const char *input_alias, const char *const *outputs,
+                                   const bool *done, size_t output_count)
 {
     buf_append(out, CHUNK_FILE_MAGIC, CHUNK_FILE_MAGIC_LEN);
     put_le(out, CHUNK_FILE_VERSION, 2);
@@ -136,13 +128,12 @@ static uLong chunk_file_encode_head(struct buf *out, const struct chunk *chunk,
     put_outputs(out, outputs, done, output_count);
     put_origins(out, chunk);
     put_attachments(out, chunk);
-    uLong data_crc = put_record_crcs(out, chunk);
+    put_record_crcs(out, chunk);
     size_t meta_len = out->len - len_at - 4;
     patch_le32(out, len_at, (uint32_t)meta_len);
-    put_le(out, crc32_z(0, (const Bytef *)out->data + len_at + 4, meta_len), 4);
+    put_le(out, libdeflate_crc32(0, out->data + len_at + 4, meta_len), 4);
 
     put_le(out, chunk->data.len, 8);
-    return data_crc;
 }
 
 /* Keys are written with their length but read back as C strings. */
@@ -191,9 +182,10 @@ static int chunk_file_save(const char *dir, const struct chunk *chunk, const cha
                                chunk->id, CHUNK_FILE_MAX_OUTPUTS);
     }
     struct buf head = BUF_INIT, trailer = BUF_INIT;
-    uLong data_crc = chunk_file_encode_head(&head, chunk, input_alias, outputs, done, output_count);
-    uLong crc = crc32_z(0, (const Bytef *)head.data, head.len);
-    crc = crc32_combine(crc, data_crc, (z_off_t)chunk->data.len);
+    chunk_file_encode_head(&head, chunk, input_alias, outputs, done, output_count);
+    uint32_t crc = libdeflate_crc32(0, head.data, head.len);
+    if (chunk->data.len > 0) /* a NULL buffer restarts the CRC */
+        crc = libdeflate_crc32(crc, chunk->data.data, chunk->data.len);
     put_le(&trailer, crc, 4);
     put_le(&trailer, head.len + chunk->data.len + CHUNK_FILE_TRAILER_LEN, 8);
     struct iovec pieces[] = {

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 /* Smallest encodings, used to bound counts by the bytes left. */
 #define OUTPUT_MIN_LEN 5     /* empty alias + done */
@@ -96,7 +96,7 @@ static bool read_meta_section(struct reader *r, struct reader *meta)
     size_t len = read_le(r, 4);
     const uint8_t *body = read_bytes(r, len);
     uint64_t crc = read_le(r, 4);
-    if (r->bad || crc != crc32_z(0, body, len))
+    if (r->bad || crc != libdeflate_crc32(0, body, len))
         return false;
     *meta = (struct reader){body, len, 0, false};
     return true;
@@ -208,7 +208,7 @@ static uint32_t keep_intact_records(struct chunk *chunk, const uint32_t *crcs, u
     while (kept < count) {
         size_t start = pos;
         if (chunk_next(chunk, &pos, &view) != 1 ||
-            crc32_z(0, data + start, pos - start) != crcs[kept]) {
+            libdeflate_crc32(0, data + start, pos - start) != crcs[kept]) {
             pos = start;
             break;
         }
@@ -235,7 +235,7 @@ static bool trailer_ok(const uint8_t *data, size_t len, size_t data_end)
     struct reader r = {data, len, data_end, false};
     uint64_t crc = read_le(&r, 4);
     uint64_t file_len = read_le(&r, 8);
-    return !r.bad && r.pos == len && file_len == len && crc == crc32_z(0, data, data_end);
+    return !r.bad && r.pos == len && file_len == len && crc == libdeflate_crc32(0, data, data_end);
 }
 
 int chunk_file_parse(const uint8_t *data, size_t len, struct chunk **out,
