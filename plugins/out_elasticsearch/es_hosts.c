@@ -60,6 +60,14 @@ size_t es_hosts_pick(struct es_output *es, int64_t now_ms)
     return best;
 }
 
+bool es_hosts_any_up(const struct es_output *es, int64_t now_ms)
+{
+    for (size_t i = 0; i < es->host_count; i++)
+        if (es->hosts[i].down_until_ms <= now_ms)
+            return true;
+    return false;
+}
+
 void es_hosts_failed(struct es_output *es, size_t i, int64_t now_ms, const char *why)
 {
     struct es_host *host = &es->hosts[i];

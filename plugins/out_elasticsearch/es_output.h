@@ -94,6 +94,7 @@ void es_hosts_free(struct es_output *es);
 /* The next host in turn that is not backing off; if all are, the one that
  * recovers first. */
 size_t es_hosts_pick(struct es_output *es, int64_t now_ms);
+bool es_hosts_any_up(const struct es_output *es, int64_t now_ms);
 void es_hosts_failed(struct es_output *es, size_t host, int64_t now_ms, const char *why);
 void es_hosts_ok(struct es_output *es, size_t host);
 /* Builds es->headers with the credentials. Returns 0, or -1 with a message

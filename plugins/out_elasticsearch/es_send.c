@@ -38,13 +38,16 @@ struct es_flush {
     struct http_call *call;
     struct buf body;
     struct buf gzipped;
-    bool retry;       /* something is left for the next attempt */
-    bool stop;        /* a whole-request failure: no more requests now */
-    size_t malformed; /* records that could not be read from the chunk */
+    const struct buf *payload; /* body or gzipped: what is sent */
+    size_t hosts_tried;        /* for the batch in flight */
+    bool retry;                /* something is left for the next attempt */
+    bool stop;                 /* a whole-request failure: no more requests now */
+    size_t malformed;          /* records that could not be read from the chunk */
     char reason[256];
 };
 
 static void flush_next(struct es_flush *f);
+static void flush_request(struct es_flush *f);
 
 void es_gzip(struct es_output *es, const struct buf *in, struct buf *out)
 {
@@ -265,13 +268,30 @@ static void handle_status(struct es_flush *f, const struct http_response *respon
     } else if (status == 401 || status == 403) {
         handle_denied(f, response);
     } else {
-        if (status >= 500)
-            es_hosts_failed(es, f->host, loop_now_ms(es->out->loop), "answers 5xx");
         count_retry(es, status == 429 ? "throttled" : "status");
         flush_fail(f, true, "HTTP %ld from %s: %.120s", status, url, response->body);
     }
     if (response->retry_after_ms > 0)
         delivery_retry_after(f->delivery, response->retry_after_ms);
+}
+
+/* A host that does not answer, or answers 5xx, is set aside and the
+ * same body goes to the next host that is up, once per host: a failing node
+ * costs the others one request, not the chunk a retry delay. */
+static bool flush_failover(struct es_flush *f, const struct http_response *response)
+{
+    struct es_output *es = f->es;
+    long status = response->status;
+    bool host_fault = response->error || status >= 500;
+    int64_t now = loop_now_ms(es->out->loop);
+    if (!host_fault)
+        return false;
+    es_hosts_failed(es, f->host, now, response->error ? response->error : "answers 5xx");
+    if (f->hosts_tried >= es->host_count || !es_hosts_any_up(es, now))
+        return false;
+    count_retry(es, "failover");
+    flush_request(f);
+    return true;
 }
 
 static void on_response(void *data, const struct http_response *response)
@@ -280,9 +300,10 @@ static void on_response(void *data, const struct http_response *response)
     struct es_output *es = f->es;
     f->call = NULL;
     count_request(es, response);
+    if (flush_failover(f, response))
+        return;
     if (response->error) {
         const char *url = es->hosts[f->host].base_url;
-        es_hosts_failed(es, f->host, loop_now_ms(es->out->loop), response->error);
         count_retry(es, response->timed_out ? "timeout" : "transport");
         flush_fail(f, true, "%s: %s", url, response->error);
     } else {
@@ -291,26 +312,20 @@ static void on_response(void *data, const struct http_response *response)
     flush_next(f);
 }
 
-static void flush_send(struct es_flush *f)
+static void flush_request(struct es_flush *f)
 {
     struct es_output *es = f->es;
-    const struct buf *payload = &f->body;
-    metric_add(es->metrics.body_bytes, (int64_t)f->body.len);
-    if (es->gzip) {
-        es_gzip(es, &f->body, &f->gzipped);
-        payload = &f->gzipped;
-    }
-    metric_add(es->metrics.sent_bytes, (int64_t)payload->len);
+    metric_add(es->metrics.sent_bytes, (int64_t)f->payload->len);
     f->host = es_hosts_pick(es, loop_now_ms(es->out->loop));
+    f->hosts_tried++;
     struct http_request request = {
         .method = "POST",
         .url = es->hosts[f->host].bulk_url,
         .headers = (const char *const *)es->headers,
         .header_count = es->header_count,
-        .body = payload->data,
-        .body_len = payload->len,
+        .body = f->payload->data,
+        .body_len = f->payload->len,
         .timeout_ms = es->opts->timeout_ms,
-        .max_response_bytes = 0,
         .tls = &es->tls,
         .on_done = on_response,
         .data = f,
@@ -320,6 +335,19 @@ static void flush_send(struct es_flush *f)
         flush_fail(f, true, "the request could not be started (see the log)");
         flush_next(f);
     }
+}
+
+static void flush_send(struct es_flush *f)
+{
+    struct es_output *es = f->es;
+    metric_add(es->metrics.body_bytes, (int64_t)f->body.len);
+    f->payload = &f->body;
+    if (es->gzip) {
+        es_gzip(es, &f->body, &f->gzipped);
+        f->payload = &f->gzipped;
+    }
+    f->hosts_tried = 0;
+    flush_request(f);
 }
 
 /* Builds the next batch into f->body; false when there is none left. */

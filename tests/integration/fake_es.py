@@ -37,7 +37,7 @@ from collections import Counter
 
 
 class FakeElasticsearch:
-    def __init__(self, tls=None, user=None, password=None, api_key=None):
+    def __init__(self, tls=None, user=None, password=None, api_key=None, port=0):
         """tls: None for HTTP, or a dict with cert, key and optionally
         client_ca (then a client certificate signed by it is required)."""
         self.lock = threading.Lock()
@@ -51,7 +51,8 @@ class FakeElasticsearch:
         self.reject_field = None
         self.max_body = None
         self.user, self.password, self.api_key = user, password, api_key
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        # port: 0 for a free one, or a stopped fake's port to "restart" it.
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self.server.daemon_threads = True
         # A client that timed out and hung up is expected; not worth a traceback.
         self.server.handle_error = lambda request, address: None

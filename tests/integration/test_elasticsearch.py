@@ -272,15 +272,20 @@ class Faults(ElasticsearchCase):
 
     def test_a_failing_host_is_skipped(self):
         """Two hosts, one refusing connections: every document arrives through
-        the other, and the failing one is logged once."""
+        the other without a chunk retry (the batch goes to the next host at
+        once), and the failing one is logged once."""
         tmp = TempDir(self)
         es = self.fake()
         dead = f"http://127.0.0.1:{free_port()}"
         skiff, http = self.start(tmp, {"hosts": [dead, es.url], "batch_max_records": 10},
                                  count=100)
         self.wait_docs(es, skiff, 100)
+        samples = http.metrics()
         self.stop(skiff)
         self.assertEqual(len(es.docs), 100)
+        self.assertEqual(harness.metric(samples, "skiff_output_retries_total", instance=OUT), 0)
+        self.assertGreaterEqual(harness.metric(samples, "skiff_es_retries_total", instance=OUT,
+                                               reason="failover"), 1)
         log = skiff.stderr_text()
         self.assertEqual(log.count("using the other hosts until it recovers"), 1, log)
 
