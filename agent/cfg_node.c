@@ -131,8 +131,17 @@ static int env_append(const char *ref, size_t len, struct buf *out, const struct
     return -1;
 }
 
-/* Copies `text` to `out` with ${VAR}, ${VAR:-default} and $$ replaced. The
- * replacements are not scanned again. */
+/* `${kubernetes.namespace_name}` is a record field for the plugins that take
+ * patterns (an Elasticsearch index): no environment variable has a '.' or a
+ * '[' in its name. */
+static bool is_field_reference(const char *ref, size_t len)
+{
+    return !memmem(ref, len, ":-", 2) && (memchr(ref, '.', len) || memchr(ref, '[', len));
+}
+
+/* Copies `text` to `out` with ${VAR}, ${VAR:-default} and $$ replaced, and
+ * field references (${a.b}) left as they are. The replacements are not
+ * scanned again. */
 static int env_expand(const char *text, size_t len, struct buf *out, const struct cfg_node *at,
                       struct diag_list *diags)
 {
@@ -157,7 +166,9 @@ static int env_expand(const char *text, size_t len, struct buf *out, const struc
             diag_add(diags, at, "unterminated '${' in '%s' (write '$$' for a literal '$')", text);
             return -1;
         }
-        if (env_append(ref, (size_t)(close - ref), out, at, diags) < 0)
+        if (is_field_reference(ref, (size_t)(close - ref)))
+            buf_append(out, dollar, (size_t)(close - dollar) + 1);
+        else if (env_append(ref, (size_t)(close - ref), out, at, diags) < 0)
             return -1;
         i = (size_t)(close - text) + 1;
     }

@@ -510,7 +510,9 @@ START_TEST(test_env_substitution)
                           "    - name: dummy\n"
                           "      rate: ${SKIFF_TEST_RATE}\n"
                           "      record: {a: $$HOME, b: 'cost $5', c: '${SKIFF_TEST_RAW}',\n"
-                          "               d: '${SKIFF_TEST_EMPTY}', e: 'x$', f: '$$$$'}\n"
+                          "               d: '${SKIFF_TEST_EMPTY}', e: 'x$', f: '$$$$',\n"
+                          "               g: 'logs-${kubernetes.namespace_name}-${a[0]}',\n"
+                          "               h: '${SKIFF_TEST_UNSET:-x.y}'}\n"
                           "  outputs: [{name: null, match: '*'}]\n"),
                      0);
     EXPECT_DIAGS(NULL);
@@ -526,6 +528,10 @@ START_TEST(test_env_substitution)
     ck_assert_str_eq(record_field(record, "d")->as.string.ptr, "");
     ck_assert_str_eq(record_field(record, "e")->as.string.ptr, "x$");
     ck_assert_str_eq(record_field(record, "f")->as.string.ptr, "$$");
+    /* Record field references are left for the plugin; a default may hold dots. */
+    ck_assert_str_eq(record_field(record, "g")->as.string.ptr,
+                     "logs-${kubernetes.namespace_name}-${a[0]}");
+    ck_assert_str_eq(record_field(record, "h")->as.string.ptr, "x.y");
 }
 END_TEST
 
