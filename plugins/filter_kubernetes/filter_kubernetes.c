@@ -321,6 +321,8 @@ static char *k8s_resolve_api_url(const struct k8s_filter_options *opts)
                      port && port[0] ? port : "443");
 }
 
+static void k8s_destroy(struct instance *f);
+
 static int k8s_init(struct instance *f)
 {
     const struct k8s_filter_options *opts = f->options;
@@ -361,8 +363,10 @@ static int k8s_init(struct instance *f)
         .pod_gets_per_second = (int)opts->pod_get_rate,
     };
     state->api = k8s_api_start(f->loop, &api_opts, state->cache, k8s_hold_changed, f);
-    if (!state->api)
+    if (!state->api) {
+        k8s_destroy(f); /* the pipeline destroys only what started */
         return -1;
+    }
     int64_t tick = opts->metadata_wait_ms / 4;
     tick = tick < TICK_MIN_MS ? TICK_MIN_MS : tick > TICK_MAX_MS ? TICK_MAX_MS : tick;
     state->timer = loop_add_timer(f->loop, tick, tick, k8s_on_tick, f);

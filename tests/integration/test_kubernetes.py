@@ -229,7 +229,9 @@ class Faults(unittest.TestCase):
         lists = run.fake.count("list")
         run.fake.add_pod(make_pod("after-1", labels={"app": "after"}))
         run.fake.start()
-        wait_for(lambda: run.fake.count("list") > lists, 40, "skiff to list again")
+        wait_for(lambda: run.fake.count("list") > lists and
+                 run.total("skiff_k8s_api_requests_total", verb="list", code="200") >= 2, 40,
+                 "skiff to list again")
         run.write_cri("after-1", ["after the outage"])
         self.assertEqual(run.wait_log("after the outage")["kubernetes"]["labels"],
                          {"app": "after"})
@@ -246,7 +248,8 @@ class Faults(unittest.TestCase):
         run.fake.wait_watch(started=2)
         run.fake.send_latest(b'{"type":"ADDED","object":{"metadata":{"na', end=True)
         wait_for(lambda: run.metric("skiff_k8s_bad_events_total") >= 2, 15, "a truncated event")
-        wait_for(lambda: run.fake.count("list") >= 3, 15, "another relist")
+        wait_for(lambda: run.total("skiff_k8s_api_requests_total", verb="list", code="200")
+                 >= 3, 15, "another relist")
         run.fake.add_pod(make_pod("b-1", labels={"app": "b"}))
         run.write_cri("b-1", ["still working"])
         self.assertEqual(run.wait_log("still working")["kubernetes"]["labels"], {"app": "b"})
