@@ -370,6 +370,17 @@ class Annotations(unittest.TestCase):
         self.assertEqual(rec["app"], {"user": "ann", "n": 3})
         self.assertNotIn("log", rec)
         self.assertEqual(rec["kubernetes"]["namespace_labels"], {"owner_io/team": "sre"})
+        # A change of the namespace comes on its watch.
+        run.fake.wait_watch(started=2)
+        run.fake.add_namespace(make_namespace("team", labels={"owner.io/team": "platform"}))
+
+        def relabelled():
+            run.write_cri("m-1", ['{"user":"bob"}'], namespace="team")
+            last = [r for r in run.records() if r.get("app") == {"user": "bob"}]
+            return last and last[-1]["kubernetes"]["namespace_labels"] == {
+                "owner_io/team": "platform"}
+        wait_for(relabelled, 20, "the namespace's new labels", interval=0.5)
+        self.assertEqual(run.fake.count("watch"), 2)  # pods and namespaces
         run.stop()
 
 
