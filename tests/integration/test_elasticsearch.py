@@ -22,7 +22,8 @@ class ElasticsearchCase(unittest.TestCase):
         self.addCleanup(es.stop)
         return es
 
-    def start(self, tmp, es_options, count=200, record=None, inputs=None, env=None):
+    def start(self, tmp, es_options, count=200, record=None, inputs=None, env=None,
+              grace="5s"):
         """skiff with dummy records (field `seq` as the id) into elasticsearch."""
         port = free_port()
         if inputs is None:
@@ -32,7 +33,7 @@ class ElasticsearchCase(unittest.TestCase):
                   "retry_min": "100ms", "retry_max": "500ms"}
         output.update(es_options)
         config = harness.pipeline_config(inputs, [output], port=port, flush_interval="100ms",
-                                         state_dir=tmp.join("state"))
+                                         state_dir=tmp.join("state"), grace=grace)
         skiff = Skiff(self, tmp, write_config(tmp, config), env=env)
         http = SkiffHttp(skiff, port)
         http.wait_up()
@@ -237,6 +238,19 @@ class Faults(ElasticsearchCase):
                         instance=OUT)
         self.stop(skiff)
         self.assertEqual(len(es.docs), 30)
+
+    def test_shutdown_while_a_request_hangs(self):
+        """SIGTERM with a bulk request in flight: skiff waits out the grace
+        period, cancels the request and exits 0 without leaks (ASan)."""
+        tmp = TempDir(self)
+        es = self.fake()
+        es.delay = 5.0
+        skiff, http = self.start(tmp, {"hosts": [es.url]}, count=20, grace="500ms")
+        wait_for(lambda: es.requests, 10, "a request at the fake", alive=skiff)
+        started = time.monotonic()
+        self.stop(skiff)
+        self.assertLess(time.monotonic() - started, 4)
+        self.assertEqual(es.doc_count(), 0)
 
     def test_413_splits_the_batch(self):
         tmp = TempDir(self)
