@@ -8,12 +8,38 @@
 #include "log.h"
 #include "xalloc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { HOST_BACKOFF_MIN_MS = 500, HOST_BACKOFF_MAX_MS = 30000, SECRET_MAX = 4096 };
+
+/* Appends `text` percent-encoded for a query string value. */
+static void append_query_value(struct buf *out, const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (isalnum(*p) || strchr("-._~", *p))
+            buf_append_byte(out, (char)*p);
+        else
+            buf_printf(out, "%%%02X", *p);
+    }
+}
+
+/* filter_path keeps of each item only its status and error: the response
+ * shrinks from about 200 bytes per document to about 30, and so does the
+ * time spent reading it. */
+static char *bulk_url(const char *base_url, const char *pipeline)
+{
+    struct buf url = BUF_INIT;
+    buf_printf(&url, "%s/_bulk?filter_path=errors,items.*.status,items.*.error", base_url);
+    if (pipeline && pipeline[0]) {
+        buf_append_str(&url, "&pipeline=");
+        append_query_value(&url, pipeline);
+    }
+    return (char *)buf_cstr(&url);
+}
 
 void es_hosts_init(struct es_output *es)
 {
@@ -27,10 +53,7 @@ void es_hosts_init(struct es_output *es)
             len--;
         struct es_host *host = &es->hosts[i];
         host->base_url = xstrndup(url, len);
-        if (opts->pipeline && opts->pipeline[0])
-            host->bulk_url = xasprintf("%s/_bulk?pipeline=%s", host->base_url, opts->pipeline);
-        else
-            host->bulk_url = xasprintf("%s/_bulk", host->base_url);
+        host->bulk_url = bulk_url(host->base_url, opts->pipeline);
     }
 }
 

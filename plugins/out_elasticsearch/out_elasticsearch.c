@@ -57,8 +57,9 @@ static const struct option_spec es_options_table[] = {
      .type = OPT_STRING,
      .default_value = "\"skiff-%Y.%m.%d\"",
      .offset = OPT(index),
-     .description = "index name: text, record fields as $${field.path} (`$$` because ${VAR} is "
-                    "the environment), %Y %m %d %H %M %j of the record's time (UTC)"},
+     .description = "index name: text, record fields as ${field.path} ($${field} for a "
+                    "top-level one: ${NAME} is the environment), %Y %m %d %H %M %j of the "
+                    "record's time (UTC)"},
     {.name = "data_stream",
      .type = OPT_STRING,
      .offset = OPT(data_stream),

@@ -5,7 +5,7 @@ inject. Python standard library only.
 
 What it implements of `_bulk`: NDJSON action lines (`index` and `create`,
 with `_index` and optional `_id`), gzip request bodies (Content-Encoding:
-gzip), the `errors` flag and per-item `status`, `result` and `error`
+gzip), the `pipeline` and `filter_path` (`key`, `items.*.key`) parameters, the `errors` flag and per-item `status`, `result` and `error`
 objects in the shape Elasticsearch 7/8 answers; `create` on an existing id
 answers 409 version_conflict_engine_exception. Documents are kept in
 `docs`, keyed by (index, id), and every successful write is counted in
@@ -121,7 +121,8 @@ class FakeElasticsearch:
                 items.append(self.bulk_item(json.loads(lines[i]), json.loads(lines[i + 1]),
                                             query))
         errors = any(next(iter(item.values()))["status"] >= 300 for item in items)
-        return {"took": 1, "errors": errors, "items": items}
+        return filter_response({"took": 1, "errors": errors, "items": items},
+                               query.get("filter_path"))
 
     def bulk_item(self, action, source, query):
         (op, meta), = action.items()
@@ -151,6 +152,19 @@ class FakeElasticsearch:
         self.writes[key] += 1
         return {op: dict(result, status=201 if created else 200,
                          result="created" if created else "updated", _version=self.writes[key])}
+
+
+def filter_response(response, filter_path):
+    """Elasticsearch's filter_path for the shapes `key` and `items.*.key`."""
+    if not filter_path:
+        return response
+    paths = filter_path.split(",")
+    item_keys = {p.split(".", 2)[2] for p in paths if p.startswith("items.*.")}
+    out = {k: v for k, v in response.items() if k in paths}
+    if item_keys:
+        out["items"] = [{op: {k: v for k, v in fields.items() if k in item_keys}
+                         for op, fields in item.items()} for item in response["items"]]
+    return out
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -218,7 +232,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             record["status"] = 400
             return self.answer(400, self.error_body(400, "illegal_argument_exception", str(e)))
         record["status"] = 200
-        record["items"] = len(response["items"])
+        record["items"] = len(response.get("items", []))
         self.answer(200, response)
 
 

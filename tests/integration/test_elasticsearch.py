@@ -83,6 +83,8 @@ class Delivery(ElasticsearchCase):
         index = time.strftime("skiff-%Y.%m.%d", time.gmtime())
         self.assertTrue(all(i == index for i, _ in es.docs), set(i for i, _ in es.docs))
         self.assertTrue(all(r["gzip"] for r in es.requests))
+        self.assertTrue(all(r["query"]["filter_path"] == "errors,items.*.status,items.*.error"
+                            for r in es.requests))
         self.assertTrue(all(r["items"] <= 25 for r in es.requests))
         requests = harness.metric(samples, "skiff_es_bulk_requests_total", instance=OUT,
                                   status="200")
@@ -114,25 +116,26 @@ class Delivery(ElasticsearchCase):
         the pipeline parameter reaches the server."""
         tmp = TempDir(self)
         es = self.fake()
-        skiff, _ = self.start(tmp, {"hosts": [es.url], "index": "logs-$${team}-%Y"},
-                              count=20, record={"team": "Payments"})
+        skiff, _ = self.start(tmp, {"hosts": [es.url],
+                                    "index": "logs-${app.team}-$${env}-%Y"},
+                              count=20, record={"app": {"team": "Payments"}, "env": "prod"})
         self.wait_docs(es, skiff, 20)
         self.stop(skiff)
         year = time.strftime("%Y", time.gmtime())
-        self.assertEqual({i for i, _ in es.docs}, {f"logs-payments-{year}"})
+        self.assertEqual({i for i, _ in es.docs}, {f"logs-payments-prod-{year}"})
 
         tmp2 = TempDir(self)
         es2 = self.fake()
         es2.item_429_once = {str(i) for i in range(1, 6)}
         skiff, http = self.start(tmp2, {"hosts": [es2.url], "data_stream": "logs-app-default",
-                                        "pipeline": "add-geo"}, count=20)
+                                        "pipeline": "add geo"}, count=20)
         self.wait_docs(es2, skiff, 20)
         self.wait_metric(http, "skiff_es_documents_total", lambda v: v == 20, 10, "20 documents",
                         instance=OUT)
         self.stop(skiff)
         self.assertEqual({i for i, _ in es2.docs}, {"logs-app-default"})
-        self.assertTrue(all(r["query"].get("pipeline") == "add-geo" for r in es2.requests))
-        self.assertTrue(all(s["_pipeline"] == "add-geo" for s in es2.docs.values()))
+        self.assertTrue(all(r["query"].get("pipeline") == "add geo" for r in es2.requests))
+        self.assertTrue(all(s["_pipeline"] == "add geo" for s in es2.docs.values()))
 
 
 class Faults(ElasticsearchCase):
