@@ -5,6 +5,7 @@
 #include "buf.h"
 #include "json.h"
 #include "json_parse.h"
+#include "plugins/filter_kubernetes/k8s_api_internal.h"
 #include "plugins/filter_kubernetes/k8s_merge.h"
 #include "plugins/filter_kubernetes/k8s_watch.h"
 
@@ -214,6 +215,30 @@ START_TEST(test_merge_log)
 }
 END_TEST
 
+/* Retries back off exponentially from backoff_min to backoff_max, each delay
+ * between half and all of its step, and two clients do not draw the same
+ * jitter. */
+START_TEST(test_backoff)
+{
+    struct k8s_api a = {.opts = {.backoff_min_ms = 500, .backoff_max_ms = 30000},
+                        .random_state = 12345};
+    struct k8s_api b = a;
+    b.random_state = 67890;
+    static const int64_t steps[] = {500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000};
+    int same = 0;
+    for (unsigned failures = 1; failures <= 9; failures++) {
+        int64_t step = steps[failures - 1];
+        for (int i = 0; i < 50; i++) {
+            int64_t d = k8s_api_backoff_ms(&a, failures);
+            ck_assert_msg(d >= step / 2 && d <= step, "failure %u: %lld not in [%lld, %lld]",
+                          failures, (long long)d, (long long)(step / 2), (long long)step);
+            same += d == k8s_api_backoff_ms(&b, failures);
+        }
+    }
+    ck_assert_int_lt(same, 50);
+}
+END_TEST
+
 Suite *k8s_watch_suite(void)
 {
     Suite *s = suite_create("k8s_watch");
@@ -224,6 +249,7 @@ Suite *k8s_watch_suite(void)
     tcase_add_test(tc, test_event_malformed);
     tcase_add_test(tc, test_list_decode);
     tcase_add_test(tc, test_merge_log);
+    tcase_add_test(tc, test_backoff);
     suite_add_tcase(s, tc);
     return s;
 }
