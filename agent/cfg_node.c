@@ -136,7 +136,13 @@ static int env_append(const char *ref, size_t len, struct buf *out, const struct
  * '[' in its name. */
 static bool is_field_reference(const char *ref, size_t len)
 {
-    return !memmem(ref, len, ":-", 2) && (memchr(ref, '.', len) || memchr(ref, '[', len));
+    bool path = false;
+    for (size_t i = 0; i < len; i++) {
+        if (ref[i] == ':' && i + 1 < len && ref[i + 1] == '-')
+            return false; /* ${VAR:-a.b}: a variable with a default */
+        path = path || ref[i] == '.' || ref[i] == '[';
+    }
+    return path;
 }
 
 /* Copies `text` to `out` with ${VAR}, ${VAR:-default} and $$ replaced, and
