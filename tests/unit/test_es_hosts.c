@@ -1,0 +1,179 @@
+/* The Elasticsearch output's hosts and credentials (es_hosts.c): round-robin
+ * with a failing host skipped for its backoff, bulk URLs, the Authorization
+ * header from options or files, and the reading of secret files. */
+#include "suites.h"
+
+#include "log.h"
+#include "plugins/out_elasticsearch/es_output.h"
+#include "temp_dir.h"
+#include "xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct instance out;
+static struct es_options opts;
+static struct es_output es;
+static char *hosts[3];
+static char *dir;
+
+static void setup(void)
+{
+    log_set_level(LOG_ERROR);
+    memset(&out, 0, sizeof out);
+    memset(&opts, 0, sizeof opts);
+    memset(&es, 0, sizeof es);
+    out.alias = "es";
+    hosts[0] = "http://a:9200/";
+    hosts[1] = "http://b:9200";
+    hosts[2] = "http://c:9200";
+    opts.hosts = (struct string_list){hosts, 3};
+    opts.compress = "gzip";
+    opts.headers = value_map_new();
+    es.out = &out;
+    es.opts = &opts;
+    dir = temp_dir_make("es_hosts");
+}
+
+static void teardown(void)
+{
+    es_hosts_free(&es);
+    es_headers_free(&es);
+    value_free(&opts.headers);
+    temp_dir_remove(dir);
+}
+
+static char *write_file(const char *name, const char *text)
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+START_TEST(bulk_urls_with_filter_path_and_escaped_pipeline)
+{
+    opts.pipeline = "geo ip/v2";
+    es_hosts_init(&es);
+    ck_assert_str_eq(es.hosts[0].base_url, "http://a:9200");
+    ck_assert_str_eq(es.hosts[0].bulk_url, "http://a:9200/_bulk?filter_path=errors,items.*.status,"
+                                           "items.*.error&pipeline=geo%20ip%2Fv2");
+    ck_assert_str_eq(es.hosts[1].bulk_url,
+                     "http://b:9200/_bulk?filter_path=errors,items.*.status,items.*.error"
+                     "&pipeline=geo%20ip%2Fv2");
+}
+END_TEST
+
+START_TEST(round_robin_skips_a_failed_host_until_its_backoff_ends)
+{
+    es_hosts_init(&es);
+    ck_assert_uint_eq(es_hosts_pick(&es, 0), 0);
+    ck_assert_uint_eq(es_hosts_pick(&es, 0), 1);
+    ck_assert_uint_eq(es_hosts_pick(&es, 0), 2);
+    ck_assert_uint_eq(es_hosts_pick(&es, 0), 0);
+
+    es_hosts_failed(&es, 1, 1000, "refused"); /* down for 500 ms */
+    ck_assert(es_hosts_any_up(&es, 1000));
+    ck_assert_uint_eq(es_hosts_pick(&es, 1000), 2);
+    ck_assert_uint_eq(es_hosts_pick(&es, 1000), 0);
+    ck_assert_uint_eq(es_hosts_pick(&es, 1000), 2);
+    ck_assert_uint_eq(es_hosts_pick(&es, 1500), 0);
+    ck_assert_uint_eq(es_hosts_pick(&es, 1500), 1); /* back after its backoff */
+
+    /* Failures in a row double the backoff. */
+    es_hosts_failed(&es, 1, 2000, "refused");
+    ck_assert_int_eq(es.hosts[1].down_until_ms, 3000);
+    es_hosts_ok(&es, 1);
+    ck_assert_int_eq(es.hosts[1].down_until_ms, 0);
+    ck_assert_uint_eq(es.hosts[1].failures, 0);
+}
+END_TEST
+
+START_TEST(all_hosts_down_picks_the_first_to_recover)
+{
+    es_hosts_init(&es);
+    es_hosts_failed(&es, 0, 0, "refused");
+    es_hosts_failed(&es, 0, 0, "refused");   /* until 1000 */
+    es_hosts_failed(&es, 1, 100, "refused"); /* until 600 */
+    es_hosts_failed(&es, 2, 200, "refused"); /* until 700 */
+    ck_assert(!es_hosts_any_up(&es, 300));
+    ck_assert_uint_eq(es_hosts_pick(&es, 300), 1);
+}
+END_TEST
+
+START_TEST(basic_auth_from_a_password_file)
+{
+    char *path = write_file("password", "s3cret  \nsecond line\n");
+    opts.user = "elastic";
+    opts.password_file = path;
+    char *error = NULL;
+    ck_assert_int_eq(es_headers_init(&es, &error), 0);
+    ck_assert_uint_eq(es.header_count, 3);
+    ck_assert_str_eq(es.headers[0], "Content-Type: application/x-ndjson");
+    ck_assert_str_eq(es.headers[1], "Content-Encoding: gzip");
+    /* base64("elastic:s3cret") */
+    ck_assert_str_eq(es.headers[es.auth_header], "Authorization: Basic ZWxhc3RpYzpzM2NyZXQ=");
+
+    free(write_file("password", "n3w\n"));
+    es_headers_reload(&es);
+    ck_assert_str_eq(es.headers[es.auth_header], "Authorization: Basic ZWxhc3RpYzpuM3c=");
+    free(path);
+}
+END_TEST
+
+START_TEST(api_key_and_user_headers)
+{
+    struct value v = value_cstring("tenant-1");
+    value_map_set(&opts.headers.as.map, "X-Scope", 7, &v);
+    opts.api_key = "a2V5aWQ6a2V5";
+    opts.compress = "none";
+    char *error = NULL;
+    ck_assert_int_eq(es_headers_init(&es, &error), 0);
+    ck_assert_uint_eq(es.header_count, 3);
+    ck_assert_str_eq(es.headers[1], "X-Scope: tenant-1");
+    ck_assert_str_eq(es.headers[2], "Authorization: ApiKey a2V5aWQ6a2V5");
+}
+END_TEST
+
+START_TEST(secret_file_errors_name_the_file)
+{
+    char *error = NULL;
+    char *missing = xasprintf("%s/none", dir);
+    ck_assert_ptr_null(es_read_secret(missing, &error));
+    ck_assert_ptr_nonnull(strstr(error, missing));
+    ck_assert_ptr_nonnull(strstr(error, "No such file"));
+    free(error);
+
+    char *empty = write_file("empty", "\n");
+    error = NULL;
+    ck_assert_ptr_null(es_read_secret(empty, &error));
+    ck_assert_ptr_nonnull(strstr(error, "is empty"));
+    free(error);
+
+    opts.api_key_file = missing;
+    error = NULL;
+    ck_assert_int_eq(es_headers_init(&es, &error), -1);
+    ck_assert_ptr_nonnull(strstr(error, missing));
+    free(error);
+    free(missing);
+    free(empty);
+}
+END_TEST
+
+Suite *es_hosts_suite(void)
+{
+    Suite *s = suite_create("es_hosts");
+    TCase *tc = tcase_create("hosts");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, bulk_urls_with_filter_path_and_escaped_pipeline);
+    tcase_add_test(tc, round_robin_skips_a_failed_host_until_its_backoff_ends);
+    tcase_add_test(tc, all_hosts_down_picks_the_first_to_recover);
+    tcase_add_test(tc, basic_auth_from_a_password_file);
+    tcase_add_test(tc, api_key_and_user_headers);
+    tcase_add_test(tc, secret_file_errors_name_the_file);
+    suite_add_tcase(s, tc);
+    return s;
+}
