@@ -81,8 +81,9 @@ struct es_output {
      * (rebuilt when credentials are read again). */
     char **headers;
     size_t header_count;
-    size_t auth_header; /* index of Authorization in headers, or SIZE_MAX */
-    bool auth_failing;  /* the last answer was 401/403: logged once */
+    size_t auth_header;         /* index of Authorization in headers, or SIZE_MAX */
+    bool auth_failing;          /* the last answer was 401/403: logged once */
+    int64_t rejected_logged_ms; /* last log line about rejected documents */
     struct libdeflate_compressor *gzip;
     struct es_flush *flushes; /* in progress, for destroy */
     struct es_metrics metrics;

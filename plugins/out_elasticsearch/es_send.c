@@ -46,6 +46,8 @@ struct es_flush {
     char reason[256];
 };
 
+enum { REJECTED_LOG_INTERVAL_MS = 60000 };
+
 static void flush_next(struct es_flush *f);
 static void flush_request(struct es_flush *f);
 
@@ -147,18 +149,28 @@ static void item_reason(char *out, size_t size, const struct es_item *item)
              item->error_reason[0] ? item->error_reason : "no reason given");
 }
 
-static void count_item_error(struct es_output *es, const struct es_item *item)
+/* Item errors come in runs of one type (a full queue rejects a whole batch):
+ * the series is looked up once per run, not per item. */
+struct item_error_counter {
+    char type[64];
+    struct metric *metric;
+};
+
+static void count_item_error(struct es_output *es, struct item_error_counter *last,
+                             const struct es_item *item)
 {
-    char fallback[32];
-    const char *type = item->error_type;
-    if (!type[0]) {
-        snprintf(fallback, sizeof fallback, "status_%d", item->status);
-        type = fallback;
+    char type[64];
+    if (item->error_type[0])
+        snprintf(type, sizeof type, "%s", item->error_type);
+    else
+        snprintf(type, sizeof type, "status_%d", item->status);
+    if (!last->metric || strcmp(last->type, type) != 0) {
+        memcpy(last->type, type, sizeof type);
+        last->metric =
+            labelled_counter(es, "skiff_es_item_errors_total",
+                             "Bulk items that failed, by Elasticsearch's error type", "type", type);
     }
-    metric_add(labelled_counter(es, "skiff_es_item_errors_total",
-                                "Bulk items that failed, by Elasticsearch's error type", "type",
-                                type),
-               1);
+    metric_add(last->metric, 1);
 }
 
 static int record_view_at(const struct es_flush *f, size_t position, struct record_view *view)
@@ -167,9 +179,28 @@ static int record_view_at(const struct es_flush *f, size_t position, struct reco
     return chunk_next(delivery_chunk(f->delivery), &pos, view) == 1 ? 0 : -1;
 }
 
+/* Rejected documents are in the dead-letter file with their reasons; the
+ * log says so at most once a minute, with one example. */
+static void log_rejected(struct es_flush *f, const struct es_item *example, size_t count)
+{
+    struct es_output *es = f->es;
+    int64_t now = loop_now_ms(es->out->loop);
+    if (es->rejected_logged_ms && now - es->rejected_logged_ms < REJECTED_LOG_INTERVAL_MS)
+        return;
+    es->rejected_logged_ms = now;
+    char reason[ES_RESPONSE_ERROR_SIZE * 2 + 64];
+    item_reason(reason, sizeof reason, example);
+    log_warn(es->out->alias,
+             "%zu documents rejected, e.g. %s; they are in the dead-letter file "
+             "(see skiff_es_item_errors_total; logged at most once a minute)",
+             count, reason);
+}
+
 static void handle_items(struct es_flush *f, const struct es_response *response)
 {
     struct es_output *es = f->es;
+    struct item_error_counter errors = {0};
+    const struct es_item *first_rejected = NULL;
     size_t retried = 0;
     for (size_t i = 0; i < response->count; i++) {
         const struct es_item *item = &response->items[i];
@@ -179,7 +210,7 @@ static void handle_items(struct es_flush *f, const struct es_response *response)
             delivery_mark_done(f->delivery, index);
             continue;
         }
-        count_item_error(es, item);
+        count_item_error(es, &errors, item);
         if (item->class == ES_ITEM_RETRY) {
             if (!retried++)
                 flush_fail(f, false, "%zu items answered %d (%s); they are sent again",
@@ -188,10 +219,14 @@ static void handle_items(struct es_flush *f, const struct es_response *response)
         }
         struct record_view view;
         char reason[ES_RESPONSE_ERROR_SIZE * 2 + 64];
+        if (!first_rejected)
+            first_rejected = item;
         item_reason(reason, sizeof reason, item);
         if (record_view_at(f, position, &view) == 0)
             delivery_dead_letter(f->delivery, index, &view, reason);
     }
+    if (first_rejected)
+        log_rejected(f, first_rejected, response->counts[ES_ITEM_REJECTED]);
     size_t delivered = response->counts[ES_ITEM_OK] + response->counts[ES_ITEM_ALREADY_EXISTS];
     metric_add(es->metrics.documents, (int64_t)delivered);
     if (retried) {

@@ -174,6 +174,7 @@ class Faults(ElasticsearchCase):
         self.assertEqual({i for i, _ in es.docs}, {"logs-good"})
         self.assertEqual(harness.metric(samples, "skiff_es_item_errors_total", instance=OUT,
                                         type="mapper_parsing_exception"), 10)
+        self.assertEqual(skiff.stderr_text().count("documents rejected, e.g."), 1)
         lines = harness.read_lines(tmp.join("state", "dead-letter", OUT + ".ndjson"))
         self.assertEqual(len(lines), 10)
         for line in lines:
