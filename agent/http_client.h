@@ -50,7 +50,7 @@ typedef void http_done_cb(void *data, const struct http_response *response);
 
 struct http_request {
     const char *method; /* "GET", "POST", "PUT", "HEAD" */
-    const char *url;
+    const char *url;    /* copied: may be freed once http_client_start returns */
     /* "Name: value" strings; the client copies them. May be NULL. */
     const char *const *headers;
     size_t header_count;

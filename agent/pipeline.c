@@ -130,21 +130,14 @@ static void pipeline_note_dropped(struct pipeline *p, struct instance *in, const
     chunk_note_origin(pipeline_open_chunk(p, in, tag, routes), origin);
 }
 
-/* Runs the filters in `filters` that match the tag, then routes the record.
- * Takes the record's contents. */
-static void pipeline_process(struct pipeline *p, struct instance *in, const char *tag,
-                             struct record *rec, uint64_t filters)
+/* Appends a record the filters kept to the chunk of its outputs, or notes
+ * the origin of one they dropped or no output takes. */
+static void pipeline_route(struct pipeline *p, struct instance *in, const char *tag,
+                           uint64_t outputs, enum filter_result result, const struct record *rec)
 {
-    struct route route = router_lookup(p->router, tag);
-    enum filter_result result = FILTER_KEEP;
-
-    if (route.filters & filters)
-        result = pipeline_filter(p, route.filters & filters, in, tag, rec);
-    if (result == FILTER_TAKEN)
-        return;
     if (result == FILTER_DROP) {
-        pipeline_note_dropped(p, in, tag, route.outputs, &rec->origin);
-    } else if (!route.outputs) {
+        pipeline_note_dropped(p, in, tag, outputs, &rec->origin);
+    } else if (!outputs) {
         if (!in->warned_no_route) {
             log_warn(in->alias,
                      "tag '%s' matches no output's `match`; its records are dropped "
@@ -155,9 +148,26 @@ static void pipeline_process(struct pipeline *p, struct instance *in, const char
         instance_count_dropped(in, "no_route", 1);
         pipeline_note_dropped(p, in, tag, 0, &rec->origin);
     } else {
-        pipeline_append(p, in, tag, route.outputs, rec);
+        pipeline_append(p, in, tag, outputs, rec);
     }
-    record_free(rec);
+}
+
+/* Runs the filters in `filters` that match the tag, then routes the record.
+ * Takes the record's contents. */
+static void pipeline_process(struct pipeline *p, struct instance *in, const char *tag,
+                             struct record *rec, uint64_t filters)
+{
+    struct route route = router_lookup(p->router, tag);
+    enum filter_result result = FILTER_KEEP;
+
+    if (route.filters & filters)
+        result = pipeline_filter(p, route.filters & filters, in, tag, rec);
+    if (result != FILTER_TAKEN) {
+        pipeline_route(p, in, tag, route.outputs, result, rec);
+        record_free(rec);
+    }
+    /* Also after FILTER_TAKEN: a filter holding records counts them in the
+     * input's buffer (filter_hold). */
     if (!in->paused && !p->stopping && input_must_wait(in))
         input_pause(in);
 }
@@ -173,6 +183,23 @@ void filter_emit(struct instance *filter, struct instance *input, const char *ta
 {
     uint64_t later = filter->index + 1 < 64 ? ~0ull << (filter->index + 1) : 0;
     pipeline_process(filter->pipeline, input, tag, rec, later);
+}
+
+void filter_drop(struct instance *filter, struct instance *input, const char *tag,
+                 struct record *rec, const char *reason)
+{
+    struct pipeline *p = filter->pipeline;
+    instance_count_dropped(filter, reason, 1);
+    pipeline_note_dropped(p, input, tag, router_lookup(p->router, tag).outputs, &rec->origin);
+    record_free(rec);
+}
+
+void filter_hold(struct instance *filter, struct instance *input, int64_t bytes)
+{
+    input_update_buffer(input, bytes);
+    /* Growth is checked after the record the filter is taking (pipeline_process). */
+    if (bytes < 0)
+        input_maybe_resume(input);
 }
 
 /* ---- signals and shutdown ---- */

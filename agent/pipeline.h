@@ -97,6 +97,16 @@ void parser_truncated(struct instance *parser);
  * record's contents. */
 void filter_emit(struct instance *filter, struct instance *input, const char *tag,
                  struct record *rec);
+/* Filters: drops a record the filter took, counted in
+ * skiff_records_dropped_total{instance=filter,reason}; its origin is
+ * acknowledged in order with the records `input` sends to `tag` next. Takes
+ * the record's contents. */
+void filter_drop(struct instance *filter, struct instance *input, const char *tag,
+                 struct record *rec, const char *reason);
+/* Filters that hold records taken from `input`: `bytes` more are held (fewer
+ * when negative). They count against the input's buffer_limit, so the input
+ * pauses while filters hold too much and resumes as they hand records on. */
+void filter_hold(struct instance *filter, struct instance *input, int64_t bytes);
 
 /* Outputs: a chunk to send. */
 enum delivery_result {

@@ -131,11 +131,12 @@ static const struct option_spec k8s_options_table[] = {
      .description = "how long a new pod's records wait for its metadata; 0: never"},
     {.name = "hold_buffer_size",
      .type = OPT_SIZE,
-     .default_value = "16MiB",
+     .default_value = "64MiB",
      .min = 64 << 10,
      .max = 1LL << 30,
      .offset = OPT(hold_buffer_size),
-     .description = "records waiting for metadata beyond this go on without"},
+     .description = "records waiting for metadata beyond this go on without; they also count "
+                    "against their input's buffer_limit, which pauses the input first"},
     {.name = "cache_size",
      .type = OPT_INT,
      .default_value = "5000",
@@ -291,10 +292,6 @@ static void k8s_metrics_init(struct instance *f, struct k8s_filter_metrics *m)
         m->no_meta[i] = k8s_metric(f, false, "skiff_k8s_records_without_metadata_total",
                                    "Records that went on without the API's metadata", labels);
     }
-    m->excluded_passed = k8s_metric(f, false, "skiff_k8s_excluded_passed_total",
-                                    "Records of skiff.io/exclude pods that had waited for "
-                                    "metadata and could not be dropped",
-                                    "");
     m->merge_failed = k8s_metric(f, false, "skiff_k8s_merge_log_failures_total",
                                  "log texts that looked like a JSON object but did not parse", "");
 }

@@ -59,7 +59,7 @@ struct k8s_filter_metrics {
     struct metric *hits, *misses, *pods, *evicted;
     struct metric *held, *held_now, *held_bytes;
     struct metric *no_meta[K8S_NO_META_COUNT];
-    struct metric *excluded_passed, *merge_failed;
+    struct metric *merge_failed;
 };
 
 struct k8s_filter_state {

@@ -277,6 +277,7 @@ static void hold(struct k8s_filter_state *state, struct k8s_source *s, struct in
     state->held_records++;
     state->held_bytes += h->bytes;
     metric_add(state->metrics.held, 1);
+    filter_hold(state->f, input, (int64_t)h->bytes);
 }
 
 /* Hands on every record the source holds: with the pod's metadata if it is
@@ -286,6 +287,8 @@ static void release(struct k8s_filter_state *state, struct k8s_source *s, enum k
     struct instance *f = state->f;
     struct k8s_pod *pod = source_lookup(state, s);
     struct k8s_held *h = s->head;
+    struct instance *input = h ? h->input : NULL;
+    size_t bytes = s->bytes;
     s->head = s->tail = NULL;
     state->held_records -= s->count;
     state->held_bytes -= s->bytes;
@@ -293,19 +296,18 @@ static void release(struct k8s_filter_state *state, struct k8s_source *s, enum k
     waiting_unlink(state, s);
     while (h) {
         struct k8s_held *next = h->next;
-        if (!pod) {
+        if (!pod)
             enrich_from_path(state, s, &h->rec, why);
-        } else if (enrich(state, s, &h->rec) == FILTER_DROP) {
-            /* A taken record cannot be dropped (the pipeline has no call
-             * for it): it goes on, counted. */
-            metric_add(state->metrics.excluded_passed, 1);
-            attach(state, &h->rec,
-                   k8s_pod_attachment(state->cache, s->pod, s->parsed.container_name));
-        }
-        filter_emit(f, h->input, h->tag, &h->rec);
+        if (pod && enrich(state, s, &h->rec) == FILTER_DROP)
+            filter_drop(f, h->input, h->tag, &h->rec, "k8s_exclude");
+        else
+            filter_emit(f, h->input, h->tag, &h->rec);
         held_free(h);
         h = next;
     }
+    /* Only now may the input resume: its new records come after these. */
+    if (input)
+        filter_hold(f, input, -(int64_t)bytes);
     gauges_update(state);
 }
 

@@ -332,6 +332,50 @@ class Waiting(unittest.TestCase):
         self.assertEqual(run.by_log("waiting at shutdown")["kubernetes"]["pod_name"], "slow-1")
 
 
+    def test_waiting_records_of_an_excluded_pod_are_dropped(self):
+        """Records that waited for a pod the API server did not know yet are
+        dropped, acknowledged and counted when it turns out to carry
+        skiff.io/exclude; the file's later records still flow."""
+        run = K8sRun(self, filter_options={"metadata_wait": "20s"})
+        run.fake.wait_watch()
+        run.write_cri("late-1", ["hidden 1", "hidden 2"])
+        wait_for(lambda: run.metric("skiff_k8s_records_waiting") == 2, 10, "2 waiting")
+        run.fake.add_pod(make_pod("late-1", annotations={"skiff.io/exclude": "true"}))
+        wait_for(lambda: run.total("skiff_records_dropped_total", reason="k8s_exclude") == 2,
+                 10, "2 excluded records", alive=run.skiff)
+        run.fake.add_pod(make_pod("seen-1"))
+        run.write_cri("seen-1", ["visible"])
+        self.assertEqual(run.wait_log("visible")["kubernetes"]["pod_name"], "seen-1")
+        self.assertEqual(run.metric("skiff_k8s_records_waiting"), 0)
+        run.stop()
+        self.assertFalse([r for r in run.records() if "hidden" in r["log"]])
+
+    def test_waiting_records_pause_the_input(self):
+        """2 MiB of a pod the API server does not know yet, with a 256 KiB
+        buffer_limit: the waiting records fill the input's buffer, so the
+        input pauses instead of passing records on without metadata; once
+        the pod appears, every record goes on with its labels and the input
+        resumes."""
+        run = K8sRun(self, start=False, filter_options={"metadata_wait": "30s"})
+        for tail in run.config["pipeline"]["inputs"]:
+            tail["buffer_limit"] = "256KiB"
+        lines = [f"line {i:06d} " + "x" * 200 for i in range(10000)]
+        run.write_cri("burst-1", lines)
+        run.start()
+        run.fake.wait_watch()
+        run.http.wait_value("skiff_input_paused", lambda v: v == 1, 15, "the input paused",
+                            instance="tail.0")
+        waiting = run.metric("skiff_k8s_records_waiting")
+        self.assertLess(waiting, len(lines))
+        run.fake.add_pod(make_pod("burst-1", labels={"team": "a"}))
+        recs = run.wait_records(lambda r: len(r) >= len(lines), "every record", timeout=30)
+        self.assertEqual(run.http.value("skiff_input_paused", instance="tail.0"), 0)
+        self.assertEqual(run.total("skiff_k8s_records_without_metadata_total"), 0)
+        run.stop()
+        self.assertEqual([r["log"].rstrip("\n") for r in recs], lines)
+        self.assertTrue(all(r["kubernetes"]["labels"] == {"team": "a"} for r in recs))
+
+
 class Annotations(unittest.TestCase):
     def test_exclude_and_parser(self):
         """skiff.io/exclude drops a pod's records (counted); skiff.io/parser

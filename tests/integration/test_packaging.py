@@ -52,8 +52,9 @@ class Packaging(unittest.TestCase):
     def test_config_names_what_is_missing(self):
         """Without NODE_NAME the config is refused (exit 2) with the line."""
         tmp = TempDir(self)
-        result = harness.run_cli(["--dry-run", "-c", CONFIG], env=daemonset_env(tmp),
-                                 unset=("NODE_NAME",))
+        env = daemonset_env(tmp)
+        del env["NODE_NAME"]
+        result = harness.run_cli(["--dry-run", "-c", CONFIG], env=env, unset=("NODE_NAME",))
         self.assertEqual(result.returncode, 2)
         self.assertIn("kubernetes.yaml:", result.stderr)
         self.assertIn("NODE_NAME", result.stderr)
