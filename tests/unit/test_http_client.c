@@ -523,6 +523,35 @@ START_TEST(destroy_cancels_running_calls)
 }
 END_TEST
 
+/* on_done may destroy the client, even with other calls still running. */
+static void on_done_destroy(void *data, const struct http_response *response)
+{
+    (void)response;
+    *(bool *)data = true;
+    http_client_destroy(client);
+    client = NULL;
+    loop_stop(loop);
+}
+
+START_TEST(destroy_from_on_done)
+{
+    bool destroyed = false;
+    struct result silent = {0};
+    struct http_request request = {.timeout_ms = 3000};
+    start(&request, "/silent", &silent);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/body/10", srv.port);
+    struct http_request quick = {
+        .url = url, .timeout_ms = 3000, .on_done = on_done_destroy, .data = &destroyed};
+    ck_assert_ptr_nonnull(http_client_start(client, &quick));
+    pending = 2;
+    run_until_done();
+    ck_assert(destroyed);
+    ck_assert(!silent.done);
+    client = http_client_create(loop);
+}
+END_TEST
+
 START_TEST(concurrent_requests_reuse_connections)
 {
     static struct result results[2][CONCURRENT];
@@ -559,6 +588,7 @@ Suite *http_client_suite(void)
     tcase_add_test(tc, refused_and_closed_connections_are_errors);
     tcase_add_test(tc, cancelled_call_never_reports);
     tcase_add_test(tc, destroy_cancels_running_calls);
+    tcase_add_test(tc, destroy_from_on_done);
     tcase_add_test(tc, concurrent_requests_reuse_connections);
     suite_add_tcase(s, tc);
     return s;
