@@ -93,8 +93,29 @@ static size_t utf8_sequence(const unsigned char *s, size_t n, bool *valid)
     return tail + 1;
 }
 
+/* Top bit set in each byte of `w` that equals `c` (and possibly in bytes
+ * after one that does: a false alarm only sends the caller the slow way). */
+static uint64_t bytes_equal(uint64_t w, unsigned char c)
+{
+    const uint64_t ones = 0x0101010101010101ull;
+    uint64_t x = w ^ (ones * c);
+    return (x - ones) & ~x;
+}
+
+/* True when none of the 8 bytes needs a look: no control character, no '"',
+ * '\\' or DEL, no byte >= 0x80 (json_plain's bytes only). */
+static bool json_word_plain(const unsigned char *p)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    uint64_t special = ((w - ones * 0x20) & ~w) | bytes_equal(w, '"') | bytes_equal(w, '\\') |
+                       bytes_equal(w, 0x7f) | w;
+    return (special & highs) == 0;
+}
+
 /* Runs of bytes that need no escaping (plain ASCII and valid UTF-8) are
- * appended with one copy each. */
+ * appended with one copy each; plain ASCII is skipped 8 bytes at a time. */
 void json_write_string(struct buf *out, const char *s, size_t len, struct json_stats *stats)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -103,6 +124,10 @@ void json_write_string(struct buf *out, const char *s, size_t len, struct json_s
     buf_reserve(out, len + 2);
     buf_append_byte(out, '"');
     while (i < len) {
+        if (i + 8 <= len && json_word_plain(p + i)) {
+            i += 8;
+            continue;
+        }
         if (json_plain[p[i]]) {
             i++;
             continue;

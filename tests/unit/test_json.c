@@ -153,6 +153,34 @@ START_TEST(test_long_runs)
 }
 END_TEST
 
+/* The 8-bytes-at-a-time path must agree with escaping byte by byte: every
+ * byte value below 0x80, at every offset of a 40-byte ASCII string. */
+START_TEST(test_word_path_matches_bytes)
+{
+    for (int c = 0; c < 0x80; c++) {
+        for (size_t at = 0; at < 40; at++) {
+            char text[40];
+            memset(text, 'a', sizeof text);
+            text[at] = (char)c;
+            struct buf whole = BUF_INIT, bytes = BUF_INIT, one = BUF_INIT;
+            json_write_string(&whole, text, sizeof text, NULL);
+            buf_append_byte(&bytes, '"');
+            for (size_t i = 0; i < sizeof text; i++) {
+                buf_reset(&one);
+                json_write_string(&one, text + i, 1, NULL);
+                buf_append(&bytes, one.data + 1, one.len - 2);
+            }
+            buf_append_byte(&bytes, '"');
+            ck_assert_msg(whole.len == bytes.len && memcmp(whole.data, bytes.data, whole.len) == 0,
+                          "byte 0x%02x at %zu: %s", c, at, buf_cstr(&whole));
+            buf_free(&whole);
+            buf_free(&bytes);
+            buf_free(&one);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_numbers)
 {
     struct value v = value_int(0);
@@ -437,6 +465,7 @@ Suite *json_suite(void)
     tcase_add_test(strings, test_valid_utf8);
     tcase_add_test(strings, test_invalid_utf8);
     tcase_add_test(strings, test_long_runs);
+    tcase_add_test(strings, test_word_path_matches_bytes);
     tcase_add_checked_fixture(strings, NULL, scratch_free);
     suite_add_tcase(s, strings);
 
