@@ -426,7 +426,7 @@ static void write_attachment(struct buf *out, const struct attachment *a, struct
     buf_append_byte(out, ',');
     json_write_string(out, a->key.ptr, a->key.len, stats);
     buf_append_byte(out, ':');
-    json_write_value(out, &a->value, stats);
+    buf_append(out, a->json, a->json_len); /* rendered once, when it was made */
 }
 
 int json_write_record(struct buf *out, const struct record_view *view,

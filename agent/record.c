@@ -4,6 +4,8 @@
  * (field_path.c). */
 #include "record.h"
 
+#include "json.h"
+
 #include "xalloc.h"
 
 #include <stdlib.h>
@@ -45,6 +47,10 @@ struct attachment *attachment_new(const char *key, struct value *value)
     a->key = (struct value_string){.ptr = xstrdup(key), .len = strlen(key)};
     a->value = *value;
     *value = value_null();
+    struct buf json = BUF_INIT;
+    json_write_value(&json, &a->value, NULL);
+    a->json_len = json.len;
+    a->json = json.data; /* owned by the attachment now */
     return a;
 }
 
@@ -59,6 +65,7 @@ void attachment_unref(struct attachment *a)
     if (!a || atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1)
         return;
     free(a->key.ptr);
+    free(a->json);
     value_free(&a->value);
     free(a);
 }

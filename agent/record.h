@@ -38,7 +38,9 @@ struct record_origin {
 struct attachment {
     _Atomic uint32_t refs;
     struct value_string key; /* root key, e.g. "kubernetes" */
-    struct value value;
+    struct value value;      /* never changed once made: records copy it to change it */
+    char *json;              /* `value` as JSON, rendered once for every record sharing it */
+    size_t json_len;
 };
 
 struct record {
