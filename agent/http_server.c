@@ -30,10 +30,10 @@ struct http_route {
     void *data;
 };
 
-struct http_client {
+struct http_conn {
     struct http_server *server;
-    struct http_client *prev;
-    struct http_client *next;
+    struct http_conn *prev;
+    struct http_conn *next;
     int fd;
     /* Bounds the whole exchange, so slow readers and slow writers both go. */
     struct loop_timer *timeout;
@@ -50,7 +50,7 @@ struct http_server {
     struct http_route *routes;
     size_t routes_len;
     size_t routes_cap;
-    struct http_client *clients;
+    struct http_conn *clients;
     size_t clients_len;
     /* Set while accepting is paused because the process ran out of fds. */
     struct loop_timer *accept_retry;
@@ -201,7 +201,7 @@ int http_server_port(const struct http_server *server)
 
 /* ---- clients ---- */
 
-static void client_close(struct http_client *client)
+static void client_close(struct http_conn *client)
 {
     struct http_server *server = client->server;
     loop_unwatch_fd(server->loop, client->fd);
@@ -222,7 +222,7 @@ static void on_client_timeout(struct loop *loop, struct loop_timer *timer, void 
 {
     (void)loop;
     (void)timer;
-    struct http_client *client = data;
+    struct http_conn *client = data;
     /* The loop frees this one-shot timer once we return. */
     client->timeout = NULL;
     client_close(client);
@@ -249,7 +249,7 @@ static void on_client_draining(struct loop *loop, int fd, unsigned events, void 
 /* Closing a socket with unread input makes the kernel send a reset, which can
  * destroy the response before the client has read it (typically after a 431).
  * Then half-close and drain until the client closes or the timeout fires. */
-static void client_finish(struct http_client *client)
+static void client_finish(struct http_conn *client)
 {
     char probe;
     bool unread_input = recv(client->fd, &probe, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
@@ -264,7 +264,7 @@ static void client_finish(struct http_client *client)
 
 static void on_client_writable(struct loop *loop, int fd, unsigned events, void *data);
 
-static void client_flush(struct http_client *client)
+static void client_flush(struct http_conn *client)
 {
     while (client->sent < client->response.len) {
         ssize_t n = send(client->fd, client->response.data + client->sent,
@@ -317,7 +317,7 @@ static const char *reason_phrase(int status)
     return "Unknown";
 }
 
-static void client_respond(struct http_client *client, const struct http_response *response,
+static void client_respond(struct http_conn *client, const struct http_reply *response,
                            bool with_body)
 {
     struct buf *out = &client->response;
@@ -333,9 +333,9 @@ static void client_respond(struct http_client *client, const struct http_respons
     client_flush(client);
 }
 
-static void client_respond_error(struct http_client *client, int status, bool with_body)
+static void client_respond_error(struct http_conn *client, int status, bool with_body)
 {
-    struct http_response response = {.status = status, .body = BUF_INIT};
+    struct http_reply response = {.status = status, .body = BUF_INIT};
     buf_printf(&response.body, "%s\n", reason_phrase(status));
     client_respond(client, &response, with_body);
     buf_free(&response.body);
@@ -350,7 +350,7 @@ static const struct http_route *route_find(const struct http_server *server, con
     return NULL;
 }
 
-static void client_serve(struct http_client *client, const char *method, char *target)
+static void client_serve(struct http_conn *client, const char *method, char *target)
 {
     bool head = strcmp(method, "HEAD") == 0;
     if (!head && strcmp(method, "GET") != 0) {
@@ -363,7 +363,7 @@ static void client_serve(struct http_client *client, const char *method, char *t
         client_respond_error(client, 404, !head);
         return;
     }
-    struct http_response response = {.status = 200, .body = BUF_INIT};
+    struct http_reply response = {.status = 200, .body = BUF_INIT};
     route->handler(target, &response, route->data);
     client_respond(client, &response, !head);
     buf_free(&response.body);
@@ -371,7 +371,7 @@ static void client_serve(struct http_client *client, const char *method, char *t
 
 /* Parses the request line "METHOD SP target SP HTTP/1.x" in place; the rest of
  * the head (headers) is not needed by any route. */
-static void client_handle(struct http_client *client)
+static void client_handle(struct http_conn *client)
 {
     char *line = client->request;
     size_t len = strcspn(line, "\r\n");
@@ -387,7 +387,7 @@ static void client_handle(struct http_client *client)
     client_serve(client, line, target);
 }
 
-static bool request_complete(const struct http_client *client)
+static bool request_complete(const struct http_conn *client)
 {
     return memmem(client->request, client->request_len, "\r\n\r\n", 4) ||
            memmem(client->request, client->request_len, "\n\n", 2);
@@ -397,7 +397,7 @@ static void on_client_readable(struct loop *loop, int fd, unsigned events, void 
 {
     (void)loop;
     (void)events;
-    struct http_client *client = data;
+    struct http_conn *client = data;
     for (;;) {
         size_t room = HTTP_MAX_REQUEST - client->request_len;
         if (room == 0) {
@@ -424,7 +424,7 @@ static void on_client_readable(struct loop *loop, int fd, unsigned events, void 
 
 static void client_open(struct http_server *server, int fd)
 {
-    struct http_client *client = xcalloc(1, sizeof *client);
+    struct http_conn *client = xcalloc(1, sizeof *client);
     client->server = server;
     client->fd = fd;
     if (loop_watch_fd(server->loop, fd, LOOP_READABLE, on_client_readable, client) < 0) {

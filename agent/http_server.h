@@ -10,14 +10,14 @@
 struct loop;
 struct http_server;
 
-struct http_response {
+struct http_reply {
     int status;               /* default 200 */
     const char *content_type; /* default text/plain; charset=utf-8 */
     struct buf body;
 };
 
 /* Fills `response`; `path` excludes the query string. */
-typedef void http_handler(const char *path, struct http_response *response, void *data);
+typedef void http_handler(const char *path, struct http_reply *response, void *data);
 
 /* Listens on `listen` ("host:port", "[::1]:port" or ":port" for all addresses;
  * port 0 picks a free one). Returns NULL with a malloc'ed message in *error. */

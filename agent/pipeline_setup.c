@@ -378,20 +378,20 @@ void pipeline_destroy(struct pipeline *p)
 
 /* ---- HTTP endpoints ---- */
 
-static void http_metrics(const char *path, struct http_response *response, void *data)
+static void http_metrics(const char *path, struct http_reply *response, void *data)
 {
     response->content_type = "text/plain; version=0.0.4; charset=utf-8";
     metrics_render(&response->body);
 }
 
-static void http_healthz(const char *path, struct http_response *response, void *data)
+static void http_healthz(const char *path, struct http_reply *response, void *data)
 {
     buf_append_str(&response->body, "ok\n");
 }
 
 /* Ready while the inputs run: 503 once shutdown began, so that a load
  * balancer or a rollout stops counting on this instance. */
-static void http_readyz(const char *path, struct http_response *response, void *data)
+static void http_readyz(const char *path, struct http_reply *response, void *data)
 {
     const struct pipeline *p = data;
     if (p->stopping) {

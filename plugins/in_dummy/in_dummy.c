@@ -1,12 +1,16 @@
 /* Input `dummy`: emits a fixed record at a given rate, with an increasing
  * `seq` field, for demos, tests and benchmarks. Rate 0 emits as fast as the
- * pipeline takes records (bounded batches per loop iteration). */
+ * pipeline takes records (bounded batches per loop iteration). Each record's
+ * origin is (a source id new at every start, seq + 1), so outputs that derive
+ * ids from origins (Elasticsearch's `id: origin`) give each record its own. */
 #include "loop.h"
 #include "pipeline.h"
 #include "xalloc.h"
 
 #include <stddef.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 struct dummy_options {
     struct value record;
@@ -16,6 +20,7 @@ struct dummy_options {
 
 struct dummy_state {
     struct loop_timer *timer;
+    uint64_t source_id;
     uint64_t seq;
     double credit; /* records owed by the rate since the last tick */
     int64_t last_ms;
@@ -61,6 +66,7 @@ static void dummy_emit_one(struct instance *in, struct dummy_state *state)
         struct value copy = value_clone(&e->value);
         value_map_set(&rec.fields, e->key.ptr, e->key.len, &copy);
     }
+    rec.origin = (struct record_origin){.source_id = state->source_id, .offset = state->seq + 1};
     struct value seq = value_int((int64_t)state->seq++);
     value_map_set(&rec.fields, "seq", 3, &seq);
     input_emit(in, in->config->common.tag, &rec);
@@ -130,9 +136,24 @@ static void dummy_disarm(struct instance *in)
     }
 }
 
+/* Differs between inputs and between runs: a run's records must not share
+ * ids with an earlier run's, whose seq started at 0 too. */
+static uint64_t dummy_source_id(const struct instance *in)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)now.tv_sec * 1000000000u ^
+                 (uint64_t)now.tv_nsec ^ ((uint64_t)getpid() << 32);
+    for (const char *p = in->alias; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h | 1; /* 0 means "no source" */
+}
+
 static int dummy_init(struct instance *in)
 {
-    in->state = xcalloc(1, sizeof(struct dummy_state));
+    struct dummy_state *state = xcalloc(1, sizeof *state);
+    state->source_id = dummy_source_id(in);
+    in->state = state;
     return 0;
 }
 

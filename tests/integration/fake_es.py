@@ -27,6 +27,7 @@ import gzip
 import http.server
 import json
 import os
+import socket
 import ssl
 import subprocess
 import threading
@@ -41,6 +42,7 @@ class FakeElasticsearch:
         """tls: None for HTTP, or a dict with cert, key and optionally
         client_ca (then a client certificate signed by it is required)."""
         self.lock = threading.Lock()
+        self.connections = set()
         self.docs = {}
         self.writes = Counter()
         self.requests = []  # dicts: status, items, gzip, query, bytes, at
@@ -75,8 +77,17 @@ class FakeElasticsearch:
         return self
 
     def stop(self):
+        """Stops listening and closes the keep-alive connections too, as a
+        node that goes down does (handler threads would serve them on)."""
         self.server.shutdown()
         self.server.server_close()
+        with self.lock:
+            open_connections = list(self.connections)
+        for conn in open_connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.thread.join(timeout=10)
 
     # ---- what tests read ----
@@ -169,6 +180,16 @@ def filter_response(response, filter_path):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        with self.server.fake.lock:
+            self.server.fake.connections.add(self.connection)
+
+    def finish(self):
+        with self.server.fake.lock:
+            self.server.fake.connections.discard(self.connection)
+        super().finish()
 
     def log_message(self, fmt, *args):
         pass

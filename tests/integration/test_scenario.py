@@ -136,7 +136,8 @@ class Scenario(unittest.TestCase):
         self.es = FakeElasticsearch(tls=self.es_tls, user="elastic", password="s3cret",
                                     port=port).start()
         # The cluster keeps its data over a restart.
-        self.es.docs, self.es.writes = old.docs, old.writes
+        self.es.docs.update(old.docs)
+        self.es.writes.update(old.writes)
 
     def missing(self, expected):
         """What has not arrived, per container, as text."""

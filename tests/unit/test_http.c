@@ -24,14 +24,14 @@ static struct loop *loop;
 static struct http_server *server;
 static char last_path[64];
 
-static void on_hello(const char *path, struct http_response *response, void *data)
+static void on_hello(const char *path, struct http_reply *response, void *data)
 {
     (void)data;
     snprintf(last_path, sizeof last_path, "%s", path);
     buf_append_str(&response->body, "hello\n");
 }
 
-static void on_not_ready(const char *path, struct http_response *response, void *data)
+static void on_not_ready(const char *path, struct http_reply *response, void *data)
 {
     (void)path;
     (void)data;
@@ -40,7 +40,7 @@ static void on_not_ready(const char *path, struct http_response *response, void 
     buf_append_str(&response->body, "{\"ready\":false}");
 }
 
-static void on_big(const char *path, struct http_response *response, void *data)
+static void on_big(const char *path, struct http_reply *response, void *data)
 {
     (void)path;
     (void)data;
