@@ -320,26 +320,6 @@ void k8s_cache_delete_namespace(struct k8s_cache *cache, const struct value *obj
 
 /* ---- attachments ---- */
 
-static void add_dedotted(struct value *meta, const char *field, const struct value *source,
-                         bool dedot)
-{
-    if (source->type != VALUE_MAP)
-        return;
-    struct value copy = value_map_new();
-    for (uint32_t i = 0; i < source->as.map.count; i++) {
-        const struct map_entry *e = &source->as.map.entries[i];
-        struct value v = value_clone(&e->value);
-        char *key = xstrndup(e->key.ptr, e->key.len);
-        for (size_t k = 0; dedot && k < e->key.len; k++) {
-            if (key[k] == '.')
-                key[k] = '_';
-        }
-        value_map_set(&copy.as.map, key, e->key.len, &v);
-        free(key);
-    }
-    value_map_set(&meta->as.map, field, strlen(field), &copy);
-}
-
 static uint64_t namespace_version(const struct k8s_cache *cache, const struct k8s_pod *pod)
 {
     if (!cache->opts.namespace_labels && !cache->opts.namespace_annotations)
@@ -357,9 +337,9 @@ static struct attachment *attachment_build(struct k8s_cache *cache, struct k8s_p
     const struct k8s_namespace *ns = namespace_lookup(cache, pod->namespace_name);
     bool dedot = cache->opts.meta.dedot;
     if (ns && cache->opts.namespace_labels)
-        add_dedotted(&meta, "namespace_labels", &ns->labels, dedot);
+        k8s_meta_set_map(&meta, "namespace_labels", &ns->labels, dedot);
     if (ns && cache->opts.namespace_annotations)
-        add_dedotted(&meta, "namespace_annotations", &ns->annotations, dedot);
+        k8s_meta_set_map(&meta, "namespace_annotations", &ns->annotations, dedot);
     return attachment_new(K8S_ATTACHMENT_KEY, &meta);
 }
 

@@ -130,11 +130,9 @@ static void set_owner(struct value *out, const struct value *metadata)
     }
 }
 
-/* Copies the map `source` (labels or annotations) under `field`. */
-static void set_key_values(struct value *out, const char *field, const struct value *source,
-                           bool dedot)
+void k8s_meta_set_map(struct value *out, const char *field, const struct value *source, bool dedot)
 {
-    if (!source || source->as.map.count == 0)
+    if (!source || source->type != VALUE_MAP || source->as.map.count == 0)
         return;
     struct value copy = value_map_new();
     for (uint32_t i = 0; i < source->as.map.count; i++) {
@@ -172,9 +170,10 @@ int k8s_meta_build(const struct value *pod, const char *container,
     set_container_fields(out, spec, status, container);
     set_owner(out, metadata);
     if (opts->labels)
-        set_key_values(out, "labels", member(metadata, "labels", VALUE_MAP), opts->dedot);
+        k8s_meta_set_map(out, "labels", member(metadata, "labels", VALUE_MAP), opts->dedot);
     if (opts->annotations)
-        set_key_values(out, "annotations", member(metadata, "annotations", VALUE_MAP), opts->dedot);
+        k8s_meta_set_map(out, "annotations", member(metadata, "annotations", VALUE_MAP),
+                         opts->dedot);
     return 0;
 }
 

@@ -42,6 +42,10 @@ int k8s_meta_build(const struct value *pod, const char *container,
  * namespace_name, pod_id (pods/ paths), container_name and container_id
  * (containers/ paths). */
 void k8s_meta_from_path(const struct k8s_path *path, struct value *out);
+/* Copies the map `source` (labels or annotations) under `field` of `out`,
+ * with '.' in its keys replaced by '_' when `dedot`. Nothing for an empty or
+ * missing map. */
+void k8s_meta_set_map(struct value *out, const char *field, const struct value *source, bool dedot);
 
 /* True if the pod's skiff.io/exclude annotation is the string "true". */
 bool k8s_meta_excluded(const struct value *pod);
