@@ -4,7 +4,7 @@ as on a node, against a fake API server and a fast bulk sink.
 
     python3 tests/bench/bench_e2e.py [path/to/skiff] [--only a,b,c,d]
         [--size-mib N] [--containers N] [--rate LINES_PER_S] [--seconds S]
-        [--json FILE]
+        [--flush-interval D] [--json FILE]
 
 Scenarios:
   a  max throughput: --size-mib (1024) of CRI lines pre-written into
@@ -152,14 +152,14 @@ class SteadyWriter(threading.Thread):
             self.error = e
 
 
-def skiff_config(tmp, pods, k8s, sink, port, gzip, storage):
+def skiff_config(tmp, pods, k8s, sink, port, gzip, storage, flush_interval):
     config = harness.pipeline_config(
         [{"name": "tail", "tag": "kube.*", "path": [os.path.join(pods.folder, "*.log")],
           "parser": "cri", "read_from_head": True, "refresh_interval": "1s",
           "buffer_limit": "64MiB"}],
         [{"name": "elasticsearch", "alias": "es", "match": "kube.*", "hosts": [sink.url],
           "index": "logs-%Y.%m.%d", "compress": "gzip" if gzip else "none"}],
-        port=port, flush_interval="200ms", grace="30s", state_dir=tmp.join("state"),
+        port=port, flush_interval=flush_interval, grace="30s", state_dir=tmp.join("state"),
         log_level="warn")
     config["pipeline"]["filters"] = [{
         "name": "kubernetes", "match": "kube.*", "api_url": k8s.url,
@@ -186,7 +186,8 @@ def run_case(args, name, sink):
         sink.reset()
         port = harness.free_port()
         config = skiff_config(tmp, pods, k8s, sink, port, gzip=name == "c",
-                              storage="filesystem" if name == "d" else "memory")
+                              storage="filesystem" if name == "d" else "memory",
+                              flush_interval=args.flush_interval)
         started = time.monotonic()
         skiff = harness.Skiff(owner, tmp, harness.write_config(tmp, config))
         http = harness.SkiffHttp(skiff, port)
@@ -233,6 +234,8 @@ def main():
     parser.add_argument("--containers", type=int, default=100)
     parser.add_argument("--rate", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--flush-interval", default="1s",
+                        help="service.flush_interval (default 1s, as config/kubernetes.yaml)")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
