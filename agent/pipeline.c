@@ -59,6 +59,8 @@ void instance_count_dropped(const struct instance *instance, const char *reason,
 static void input_pause(struct instance *in)
 {
     pipeline_seal_input(in->pipeline, in->index);
+    if (!input_must_wait(in))
+        return; /* the sealed chunks went to disk: their memory no longer counts */
     in->paused = true;
     metric_set(in->metrics.paused, 1);
     metric_add(in->metrics.pauses, 1);

@@ -283,6 +283,27 @@ class Outage(unittest.TestCase):
               f"{int(peak_disk) >> 10} KiB, records in memory peak {int(peak_memory) >> 10} KiB, "
               f"VmHWM {rss} MiB", end=" ")
 
+    def test_full_memory_of_open_chunks_goes_to_disk(self):
+        """40 files, each its own open chunk, fill a 64 KiB buffer_limit while
+        the output takes nothing and the flush timer is far away: sealing
+        them for the pause puts them on disk, so the input goes on reading
+        instead of staying paused for the whole outage."""
+        for i in range(40):
+            tw.SeqFile(os.path.join(self.logs, f"f{i:02d}.log")).append(300)
+        read_end, write_end = blocked_pipe()
+        self.addCleanup(os.close, read_end)
+        try:
+            run = Run(self, self.tmp, tail_input(os.path.join(self.logs, "*.log"),
+                                                 read_from_head=True, buffer_limit="64KiB"),
+                      stdout_output(), "run", stdout=write_end, flush_interval="60s")
+        finally:
+            os.close(write_end)
+        run.http.wait_value("skiff_input_records_total", lambda v: v == 12000, 20,
+                            "all 12,000 lines read during the outage", instance="tail.0")
+        self.assertEqual(run.value("skiff_input_paused", instance="tail.0"), 0)
+        self.assertGreater(run.value("skiff_storage_disk_chunks"), 40)
+        run.kill()
+
     def test_max_size_pauses_inputs_until_space_frees(self):
         """With max_size 1MiB and an output that takes nothing, the disk
         buffer fills, the input pauses (skiff_input_paused 1) with the disk
