@@ -343,6 +343,8 @@ static void pipeline_replay_chunk(struct chunk *chunk, const struct chunk_file_i
         return;
     }
     storage_evict(p->storage, chunk); /* read again when its turn comes */
+    if (!chunk->evicted) /* not on disk after all (recovered but not written back) */
+        pipeline_count_memory(p, (int64_t)chunk->bytes, 1);
     chunk_store_add_sealed(p->store, (unsigned)p->input_count, chunk, routes);
     for (size_t i = 0; i < p->output_count; i++) {
         if (chunk->routes & (1ull << i))
