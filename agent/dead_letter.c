@@ -8,6 +8,7 @@
 #include "durable_file.h"
 #include "json.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "pipeline.h"
 #include "xalloc.h"
@@ -32,7 +33,8 @@ struct dead_letter_file {
 struct dead_letter {
     char *folder;
     int64_t max_bytes;
-    int64_t used_bytes; /* -1 until measured */
+    int64_t used_bytes;  /* -1 until measured */
+    int64_t measured_ms; /* when, on the monotonic clock */
     bool warned_full;
     struct metric *bytes_gauge;
     struct dead_letter_file *files; /* by output index */
@@ -109,13 +111,19 @@ static struct dead_letter_file *dead_letter_file_for(struct dead_letter *dl,
     return file;
 }
 
-/* Opens (or opens again) <folder>/<alias>.ndjson for appending. */
-static int dead_letter_open(struct dead_letter *dl, struct dead_letter_file *file,
-                            const char *alias, char *path, size_t path_size)
+/* True while `path` is still the file open in `file`. */
+static bool dead_letter_file_current(const struct dead_letter_file *file, const char *path)
 {
-    snprintf(path, path_size, "%s/%s.ndjson", dl->folder, alias);
     struct stat st;
-    if (file->fd >= 0 && stat(path, &st) == 0 && st.st_dev == file->dev && st.st_ino == file->ino)
+    return file->fd >= 0 && stat(path, &st) == 0 && st.st_dev == file->dev &&
+           st.st_ino == file->ino;
+}
+
+/* Opens (or opens again) `path` for appending. */
+static int dead_letter_open(struct dead_letter *dl, struct dead_letter_file *file, const char *path)
+{
+    struct stat st;
+    if (dead_letter_file_current(file, path))
         return 0;
     if (file->fd >= 0) {
         close(file->fd);
@@ -162,10 +170,16 @@ static int dead_letter_drop(struct instance *output, const char *why)
     return -1;
 }
 
+/* When full, the folder is measured again (an operator may have moved files
+ * away), at most once a second. */
 static bool dead_letter_has_room(struct dead_letter *dl, size_t len)
 {
-    if (dl->used_bytes < 0 || dl->used_bytes + (int64_t)len > dl->max_bytes)
-        dl->used_bytes = dead_letter_measure(dl->folder); /* files may have been removed */
+    int64_t now = monotonic_ms();
+    if (dl->used_bytes < 0 ||
+        (dl->used_bytes + (int64_t)len > dl->max_bytes && now - dl->measured_ms >= 1000)) {
+        dl->used_bytes = dead_letter_measure(dl->folder);
+        dl->measured_ms = now;
+    }
     metric_set(dl->bytes_gauge, dl->used_bytes);
     return dl->used_bytes + (int64_t)len <= dl->max_bytes;
 }
@@ -176,6 +190,11 @@ int dead_letter_write(struct dead_letter *dl, struct instance *output, const str
     struct dead_letter_file *file = dead_letter_file_for(dl, output);
     if (dl->max_bytes == 0)
         return dead_letter_drop(output, "dead_letter_off");
+
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.ndjson", dl->folder, output->alias);
+    if (file->fd >= 0 && !dead_letter_file_current(file, path))
+        dl->used_bytes = -1; /* moved away: measure the folder again */
 
     dead_letter_format(&dl->line, output, chunk, rec, reason);
     if (!dead_letter_has_room(dl, dl->line.len)) {
@@ -191,11 +210,9 @@ int dead_letter_write(struct dead_letter *dl, struct instance *output, const str
     }
     dl->warned_full = false;
 
-    char path[4096];
     ssize_t n = -1;
     struct stat before = {0};
-    if (dead_letter_open(dl, file, output->alias, path, sizeof path) == 0 &&
-        fstat(file->fd, &before) == 0) {
+    if (dead_letter_open(dl, file, path) == 0 && fstat(file->fd, &before) == 0) {
         do
             n = write(file->fd, dl->line.data, dl->line.len);
         while (n < 0 && errno == EINTR);

@@ -258,9 +258,9 @@ START_TEST(test_dead_letter_lines_and_bound)
     ck_assert_int_eq(unlink(moved), 0);
     pos = 0;
     ck_assert_int_eq(chunk_next(chunk, &pos, &view), 1);
-    ck_assert_int_eq(dead_letter_write(dl, &out, chunk, &view, "again"), 0);
+    ck_assert_int_eq(dead_letter_write(dl, &out, chunk, &view, "HTTP 400 \"mapper_parsing\""), 0);
     text = read_all(path);
-    ck_assert_ptr_nonnull(strstr(text, "\"reason\":\"again\""));
+    ck_assert_ptr_nonnull(strstr(text, "\"log\":\"line 0 of chunk 1\""));
     free(text);
 
     free(moved);
