@@ -29,7 +29,6 @@ against a release build on an idle machine (see README.md, Performance).
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -39,6 +38,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 sys.path.insert(0, HERE)
 import harness  # noqa: E402
 from bench_tail import line_pool  # noqa: E402
+from bulk_sink import BulkSink  # noqa: E402
 from fake_k8s import FakeK8s, container_id, make_pod  # noqa: E402
 
 MIB = 1024 * 1024
@@ -51,33 +51,6 @@ def cri_now():
     ns = time.time_ns()
     sec, frac = divmod(ns, 10**9)
     return (time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{frac:09d}Z").encode()
-
-
-class Sink:
-    """bulk_sink.c, compiled into `tmp` and running on a free port."""
-
-    def __init__(self, owner, tmp):
-        self.binary = tmp.join("bulk_sink")
-        subprocess.run(["cc", "-O2", "-o", self.binary, os.path.join(HERE, "bulk_sink.c"),
-                        "-lz", "-lpthread"], check=True)
-        self.proc = subprocess.Popen([self.binary], stdout=subprocess.PIPE)
-        owner.addCleanup(self.proc.kill)
-        self.port = int(self.proc.stdout.readline())
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def capacity(self):
-        out = subprocess.run([self.binary, "--selftest", "2"], capture_output=True, text=True,
-                             check=True).stdout
-        return [json.loads(line) for line in out.splitlines()]
-
-    def stats(self):
-        status, _, body = harness.http_get(self.port, "/_stats")
-        return json.loads(body)
-
-    def reset(self):
-        import urllib.request
-        urllib.request.urlopen(urllib.request.Request(f"{self.url}/_stats/reset", data=b"",
-                                                      method="POST"), timeout=5).read()
 
 
 class Pods:
@@ -246,7 +219,7 @@ def main():
 
     owner = harness.Cleanups()
     tmp = harness.TempDir(owner)
-    sink = Sink(owner, tmp)
+    sink = BulkSink(owner, tmp.path)
     for case in sink.capacity():
         print(f"bulk sink capacity ({case['case']}): {case['docs_per_s']:,.0f} docs/s, "
               f"{case['mib_per_s']:.0f} MiB/s of bulk body")

@@ -12,130 +12,36 @@ output), or into `elasticsearch` with compress gzip or none. Prints
 documents/s, MiB/s of log files read, MiB/s of bulk NDJSON built, CPU seconds
 per GiB of NDJSON, and peak RSS.
 
-The sink (in this file) reads each request whole, inflates gzip bodies with
-zlib, counts the documents and answers a canned success item per document; it
-runs in threads of this Python process. Its own capacity is measured first
-(fed by local clients with a pre-built body) and printed, so that a figure
-near it says the sink, not skiff, was the limit. Run it against a release
-build.
+The sink is bulk_sink.c (bulk_sink.py compiles and starts it): it reads each
+request whole, inflates gzip bodies, counts the documents and answers one
+success item per document. Its own capacity is measured first (local clients
+posting a pre-built body) and printed, so that a figure near it says the
+sink, not skiff, was the limit. Run it against a release build.
 """
 
 import argparse
-import gzip
 import os
-import socket
-import socketserver
 import sys
-import threading
 import time
-import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_tail  # noqa: E402
 from bench_tail import GIB, MIB, harness  # noqa: E402
+from bulk_sink import BulkSink  # noqa: E402
 
 ES = {"instance": "es"}
-ITEM = b'{"index":{"_index":"bench","status":201}}'
 
 
-class Sink(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), SinkHandler)
-        self.lock = threading.Lock()
-        self.documents = 0
-        self.bytes = 0
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-
-    def count(self, documents, nbytes):
-        with self.lock:
-            self.documents += documents
-            self.bytes += nbytes
-
-    def stop(self):
-        self.shutdown()
-        self.server_close()
-
-
-class SinkHandler(socketserver.StreamRequestHandler):
-    rbufsize = 1 << 20
-
-    def handle(self):
-        while True:
-            length, zipped = None, False
-            line = self.rfile.readline()
-            if not line:
-                return
-            while line not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"content-encoding":
-                    zipped = value.strip() == b"gzip"
-                line = self.rfile.readline()
-            body = self.rfile.read(length or 0)
-            if zipped:
-                body = zlib.decompress(body, 31)
-            documents = body.count(b"\n") // 2
-            self.server.count(documents, len(body))
-            answer = (b'{"took":1,"errors":false,"items":[' + b",".join([ITEM] * documents) +
-                      b"]}")
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: %d\r\n\r\n" % len(answer) + answer)
-
-
-def sink_capacity(seconds=3.0, clients=4):
-    """Documents/s and MiB/s (inflated) the sink answers, fed gzip bodies of
-    2,000 documents of ~500 bytes by local clients."""
-    sink = Sink()
-    doc = b'{"index":{"_index":"bench","_id":"x"}}\n{"@timestamp":"2026-01-01T00:00:00Z","log":"' \
-        + b"x" * 400 + b'"}\n'
-    body = gzip.compress(doc * 2000, 1)
-    request = (b"POST /_bulk HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
-               b"Content-Length: %d\r\n\r\n" % len(body)) + body
-    deadline = time.monotonic() + seconds
-
-    def client():
-        with socket.create_connection(sink.server_address) as s:
-            f = s.makefile("rb")
-            while time.monotonic() < deadline:
-                s.sendall(request)
-                length = 0
-                line = f.readline()
-                while line != b"\r\n":
-                    if line.lower().startswith(b"content-length"):
-                        length = int(line.split(b":")[1])
-                    line = f.readline()
-                f.read(length)
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.monotonic() - started
-    sink.stop()
-    return sink.documents / wall, sink.bytes / MIB / wall
-
-
-def run(case, args, logs, nbytes, nlines):
+def run(case, args, logs, nbytes, nlines, sink):
     owner = harness.Cleanups()
-    sink = None
     try:
         tmp = harness.TempDir(owner)
         port = harness.free_port()
         if case == "null":
             output = {"name": "null", "alias": "es", "match": "*"}
         else:
-            sink = Sink()
             output = {"name": "elasticsearch", "alias": "es", "match": "*",
-                      "hosts": [f"http://127.0.0.1:{sink.server_address[1]}"],
-                      "compress": case}
+                      "hosts": [sink.url], "compress": case}
         tail = {"name": "tail", "tag": "kube.*", "path": [os.path.join(logs, "*.log")],
                 "read_from_head": True, "parser": "cri"}
         config = harness.pipeline_config([tail], [output], port=port, flush_interval="1s",
@@ -153,7 +59,7 @@ def run(case, args, logs, nbytes, nlines):
         samples = http.metrics()
         bench_tail.stop(skiff)
         line = (f"{case:5s} {nlines / wall:11,.0f} docs/s {nbytes / MIB / wall:7.1f} MiB/s read")
-        if sink:
+        if case != "null":
             body = harness.metric(samples, "skiff_es_body_bytes_total", **ES)
             sent = harness.metric(samples, "skiff_es_sent_bytes_total", **ES)
             line += (f" {body / MIB / wall:7.1f} MiB/s NDJSON {cpu / (body / GIB):6.2f} CPU s/GiB"
@@ -164,8 +70,6 @@ def run(case, args, logs, nbytes, nlines):
                  f"{cpu:.2f}s CPU)")
         print(line, flush=True)
     finally:
-        if sink:
-            sink.stop()
         owner.close()
 
 
@@ -178,18 +82,20 @@ def main():
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args()
     os.environ["SKIFF_BIN"] = os.path.abspath(args.binary)
-    docs, mib = sink_capacity()
-    print(f"sink capacity: {docs:,.0f} docs/s, {mib:.1f} MiB/s of NDJSON (gzip bodies, "
-          f"4 local clients)", flush=True)
     owner = harness.Cleanups()
     try:
         tmp = harness.TempDir(owner)
+        sink = BulkSink(owner, tmp.path)
+        for c in sink.capacity():
+            print(f"sink capacity ({c['case']} bodies, 2 local clients): "
+                  f"{c['docs_per_s']:,.0f} docs/s, {c['mib_per_s']:.0f} MiB/s of NDJSON",
+                  flush=True)
         logs = tmp.join("logs")
         os.makedirs(logs)
         nbytes, nlines = bench_tail.write_files(logs, args.files, args.size_mib * MIB,
                                                 bench_tail.line_pool())
         for case in args.only.split(","):
-            run(case, args, logs, nbytes, nlines)
+            run(case, args, logs, nbytes, nlines, sink)
     finally:
         owner.close()
 
