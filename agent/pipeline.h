@@ -51,6 +51,7 @@ struct instance {
     /* Inputs: state owned by the pipeline. */
     bool paused;          /* by backpressure; the input must not emit */
     int64_t buffer_bytes; /* in memory, in chunks neither released nor on disk */
+    bool uses_disk;       /* its chunks are written to the disk buffer */
     bool warned_no_route;
     /* Parsers: time format and counters, owned by parser.c. */
     struct parser_support *parsing;

@@ -26,6 +26,12 @@ bool input_uses_disk(const struct instance *in)
     return strcmp(type, "filesystem") == 0;
 }
 
+void pipeline_note_storage(struct pipeline *p)
+{
+    for (size_t i = 0; i < p->input_count; i++)
+        p->inputs[i].uses_disk = p->storage && input_uses_disk(&p->inputs[i]);
+}
+
 void input_update_buffer(struct instance *in, int64_t delta)
 {
     in->buffer_bytes += delta;
@@ -45,7 +51,7 @@ bool input_must_wait(const struct instance *in)
     const struct pipeline *p = in->pipeline;
     if (in->buffer_bytes >= in->config->common.buffer_limit)
         return true;
-    return p->storage && input_uses_disk(in) && storage_full(p->storage);
+    return in->uses_disk && storage_full(p->storage);
 }
 
 void input_maybe_resume(struct instance *in)
@@ -204,7 +210,7 @@ static void lane_dispatch(struct pipeline *p, unsigned output)
 static void pipeline_persist(struct pipeline *p, struct chunk *chunk)
 {
     struct instance *in = &p->inputs[chunk->input_index];
-    if (!p->storage || !input_uses_disk(in) || chunk->routes_left == 0)
+    if (!in->uses_disk || chunk->routes_left == 0)
         return;
     const char *outputs[CHUNK_FILE_MAX_OUTPUTS];
     size_t count = 0;
@@ -343,7 +349,7 @@ static void pipeline_replay_chunk(struct chunk *chunk, const struct chunk_file_i
         return;
     }
     storage_evict(p->storage, chunk); /* read again when its turn comes */
-    if (!chunk->evicted) /* not on disk after all (recovered but not written back) */
+    if (!chunk->evicted)              /* not on disk after all (recovered but not written back) */
         pipeline_count_memory(p, (int64_t)chunk->bytes, 1);
     chunk_store_add_sealed(p->store, (unsigned)p->input_count, chunk, routes);
     for (size_t i = 0; i < p->output_count; i++) {

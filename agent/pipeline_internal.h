@@ -82,6 +82,8 @@ void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *da
 void pipeline_finish_buffer(struct pipeline *p);
 void pipeline_check_drained(struct pipeline *p);
 bool input_uses_disk(const struct instance *in);
+/* Sets each input's uses_disk, once the storage is open (or not). */
+void pipeline_note_storage(struct pipeline *p);
 void input_update_buffer(struct instance *in, int64_t delta);
 void input_maybe_resume(struct instance *in);
 /* The input's buffer is full: its memory, or the disk it buffers on. */

@@ -326,6 +326,7 @@ struct pipeline *pipeline_create(const struct config *config)
     if (!p->inputs)
         goto fail;
     p->input_count = config->input_count;
+    pipeline_note_storage(p);
     return p;
 
 fail:
