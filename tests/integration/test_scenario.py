@@ -54,8 +54,8 @@ class Writers(threading.Thread):
                     self.node.containers[i % len(self.node.containers)].write(1)
                     i += 1
                 with self.lock:
-                    todo, self.rotate_next = self.rotate_next, []
-                for c in todo:
+                    due, self.rotate_next = self.rotate_next, []
+                for c in due:
                     c.rotate()
                 time.sleep(tick)
         except Exception as e:  # reported by the test
