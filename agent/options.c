@@ -339,10 +339,23 @@ static void convert_value(const struct option_slot *slot, const struct cfg_node 
     }
 }
 
-/* Defaults are YAML text, so they go through the same conversion as the
+/* A string default is the text itself: read as YAML, "" would be null and leave
+ * the field NULL, which no plugin expects of an option with a default. */
+static void apply_string_default(const struct option_slot *slot)
+{
+    char **field = slot->field;
+    free(*field);
+    *field = xstrdup(slot->spec->default_value);
+}
+
+/* Other defaults are YAML text, so they go through the same conversion as the
  * user's values (and a bad default in a table shows up in the tests). */
 static void apply_default(const struct option_slot *slot)
 {
+    if (slot->spec->type == OPT_STRING || slot->spec->type == OPT_PARSER) {
+        apply_string_default(slot);
+        return;
+    }
     char *text = xasprintf("default: %s", slot->spec->default_value);
     struct cfg_node *root = cfg_parse_string("(built-in default)", text, strlen(text), slot->diags);
     if (root)
@@ -507,7 +520,8 @@ const char *option_type_name(enum option_type type)
     static const char *const names[] = {
         [OPT_STRING] = "string", [OPT_INT] = "int",           [OPT_BOOL] = "bool",
         [OPT_SIZE] = "size",     [OPT_DURATION] = "duration", [OPT_LIST] = "list",
-        [OPT_MAP] = "map",       [OPT_REGEX] = "regex",       [OPT_SECTION] = "section", [OPT_PARSER] = "parser",
+        [OPT_MAP] = "map",       [OPT_REGEX] = "regex",       [OPT_SECTION] = "section",
+        [OPT_PARSER] = "parser",
     };
     return (unsigned)type < sizeof names / sizeof names[0] ? names[type] : "?";
 }

@@ -56,9 +56,10 @@ static void collect_rows(const struct option_spec *specs, const char *prefix,
         struct describe_row *row = &out->rows[out->count++];
         row->name = prefix ? xasprintf("%s.%s", prefix, spec->name) : xstrdup(spec->name);
         row->type = option_type_name(spec->type);
-        row->default_text = spec->required        ? "(required)"
-                            : spec->default_value ? spec->default_value
-                                                  : "-";
+        row->default_text = spec->required           ? "(required)"
+                            : !spec->default_value   ? "-"
+                            : spec->default_value[0] ? spec->default_value
+                                                     : "\"\"";
         row->has_default = !spec->required && spec->default_value;
         row->description = describe_text(spec);
         if (spec->type == OPT_SECTION)

@@ -55,7 +55,7 @@ static const struct option_spec es_options_table[] = {
                     "skipped until it recovers"},
     {.name = "index",
      .type = OPT_STRING,
-     .default_value = "\"skiff-%Y.%m.%d\"",
+     .default_value = "skiff-%Y.%m.%d",
      .offset = OPT(index),
      .description = "index name: text, record fields as ${field.path} ($${field} for a "
                     "top-level one: ${NAME} is the environment), %Y %m %d %H %M %j of the "
@@ -77,7 +77,7 @@ static const struct option_spec es_options_table[] = {
                     "field:<path> (a record field), or none (duplicates possible)"},
     {.name = "time_key",
      .type = OPT_STRING,
-     .default_value = "\"@timestamp\"",
+     .default_value = "@timestamp",
      .offset = OPT(time_key),
      .description = "field that carries the record's time (RFC 3339, nanoseconds)"},
     {.name = "batch_max_bytes",

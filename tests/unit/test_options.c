@@ -31,6 +31,8 @@ struct test_config {
     struct option_regex pattern;
     struct test_tls tls;
     char *path;
+    char *prefix;
+    char *stamp;
 };
 
 static const char *const modes[] = {"fast", "safe", NULL};
@@ -109,6 +111,18 @@ static const struct option_spec test_specs[] = {
      .required = true,
      .offset = offsetof(struct test_config, path),
      .description = "file"},
+    /* String defaults are taken as written: "" must not become NULL (a
+     * YAML `key: ` is null), and `@` or `%` must not need quotes. */
+    {.name = "prefix",
+     .type = OPT_STRING,
+     .default_value = "",
+     .offset = offsetof(struct test_config, prefix),
+     .description = "put before"},
+    {.name = "stamp",
+     .type = OPT_STRING,
+     .default_value = "@%Y",
+     .offset = offsetof(struct test_config, stamp),
+     .description = "when"},
     {0},
 };
 
@@ -313,6 +327,9 @@ START_TEST(test_defaults)
     ck_assert(config.tls.verify);
     ck_assert_ptr_null(config.tls.ca_file);
     ck_assert_str_eq(config.path, "/var/log/x");
+    ck_assert_ptr_nonnull(config.prefix);
+    ck_assert_str_eq(config.prefix, "");
+    ck_assert_str_eq(config.stamp, "@%Y");
 }
 END_TEST
 
@@ -350,7 +367,8 @@ END_TEST
 
 START_TEST(test_null_keeps_default)
 {
-    ck_assert_int_eq(apply("path: x\ncount: ~\nmode:\nhosts: null\ntls:\n"), 0);
+    ck_assert_int_eq(apply("path: x\ncount: ~\nmode:\nhosts: null\ntls:\nprefix:\n"), 0);
+    ck_assert_str_eq(config.prefix, "");
     ck_assert_int_eq(config.count, 5);
     ck_assert_str_eq(config.mode, "safe");
     ck_assert_str_eq(config.hosts.items[0], "localhost");
