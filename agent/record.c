@@ -112,6 +112,11 @@ static void record_prepare_write(struct record *rec, const struct field_path *pa
         record_materialize(rec, i);
 }
 
+bool record_has_root_key(const struct record *rec, const char *key, size_t len)
+{
+    return attachment_find(rec, key, len) >= 0 || value_map_get(&rec->fields, key, len) != NULL;
+}
+
 const struct value *record_get(const struct record *rec, const struct field_path *path)
 {
     const struct value_string *seg = path->segments;

@@ -85,6 +85,8 @@ bool record_rename(struct record *rec, const struct field_path *from, const stru
 
 /* Shorthand for a top-level key, without a compiled path. */
 const struct value *record_get_key(const struct record *rec, const char *key);
+/* Whether the record has a top-level field or attachment named key[0..len). */
+bool record_has_root_key(const struct record *rec, const char *key, size_t len);
 void record_set_key(struct record *rec, const char *key, struct value *v);
 
 /* Attachments. attachment_new takes ownership of *value. */

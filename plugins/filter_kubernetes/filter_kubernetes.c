@@ -31,14 +31,16 @@ static const struct option_spec k8s_options_table[] = {
                     "$KUBERNETES_SERVICE_PORT (in the cluster)"},
     {.name = "token_file",
      .type = OPT_STRING,
-     .default_value = SA_DIR "/token",
      .offset = OPT(token_file),
-     .description = "bearer token, read again whenever the file changes; \"\": send none"},
+     .description = "bearer token, read again whenever the file changes; unset: the service "
+                    "account's (" SA_DIR "/token) when api_url is unset (in the cluster), "
+                    "none otherwise; \"\": send none"},
     {.name = "ca_file",
      .type = OPT_STRING,
-     .default_value = SA_DIR "/ca.crt",
      .offset = OPT(ca_file),
-     .description = "CA bundle (PEM) to verify the API server with; \"\": the system's"},
+     .description = "CA bundle (PEM) to verify the API server with; unset: the service "
+                    "account's (" SA_DIR "/ca.crt) when api_url is unset (in the cluster), the "
+                    "system's otherwise; \"\": the system's"},
     {.name = "tls_verify",
      .type = OPT_BOOL,
      .default_value = "true",
@@ -177,6 +179,27 @@ static const struct option_spec k8s_options_table[] = {
 
 /* ---- validation ---- */
 
+/* token_file and ca_file default to the service account's files only in the
+ * cluster (api_url unset); with an explicit api_url they default to none and
+ * the system's CAs. Returns "" for none. */
+static const char *in_cluster_default(const struct k8s_filter_options *opts, const char *value,
+                                      const char *service_account_file)
+{
+    if (value)
+        return value;
+    return opts->api_url[0] ? "" : service_account_file;
+}
+
+static const char *token_path(const struct k8s_filter_options *opts)
+{
+    return in_cluster_default(opts, opts->token_file, SA_DIR "/token");
+}
+
+static const char *ca_path(const struct k8s_filter_options *opts)
+{
+    return in_cluster_default(opts, opts->ca_file, SA_DIR "/ca.crt");
+}
+
 static bool needs_api_server(const struct k8s_filter_options *opts)
 {
     return !opts->use_kubelet || opts->namespace_labels || opts->namespace_annotations;
@@ -236,9 +259,9 @@ static int k8s_validate(const void *options, const struct cfg_node *node, const 
     }
     if (opts->use_kubelet)
         check_url("kubelet_url", opts->kubelet_url, node, context, diags, &problems);
-    check_file("token_file", opts->token_file, node, context, diags, &problems);
+    check_file("token_file", token_path(opts), node, context, diags, &problems);
     if (opts->tls_verify)
-        check_file("ca_file", opts->ca_file, node, context, diags, &problems);
+        check_file("ca_file", ca_path(opts), node, context, diags, &problems);
     const char *env_node = getenv("NODE_NAME");
     if (!opts->node_name[0] && (!env_node || !env_node[0])) {
         diag_add(diags, node,
@@ -294,6 +317,9 @@ static void k8s_metrics_init(struct instance *f, struct k8s_filter_metrics *m)
     }
     m->merge_failed = k8s_metric(f, false, "skiff_k8s_merge_log_failures_total",
                                  "log texts that looked like a JSON object but did not parse", "");
+    m->merge_collisions =
+        k8s_metric(f, false, "skiff_k8s_merge_key_collisions_total",
+                   "members of merged lines left out because the record already had the key", "");
 }
 
 static void k8s_on_tick(struct loop *loop, struct loop_timer *timer, void *data)
@@ -345,8 +371,8 @@ static int k8s_init(struct instance *f)
         .alias = f->alias,
         .api_url = state->api_url,
         .kubelet_url = opts->kubelet_url,
-        .token_file = opts->token_file,
-        .ca_file = opts->ca_file[0] ? opts->ca_file : NULL,
+        .token_file = token_path(opts),
+        .ca_file = ca_path(opts)[0] ? ca_path(opts) : NULL,
         .tls_verify = opts->tls_verify,
         .node_name = state->node_name,
         .use_kubelet = opts->use_kubelet,
@@ -369,6 +395,9 @@ static int k8s_init(struct instance *f)
     state->timer = loop_add_timer(f->loop, tick, tick, k8s_on_tick, f);
     log_info(f->alias, "node %s: metadata from %s", state->node_name,
              opts->use_kubelet ? opts->kubelet_url : state->api_url);
+    if (!opts->tls_verify)
+        log_warn(f->alias, "tls_verify is false: the API server's certificate is not checked, "
+                           "so anyone on the path can read the token and forge pod metadata");
     return 0;
 }
 

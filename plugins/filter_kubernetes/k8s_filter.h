@@ -60,6 +60,7 @@ struct k8s_filter_metrics {
     struct metric *held, *held_now, *held_bytes;
     struct metric *no_meta[K8S_NO_META_COUNT];
     struct metric *merge_failed;
+    struct metric *merge_collisions;
 };
 
 struct k8s_filter_state {
@@ -73,7 +74,7 @@ struct k8s_filter_state {
     struct loop_timer *timer;
     int64_t last_expire_ms;
     struct k8s_filter_metrics metrics;
-    bool warned_no_path, warned_not_pod, warned_attach, warned_excluded;
+    bool warned_no_path, warned_not_pod, warned_attach, warned_excluded, warned_collision;
     char *api_url, *ca_file; /* resolved */
     char *node_name;
 };

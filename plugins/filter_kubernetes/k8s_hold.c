@@ -169,7 +169,7 @@ static void attach(struct k8s_filter_state *state, struct record *rec, struct at
 }
 
 static void apply_parser(struct k8s_filter_state *state, struct instance *parser,
-                         struct record *rec)
+                         struct record *rec, struct k8s_merge_collisions *collisions)
 {
     const struct k8s_filter_options *opts = state->f->options;
     size_t key_len = strlen(opts->log_key);
@@ -183,15 +183,28 @@ static void apply_parser(struct k8s_filter_state *state, struct instance *parser
         rec->time = parsed.time;
         if (!opts->keep_log)
             value_map_remove(&rec->fields, opts->log_key, key_len);
-        for (uint32_t i = 0; i < parsed.fields.count; i++) {
-            struct map_entry *e = &parsed.fields.entries[i];
-            if (opts->keep_log && e->key.len == key_len &&
-                memcmp(e->key.ptr, opts->log_key, key_len) == 0)
-                continue; /* the original text stays */
-            value_map_set(&rec->fields, e->key.ptr, e->key.len, &e->value);
-        }
+        k8s_merge_members(rec, &parsed.fields, collisions);
     }
     record_free(&parsed);
+}
+
+/* Members of a merged line that the record already had are counted, and
+ * named in the log once per filter. */
+static void count_collisions(struct k8s_filter_state *state,
+                             const struct k8s_merge_collisions *collisions)
+{
+    if (collisions->count == 0)
+        return;
+    metric_add(state->metrics.merge_collisions, collisions->count);
+    if (state->warned_collision)
+        return;
+    state->warned_collision = true;
+    log_warn(state->f->alias,
+             "a merged log line has a member '%s' that the record already has (its metadata or "
+             "a field the input set): the record's value is kept and the member left out; with "
+             "keep_log the line's text still holds it. Set merge_log_key to keep every member "
+             "(skiff_k8s_merge_key_collisions_total; logged once)",
+             collisions->first_key);
 }
 
 /* Adds what the pod's metadata gives. Returns FILTER_DROP for an excluded
@@ -203,11 +216,13 @@ static enum filter_result enrich(struct k8s_filter_state *state, struct k8s_sour
     if (s->excluded)
         return FILTER_DROP;
     attach(state, rec, k8s_pod_attachment(state->cache, s->pod, s->parsed.container_name));
+    struct k8s_merge_collisions collisions = {0};
     if (s->parser)
-        apply_parser(state, s->parser, rec);
+        apply_parser(state, s->parser, rec, &collisions);
     else if (opts->merge_log && k8s_merge_log(rec, opts->log_key, opts->merge_log_key,
-                                              opts->keep_log) == K8S_MERGE_FAILED)
+                                              opts->keep_log, &collisions) == K8S_MERGE_FAILED)
         metric_add(state->metrics.merge_failed, 1);
+    count_collisions(state, &collisions);
     return FILTER_KEEP;
 }
 

@@ -13,8 +13,30 @@ static bool looks_like_object(const char *s, size_t len)
     return i < len && s[i] == '{';
 }
 
+void k8s_merge_members(struct record *rec, struct value_map *members,
+                       struct k8s_merge_collisions *collisions)
+{
+    for (uint32_t i = 0; i < members->count; i++) {
+        struct map_entry *e = &members->entries[i];
+        if (!record_has_root_key(rec, e->key.ptr, e->key.len)) {
+            value_map_set(&rec->fields, e->key.ptr, e->key.len, &e->value);
+            continue;
+        }
+        if (collisions->count++ == 0) {
+            size_t n = e->key.len < sizeof collisions->first_key - 1
+                           ? e->key.len
+                           : sizeof collisions->first_key - 1;
+            memcpy(collisions->first_key, e->key.ptr, n);
+            collisions->first_key[n] = '\0';
+        }
+    }
+    struct value emptied = {.type = VALUE_MAP, .as.map = *members};
+    value_free(&emptied);
+    memset(members, 0, sizeof *members);
+}
+
 enum k8s_merge_result k8s_merge_log(struct record *rec, const char *log_key, const char *merge_key,
-                                    bool keep_log)
+                                    bool keep_log, struct k8s_merge_collisions *collisions)
 {
     size_t log_len = strlen(log_key);
     const struct value *text = value_map_get(&rec->fields, log_key, log_len);
@@ -31,20 +53,11 @@ enum k8s_merge_result k8s_merge_log(struct record *rec, const char *log_key, con
         value_free(&parsed);
         return K8S_MERGE_FAILED;
     }
-    struct value original;
-    value_map_take(&rec->fields, log_key, log_len, &original);
-    if (merge_key[0]) {
+    if (!keep_log)
+        value_map_remove(&rec->fields, log_key, log_len);
+    if (merge_key[0])
         record_set_key(rec, merge_key, &parsed);
-    } else {
-        for (uint32_t i = 0; i < parsed.as.map.count; i++) {
-            struct map_entry *e = &parsed.as.map.entries[i];
-            value_map_set(&rec->fields, e->key.ptr, e->key.len, &e->value);
-        }
-        value_free(&parsed);
-    }
-    if (keep_log)
-        value_map_set(&rec->fields, log_key, log_len, &original);
     else
-        value_free(&original);
+        k8s_merge_members(rec, &parsed.as.map, collisions);
     return K8S_MERGE_OK;
 }

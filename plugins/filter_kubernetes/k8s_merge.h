@@ -7,6 +7,7 @@
 #include "record.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum k8s_merge_result {
     K8S_MERGE_NONE,   /* no text field, or not an object's text */
@@ -14,11 +15,25 @@ enum k8s_merge_result {
     K8S_MERGE_FAILED, /* looked like an object but did not parse */
 };
 
+/* Members that could not go to the root because the record already has a
+ * field or attachment of that name (its `kubernetes` metadata, `path`,
+ * `stream`...): the record's value wins, so every document has unique keys
+ * and the metadata is kept, as Fluent Bit keeps it. */
+struct k8s_merge_collisions {
+    uint32_t count;
+    char first_key[64]; /* the first one's name, cut to fit, for the log */
+};
+
+/* Moves the members of `members` to the record's root, except those whose
+ * name the record already has (counted in *collisions). Empties `members`. */
+void k8s_merge_members(struct record *rec, struct value_map *members,
+                       struct k8s_merge_collisions *collisions);
+
 /* Parses the text of the top-level field `log_key` if it holds a JSON object
  * (surrounding whitespace allowed) and moves its members under `merge_key`,
- * or to the root when `merge_key` is "" (replacing fields of the same name).
- * The text itself stays under `log_key` if `keep_log`, else is removed. */
+ * or to the root when `merge_key` is "" (through k8s_merge_members). The
+ * text itself stays under `log_key` if `keep_log`, else is removed first. */
 enum k8s_merge_result k8s_merge_log(struct record *rec, const char *log_key, const char *merge_key,
-                                    bool keep_log);
+                                    bool keep_log, struct k8s_merge_collisions *collisions);
 
 #endif

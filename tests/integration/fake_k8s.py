@@ -13,7 +13,8 @@ serves what the filter uses:
   GET /api/v1/namespaces[?watch=1...]                      LIST / WATCH
   GET /pods                                                the kubelet's list
 
-A bearer token is required (401 otherwise). Tests inject faults: 410 Gone
+A bearer token is required (401 otherwise) unless the fake is made with
+token=None, as `kubectl proxy` serves. Tests inject faults: 410 Gone
 (compaction, or an ERROR event), an outage (nothing listens), malformed and
 truncated watch events. Every request is counted by verb ("list", "watch",
 "get", "kubelet") and path.
@@ -315,7 +316,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             fake.counts[verb] += 1
             fake.paths[url.path] += 1
             token = fake.token
-        if self.headers.get("Authorization") != f"Bearer {token}":
+        # token None: no credentials asked, as behind `kubectl proxy`, which
+        # serves the API on plain http://127.0.0.1:8001 and adds its own.
+        if token is not None and self.headers.get("Authorization") != f"Bearer {token}":
             with fake.lock:
                 fake.unauthorized += 1
             return self._status(401, "Unauthorized", "Unauthorized")

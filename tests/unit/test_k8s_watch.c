@@ -172,17 +172,29 @@ START_TEST(test_list_decode)
 }
 END_TEST
 
-/* The record's fields as JSON after k8s_merge_log on `log`. */
+/* The record (with a `kubernetes` attachment) as JSON after k8s_merge_log on
+ * `log`; checks how many members collided with keys the record had. */
 static char *merged(const char *log, const char *merge_key, bool keep_log,
-                    enum k8s_merge_result expect)
+                    enum k8s_merge_result expect, uint32_t expect_collisions)
 {
     struct record rec;
     record_init(&rec);
-    struct value v = value_cstring("stdout");
+    struct value meta = value_map_new();
+    struct value v = value_cstring("web-1");
+    value_map_set(&meta.as.map, "pod_name", 8, &v);
+    struct attachment *a = attachment_new("kubernetes", &meta);
+    ck_assert_int_eq(record_attach(&rec, a), 0);
+    attachment_unref(a);
+    v = value_cstring("stdout");
     record_set_key(&rec, "stream", &v);
     v = value_cstring(log);
     record_set_key(&rec, "log", &v);
-    ck_assert_int_eq(k8s_merge_log(&rec, "log", merge_key, keep_log), expect);
+    struct k8s_merge_collisions collisions = {0};
+    ck_assert_int_eq(k8s_merge_log(&rec, "log", merge_key, keep_log, &collisions), expect);
+    ck_assert_uint_eq(collisions.count, expect_collisions);
+    /* The metadata stays the record's only `kubernetes`. */
+    ck_assert_uint_eq(rec.attachment_count, 1);
+    ck_assert_ptr_null(value_map_get(&rec.fields, "kubernetes", 10));
     struct value fields = {.type = VALUE_MAP, .as.map = rec.fields};
     struct buf b = BUF_INIT;
     json_write_value(&b, &fields, NULL);
@@ -194,23 +206,27 @@ static char *merged(const char *log, const char *merge_key, bool keep_log,
 
 START_TEST(test_merge_log)
 {
-    char *s = merged("{\"level\":\"info\",\"stream\":\"x\",\"n\":1}\n", "", true, K8S_MERGE_OK);
-    ck_assert_str_eq(s, "{\"stream\":\"x\",\"level\":\"info\",\"n\":1,\"log\":\"{\\\"level\\\":"
-                        "\\\"info\\\",\\\"stream\\\":\\\"x\\\",\\\"n\\\":1}\\n\"}");
+    /* The record's own `stream` and its metadata win: every key once. */
+    char *s = merged("{\"level\":\"info\",\"stream\":\"x\",\"kubernetes\":{\"a\":1},\"n\":1}\n", "",
+                     false, K8S_MERGE_OK, 2);
+    ck_assert_str_eq(s, "{\"stream\":\"stdout\",\"level\":\"info\",\"n\":1}");
     free(s);
-    s = merged(" {\"level\":\"info\"}", "app", false, K8S_MERGE_OK);
+    s = merged(" {\"level\":\"info\"}", "app", false, K8S_MERGE_OK, 0);
     ck_assert_str_eq(s, "{\"stream\":\"stdout\",\"app\":{\"level\":\"info\"}}");
     free(s);
-    s = merged("{\"log\":\"inner\"}", "", true, K8S_MERGE_OK); /* the original text stays */
+    /* With keep_log the original text stays and an inner `log` collides. */
+    s = merged("{\"log\":\"inner\"}", "", true, K8S_MERGE_OK, 1);
     ck_assert_str_eq(s, "{\"stream\":\"stdout\",\"log\":\"{\\\"log\\\":\\\"inner\\\"}\"}");
     free(s);
-    s = merged("plain text", "", false, K8S_MERGE_NONE);
-    ck_assert_str_eq(s, "{\"stream\":\"stdout\",\"log\":\"plain text\"}");
+    /* Without it, the inner `log` takes the text's place. */
+    s = merged("{\"log\":\"inner\"}", "", false, K8S_MERGE_OK, 0);
+    ck_assert_str_eq(s, "{\"stream\":\"stdout\",\"log\":\"inner\"}");
     free(s);
-    s = merged("{not json", "", false, K8S_MERGE_FAILED);
-    ck_assert_str_eq(s, "{\"stream\":\"stdout\",\"log\":\"{not json\"}");
+    s = merged("plain text", "", false, K8S_MERGE_NONE, 0);
     free(s);
-    s = merged("[1,2]", "", false, K8S_MERGE_NONE);
+    s = merged("{not json", "", false, K8S_MERGE_FAILED, 0);
+    free(s);
+    s = merged("[1,2]", "", false, K8S_MERGE_NONE, 0);
     free(s);
 }
 END_TEST
