@@ -1,31 +1,40 @@
-"""A fake Elasticsearch for the integration tests: the `_bulk` API with its
-real semantics, on 127.0.0.1 only, over HTTP or HTTPS (optionally requiring a
-client certificate), with basic or ApiKey authentication, and with faults to
-inject. Python standard library only.
+"""A fake Elasticsearch for the integration tests that answers as the real
+servers do: Elasticsearch 8.15+ ("es8", the default; 9 where it is the same),
+Elasticsearch 7.17 ("es7") and OpenSearch 2 ("opensearch2"). It binds
+127.0.0.1 only, speaks HTTP or HTTPS (optionally requiring a client
+certificate) and replays the real responses kept in ../shared/es-responses/
+(fake_es_replay.py); the rules it applies are in fake_es_rules.py, each with
+the place the real server has it. Python standard library only.
 
-What it implements of `_bulk`: NDJSON action lines (`index` and `create`,
-with `_index` and optional `_id`), gzip request bodies (Content-Encoding:
-gzip), the `pipeline` and `filter_path` (`key`, `items.*.key`) parameters, the `errors` flag and per-item `status`, `result` and `error`
-objects in the shape Elasticsearch 7/8 answers; `create` on an existing id
-answers 409 version_conflict_engine_exception. Documents are kept in
-`docs`, keyed by (index, id), and every successful write is counted in
-`writes`, so tests can assert that each document arrived exactly once.
+The `_bulk` API (POST or PUT /_bulk and /<index>/_bulk): index, create,
+delete and update actions; gzip bodies; the pipeline, require_alias and
+filter_path parameters; data streams for logs-*-*; strict JSON; the index
+name and _id rules; per-item status and errors. GET / answers the cluster
+info of the mode. Auth is checked before routing.
 
-Faults (set the attributes; all are thread-safe through `lock`):
-  request_faults  a list of (status, retry_after or None) consumed one per
-                  bulk request: the whole request answers that status
-  close_requests  how many next requests are closed without an answer
-  delay           seconds to wait before answering each request
-  item_429_once   ids whose first write answers 429 (es_rejected_execution)
-  reject_field    a field name: documents having it answer 400
-                  mapper_parsing_exception
-  max_body        request bodies (as sent) over this many bytes answer 413
+What tests read: `docs` {(index or data stream, _id): source}, `writes`
+Counter of successful writes per key, `requests` (one dict per request:
+method, path, query, headers {lower-case name: [values]}, ops, status,
+items, gzip, bytes, at), `pipelined` {key: pipeline}, doc_count(), statuses().
+
+Knobs (set the attributes; thread-safe through `lock`):
+  request_faults   list of (status, retry_after or None), one taken per bulk
+                   request: the whole request answers that status
+  close_requests   how many next requests are closed without an answer
+  delay            seconds to wait before answering each request
+  item_429_once    ids whose first write answers item_429_es_rejected.json
+  item_503_once    ids whose first write answers item_503_unavailable_shards
+  reject_field     a field name: documents having it fail to parse as long
+  max_content_length  http.max_content_length in bytes (alias max_body)
+  indexing_pressure_limit  bytes: a bulk body alone over it answers 429
+  privileges       "all" or "create_doc" (index ops with an _id get 403)
+  write_blocked    set of index names with a write block (item 403)
+  flood_stage      True: every item answers the flood-stage block (429)
+  pipelines        set of ingest pipeline names (or dict name -> function)
 """
 
 import base64
-import gzip
 import http.server
-import json
 import os
 import socket
 import ssl
@@ -33,25 +42,46 @@ import subprocess
 import threading
 import time
 import urllib.parse
-import uuid
+import zlib
 from collections import Counter
 
+import fake_es_bulk
+from fake_es_replay import CLUSTER_INFO, MODES, dumps, error_body, response
+from fake_es_replay import text_body, unauthorized_body, www_authenticate
+from fake_es_rules import MediaTypeError, check_media_types
 
-class FakeElasticsearch:
-    def __init__(self, tls=None, user=None, password=None, api_key=None, port=0):
+READ_CHUNK = 64 * 1024
+
+
+class FakeElasticsearch(fake_es_bulk.BulkMixin):
+    def __init__(self, mode="es8", tls=None, user=None, password=None, api_key=None, port=0):
         """tls: None for HTTP, or a dict with cert, key and optionally
         client_ca (then a client certificate signed by it is required)."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        self.mode = mode
         self.lock = threading.Lock()
         self.connections = set()
         self.docs = {}
         self.writes = Counter()
-        self.requests = []  # dicts: status, items, gzip, query, bytes, at
+        self.versions = Counter()
+        self.seq_nos = Counter()
+        self.data_streams = {}  # name -> backing index
+        self.index_uuids = {}
+        self.pipelined = {}
+        self.requests = []
         self.request_faults = []
         self.close_requests = 0
         self.delay = 0.0
         self.item_429_once = set()
+        self.item_503_once = set()
         self.reject_field = None
-        self.max_body = None
+        self.max_content_length = None
+        self.indexing_pressure_limit = None
+        self.privileges = "all"
+        self.write_blocked = set()
+        self.flood_stage = False
+        self.pipelines = set()
         self.user, self.password, self.api_key = user, password, api_key
         # port: 0 for a free one, or a stopped fake's port to "restart" it.
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Handler)
@@ -71,6 +101,15 @@ class FakeElasticsearch:
         self.url = f"{self.scheme}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        kwargs={"poll_interval": 0.05}, daemon=True)
+
+    # The old name of max_content_length (the tests of 413 set it).
+    @property
+    def max_body(self):
+        return self.max_content_length
+
+    @max_body.setter
+    def max_body(self, value):
+        self.max_content_length = value
 
     def start(self):
         self.thread.start()
@@ -100,17 +139,50 @@ class FakeElasticsearch:
         with self.lock:
             return Counter(r["status"] for r in self.requests)
 
-    # ---- the bulk API ----
+    @property
+    def product_headers(self):
+        """X-elastic-product: Elasticsearch on every response of 7.14+ and 8
+        (RestController adds it; clients of 7.14+ refuse a server without
+        it). OpenSearch does not send it."""
+        return [] if self.mode == "opensearch2" else [("X-elastic-product", "Elasticsearch")]
 
-    def check_auth(self, header):
+    # ---- auth: checked before routing, on every path ----
+
+    def auth_failure(self, header, uri):
+        """None when the request may go on, else (status, body, headers).
+        Elasticsearch: 401 security_exception with the WWW-Authenticate
+        challenges of req_401_missing_credentials.json (missing: "missing
+        authentication credentials for REST request [uri]"; wrong: "unable
+        to authenticate user [name] for REST request [uri]",
+        DefaultAuthenticationFailureHandler). OpenSearch's security plugin
+        answers 401 text "Unauthorized" with WWW-Authenticate: Basic
+        realm="OpenSearch Security" (HTTPBasicAuthenticator; constructed)."""
         if self.user is None and self.api_key is None:
-            return True
+            return None
         if self.api_key is not None and header == f"ApiKey {self.api_key}":
-            return True
+            return None
         if self.user is not None:
             pair = f"{self.user}:{self.password}".encode()
-            return header == "Basic " + base64.b64encode(pair).decode()
-        return False
+            if header == "Basic " + base64.b64encode(pair).decode():
+                return None
+        if self.mode == "opensearch2":
+            return 401, "Unauthorized", [("Content-Type", "text/plain; charset=UTF-8"),
+                                         ("WWW-Authenticate", 'Basic realm="OpenSearch Security"')]
+        principal = None
+        scheme, _, credentials = header.partition(" ")
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode()
+            if scheme.lower() == "basic":
+                principal = decoded.split(":", 1)[0]
+            elif scheme.lower() == "apikey":
+                principal = decoded.split(":", 1)[0]
+        except (ValueError, UnicodeDecodeError):
+            principal = None
+        if principal is None:
+            reason = f"missing authentication credentials for REST request [{uri}]"
+        else:
+            reason = f"unable to authenticate user [{principal}] for REST request [{uri}]"
+        return 401, unauthorized_body(reason), www_authenticate()
 
     def take_fault(self):
         """The whole-request fault for this request, or None."""
@@ -122,64 +194,23 @@ class FakeElasticsearch:
                 return self.request_faults.pop(0)
         return None
 
-    def bulk(self, body, query):
-        lines = [line for line in body.split(b"\n") if line.strip()]
-        if len(lines) % 2:
-            raise ValueError("odd number of lines")
-        items = []
-        with self.lock:
-            for i in range(0, len(lines), 2):
-                items.append(self.bulk_item(json.loads(lines[i]), json.loads(lines[i + 1]),
-                                            query))
-        errors = any(next(iter(item.values()))["status"] >= 300 for item in items)
-        return filter_response({"took": 1, "errors": errors, "items": items},
-                               query.get("filter_path"))
 
-    def bulk_item(self, action, source, query):
-        (op, meta), = action.items()
-        if op not in ("index", "create"):
-            raise ValueError(f"unsupported action {op}")
-        index = meta["_index"]
-        doc_id = meta.get("_id") or uuid.uuid4().hex
-        result = {"_index": index, "_id": doc_id}
-        if doc_id in self.item_429_once:
-            self.item_429_once.discard(doc_id)
-            return {op: dict(result, status=429, error={
-                "type": "es_rejected_execution_exception",
-                "reason": "rejected execution of coordinating operation"})}
-        if self.reject_field and self.reject_field in source:
-            return {op: dict(result, status=400, error={
-                "type": "mapper_parsing_exception",
-                "reason": f"failed to parse field [{self.reject_field}] of type [long]"})}
-        key = (index, doc_id)
-        if op == "create" and key in self.docs:
-            return {op: dict(result, status=409, error={
-                "type": "version_conflict_engine_exception",
-                "reason": f"[{doc_id}]: version conflict, document already exists"})}
-        created = key not in self.docs
-        if "pipeline" in query:
-            source = dict(source, _pipeline=query["pipeline"])
-        self.docs[key] = source
-        self.writes[key] += 1
-        return {op: dict(result, status=201 if created else 200,
-                         result="created" if created else "updated", _version=self.writes[key])}
-
-
-def filter_response(response, filter_path):
-    """Elasticsearch's filter_path for the shapes `key` and `items.*.key`."""
-    if not filter_path:
-        return response
-    paths = filter_path.split(",")
-    item_keys = {p.split(".", 2)[2] for p in paths if p.startswith("items.*.")}
-    out = {k: v for k, v in response.items() if k in paths}
-    if item_keys:
-        out["items"] = [{op: {k: v for k, v in fields.items() if k in item_keys}
-                         for op, fields in item.items()} for item in response["items"]]
-    return out
+def fault_body(status):
+    """The body of an injected whole-request fault: the real 429s (circuit
+    breaker, req_429_circuit_breaker.json verbatim), else the envelope of a
+    real cluster block: 503 "blocked by: [SERVICE_UNAVAILABLE/2/no master];"
+    (NoMasterBlockService, constructed); other statuses a generic envelope."""
+    if status == 429:
+        return text_body("req_429_circuit_breaker")
+    if status == 503:
+        return dumps(error_body("cluster_block_exception",
+                                "blocked by: [SERVICE_UNAVAILABLE/2/no master];", 503))
+    return dumps(error_body("exception", f"injected fault {status}", status))
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    record = None
 
     def setup(self):
         super().setup()
@@ -189,72 +220,215 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def finish(self):
         with self.server.fake.lock:
             self.server.fake.connections.discard(self.connection)
-        super().finish()
+        try:
+            super().finish()
+        except OSError:
+            pass
 
     def log_message(self, fmt, *args):
         pass
 
-    def answer(self, status, body, headers=()):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
+    def send_response(self, code, message=None):
+        # Elasticsearch sends neither Server nor Date.
+        self.send_response_only(code, message)
 
-    def error_body(self, status, type_, reason):
-        return {"error": {"type": type_, "reason": reason}, "status": status}
+    # ---- helpers ----
 
-    def do_GET(self):
-        self.answer(200, {"version": {"number": "8.13.0"}, "tagline": "fake"})
+    def header_lists(self):
+        out = {}
+        for name, value in self.headers.items():
+            out.setdefault(name.lower(), []).append(value)
+        return out
 
-    def do_POST(self):
+    def new_record(self):
         fake = self.server.fake
-        raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         url = urllib.parse.urlsplit(self.path)
-        query = dict(urllib.parse.parse_qsl(url.query))
-        zipped = self.headers.get("Content-Encoding") == "gzip"
-        record = {"status": None, "items": 0, "gzip": zipped, "query": query, "bytes": len(raw),
-                  "at": time.monotonic()}
+        record = {"method": self.command, "path": url.path,
+                  "query": dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True)),
+                  "headers": self.header_lists(), "ops": [], "status": None, "items": 0,
+                  "gzip": (self.headers.get("Content-Encoding") or "").lower() == "gzip",
+                  "bytes": 0, "at": time.monotonic()}
         with fake.lock:
             fake.requests.append(record)
+        return record
+
+    def answer(self, status, body, headers=(), content_type="application/json"):
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        names = {k.lower() for k, _ in headers}
+        if "content-type" not in names and content_type:
+            self.send_header("content-type", content_type)
+        for name, value in headers:
+            self.send_header(name, value)
+        for name, value in self.server.fake.product_headers:
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        self.record["status"] = status
+
+    def too_large(self):
+        """req_413_netty.json: 413, empty body, content-length: 0,
+        connection: close, and the channel closed without reading the rest
+        of the body (Netty4HttpContentSizeHandler TOO_LARGE_CLOSE then
+        ChannelFutureListener.CLOSE). Sent by Netty, so no product header."""
+        spec = response("req_413_netty")
+        self.send_response_only(spec["status"])
+        for name, value in spec["headers"]:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        self.record["status"] = 413
+
+    def content_length(self):
+        try:
+            return int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            return None
+
+    def over_limit_early(self):
+        """Netty4HttpContentSizeHandler.handleRequest: HttpUtil.getContentLength
+        > maxContentLength. The handler sits after HttpContentDecompressor
+        (Netty4HttpServerTransport pipeline: decoder_compress, then the
+        aggregator that holds the size handler), and the decompressor drops
+        Content-Length of a gzip body, so only an identity body is refused
+        from its header; a gzip body is measured as it inflates."""
+        limit = self.server.fake.max_content_length
+        length = self.content_length()
+        return (limit is not None and length is not None and length > limit
+                and (self.headers.get("Content-Encoding") or "identity").lower() == "identity")
+
+    def handle_expect_100(self):
+        # Netty4HttpContentSizeHandler: "Expect: 100-continue" answers 413
+        # (and closes) when Content-Length is over the limit, else 100 Continue.
+        if self.over_limit_early():
+            self.record = self.new_record()
+            self.record["bytes"] = self.content_length()
+            self.too_large()
+            return False
+        self.send_response_only(100)
+        self.end_headers()
+        return True
+
+    def read_raw(self):
+        """The body as sent (Content-Length or chunked), bounded."""
+        if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+            parts = []
+            for _ in range(1 << 20):
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline().strip():
+                        pass
+                    break
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(parts)
+        length = self.content_length() or 0
+        chunks, left = [], length
+        while left > 0:
+            chunk = self.rfile.read(min(READ_CHUNK, left))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    # ---- requests ----
+
+    def do_GET(self):
+        self.dispatch()
+
+    def do_HEAD(self):
+        self.dispatch()
+
+    def do_POST(self):
+        self.dispatch()
+
+    def do_PUT(self):
+        self.dispatch()
+
+    def do_DELETE(self):
+        self.dispatch()
+
+    def dispatch(self):
+        fake = self.server.fake
+        self.record = record = self.new_record()
         if fake.delay:
             threading.Event().wait(fake.delay)
+        url = urllib.parse.urlsplit(self.path)
+        denied = fake.auth_failure(self.headers.get("Authorization", ""), self.path)
+        if denied is None and self.over_limit_early():
+            record["bytes"] = self.content_length()
+            return self.too_large()
+        raw = self.read_raw()
+        record["bytes"] = len(raw)
+        if denied is not None:
+            status, body, headers = denied
+            return self.answer(status, body, headers)
+        body = raw
+        if record["gzip"] and raw:
+            try:
+                body = inflate(raw, fake.max_content_length)
+            except zlib.error as e:
+                return self.answer(400, dumps(error_body("illegal_argument_exception",
+                                                         f"cannot decompress the body: {e}", 400)))
+            if body is None:  # grew over http.max_content_length while inflating
+                return self.too_large()
+        elif fake.max_content_length is not None and len(body) > fake.max_content_length:
+            return self.too_large()  # chunked upload counted as it arrived
+        headers = self.header_lists()
+        try:
+            compat = check_media_types(fake.mode, headers.get("content-type", []),
+                                       headers.get("accept", []), bool(body))
+        except MediaTypeError as e:
+            return self.answer(e.status, e.body)
+        content_type = "application/json"
+        if compat:
+            content_type = f"application/vnd.elasticsearch+json;compatible-with={compat}"
+        parts = [p for p in url.path.split("/") if p]
+        if parts in ([], ) and self.command in ("GET", "HEAD"):
+            return self.answer(200, dumps(CLUSTER_INFO[fake.mode]), content_type=content_type)
+        if not parts or parts[-1] != "_bulk" or len(parts) > 2:
+            # RestController.handleBadRequest: no handler for this path.
+            return self.answer(400, dumps({"error": f"no handler found for uri [{self.path}] and "
+                                                    f"method [{self.command}]", "status": 400}))
+        if self.command not in ("POST", "PUT"):
+            # RestController.handleUnsupportedHttpMethod.
+            return self.answer(405, dumps({"error": f"Incorrect HTTP method for uri [{self.path}] "
+                                                    f"and method [{self.command}], allowed: "
+                                                    "[POST, PUT]", "status": 405}),
+                               [("Allow", "POST,PUT")])
         fault = fake.take_fault()
         if fault == "close":
             record["status"] = "closed"
             self.close_connection = True
-            self.connection.shutdown(2)
-            return
-        if not url.path.endswith("/_bulk"):
-            record["status"] = 404
-            return self.answer(404, self.error_body(404, "no_handler", self.path))
-        if not fake.check_auth(self.headers.get("Authorization", "")):
-            record["status"] = 401
-            return self.answer(401, self.error_body(401, "security_exception",
-                                                    "unable to authenticate user"),
-                               [("WWW-Authenticate", 'Basic realm="security"')])
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return None
         if fault:
-            status, retry_after = fault
-            record["status"] = status
-            headers = [("Retry-After", str(retry_after))] if retry_after is not None else []
-            return self.answer(status, self.error_body(status, "injected", "injected fault"),
-                               headers)
-        if fake.max_body is not None and len(raw) > fake.max_body:
-            record["status"] = 413
-            return self.answer(413, self.error_body(413, "content_too_long",
-                                                    "request body too large"))
-        body = gzip.decompress(raw) if zipped else raw
-        try:
-            response = fake.bulk(body, query)
-        except (ValueError, KeyError) as e:
-            record["status"] = 400
-            return self.answer(400, self.error_body(400, "illegal_argument_exception", str(e)))
-        record["status"] = 200
-        record["items"] = len(response.get("items", []))
-        self.answer(200, response)
+            status, retry_after = fault[0], fault[1]
+            extra = [("Retry-After", str(retry_after))] if retry_after is not None else []
+            return self.answer(status, fault_body(status), extra)
+        result = fake.bulk(body, record, index=parts[0] if len(parts) == 2 else None,
+                           compat=compat)
+        status, text = result
+        return self.answer(status, text, content_type=content_type)
+
+
+def inflate(raw, limit):
+    """The gzip body inflated, or None as soon as it grows over `limit`
+    (the size handler counts decompressed content as it streams)."""
+    out, size = [], 0
+    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    for start in range(0, len(raw), READ_CHUNK):
+        piece = d.decompress(raw[start:start + READ_CHUNK])
+        size += len(piece)
+        if limit is not None and size > limit:
+            return None
+        out.append(piece)
+    out.append(d.flush())
+    return b"".join(out)
 
 
 def make_certs(directory, names=("localhost",), ips=("127.0.0.1",)):
@@ -292,3 +466,4 @@ def make_certs(directory, names=("localhost",), ips=("127.0.0.1",)):
     return {"ca": path("ca.crt"), "server_cert": path("server.crt"),
             "server_key": path("server.key"), "client_cert": path("client.crt"),
             "client_key": path("client.key")}
+
