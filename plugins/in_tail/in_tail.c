@@ -338,6 +338,7 @@ static void tail_stop(struct instance *in)
     tail_cancel(t, &t->rescan_timer);
     tail_cancel(t, &t->rescan_soon_timer);
     tail_watch_stop(t);
+    tail_forget_moves(t);
 }
 
 static void tail_ack(struct instance *in, const struct record_origin *origin)

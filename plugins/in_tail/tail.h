@@ -72,6 +72,14 @@ struct tail_file {
     struct hmap_node by_wd;     /* while watched */
 };
 
+/* A rename's source path, kept until its IN_MOVED_TO arrives. */
+struct tail_move {
+    uint32_t cookie;
+    char *from; /* NULL: free slot */
+};
+
+enum { TAIL_MOVES_KEPT = 16 };
+
 struct tail {
     struct instance *in;
     const struct tail_options *opts;
@@ -84,6 +92,8 @@ struct tail {
     struct hmap dirs_by_path;   /* struct tail_dir, for rescans */
     struct hmap reported_paths; /* struct tail_reported: problems logged once */
     size_t reported_count;
+    struct tail_move moves[TAIL_MOVES_KEPT];
+    unsigned move_next;
     struct tail_file *ready_head;
     struct tail_file *ready_tail;
     char *read_buf;
@@ -110,6 +120,10 @@ void tail_file_adopt(struct tail_file *f, const char *path);
  * from the start if `from_head`, else from the end of its last line. Returns
  * NULL if it cannot be opened (reported once). */
 struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_head);
+/* Opens the file renamed from the matched name `from` to `to` (not matched)
+ * before it was opened: it is read from its start under its old name, as a
+ * rotated file, within rotate_wait. */
+struct tail_file *tail_file_open_moved(struct tail *t, const char *from, const char *to);
 /* Reads what the file has, within a budget. Returns true if more is left
  * (also when the input was paused meanwhile).
  * A rotated file whose wait is over is closed at its end, and may be freed:
@@ -132,6 +146,12 @@ void tail_report_once(struct tail *t, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* tail_scan.c */
+enum tail_match { TAIL_MATCH_NO, TAIL_MATCH_YES, TAIL_MATCH_UNSURE };
+enum tail_match tail_path_matched(const struct tail *t, const char *path);
+/* inotify named `path` as created or moved into a watched folder. */
+void tail_found(struct tail *t, const char *path);
+/* inotify paired a rename from `from` to `to` (both in watched folders). */
+void tail_found_moved(struct tail *t, const char *from, const char *to);
 void tail_rescan(struct tail *t);
 /* Rescans shortly (events come in bursts: rename, create, ...). */
 void tail_rescan_soon(struct tail *t);
@@ -139,6 +159,7 @@ void tail_rescan_soon(struct tail *t);
 /* tail_watch.c */
 int tail_watch_start(struct tail *t);
 void tail_watch_stop(struct tail *t);
+void tail_forget_moves(struct tail *t);
 /* Watches a file (inotify, or polling once watches run out). */
 void tail_watch_file(struct tail *t, struct tail_file *f);
 void tail_unwatch_file(struct tail *t, struct tail_file *f);

@@ -192,15 +192,19 @@ static const char *tail_file_start_offset(struct tail_file *f, uint64_t size, bo
     return from_head ? "start" : "end";
 }
 
-struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_head)
+/* Opens `open_path`, followed under the name `path` (they differ for a file
+ * renamed away before it was opened). */
+static struct tail_file *tail_file_open_as(struct tail *t, const char *open_path, const char *path,
+                                           bool from_head)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(open_path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0) {
         if (errno == ENOENT)
             metric_add(t->metrics.files_lost, 1); /* gone between glob and open */
         else
-            tail_report_once(t, path, "open: %s (will retry at the next rescan)", strerror(errno));
+            tail_report_once(t, open_path, "open: %s (will retry at the next rescan)",
+                             strerror(errno));
         return NULL;
     }
     /* The identity comes from the open file: the path may have been replaced
@@ -238,6 +242,22 @@ struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_hea
               (unsigned long long)f->read_offset);
     if ((uint64_t)st.st_size > f->read_offset)
         tail_mark_ready(f);
+    return f;
+}
+
+struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_head)
+{
+    return tail_file_open_as(t, path, path, from_head);
+}
+
+struct tail_file *tail_file_open_moved(struct tail *t, const char *from, const char *to)
+{
+    struct tail_file *f = tail_file_open_as(t, to, from, true);
+    if (!f)
+        return NULL;
+    char *why = xasprintf("renamed to %s before it was opened", to);
+    tail_file_rotate(f, why);
+    free(why);
     return f;
 }
 

@@ -122,6 +122,54 @@ static void tail_scan_path(struct tail *t, const char *path)
         f->seen = true;
 }
 
+/* Whether `path` is one the globs match (and no exclude does). A glob with
+ * braces cannot be checked by fnmatch(3): UNSURE, and the caller rescans. */
+enum tail_match tail_path_matched(const struct tail *t, const char *path)
+{
+    enum tail_match result = TAIL_MATCH_NO;
+    for (size_t i = 0; i < t->opts->path.count; i++) {
+        const char *pattern = t->opts->path.items[i];
+        if (strchr(pattern, '{'))
+            result = TAIL_MATCH_UNSURE;
+        else if (fnmatch(pattern, path, FNM_PATHNAME | FNM_PERIOD) == 0)
+            return tail_excluded(t, path) ? TAIL_MATCH_NO : TAIL_MATCH_YES;
+    }
+    return result;
+}
+
+/* A folder event named `path` as created or moved in: a matched file is
+ * opened at once, before it can be rotated away. */
+void tail_found(struct tail *t, const char *path)
+{
+    enum tail_match match = tail_path_matched(t, path);
+    if (match == TAIL_MATCH_YES)
+        tail_scan_path(t, path);
+    else if (match == TAIL_MATCH_UNSURE)
+        tail_rescan(t);
+}
+
+/* A file renamed from `from` to `to` within the watched folders. If `from`
+ * was matched, the file is followed wherever it went: under `to` when that is
+ * matched too, else drained as rotated; one renamed away before it was ever
+ * opened is opened now and read whole. */
+void tail_found_moved(struct tail *t, const char *from, const char *to)
+{
+    struct stat st;
+    if (tail_path_matched(t, from) == TAIL_MATCH_NO || stat(to, &st) < 0 || !S_ISREG(st.st_mode)) {
+        tail_found(t, to);
+        return;
+    }
+    struct tail_file *known = tail_file_by_inode(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+    if (known && !known->rotated && strcmp(known->path, from) == 0)
+        tail_file_rotate(known, "renamed away");
+    if (tail_path_matched(t, to) != TAIL_MATCH_NO) {
+        tail_found(t, to); /* adopts it under its new name */
+        return;
+    }
+    if (!known)
+        tail_file_open_moved(t, from, to);
+}
+
 static struct tail *glob_error_tail; /* glob(3) gives its callback no context */
 
 static int tail_glob_error(const char *path, int error)

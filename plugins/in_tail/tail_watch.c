@@ -33,9 +33,14 @@ static bool tail_polling(const struct tail *t)
 
 /* ---- polling ---- */
 
+/* With `watcher: poll` nothing tells of new files, so the globs are scanned
+ * at every poll: a file that stays under a matched name for a poll interval
+ * is opened, and read whole from then on, wherever it is renamed. */
 static void tail_poll(struct loop *loop, struct loop_timer *timer, void *data)
 {
     struct tail *t = data;
+    if (tail_polling(t) && !t->stopped)
+        tail_rescan(t);
     size_t bucket = 0;
     struct hmap_node *node = hmap_next(&t->by_inode, &bucket, NULL);
     while (node) {
@@ -108,6 +113,71 @@ static void tail_on_overflow(struct tail *t)
     tail_rescan_soon(t);
 }
 
+/* ---- folder events ---- */
+
+static char *tail_dir_entry_path(const struct tail_dir *d, const char *name)
+{
+    size_t len = strlen(d->path);
+    return xasprintf("%s%s%s", d->path, len && d->path[len - 1] == '/' ? "" : "/", name);
+}
+
+/* Remembers the path a rename took a file from, until its IN_MOVED_TO (with
+ * the same cookie) comes; they are queued together, so a few suffice. */
+static void tail_remember_move(struct tail *t, uint32_t cookie, char *path)
+{
+    struct tail_move *slot = &t->moves[t->move_next++ % TAIL_MOVES_KEPT];
+    free(slot->from);
+    slot->cookie = cookie;
+    slot->from = path;
+}
+
+static char *tail_take_move(struct tail *t, uint32_t cookie)
+{
+    for (size_t i = 0; i < TAIL_MOVES_KEPT; i++) {
+        struct tail_move *slot = &t->moves[i];
+        if (slot->from && slot->cookie == cookie) {
+            char *from = slot->from;
+            slot->from = NULL;
+            return from;
+        }
+    }
+    return NULL;
+}
+
+void tail_forget_moves(struct tail *t)
+{
+    for (size_t i = 0; i < TAIL_MOVES_KEPT; i++) {
+        free(t->moves[i].from);
+        t->moves[i].from = NULL;
+    }
+}
+
+/* New and renamed entries are acted on at once: a file may live only a few
+ * milliseconds under a matched name. The rescan that follows catches what
+ * events cannot tell (symlink targets, deletions). */
+static void tail_dir_event(struct tail *t, const struct tail_dir *d,
+                           const struct inotify_event *event)
+{
+    if (event->len && !t->stopped && (event->mask & (IN_CREATE | IN_MOVED_FROM | IN_MOVED_TO))) {
+        char *path = tail_dir_entry_path(d, event->name);
+        if (event->mask & IN_MOVED_FROM) {
+            tail_remember_move(t, event->cookie, path);
+            path = NULL;
+        } else if (event->mask & IN_MOVED_TO) {
+            char *from = tail_take_move(t, event->cookie);
+            if (from)
+                tail_found_moved(t, from, path);
+            else
+                tail_found(t, path);
+            free(from);
+        } else {
+            tail_found(t, path);
+        }
+        free(path);
+    }
+    tail_rescan_soon(t);
+}
+
 static void tail_dispatch_event(struct tail *t, const struct inotify_event *event)
 {
     if (event->mask & IN_Q_OVERFLOW) {
@@ -121,8 +191,9 @@ static void tail_dispatch_event(struct tail *t, const struct inotify_event *even
         tail_file_event(t, f, event->mask);
         return;
     }
-    if (tail_dir_by_wd(t, event->wd) && (event->mask & DIR_EVENTS))
-        tail_rescan_soon(t);
+    struct tail_dir *d = tail_dir_by_wd(t, event->wd);
+    if (d && (event->mask & DIR_EVENTS))
+        tail_dir_event(t, d, event);
 }
 
 static void tail_on_inotify(struct loop *loop, int fd, unsigned events, void *data)
