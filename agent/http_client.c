@@ -24,6 +24,7 @@
  * connections the next burst needed. */
 enum { DEFAULT_CONNECT_TIMEOUT_MS = 10000, MAX_IDLE_CONNECTIONS = 64 };
 #define DEFAULT_MAX_RESPONSE_BYTES ((size_t)64 << 20)
+#define DEFAULT_RESPONSE_BUDGET ((size_t)64 << 20)
 
 struct http_call {
     struct http_client *client;
@@ -40,8 +41,9 @@ struct http_call {
     int64_t start_ms;
     int64_t retry_after_ms;
     char *content_type;
-    bool over_limit; /* collected body exceeded max_response_bytes */
-    bool aborted;    /* on_data asked to stop */
+    bool over_limit;  /* collected body exceeded max_response_bytes or the budget */
+    bool over_budget; /* ... the client's budget */
+    bool aborted;     /* on_data asked to stop */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -51,8 +53,10 @@ struct http_client {
     struct loop_timer *timer; /* curl's wake-up, or NULL */
     struct http_call *calls;
     size_t active;
-    int dispatching;      /* inside check_done: destroy is deferred */
-    bool destroy_pending; /* http_client_destroy called from an on_done */
+    size_t response_bytes;  /* collected bodies held by the calls */
+    size_t response_budget; /* bound on response_bytes */
+    int dispatching;        /* inside check_done: destroy is deferred */
+    bool destroy_pending;   /* http_client_destroy called from an on_done */
 };
 
 int http_client_global_init(void)
@@ -84,6 +88,8 @@ static void call_unlink(struct http_call *call)
 
 static void call_discard(struct http_call *call)
 {
+    if (call->client)
+        call->client->response_bytes -= call->body.len;
     if (call->easy)
         curl_easy_cleanup(call->easy);
     curl_slist_free_all(call->headers);
@@ -108,6 +114,12 @@ static const char *call_error(struct http_call *call, CURLcode result)
         return NULL;
     if (call->aborted)
         return "aborted by the receiver";
+    if (call->over_budget) {
+        snprintf(call->errbuf, sizeof call->errbuf,
+                 "responses held at once over %zu bytes (the client's budget)",
+                 call->client->response_budget);
+        return call->errbuf;
+    }
     if (call->over_limit) {
         snprintf(call->errbuf, sizeof call->errbuf, "response body over %zu bytes",
                  call->max_response_bytes);
@@ -125,6 +137,8 @@ static void call_finish(struct http_call *call, CURLcode result)
     curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &response.status);
     response.error = call_error(call, result);
     response.timed_out = result == CURLE_OPERATION_TIMEDOUT;
+    response.over_limit = call->over_limit;
+    response.over_budget = call->over_budget;
     response.body = call->on_data ? "" : buf_cstr(&call->body);
     response.body_len = call->on_data ? 0 : call->body.len;
     response.retry_after_ms = call->retry_after_ms;
@@ -231,6 +245,7 @@ struct http_client *http_client_create(struct loop *loop)
 {
     struct http_client *client = xcalloc(1, sizeof *client);
     client->loop = loop;
+    client->response_budget = DEFAULT_RESPONSE_BUDGET;
     client->multi = curl_multi_init();
     if (!client->multi) {
         log_error("http", "curl_multi_init failed");
@@ -254,6 +269,11 @@ void http_client_destroy(struct http_client *client)
         return;
     }
     client_free(client);
+}
+
+void http_client_set_response_budget(struct http_client *client, size_t bytes)
+{
+    client->response_budget = bytes;
 }
 
 size_t http_client_active(const struct http_client *client)
@@ -282,7 +302,13 @@ static size_t on_body(char *bytes, size_t size, size_t count, void *userp)
         call->over_limit = true;
         return 0;
     }
+    struct http_client *client = call->client;
+    if (client->response_bytes + len > client->response_budget) {
+        call->over_limit = call->over_budget = true;
+        return 0;
+    }
     buf_append(&call->body, bytes, len);
+    client->response_bytes += len;
     return len;
 }
 
@@ -483,8 +509,11 @@ static struct http_call *call_create(struct http_client *client, const struct ht
     call->start_ms = monotonic_ms();
     for (size_t i = 0; i < request->header_count; i++)
         call->headers = curl_slist_append(call->headers, request->headers[i]);
-    /* No "Expect: 100-continue" round trip before large bodies. */
-    if (request->body)
+    /* libcurl adds "Expect: 100-continue" on its own above a size that
+     * depends on its version (1 KiB, 1 MiB since 8.x): the caller decides. */
+    if (request->body && request->expect_continue)
+        call->headers = curl_slist_append(call->headers, "Expect: 100-continue");
+    else if (request->body)
         call->headers = curl_slist_append(call->headers, "Expect:");
     return call;
 }

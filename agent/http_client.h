@@ -3,7 +3,8 @@
  * reuses keep-alive connections. One client per loop (the output thread's for
  * outputs, the pipeline thread's for filters). Not thread-safe, like the loop.
  *
- * Requests either collect the response body (bounded by max_response_bytes) or
+ * Requests either collect the response body (bounded by max_response_bytes per
+ * request, and by the client's response budget for all of them together) or
  * stream it to on_data (long-running watches). on_done is called exactly once
  * per started request, from the loop, never from inside http_client_start. */
 #ifndef SKIFF_HTTP_CLIENT_H
@@ -32,10 +33,15 @@ struct http_tls {
 };
 
 struct http_response {
-    long status;              /* HTTP status; 0 when no response came (transport error) */
-    const char *error;        /* transport error (timeout, refused, TLS...), or NULL */
-    bool timed_out;           /* the error was a timeout */
-    const char *body;         /* collected body (NUL-terminated), "" when streamed */
+    /* HTTP status; 0 when no response came. A server may answer before it
+     * has read the whole body (an early 413) and close the connection: then
+     * status is set and error too, for the send that failed after it. */
+    long status;
+    const char *error; /* transport error (timeout, refused, TLS...), or NULL */
+    bool over_limit;   /* the body was over max_response_bytes or the budget */
+    bool over_budget;  /* ... the client's budget (other responses held it) */
+    bool timed_out;    /* the error was a timeout */
+    const char *body;  /* collected body (NUL-terminated), "" when streamed */
     size_t body_len;
     int64_t retry_after_ms;   /* Retry-After in ms (seconds or HTTP date), -1 if absent */
     int64_t elapsed_ms;       /* from start to done */
@@ -63,8 +69,13 @@ struct http_request {
      * streams that must show signs of life. */
     int64_t idle_timeout_ms;
     /* Collected bodies beyond this fail the request (error "response body
-     * over N bytes"); 0: 64 MiB. Ignored when streaming. */
+     * over N bytes", over_limit); 0: 64 MiB. Ignored when streaming. */
     size_t max_response_bytes;
+    /* Sends "Expect: 100-continue" and the body only once the server
+     * answered 100, so that a refusal (413, 401) comes before the upload
+     * (libcurl sends it anyway after a second without an answer). Without
+     * it, no Expect is sent, whatever libcurl's own default for the size. */
+    bool expect_continue;
     const struct http_tls *tls; /* NULL: verify with the system's CAs */
     http_data_cb *on_data;      /* NULL: collect the body */
     http_done_cb *on_done;      /* required */
@@ -72,6 +83,10 @@ struct http_request {
 };
 
 struct http_client *http_client_create(struct loop *loop);
+/* Bounds the bytes of collected response bodies held by all of the client's
+ * requests together (default 64 MiB): a response that would go over it fails
+ * as over_limit, like one over its own max_response_bytes. */
+void http_client_set_response_budget(struct http_client *client, size_t bytes);
 /* Cancels every request still running (their on_done is not called). */
 void http_client_destroy(struct http_client *client);
 

@@ -31,6 +31,7 @@ struct instance_metrics {
     struct metric *retries;  /* outputs: chunk attempts that will be retried */
     struct metric *failures; /* outputs: chunks given up on */
     struct metric *invalid_utf8; /* outputs: sequences replaced by U+FFFD */
+    struct metric *failing;      /* outputs: 1 while output_set_failing holds */
 };
 
 struct parser_support;
@@ -46,8 +47,13 @@ struct instance {
     struct pipeline *pipeline;
     struct loop *loop; /* pipeline loop for inputs and filters, output loop for outputs */
     struct instance_metrics metrics;
-    /* Outputs: deliveries the output takes at once (plugin init may raise it). */
+    /* Outputs: deliveries the output takes at once (plugin init may raise it;
+     * the plugin may lower it again on the output thread, and raise it back
+     * up to the value it had after init). */
     unsigned max_in_flight;
+    /* Outputs: output_set_failing's state, under output_health.c's lock. */
+    bool failing;
+    char failing_reason[256];
     /* Inputs: state owned by the pipeline. */
     bool paused;          /* by backpressure; the input must not emit */
     int64_t buffer_bytes; /* in memory, in chunks neither released nor on disk */
@@ -140,6 +146,14 @@ void delivery_dead_letter(struct delivery *delivery, uint32_t index, const struc
 void delivery_retry_after(struct delivery *delivery, int64_t delay_ms);
 /* True when a DELIVERY_RETRY now would use up retry_limit. */
 bool delivery_is_last_attempt(const struct delivery *delivery);
+
+/* Outputs: the destination refuses every request for a reason that will not
+ * heal by itself (a 400 for a whole request, credentials refused). /readyz
+ * answers 503 naming the output and `reason` (cut at 255 bytes), and
+ * skiff_output_failing{instance} is 1, until output_clear_failing. Records
+ * stay buffered as the output's retries decide. Any thread. */
+void output_set_failing(struct instance *output, const char *reason);
+void output_clear_failing(struct instance *output);
 
 /* Builds every instance from the config (plugin init). Returns NULL after
  * logging if an instance cannot start. */

@@ -74,6 +74,10 @@ void pipeline_seal_input(struct pipeline *p, unsigned input_index);
 void pipeline_seal_all(struct pipeline *p);
 /* Reads back the chunks left on disk and queues them first. */
 void pipeline_replay(struct pipeline *p);
+/* Appends a line per failing output (output_set_failing) to `out`; returns
+ * how many there are. */
+size_t output_health_report(const struct instance *outputs, size_t count, struct buf *out);
+
 /* Sizes the output lanes once the outputs' max_in_flight is known. */
 void pipeline_open_lanes(struct pipeline *p);
 void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *data);

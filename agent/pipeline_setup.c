@@ -79,6 +79,8 @@ static void output_register_metrics(struct instance *out)
                     "Records written to the dead-letter folder");
     m->invalid_utf8 = instance_metric(out, false, "skiff_output_invalid_utf8_total",
                                       "Invalid UTF-8 sequences replaced by U+FFFD on output");
+    m->failing = instance_metric(out, true, "skiff_output_failing",
+                                 "1 while the destination refuses every request (see /readyz)");
 }
 
 static void instance_setup(struct instance *instance, struct pipeline *p,
@@ -390,14 +392,20 @@ static void http_healthz(const char *path, struct http_reply *response, void *da
     buf_append_str(&response->body, "ok\n");
 }
 
-/* Ready while the inputs run: 503 once shutdown began, so that a load
- * balancer or a rollout stops counting on this instance. */
+/* Ready while the inputs run and no output is failing: 503 once shutdown
+ * began, so that a load balancer or a rollout stops counting on this
+ * instance, and while an output's destination refuses every request (the
+ * body names it and why), so that a rollout of a broken config stops. */
 static void http_readyz(const char *path, struct http_reply *response, void *data)
 {
     const struct pipeline *p = data;
     if (p->stopping) {
         response->status = 503;
         buf_append_str(&response->body, "stopping\n");
+        return;
+    }
+    if (output_health_report(p->outputs, p->output_count, &response->body) > 0) {
+        response->status = 503;
         return;
     }
     buf_append_str(&response->body, "ready\n");

@@ -5,6 +5,7 @@
 
 #include "es_field.h"
 #include "es_id.h"
+#include "value.h"
 #include "xalloc.h"
 
 #include <stdlib.h>
@@ -103,22 +104,60 @@ static int write_id(struct buf *out, const struct record_view *view,
     return 0;
 }
 
-/* {"index":{"_index":"...","_id":"..."}} and a newline. A constant index name
- * is passed in `index_name`; otherwise it is expanded from the record. */
+/* Scratch space for one batch's index names. */
+struct name_buffers {
+    struct buf raw;
+    struct buf fixed;
+};
+
+static void keep_fix_example(struct es_index_fix_example *example, const struct buf *raw,
+                             const struct buf *fixed)
+{
+    if (!example || example->set)
+        return;
+    example->set = true;
+    buf_reset(&example->original);
+    buf_append(&example->original, raw->data, raw->len);
+    buf_reset(&example->fixed);
+    buf_append(&example->fixed, fixed->data, fixed->len);
+}
+
+/* The record's index name, made valid and its fixes counted. NULL if the
+ * record is malformed. */
+static const struct buf *record_index_name(const struct record_view *view,
+                                           struct attachment *const *attachments,
+                                           const struct es_bulk_options *opts,
+                                           struct name_buffers *names,
+                                           struct es_bulk_result *result)
+{
+    buf_reset(&names->raw);
+    buf_reset(&names->fixed);
+    int rc = es_index_expand(opts->index, view, attachments, &names->raw);
+    if (rc < 0)
+        return NULL;
+    result->index_fallbacks += (size_t)rc;
+    unsigned fixes = es_index_name_fix(names->raw.data, names->raw.len, &names->fixed);
+    if (!fixes)
+        return &names->fixed;
+    for (unsigned i = 0; i < ES_INDEX_FIX_COUNT; i++)
+        if (fixes & 1u << i)
+            result->index_fixes[i]++;
+    keep_fix_example(opts->fix_example, &names->raw, &names->fixed);
+    return &names->fixed;
+}
+
+/* {"create":{"_index":"...","_id":"..."}} and a newline. A constant index
+ * name is passed in `index_name`; otherwise it is expanded from the record. */
 static int write_action(struct buf *out, const struct record_view *view,
                         struct attachment *const *attachments, const struct es_bulk_options *opts,
-                        const struct buf *index_name, struct buf *scratch,
+                        const struct buf *index_name, struct name_buffers *names,
                         struct es_bulk_result *result)
 {
-    buf_append_str(out, opts->data_stream ? "{\"create\":{\"_index\":" : "{\"index\":{\"_index\":");
-    if (!index_name) {
-        buf_reset(scratch);
-        int rc = es_index_expand(opts->index, view, attachments, scratch);
-        if (rc < 0)
-            return -1;
-        result->index_fallbacks += (size_t)rc;
-        index_name = scratch;
-    }
+    buf_append_str(out, opts->create ? "{\"create\":{\"_index\":" : "{\"index\":{\"_index\":");
+    if (!index_name)
+        index_name = record_index_name(view, attachments, opts, names, result);
+    if (!index_name)
+        return -1;
     json_write_string(out, index_name->data, index_name->len, &result->stats);
     if (opts->include_type)
         buf_append_str(out, ",\"_type\":\"_doc\"");
@@ -128,12 +167,45 @@ static int write_action(struct buf *out, const struct record_view *view,
     return 0;
 }
 
+/* The record has its own member named time_key, left out by
+ * json_write_record: it goes under time_key_original (the object's closing
+ * brace is taken back and written again), unless the record has that member
+ * too, so that no document has a key twice. */
+static int keep_own_time(struct buf *out, const struct record_view *view, size_t value_pos,
+                         const struct es_bulk_options *opts, struct es_bulk_result *result)
+{
+    size_t other;
+    int has_other = es_field_member(view, opts->time_key_original, &other);
+    result->time_key_conflicts++;
+    if (has_other != 0)
+        return has_other;
+    struct value v;
+    size_t pos = value_pos;
+    if (codec_decode_value(view->fields, view->fields_len, &pos, &v) < 0)
+        return -1;
+    out->len--; /* the closing brace */
+    buf_append_byte(out, ',');
+    json_write_string(out, opts->time_key_original, strlen(opts->time_key_original),
+                      &result->stats);
+    buf_append_byte(out, ':');
+    json_write_value(out, &v, &result->stats);
+    buf_append_byte(out, '}');
+    value_free(&v);
+    return 0;
+}
+
 static int write_document(struct buf *out, const struct record_view *view,
                           struct attachment *const *attachments, const struct es_bulk_options *opts,
                           struct es_bulk_result *result)
 {
     size_t start = out->len;
-    if (json_write_record(out, view, attachments, opts->time_key, &result->stats) < 0)
+    size_t own_time;
+    int has_own_time = es_field_member(view, opts->time_key, &own_time);
+    if (has_own_time < 0 ||
+        json_write_record(out, view, attachments, opts->time_key, &result->stats) < 0)
+        return -1;
+    if (has_own_time && opts->time_key_original &&
+        keep_own_time(out, view, own_time, opts, result) < 0)
         return -1;
     if (opts->dedot_keys)
         dedot_keys(out->data + start, out->len - start);
@@ -143,13 +215,13 @@ static int write_document(struct buf *out, const struct record_view *view,
 
 static int write_item(struct buf *out, const struct chunk *chunk, size_t offset,
                       const struct es_bulk_options *opts, const struct buf *index_name,
-                      struct buf *scratch, struct es_bulk_result *result)
+                      struct name_buffers *names, struct es_bulk_result *result)
 {
     size_t pos = offset;
     struct record_view view;
     if (chunk_next(chunk, &pos, &view) != 1)
         return -1;
-    if (write_action(out, &view, chunk->attachments, opts, index_name, scratch, result) < 0)
+    if (write_action(out, &view, chunk->attachments, opts, index_name, names, result) < 0)
         return -1;
     return write_document(out, &view, chunk->attachments, opts, result);
 }
@@ -169,9 +241,10 @@ int es_bulk_build(const struct chunk *chunk, const struct es_record_list *list, 
                   struct es_bulk_result *result)
 {
     *result = (struct es_bulk_result){0};
-    struct buf scratch = BUF_INIT;
+    struct name_buffers names = {BUF_INIT, BUF_INIT};
     struct buf constant = BUF_INIT;
     const struct buf *index_name = NULL;
+    /* A constant name was checked at load (es_index_pattern_check). */
     if (es_index_pattern_is_constant(opts->index)) {
         es_index_expand(opts->index, &(struct record_view){0}, NULL, &constant);
         index_name = &constant;
@@ -181,7 +254,7 @@ int es_bulk_build(const struct chunk *chunk, const struct es_record_list *list, 
     for (size_t i = first; i < list->count; i++) {
         size_t mark = body->len;
         struct es_bulk_result before = *result;
-        if (write_item(body, chunk, list->offsets[i], opts, index_name, &scratch, result) < 0) {
+        if (write_item(body, chunk, list->offsets[i], opts, index_name, &names, result) < 0) {
             body->len = mark;
             *result = before;
             rc = result->records ? 0 : -1;
@@ -195,6 +268,7 @@ int es_bulk_build(const struct chunk *chunk, const struct es_record_list *list, 
         result->records++;
     }
     buf_free(&constant);
-    buf_free(&scratch);
+    buf_free(&names.raw);
+    buf_free(&names.fixed);
     return rc;
 }

@@ -30,18 +30,29 @@ enum es_id_mode {
     ES_ID_NONE, /* Elasticsearch picks one: retries may duplicate */
 };
 
+/* The first index name fixed in a batch, for the output's one log line. */
+struct es_index_fix_example {
+    bool set;
+    struct buf original;
+    struct buf fixed;
+};
+
 struct es_bulk_options {
     /* The index name, or with data_stream the data stream's name. */
     const struct es_index_pattern *index;
-    bool data_stream; /* "create" actions instead of "index" */
+    bool create; /* "create" actions (409 if the id exists) instead of "index" */
     enum es_id_mode id_mode;
     const struct field_path *id_field; /* ES_ID_FIELD */
     const char *node_name;             /* ES_ID_ORIGIN and the fallback of ES_ID_FIELD */
     const char *time_key;              /* e.g. "@timestamp" */
-    bool dedot_keys;                   /* '.' in field names becomes '_' */
-    bool include_type;                 /* "_type":"_doc" in actions (Elasticsearch 6) */
-    size_t batch_max_bytes;            /* 0: no limit */
-    size_t batch_max_records;          /* 0: no limit */
+    /* A record's own member named time_key goes under this name, e.g.
+     * "@timestamp_original", unless the record has that member too. */
+    const char *time_key_original;
+    struct es_index_fix_example *fix_example; /* may be NULL */
+    bool dedot_keys;                          /* '.' in field names becomes '_' */
+    bool include_type;                        /* "_type":"_doc" in actions (Elasticsearch 6) */
+    size_t batch_max_bytes;                   /* 0: no limit */
+    size_t batch_max_records;                 /* 0: no limit */
 };
 
 /* Byte offsets of records in chunk->data, in chunk order. */
@@ -60,10 +71,12 @@ void es_record_list_free(struct es_record_list *list);
 
 /* What one call added; counters are for the output's metrics. */
 struct es_bulk_result {
-    size_t records;          /* list positions first .. first + records - 1 */
-    size_t index_fallbacks;  /* records whose index name used ES_INDEX_FALLBACK */
-    size_t id_fallbacks;     /* ES_ID_FIELD records that got their origin id */
-    struct json_stats stats; /* invalid UTF-8 replaced */
+    size_t records;                         /* list positions first .. first + records - 1 */
+    size_t index_fallbacks;                 /* records whose index name used ES_INDEX_FALLBACK */
+    size_t id_fallbacks;                    /* ES_ID_FIELD records that got their origin id */
+    size_t index_fixes[ES_INDEX_FIX_COUNT]; /* records whose index name was fixed, by reason */
+    size_t time_key_conflicts;              /* records with their own time_key member */
+    struct json_stats stats;                /* invalid UTF-8 replaced */
 };
 
 /* Appends records from list position `first` on to `body` until the next one

@@ -130,6 +130,19 @@ int es_field_get(const struct record_view *view, struct attachment *const *attac
     return read_scalar(data, len, pos, out);
 }
 
+int es_field_member(const struct record_view *view, const char *key, size_t *value_pos)
+{
+    struct value_string name = {.ptr = (char *)key, .len = strlen(key)};
+    size_t pos = 0;
+    if (view->fields_len == 0)
+        return 0;
+    int found = find_member(view->fields, view->fields_len, &pos, &name);
+    if (found == 1 && pos >= view->fields_len)
+        return -1;
+    *value_pos = pos;
+    return found;
+}
+
 bool es_field_append_text(struct buf *out, const struct es_field *field)
 {
     char text[32];

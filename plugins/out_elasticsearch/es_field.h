@@ -34,6 +34,11 @@ struct es_field {
 int es_field_get(const struct record_view *view, struct attachment *const *attachments,
                  const struct field_path *path, struct es_field *out);
 
+/* Finds the record's own top-level member `key` (not an attachment): returns
+ * 1 with *value_pos at its encoded value in view->fields, 0 if there is
+ * none, -1 if the encoding is malformed. */
+int es_field_member(const struct record_view *view, const char *key, size_t *value_pos);
+
 /* Appends a string or number as text (integers in decimal, floats as %.15g);
  * returns false, appending nothing, for the other kinds and for non-finite
  * floats. */

@@ -1,8 +1,8 @@
-/* Hosts and credentials of the `elasticsearch` output: round-robin over the
- * configured URLs, skipping a host that failed (connection error, 5xx) for a
- * backoff that doubles per failure in a row; and the request headers, with
- * the Authorization header built from user/password or an API key, possibly
- * read from files (read at start, and again after a 401). */
+/* Hosts of the `elasticsearch` output: round-robin over the configured URLs,
+ * skipping a host that failed (connection error, 5xx) for a backoff that
+ * doubles per failure in a row. Credentials in a URL (user:password@) are
+ * taken out here, so that no URL that is logged carries them; es_headers.c
+ * turns them into the Authorization header. */
 #include "es_output.h"
 
 #include "log.h"
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { HOST_BACKOFF_MIN_MS = 500, HOST_BACKOFF_MAX_MS = 30000, SECRET_MAX = 4096 };
+enum { HOST_BACKOFF_MIN_MS = 500, HOST_BACKOFF_MAX_MS = 30000 };
 
 /* Appends `text` percent-encoded for a query string value. */
 static void append_query_value(struct buf *out, const char *text)
@@ -41,6 +41,45 @@ static char *bulk_url(const char *base_url, const char *pipeline)
     return (char *)buf_cstr(&url);
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* RFC 3986 percent-decoding; a '%' not followed by two hex digits stays. */
+static char *percent_decode(const char *s, size_t len)
+{
+    char *out = xmalloc(len + 1);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        int hi = s[i] == '%' && i + 2 < len ? hex_digit(s[i + 1]) : -1;
+        int lo = hi >= 0 ? hex_digit(s[i + 2]) : -1;
+        if (hi >= 0 && lo >= 0) {
+            out[n++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[n++] = s[i];
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* user:password@ of the first URL that has one (es_validate saw to it that
+ * they all agree) becomes the output's basic auth. */
+static void take_userinfo(struct es_output *es, const char *userinfo, size_t len)
+{
+    if (es->url_user)
+        return;
+    const char *colon = memchr(userinfo, ':', len);
+    size_t user_len = colon ? (size_t)(colon - userinfo) : len;
+    es->url_user = percent_decode(userinfo, user_len);
+    es->url_password = colon ? percent_decode(colon + 1, len - user_len - 1) : xstrdup("");
+}
+
 void es_hosts_init(struct es_output *es)
 {
     const struct es_options *opts = es->opts;
@@ -48,17 +87,32 @@ void es_hosts_init(struct es_output *es)
     es->hosts = xcalloc(es->host_count, sizeof *es->hosts);
     for (size_t i = 0; i < es->host_count; i++) {
         const char *url = opts->hosts.items[i];
-        size_t len = strlen(url);
-        while (len > 0 && url[len - 1] == '/')
-            len--;
+        size_t at = 0;
+        size_t userinfo = es_url_userinfo(url, &at);
+        struct buf base = BUF_INIT;
+        if (userinfo) {
+            take_userinfo(es, url + at, userinfo);
+            buf_append(&base, url, at);
+            buf_append_str(&base, url + at + userinfo + 1);
+        } else {
+            buf_append_str(&base, url);
+        }
+        while (base.len > 0 && base.data[base.len - 1] == '/')
+            base.len--;
         struct es_host *host = &es->hosts[i];
-        host->base_url = xstrndup(url, len);
+        host->base_url = (char *)buf_cstr(&base);
         host->bulk_url = bulk_url(host->base_url, opts->pipeline);
     }
 }
 
 void es_hosts_free(struct es_output *es)
 {
+    free(es->url_user);
+    if (es->url_password) {
+        memset(es->url_password, 0, strlen(es->url_password));
+        free(es->url_password);
+    }
+    es->url_user = es->url_password = NULL;
     for (size_t i = 0; i < es->host_count; i++) {
         free(es->hosts[i].base_url);
         free(es->hosts[i].bulk_url);
@@ -111,131 +165,4 @@ void es_hosts_ok(struct es_output *es, size_t i)
         log_info(es->out->alias, "%s: answering again", host->base_url);
     host->failures = 0;
     host->down_until_ms = 0;
-}
-
-char *es_read_secret(const char *path, char **error)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        *error = xasprintf("%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char line[SECRET_MAX];
-    if (!fgets(line, sizeof line, f))
-        line[0] = '\0';
-    fclose(f);
-    size_t len = strcspn(line, "\r\n");
-    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-        len--;
-    if (len == 0) {
-        *error = xasprintf("%s: the file is empty (expected the secret on its first line)", path);
-        return NULL;
-    }
-    return xstrndup(line, len);
-}
-
-static const char base64_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void base64_append(struct buf *out, const char *data, size_t len)
-{
-    const unsigned char *in = (const unsigned char *)data;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)in[i] << 16;
-        if (i + 1 < len)
-            v |= (unsigned)in[i + 1] << 8;
-        if (i + 2 < len)
-            v |= in[i + 2];
-        buf_append_byte(out, base64_chars[v >> 18 & 63]);
-        buf_append_byte(out, base64_chars[v >> 12 & 63]);
-        buf_append_byte(out, i + 1 < len ? base64_chars[v >> 6 & 63] : '=');
-        buf_append_byte(out, i + 2 < len ? base64_chars[v & 63] : '=');
-    }
-}
-
-/* The Authorization header, or NULL without credentials. */
-static char *auth_header(const struct es_options *opts, char **error)
-{
-    char *secret = NULL;
-    struct buf header = BUF_INIT;
-    if (opts->api_key || opts->api_key_file) {
-        secret = opts->api_key ? xstrdup(opts->api_key) : es_read_secret(opts->api_key_file, error);
-        if (!secret)
-            return NULL;
-        buf_printf(&header, "Authorization: ApiKey %s", secret);
-    } else if (opts->user) {
-        if (opts->password)
-            secret = xstrdup(opts->password);
-        else if (opts->password_file)
-            secret = es_read_secret(opts->password_file, error);
-        else
-            secret = xstrdup("");
-        if (!secret)
-            return NULL;
-        char *pair = xasprintf("%s:%s", opts->user, secret);
-        buf_append_str(&header, "Authorization: Basic ");
-        base64_append(&header, pair, strlen(pair));
-        memset(pair, 0, strlen(pair));
-        free(pair);
-    }
-    if (secret) {
-        memset(secret, 0, strlen(secret));
-        free(secret);
-    }
-    return header.data ? (char *)buf_cstr(&header) : NULL;
-}
-
-static void headers_push(struct es_output *es, char *header)
-{
-    es->headers = xrealloc(es->headers, (es->header_count + 1) * sizeof *es->headers);
-    es->headers[es->header_count++] = header;
-}
-
-int es_headers_init(struct es_output *es, char **error)
-{
-    const struct es_options *opts = es->opts;
-    *error = NULL;
-    es->auth_header = SIZE_MAX;
-    headers_push(es, xstrdup("Content-Type: application/x-ndjson"));
-    if (strcmp(opts->compress, "gzip") == 0)
-        headers_push(es, xstrdup("Content-Encoding: gzip"));
-    const struct value_map *user = &opts->headers.as.map;
-    for (uint32_t i = 0; opts->headers.type == VALUE_MAP && i < user->count; i++) {
-        const struct map_entry *e = &user->entries[i];
-        headers_push(es, xasprintf("%s: %s", e->key.ptr, e->value.as.string.ptr));
-    }
-    char *auth = auth_header(opts, error);
-    if (*error)
-        return -1;
-    if (auth) {
-        es->auth_header = es->header_count;
-        headers_push(es, auth);
-    }
-    return 0;
-}
-
-void es_headers_reload(struct es_output *es)
-{
-    const struct es_options *opts = es->opts;
-    if (es->auth_header == SIZE_MAX || !(opts->password_file || opts->api_key_file))
-        return;
-    char *error = NULL;
-    char *auth = auth_header(opts, &error);
-    if (!auth) {
-        log_error(es->out->alias, "cannot read the credentials again: %s (keeping the old ones)",
-                  error);
-        free(error);
-        return;
-    }
-    free(es->headers[es->auth_header]);
-    es->headers[es->auth_header] = auth;
-}
-
-void es_headers_free(struct es_output *es)
-{
-    for (size_t i = 0; i < es->header_count; i++)
-        free(es->headers[i]);
-    free(es->headers);
-    es->headers = NULL;
-    es->header_count = 0;
 }

@@ -42,11 +42,6 @@ struct index_time {
     unsigned month, day, hour, minute, day_of_year;
 };
 
-static const bool index_forbidden[256] = {
-    ['\\'] = true, ['/'] = true, ['*'] = true, ['?'] = true, ['"'] = true, ['<'] = true,
-    ['>'] = true,  ['|'] = true, [' '] = true, [','] = true, ['#'] = true, [':'] = true,
-};
-
 static struct index_part *pattern_add(struct es_index_pattern *p, enum part_kind kind)
 {
     p->parts = xgrow(p->parts, &p->cap, p->count + 1, sizeof *p->parts);
@@ -163,6 +158,31 @@ void es_index_pattern_free(struct es_index_pattern *pattern)
     free(pattern);
 }
 
+int es_index_pattern_check(const struct es_index_pattern *pattern, const char *text, char **error)
+{
+    const unsigned text_fixes = 1u << ES_INDEX_FIX_UPPERCASE | 1u << ES_INDEX_FIX_FORBIDDEN;
+    *error = NULL;
+    for (size_t i = 0; i < pattern->count; i++) {
+        const struct index_part *part = &pattern->parts[i];
+        if (part->kind != PART_LITERAL)
+            continue;
+        struct buf fixed = BUF_INIT;
+        unsigned fixes = es_index_name_fix(part->literal, part->literal_len, &fixed);
+        buf_free(&fixed);
+        if (fixes & text_fixes)
+            *error = xasprintf("'%s' is not a valid Elasticsearch name: use lower case, and none "
+                               "of \\ / * ? \" < > | , # : or spaces",
+                               text);
+        else if (i == 0 && strchr("_-+", part->literal[0]))
+            *error = xasprintf("'%s' is not a valid Elasticsearch name: it must not start with "
+                               "'_', '-' or '+'",
+                               text);
+        if (*error)
+            return -1;
+    }
+    return 0;
+}
+
 bool es_index_pattern_is_constant(const struct es_index_pattern *pattern)
 {
     return pattern->count <= 1 && (pattern->count == 0 || pattern->parts[0].kind == PART_LITERAL);
@@ -244,17 +264,6 @@ static int append_field(struct buf *out, const struct field_path *path,
     return 1;
 }
 
-static void sanitize_name(char *name, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (c >= 'A' && c <= 'Z')
-            name[i] = (char)(c - 'A' + 'a');
-        else if (index_forbidden[c])
-            name[i] = '_';
-    }
-}
-
 int es_index_expand(const struct es_index_pattern *pattern, const struct record_view *view,
                     struct attachment *const *attachments, struct buf *out)
 {
@@ -278,6 +287,5 @@ int es_index_expand(const struct es_index_pattern *pattern, const struct record_
         }
         fallback |= rc;
     }
-    sanitize_name(out->data + start, out->len - start);
     return fallback;
 }

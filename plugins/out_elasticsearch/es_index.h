@@ -13,11 +13,10 @@
  * output can count it: records still reach Elasticsearch, in an index whose
  * name shows what was missing, instead of being dropped or blocking a chunk.
  *
- * Elasticsearch rejects names with upper case letters or any of
- * \ / * ? " < > | space , # : so the expanded name is lower-cased (ASCII) and
- * each of those bytes is replaced by '_'. Other rules (no leading - _ +, at
- * most 255 bytes) are left to Elasticsearch: such items come back as 400 and
- * go to the dead-letter file with its reason. */
+ * es_index_expand appends the name as the record makes it; es_index_name_fix
+ * then makes it valid for Elasticsearch, which refuses upper case letters,
+ * any of \ / * ? " < > | space , # :, a leading - _ or +, the names . and
+ * .., and more than 255 bytes. The fixes are counted by the caller. */
 #ifndef SKIFF_ES_INDEX_H
 #define SKIFF_ES_INDEX_H
 
@@ -28,6 +27,18 @@
 #include <stdbool.h>
 
 #define ES_INDEX_FALLBACK "unknown"
+#define ES_INDEX_NAME_MAX 255
+
+/* What es_index_name_fix changed, as bits (1 << fix). */
+enum es_index_fix {
+    ES_INDEX_FIX_UPPERCASE, /* lower-cased (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic) */
+    ES_INDEX_FIX_FORBIDDEN, /* \ / * ? " < > | space , # : became '_' */
+    ES_INDEX_FIX_LEADING,   /* leading '_', '-', '+' removed */
+    ES_INDEX_FIX_DOTS,      /* "." or "..": ES_INDEX_FALLBACK */
+    ES_INDEX_FIX_TOO_LONG,  /* cut to 255 bytes at a UTF-8 boundary */
+    ES_INDEX_FIX_EMPTY,     /* nothing left: ES_INDEX_FALLBACK */
+    ES_INDEX_FIX_COUNT,
+};
 
 struct es_index_pattern;
 
@@ -35,12 +46,23 @@ struct es_index_pattern;
  * column: an unknown conversion, an unterminated ${, an invalid field path. */
 struct es_index_pattern *es_index_pattern_compile(const char *text, char **error);
 void es_index_pattern_free(struct es_index_pattern *pattern);
+/* At load: the pattern's own text must already be a valid name (lower case,
+ * no forbidden character, no leading - _ +), since only field values are
+ * fixed at run time. Returns 0, or -1 with a message in *error (malloc'ed). */
+int es_index_pattern_check(const struct es_index_pattern *pattern, const char *text, char **error);
 /* True if the pattern depends on nothing in the record. */
 bool es_index_pattern_is_constant(const struct es_index_pattern *pattern);
 
-/* Appends the name for one record. Returns 1 if some field fell back to
- * ES_INDEX_FALLBACK, 0 if not, -1 if the record's encoding is malformed. */
+/* Appends the name for one record, not yet fixed. Returns 1 if some field
+ * fell back to ES_INDEX_FALLBACK, 0 if not, -1 if the record's encoding is
+ * malformed. */
 int es_index_expand(const struct es_index_pattern *pattern, const struct record_view *view,
                     struct attachment *const *attachments, struct buf *out);
+
+/* Appends `name` made valid (es_index_name.c); returns the fixes made, as
+ * bits (1 << enum es_index_fix), 0 when the name was valid. */
+unsigned es_index_name_fix(const char *name, size_t len, struct buf *out);
+/* The metric label of a fix: "uppercase", "forbidden_character", ... */
+const char *es_index_fix_name(enum es_index_fix fix);
 
 #endif

@@ -5,6 +5,7 @@
 #define SKIFF_ES_OUTPUT_H
 
 #include "es_bulk.h"
+#include "diag.h"
 #include "http_client.h"
 #include "options.h"
 #include "pipeline.h"
@@ -28,6 +29,7 @@ struct es_options {
     char *data_stream;
     char *pipeline;
     char *id;
+    char *write_operation; /* "create" or "index" */
     char *time_key;
     int64_t batch_max_bytes;
     int64_t batch_max_records;
@@ -39,6 +41,7 @@ struct es_options {
     char *api_key;
     char *api_key_file;
     struct value headers;
+    char *compatible_with; /* "7", "8", "9" or NULL */
     struct es_tls_options tls;
     int64_t timeout_ms;
     bool suppress_type_name;
@@ -46,20 +49,34 @@ struct es_options {
 };
 
 struct es_host {
-    char *base_url; /* as configured, without a trailing '/' */
+    char *base_url; /* as configured, without user:password@ and a trailing '/' */
     char *bulk_url; /* base_url + /_bulk[?pipeline=...] */
     int64_t down_until_ms;
     unsigned failures; /* in a row; 0 when it answers */
 };
 
 struct es_metrics {
-    struct metric *documents;       /* indexed (2xx, or 409 on create) */
-    struct metric *body_bytes;      /* NDJSON before compression */
-    struct metric *sent_bytes;      /* request bodies as sent */
-    struct metric *items_retried;   /* items answered 429 or 5xx */
-    struct metric *index_fallbacks; /* index names with "unknown" for a field */
-    struct metric *id_fallbacks;    /* field ids missing: origin id used */
+    struct metric *documents;                       /* indexed (2xx, or 409 on create) */
+    struct metric *body_bytes;                      /* NDJSON before compression */
+    struct metric *sent_bytes;                      /* request bodies as sent */
+    struct metric *items_retried;                   /* items answered 429 or 5xx */
+    struct metric *index_fallbacks;                 /* index names with "unknown" for a field */
+    struct metric *id_fallbacks;                    /* field ids missing: origin id used */
+    struct metric *index_fixes[ES_INDEX_FIX_COUNT]; /* index names fixed, by reason */
+    struct metric *time_key_conflicts;              /* records with their own time_key member */
+    struct metric *batch_shrinks;                   /* batches halved after repeated 429s */
+    struct metric *batch_limit;     /* gauge: records per request while throttled, 0: none */
+    struct metric *in_flight_limit; /* gauge: chunks in flight now */
     struct metric_histogram *latency;
+};
+
+/* Request-level 429s in a row shrink the batches and the chunks in flight;
+ * successes restore them step by step (es_answer.c). */
+struct es_throttle {
+    unsigned refused_in_row; /* request-level 429s since the last success */
+    unsigned ok_in_row;      /* successes since the last change */
+    size_t batch_records;    /* records per request; 0: only the configured limits */
+    size_t shrunk_from;      /* records of the batch refused when shrinking began */
 };
 
 struct es_flush;
@@ -73,6 +90,9 @@ struct es_output {
     struct field_path id_field;
     bool has_id_field;
     char *node_name;
+    /* Credentials taken out of a host URL (percent-decoded), or NULL. */
+    char *url_user;
+    char *url_password;
     struct es_host *hosts;
     size_t host_count;
     size_t next_host;
@@ -83,11 +103,36 @@ struct es_output {
     size_t header_count;
     size_t auth_header;         /* index of Authorization in headers, or SIZE_MAX */
     bool auth_failing;          /* the last answer was 401/403: logged once */
+    bool items_held;            /* items refused by the cluster's setup: logged once per run */
+    bool request_refused;       /* a whole request answered 400: the output is failing */
+    bool index_fix_logged;      /* an index name was fixed: logged once */
     int64_t rejected_logged_ms; /* last log line about rejected documents */
+    struct es_throttle throttle;
+    char *time_key_original; /* "<time_key>_original" */
+    struct es_index_fix_example fix_example;
     struct libdeflate_compressor *gzip;
     struct es_flush *flushes; /* in progress, for destroy */
     struct es_metrics metrics;
 };
+
+/* Bounds on the responses held in memory: one bulk response (filter_path
+ * keeps about 30 bytes per item, a few hundred with an error), and all the
+ * responses of this output's requests in flight together. A response over
+ * either is answered as an error and its batch split (es_answer.c). */
+#define ES_RESPONSE_MAX_BYTES ((size_t)16 << 20)
+#define ES_RESPONSES_MAX_BYTES ((size_t)32 << 20)
+
+/* out_elasticsearch.c: a series labelled with the output's alias and, if
+ * `label` is not NULL, label="value". */
+struct metric *es_labelled_metric(const struct instance *out, bool gauge, const char *name,
+                                  const char *help, const char *label, const char *value);
+
+/* es_config.c: the checks run at load and by --dry-run. */
+int es_validate(const void *options, const struct cfg_node *node, const char *context,
+                struct diag_list *diags);
+/* Splits user:password@ off an http(s) URL: returns the length of the
+ * userinfo part (0 if none) and sets *at to where it starts. */
+size_t es_url_userinfo(const char *url, size_t *at);
 
 /* es_hosts.c */
 void es_hosts_init(struct es_output *es);
@@ -106,6 +151,10 @@ void es_headers_reload(struct es_output *es);
 void es_headers_free(struct es_output *es);
 /* Reads a credential file: its first line, trimmed. NULL with *error. */
 char *es_read_secret(const char *path, char **error);
+
+/* es_headers.c */
+/* Whether `header` ("Name: value") has the name `name`, in any case. */
+bool es_header_named(const char *header, const char *name, size_t name_len);
 
 /* es_send.c */
 void es_send_flush(struct es_output *es, struct delivery *delivery);

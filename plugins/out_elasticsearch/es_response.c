@@ -55,12 +55,29 @@ static char *string_or_empty(const struct value *v)
     return xstrdup("");
 }
 
-static enum es_item_class classify(int status, bool create)
+/* Elasticsearch's IngestService: "pipeline with id [x] does not exist". */
+static bool pipeline_missing(const char *type, const char *reason)
 {
+    return strcmp(type, "illegal_argument_exception") == 0 &&
+           strncmp(reason, "pipeline with id [", 18) == 0 && strstr(reason, "] does not exist");
+}
+
+/* 401 and 403 are privileges (security_exception on Elasticsearch and
+ * OpenSearch), except a write block on the index (cluster_block_exception
+ * FORBIDDEN/8), which is about that index only: rejected, so that one
+ * blocked index does not hold every other record. */
+static enum es_item_class classify(const struct es_item *item, bool create)
+{
+    int status = item->status;
     if (status >= 200 && status < 300)
         return ES_ITEM_OK;
     if (status == 409 && create)
         return ES_ITEM_ALREADY_EXISTS;
+    if ((status == 401 || status == 403) &&
+        strcmp(item->error_type, "cluster_block_exception") != 0)
+        return ES_ITEM_HELD;
+    if (status >= 400 && status < 500 && pipeline_missing(item->error_type, item->error_reason))
+        return ES_ITEM_HELD;
     if (status >= 400 && status < 500 && status != 429)
         return ES_ITEM_REJECTED;
     return ES_ITEM_RETRY;
@@ -92,8 +109,8 @@ static int read_item(const struct value *v, size_t i, struct es_item *item, char
         return fail(error, "bulk response: item %zu has no valid status", i);
     item->status = (int)status->as.integer;
     bool create = op->key.len == 6 && memcmp(op->key.ptr, "create", 6) == 0;
-    item->class = classify(item->status, create);
     read_item_error(&op->value, item);
+    item->class = classify(item, create);
     return 0;
 }
 
@@ -160,7 +177,75 @@ void es_response_free(struct es_response *response)
 
 const char *es_item_class_name(enum es_item_class class)
 {
-    static const char *const names[ES_ITEM_CLASS_COUNT] = {"ok", "already_exists", "retry",
+    static const char *const names[ES_ITEM_CLASS_COUNT] = {"ok", "already_exists", "retry", "held",
                                                            "rejected"};
     return names[class];
+}
+
+static const char *string_member(const struct value *object, const char *key)
+{
+    const struct value *v = object ? member(object, key) : NULL;
+    return v && v->type == VALUE_STRING ? v->as.string.ptr : NULL;
+}
+
+/* "type: reason" of an error object; false if it has no type. */
+static bool append_error(struct buf *out, const struct value *err)
+{
+    const char *type = string_member(err, "type");
+    const char *reason = string_member(err, "reason");
+    if (!type)
+        return false;
+    buf_printf(out, "%s: %s", type, reason ? reason : "no reason given");
+    return true;
+}
+
+static bool append_request_error(struct buf *out, const struct value *root)
+{
+    const struct value *err = member(root, "error");
+    if (err && err->type == VALUE_STRING) {
+        buf_append(out, err->as.string.ptr, err->as.string.len);
+        return true;
+    }
+    if (!err || err->type != VALUE_MAP)
+        return false;
+    const struct value *causes = member(err, "root_cause");
+    const struct value *first = causes && causes->type == VALUE_ARRAY && causes->as.array.count
+                                    ? &causes->as.array.items[0]
+                                    : NULL;
+    size_t mark = out->len;
+    bool have_cause = first && append_error(out, first);
+    const char *type = string_member(err, "type");
+    const char *reason = string_member(err, "reason");
+    const char *cause_type = string_member(first, "type");
+    const char *cause_reason = string_member(first, "reason");
+    bool same = have_cause && type && reason && cause_type && cause_reason &&
+                strcmp(type, cause_type) == 0 && strcmp(reason, cause_reason) == 0;
+    if (same)
+        return true;
+    if (have_cause)
+        buf_append_str(out, " (");
+    if (!append_error(out, err)) {
+        out->len = mark;
+        return have_cause && append_error(out, first);
+    }
+    if (have_cause)
+        buf_append_byte(out, ')');
+    return true;
+}
+
+void es_response_request_error(const char *text, size_t len, struct buf *out)
+{
+    struct value root;
+    char parse_error[JSON_PARSE_ERROR_SIZE];
+    bool done = false;
+    if (json_parse(text, len, &root, parse_error) == 0) {
+        done = root.type == VALUE_MAP && append_request_error(out, &root);
+        value_free(&root);
+    }
+    if (!done) {
+        char start[ES_RESPONSE_EXCERPT + 1];
+        excerpt(text, len, start);
+        buf_append_str(out, len ? start : "empty body");
+    }
+    buf_cstr(out);
 }

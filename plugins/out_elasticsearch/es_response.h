@@ -7,6 +7,8 @@
 #ifndef SKIFF_ES_RESPONSE_H
 #define SKIFF_ES_RESPONSE_H
 
+#include "buf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -16,7 +18,11 @@ enum es_item_class {
     ES_ITEM_OK,             /* 2xx */
     ES_ITEM_ALREADY_EXISTS, /* 409 on create: our id is indexed, so delivered */
     ES_ITEM_RETRY,          /* 429, 5xx, and statuses outside 2xx-5xx */
-    ES_ITEM_REJECTED,       /* other 4xx: dead-letter file */
+    /* The cluster's setup refuses it (a missing privilege, a missing ingest
+     * pipeline): kept buffered and retried until someone fixes the cluster,
+     * since every other document would fail the same way. */
+    ES_ITEM_HELD,
+    ES_ITEM_REJECTED, /* other 4xx: dead-letter file */
     ES_ITEM_CLASS_COUNT,
 };
 
@@ -44,5 +50,11 @@ int es_response_parse(const char *text, size_t len, size_t expected_items, struc
 void es_response_free(struct es_response *response);
 
 const char *es_item_class_name(enum es_item_class class);
+
+/* The error of a whole request (a 400, 429...): Elasticsearch's
+ * error.root_cause[0] type and reason, then error.type and reason when they
+ * differ, whole; for a body that is not such JSON, its start (control bytes
+ * as '?'). Appended to `out`, NUL-terminated. */
+void es_response_request_error(const char *text, size_t len, struct buf *out);
 
 #endif

@@ -1,6 +1,8 @@
-/* Output `elasticsearch`: chunks as `_bulk` requests to Elasticsearch 7/8 or
- * OpenSearch. This file is the option table, its checks, and start/stop;
- * es_send.c sends, es_hosts.c picks hosts and builds the credentials. */
+/* Output `elasticsearch`: chunks as `_bulk` requests to Elasticsearch 7, 8
+ * and 9 or OpenSearch. This file is the option table, the metrics, and
+ * start/stop; es_config.c checks the options, es_send.c and es_answer.c send
+ * and read the answers, es_hosts.c picks hosts, es_headers.c builds the
+ * headers and credentials. */
 #include "es_output.h"
 
 #include "cfg_node.h"
@@ -19,6 +21,8 @@
 #define TLS_OPT(field) offsetof(struct es_tls_options, field)
 
 static const char *const compress_choices[] = {"gzip", "none", NULL};
+static const char *const write_operation_choices[] = {"create", "index", NULL};
+static const char *const compatible_choices[] = {"7", "8", "9", NULL};
 
 static const struct option_spec es_tls_table[] = {
     {.name = "verify",
@@ -63,8 +67,8 @@ static const struct option_spec es_options_table[] = {
     {.name = "data_stream",
      .type = OPT_STRING,
      .offset = OPT(data_stream),
-     .description = "write to this data stream (same pattern syntax) with op_type create, "
-                    "instead of `index`"},
+     .description = "write to this data stream (same pattern syntax) instead of `index`; "
+                    "needs write_operation create and time_key @timestamp"},
     {.name = "pipeline",
      .type = OPT_STRING,
      .offset = OPT(pipeline),
@@ -73,13 +77,22 @@ static const struct option_spec es_options_table[] = {
      .type = OPT_STRING,
      .default_value = "origin",
      .offset = OPT(id),
-     .description = "document _id: origin (from node, file and offset: retries overwrite), "
-                    "field:<path> (a record field), or none (duplicates possible)"},
+     .description = "document _id: origin (from node, file and offset: a retry is answered "
+                    "409, already there), field:<path> (a record field), or none (duplicates "
+                    "possible)"},
+    {.name = "write_operation",
+     .type = OPT_STRING,
+     .default_value = "create",
+     .choices = write_operation_choices,
+     .offset = OPT(write_operation),
+     .description = "bulk action for every document: create (409 for an existing _id counts as "
+                    "delivered; a create_doc role suffices) or index (overwrites)"},
     {.name = "time_key",
      .type = OPT_STRING,
      .default_value = "@timestamp",
      .offset = OPT(time_key),
-     .description = "field that carries the record's time (RFC 3339, nanoseconds)"},
+     .description = "field that carries the record's time (RFC 3339, nanoseconds); a record's "
+                    "own member of that name is kept as <time_key>_original"},
     {.name = "batch_max_bytes",
      .type = OPT_SIZE,
      .default_value = "5MiB",
@@ -127,7 +140,14 @@ static const struct option_spec es_options_table[] = {
     {.name = "headers",
      .type = OPT_MAP,
      .offset = OPT(headers),
-     .description = "extra HTTP headers, name: value"},
+     .description = "extra HTTP headers, name: value; one named like skiff's own "
+                    "(Content-Type...) replaces it"},
+    {.name = "compatible_with",
+     .type = OPT_STRING,
+     .choices = compatible_choices,
+     .offset = OPT(compatible_with),
+     .description = "ask Elasticsearch 8/9 for this major version's REST API (Accept and "
+                    "Content-Type with compatible-with=N)"},
     {.name = "tls",
      .type = OPT_SECTION,
      .section = es_tls_table,
@@ -154,168 +174,6 @@ static const struct option_spec es_options_table[] = {
     {0},
 };
 
-static bool url_ok(const char *url)
-{
-    const char *rest = NULL;
-    if (strncmp(url, "http://", 7) == 0)
-        rest = url + 7;
-    else if (strncmp(url, "https://", 8) == 0)
-        rest = url + 8;
-    return rest && rest[0] && rest[0] != '/' && rest[0] != ':' && !strpbrk(rest, " ?#");
-}
-
-static const struct cfg_node *option_node(const struct cfg_node *node, const char *name)
-{
-    const struct cfg_node *at = cfg_map_get(node, name);
-    return at ? at : node;
-}
-
-static int check_hosts(const struct es_options *opts, const struct cfg_node *node,
-                       const char *context, struct diag_list *diags)
-{
-    const struct cfg_node *list = cfg_map_get(node, "hosts");
-    int problems = 0;
-    if (opts->hosts.count == 0) {
-        diag_add(diags, option_node(node, "hosts"), "%s: option 'hosts': give at least one URL",
-                 context);
-        return 1;
-    }
-    for (size_t i = 0; i < opts->hosts.count; i++) {
-        if (url_ok(opts->hosts.items[i]))
-            continue;
-        const struct cfg_node *at = list && list->type == CFG_SEQ && i < list->count
-                                        ? list->items[i]
-                                        : option_node(node, "hosts");
-        diag_add(diags, at,
-                 "%s: option 'hosts': '%s' is not an http:// or https:// URL with a host "
-                 "(e.g. https://elasticsearch:9200)",
-                 context, opts->hosts.items[i]);
-        problems++;
-    }
-    return problems;
-}
-
-static int check_file(const char *option, const char *path, const struct cfg_node *node,
-                      const char *context, struct diag_list *diags)
-{
-    if (!path || access(path, R_OK) == 0)
-        return 0;
-    diag_add(diags, option_node(node, option), "%s: option '%s': cannot read '%s': %s", context,
-             option, path, strerror(errno));
-    return 1;
-}
-
-static int check_pattern(const char *option, const char *text, const struct cfg_node *node,
-                         const char *context, struct diag_list *diags)
-{
-    char *error = NULL;
-    struct es_index_pattern *pattern = es_index_pattern_compile(text, &error);
-    if (pattern) {
-        es_index_pattern_free(pattern);
-        return 0;
-    }
-    diag_add(diags, option_node(node, option), "%s: option '%s': %s", context, option, error);
-    free(error);
-    return 1;
-}
-
-static int check_id(const char *id, const struct cfg_node *node, const char *context,
-                    struct diag_list *diags)
-{
-    if (strcmp(id, "origin") == 0 || strcmp(id, "none") == 0)
-        return 0;
-    if (strncmp(id, "field:", 6) == 0) {
-        struct field_path path;
-        char *error = NULL;
-        if (field_path_parse(id + 6, &path, &error) == 0) {
-            field_path_free(&path);
-            return 0;
-        }
-        diag_add(diags, option_node(node, "id"), "%s: option 'id': %s", context, error);
-        free(error);
-        return 1;
-    }
-    diag_add(diags, option_node(node, "id"),
-             "%s: option 'id': '%s' is not origin, none or field:<path>", context, id);
-    return 1;
-}
-
-static int check_credentials(const struct es_options *opts, const struct cfg_node *node,
-                             const char *context, struct diag_list *diags)
-{
-    int problems = 0;
-    if (opts->password && opts->password_file) {
-        diag_add(diags, option_node(node, "password_file"),
-                 "%s: set either password or password_file, not both", context);
-        problems++;
-    }
-    if (opts->api_key && opts->api_key_file) {
-        diag_add(diags, option_node(node, "api_key_file"),
-                 "%s: set either api_key or api_key_file, not both", context);
-        problems++;
-    }
-    if ((opts->password || opts->password_file) && !opts->user) {
-        diag_add(diags, option_node(node, opts->password ? "password" : "password_file"),
-                 "%s: a password needs `user`", context);
-        problems++;
-    }
-    if (opts->user && (opts->api_key || opts->api_key_file)) {
-        diag_add(diags, option_node(node, "user"),
-                 "%s: use either user/password or an API key, not both", context);
-        problems++;
-    }
-    problems += check_file("password_file", opts->password_file, node, context, diags);
-    problems += check_file("api_key_file", opts->api_key_file, node, context, diags);
-    return problems;
-}
-
-static int check_headers(const struct es_options *opts, const struct cfg_node *node,
-                         const char *context, struct diag_list *diags)
-{
-    const struct value_map *map = &opts->headers.as.map;
-    int problems = 0;
-    for (uint32_t i = 0; opts->headers.type == VALUE_MAP && i < map->count; i++) {
-        const struct map_entry *e = &map->entries[i];
-        if (e->value.type == VALUE_STRING && !strpbrk(e->key.ptr, ": \r\n") &&
-            !strpbrk(e->value.as.string.ptr, "\r\n"))
-            continue;
-        diag_add(diags, option_node(node, "headers"),
-                 "%s: option 'headers': '%s' needs a header name and a one-line text value "
-                 "(quote numbers)",
-                 context, e->key.ptr);
-        problems++;
-    }
-    return problems;
-}
-
-static int es_validate(const void *options, const struct cfg_node *node, const char *context,
-                       struct diag_list *diags)
-{
-    const struct es_options *opts = options;
-    int problems = check_hosts(opts, node, context, diags);
-    if (opts->data_stream && cfg_map_get(node, "index")) {
-        diag_add(diags, option_node(node, "data_stream"),
-                 "%s: set either index or data_stream, not both", context);
-        problems++;
-    }
-    problems +=
-        check_pattern(opts->data_stream ? "data_stream" : "index",
-                      opts->data_stream ? opts->data_stream : opts->index, node, context, diags);
-    problems += check_id(opts->id, node, context, diags);
-    problems += check_credentials(opts, node, context, diags);
-    problems += check_headers(opts, node, context, diags);
-    const struct es_tls_options *tls = &opts->tls;
-    problems += check_file("ca_file", tls->ca_file, option_node(node, "tls"), context, diags);
-    problems += check_file("cert_file", tls->cert_file, option_node(node, "tls"), context, diags);
-    problems += check_file("key_file", tls->key_file, option_node(node, "tls"), context, diags);
-    if (!tls->cert_file != !tls->key_file) {
-        diag_add(diags, option_node(node, "tls"),
-                 "%s: option 'tls': cert_file and key_file go together", context);
-        problems++;
-    }
-    return problems ? -1 : 0;
-}
-
 /* The node's name goes into origin ids: NODE_NAME (the DaemonSet passes
  * spec.nodeName), else the host name. */
 static char *node_name(void)
@@ -330,11 +188,23 @@ static char *node_name(void)
 
 static struct metric *es_metric(const struct instance *out, const char *name, const char *help)
 {
+    return es_labelled_metric(out, false, name, help, NULL, NULL);
+}
+
+struct metric *es_labelled_metric(const struct instance *out, bool gauge, const char *name,
+                                  const char *help, const char *label, const char *value)
+{
     struct buf labels = BUF_INIT;
     buf_append_str(&labels, "instance=\"");
     metrics_escape_label(&labels, out->alias);
     buf_append_byte(&labels, '"');
-    struct metric *m = metrics_counter(name, help, buf_cstr(&labels));
+    if (label) {
+        buf_printf(&labels, ",%s=\"", label);
+        metrics_escape_label(&labels, value);
+        buf_append_byte(&labels, '"');
+    }
+    struct metric *m = gauge ? metrics_gauge(name, help, buf_cstr(&labels))
+                             : metrics_counter(name, help, buf_cstr(&labels));
     buf_free(&labels);
     return m;
 }
@@ -356,6 +226,22 @@ static void es_register_metrics(struct es_output *es)
                                    "Records whose index name has 'unknown' for a missing field");
     m->id_fallbacks = es_metric(out, "skiff_es_id_fallbacks_total",
                                 "Records without a usable id field, sent with their origin id");
+    m->time_key_conflicts =
+        es_metric(out, "skiff_es_time_key_conflicts_total",
+                  "Records with their own member named time_key (kept as <time_key>_original)");
+    m->batch_shrinks = es_metric(out, "skiff_es_batch_shrinks_total",
+                                 "Times repeated 429s for whole requests halved the batches");
+    for (unsigned i = 0; i < ES_INDEX_FIX_COUNT; i++)
+        m->index_fixes[i] = es_labelled_metric(out, false, "skiff_es_index_names_fixed_total",
+                                               "Records whose index name was made valid, by reason",
+                                               "reason", es_index_fix_name(i));
+    m->batch_limit =
+        es_labelled_metric(out, true, "skiff_es_batch_records_limit",
+                           "Records per bulk request while 429s last; 0: no limit", NULL, NULL);
+    m->in_flight_limit = es_labelled_metric(out, true, "skiff_es_in_flight_limit",
+                                            "Chunks sent in parallel now (max_in_flight, "
+                                            "lowered while 429s last)",
+                                            NULL, NULL);
     struct buf labels = BUF_INIT;
     buf_append_str(&labels, "instance=\"");
     metrics_escape_label(&labels, out->alias);
@@ -372,13 +258,15 @@ static void es_bulk_setup(struct es_output *es)
     const struct es_options *opts = es->opts;
     es->bulk = (struct es_bulk_options){
         .index = es->index,
-        .data_stream = opts->data_stream != NULL,
+        .create = opts->data_stream || strcmp(opts->write_operation, "create") == 0,
         .id_mode = strcmp(opts->id, "none") == 0         ? ES_ID_NONE
                    : strncmp(opts->id, "field:", 6) == 0 ? ES_ID_FIELD
                                                          : ES_ID_ORIGIN,
         .id_field = es->has_id_field ? &es->id_field : NULL,
         .node_name = es->node_name,
         .time_key = opts->time_key,
+        .time_key_original = es->time_key_original,
+        .fix_example = &es->fix_example,
         .dedot_keys = opts->dedot_keys,
         .include_type = !opts->suppress_type_name,
         .batch_max_bytes = (size_t)opts->batch_max_bytes,
@@ -403,6 +291,9 @@ static void es_destroy(struct instance *out)
     es_hosts_free(es);
     es_headers_free(es);
     es_index_pattern_free(es->index);
+    buf_free(&es->fix_example.original);
+    buf_free(&es->fix_example.fixed);
+    free(es->time_key_original);
     if (es->has_id_field)
         field_path_free(&es->id_field);
     if (es->gzip)
@@ -435,12 +326,15 @@ static int es_init(struct instance *out)
     es->http = http_client_create(out->loop);
     if (!es->http)
         goto fail;
+    http_client_set_response_budget(es->http, ES_RESPONSES_MAX_BYTES);
+    es->time_key_original = xasprintf("%s_original", opts->time_key);
     if (strcmp(opts->compress, "gzip") == 0)
         es->gzip = libdeflate_alloc_compressor(1);
     es->node_name = node_name();
     es_bulk_setup(es);
     es_register_metrics(es);
     out->max_in_flight = (unsigned)opts->max_in_flight;
+    metric_set(es->metrics.in_flight_limit, opts->max_in_flight);
     if (!opts->tls.verify)
         log_warn(out->alias, "tls.verify is false: the server's certificate is not checked, so "
                              "anyone on the path can read and change the logs and credentials");

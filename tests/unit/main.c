@@ -8,6 +8,7 @@ int main(void)
     SRunner *runner = srunner_create(codec_suite());
     srunner_add_suite(runner, config_suite());
     srunner_add_suite(runner, es_bulk_suite());
+    srunner_add_suite(runner, es_fidelity_suite());
     srunner_add_suite(runner, es_hosts_suite());
     srunner_add_suite(runner, json_suite());
     srunner_add_suite(runner, json_parse_suite());

@@ -7,6 +7,7 @@
 Suite *codec_suite(void);
 Suite *config_suite(void);
 Suite *es_bulk_suite(void);
+Suite *es_fidelity_suite(void);
 Suite *es_hosts_suite(void);
 Suite *json_suite(void);
 Suite *json_parse_suite(void);

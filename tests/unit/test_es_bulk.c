@@ -111,9 +111,12 @@ static char *expand_one(const char *pattern, struct record *rec, int *fallback)
     size_t pos = 0;
     struct record_view view;
     ck_assert_int_eq(chunk_next(chunk, &pos, &view), 1);
+    struct buf raw = BUF_INIT;
     struct buf name = BUF_INIT;
-    *fallback = es_index_expand(p, &view, chunk->attachments, &name);
+    *fallback = es_index_expand(p, &view, chunk->attachments, &raw);
+    es_index_name_fix(raw.data, raw.len, &name);
     char *text = xstrndup(name.data ? name.data : "", name.len);
+    buf_free(&raw);
     buf_free(&name);
     chunk_free(chunk);
     es_index_pattern_free(p);
@@ -162,7 +165,7 @@ START_TEST(test_bulk_data_stream_mode)
     struct chunk *chunk = make_log_chunk(1);
     struct es_index_pattern *index = compile_ok("logs-app-default");
     struct es_bulk_options opts = default_options(index);
-    opts.data_stream = true;
+    opts.create = true;
     opts.id_mode = ES_ID_ORIGIN;
     opts.time_key = "ts";
     struct es_bulk_result result;

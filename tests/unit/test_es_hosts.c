@@ -138,6 +138,77 @@ START_TEST(api_key_and_user_headers)
 }
 END_TEST
 
+static size_t headers_named(const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < es.header_count; i++)
+        n += es_header_named(es.headers[i], name, strlen(name));
+    return n;
+}
+
+static const char *header_value(const char *name)
+{
+    for (size_t i = 0; i < es.header_count; i++)
+        if (es_header_named(es.headers[i], name, strlen(name)))
+            return es.headers[i] + strlen(name) + 2;
+    return NULL;
+}
+
+/* Elasticsearch refuses two Content-Types ("only one Content-Type header
+ * should be provided"): the user's replaces skiff's, in any case. */
+START_TEST(user_headers_replace_defaults_of_the_same_name)
+{
+    struct value v = value_cstring("application/json");
+    value_map_set(&opts.headers.as.map, "content-TYPE", 12, &v);
+    v = value_cstring("identity");
+    value_map_set(&opts.headers.as.map, "Content-Encoding", 16, &v);
+    char *error = NULL;
+    ck_assert_int_eq(es_headers_init(&es, &error), 0);
+    ck_assert_uint_eq(headers_named("Content-Type"), 1);
+    ck_assert_uint_eq(headers_named("Content-Encoding"), 1);
+    ck_assert_str_eq(header_value("content-type"), "application/json");
+    ck_assert_str_eq(header_value("content-encoding"), "identity");
+    ck_assert_uint_eq(es.header_count, 2);
+}
+END_TEST
+
+START_TEST(compatible_with_sets_accept_and_content_type_together)
+{
+    opts.compatible_with = "8";
+    char *error = NULL;
+    ck_assert_int_eq(es_headers_init(&es, &error), 0);
+    ck_assert_uint_eq(headers_named("Content-Type"), 1);
+    ck_assert_uint_eq(headers_named("Accept"), 1);
+    ck_assert_str_eq(header_value("Content-Type"),
+                     "application/vnd.elasticsearch+x-ndjson; compatible-with=8");
+    ck_assert_str_eq(header_value("Accept"),
+                     "application/vnd.elasticsearch+json; compatible-with=8");
+}
+END_TEST
+
+/* user:password@ in a URL is basic auth, percent-decoded, and gone from the
+ * URLs that are logged. */
+START_TEST(url_credentials_become_basic_auth)
+{
+    hosts[0] = "https://us%20er:p%40ss@a:9200/";
+    hosts[1] = "http://us%20er:p%40ss@b:9200";
+    es_hosts_init(&es);
+    ck_assert_str_eq(es.hosts[0].base_url, "https://a:9200");
+    ck_assert_str_eq(es.hosts[1].bulk_url,
+                     "http://b:9200/_bulk?filter_path=errors,items.*.status,items.*.error");
+    ck_assert_str_eq(es.hosts[2].base_url, "http://c:9200");
+    char *error = NULL;
+    ck_assert_int_eq(es_headers_init(&es, &error), 0);
+    /* base64("us er:p@ss") */
+    ck_assert_str_eq(es.headers[es.auth_header], "Authorization: Basic dXMgZXI6cEBzcw==");
+
+    size_t at = 0;
+    ck_assert_uint_eq(es_url_userinfo("http://u:p@ss@h:1/x@y", &at), 6);
+    ck_assert_uint_eq(at, 7);
+    ck_assert_uint_eq(es_url_userinfo("http://h:1/x@y", &at), 0);
+}
+END_TEST
+
 START_TEST(secret_file_errors_name_the_file)
 {
     char *error = NULL;
@@ -174,6 +245,9 @@ Suite *es_hosts_suite(void)
     tcase_add_test(tc, basic_auth_from_a_password_file);
     tcase_add_test(tc, api_key_and_user_headers);
     tcase_add_test(tc, secret_file_errors_name_the_file);
+    tcase_add_test(tc, user_headers_replace_defaults_of_the_same_name);
+    tcase_add_test(tc, compatible_with_sets_accept_and_content_type_together);
+    tcase_add_test(tc, url_credentials_become_basic_auth);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,56 @@
+/* One chunk being sent (es_send.c builds and sends its batches, es_answer.c
+ * reads the answers). Internal to the plugin. */
+#ifndef SKIFF_ES_FLUSH_H
+#define SKIFF_ES_FLUSH_H
+
+#include "es_output.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A part of the pending list to send as its own request (413 halves). */
+struct es_range {
+    size_t first;
+    size_t count;
+};
+
+struct es_flush {
+    struct es_output *es;
+    struct delivery *delivery;
+    struct es_flush *prev, *next;
+    struct es_record_list list; /* byte offsets of the records to send */
+    uint32_t *indexes;          /* their record numbers in the chunk */
+    size_t cursor;              /* next list position to batch */
+    struct es_range *ranges;    /* split batches waiting, sent first */
+    size_t range_count, range_cap;
+    struct es_range batch; /* in the request in flight */
+    size_t host;
+    struct http_call *call;
+    struct buf body;
+    struct buf gzipped;
+    const struct buf *payload; /* body or gzipped: what is sent */
+    size_t hosts_tried;        /* for the batch in flight */
+    bool retry;                /* something is left for the next attempt */
+    bool stop;                 /* a whole-request failure: no more requests now */
+    size_t malformed;          /* records that could not be read from the chunk */
+    char reason[1024];
+};
+
+/* es_send.c */
+/* Remembers the first reason of this attempt, for delivery_done's log; with
+ * `stop`, no more requests are sent in this attempt. */
+void es_flush_fail(struct es_flush *f, bool stop, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Sends the batch in f->payload to the next host. */
+void es_flush_request(struct es_flush *f);
+/* Sends the next batch, or ends the attempt. */
+void es_flush_next(struct es_flush *f);
+/* The record at list position `position`; 0, or -1 if it cannot be read. */
+int es_flush_record_at(const struct es_flush *f, size_t position, struct record_view *view);
+/* Splits the batch in flight in halves, sent first, each as its own request. */
+void es_flush_split(struct es_flush *f);
+
+/* es_answer.c: http_done_cb of every bulk request. */
+void es_answer(void *data, const struct http_response *response);
+
+#endif
