@@ -16,105 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
-
-static const struct option_spec http_options[] = {
-    {.name = "listen",
-     .type = OPT_STRING,
-     .offset = offsetof(struct http_config, listen),
-     .description = "host:port of the /metrics, /healthz and /readyz server; unset = no server"},
-    {0},
-};
-
-static const char *const storage_types[] = {"memory", "filesystem", NULL};
-static const char *const storage_syncs[] = {"normal", "full", NULL};
-
-static const struct option_spec storage_options[] = {
-    {.name = "type",
-     .type = OPT_STRING,
-     .default_value = "memory",
-     .choices = storage_types,
-     .offset = offsetof(struct storage_config, type),
-     .description = "`filesystem` also writes every sealed chunk under state_dir/chunks/, so "
-                    "buffered records survive a restart or crash and outages may buffer up to "
-                    "max_size on disk; `memory` buffers up to each input's buffer_limit"},
-    {.name = "max_size",
-     .type = OPT_SIZE,
-     .default_value = "1GiB",
-     .min = 1LL << 20,
-     .max = 1LL << 50,
-     .offset = offsetof(struct storage_config, max_size),
-     .description = "bytes of chunk files on disk; when reached, inputs pause until outputs "
-                    "free space"},
-    {.name = "sync",
-     .type = OPT_STRING,
-     .default_value = "normal",
-     .choices = storage_syncs,
-     .offset = offsetof(struct storage_config, sync),
-     .description = "`normal` writes chunk files without fsync (they survive a crash of skiff, "
-                    "not of the machine); `full` fsyncs each file and folder before the input's "
-                    "checkpoint may pass it"},
-    {0},
-};
-
-static const struct option_spec dead_letter_options[] = {
-    {.name = "max_size",
-     .type = OPT_SIZE,
-     .default_value = "256MiB",
-     .min = 0,
-     .max = 1LL << 50,
-     .offset = offsetof(struct dead_letter_config, max_size),
-     .description = "bytes the files under state_dir/dead-letter/ may take; beyond that, records "
-                    "given up on are dropped and counted; 0 turns dead-lettering off"},
-    {0},
-};
-
-const struct option_spec service_options[] = {
-    {.name = "log_level",
-     .type = OPT_STRING,
-     .default_value = "info",
-     .choices = log_levels,
-     .offset = offsetof(struct service_config, log_level),
-     .description = "how much skiff logs about itself"},
-    {.name = "state_dir",
-     .type = OPT_STRING,
-     .default_value = "/var/lib/skiff",
-     .offset = offsetof(struct service_config, state_dir),
-     .description =
-         "folder for checkpoints and buffered chunks (used by the tail input and the disk buffer)"},
-    {.name = "flush_interval",
-     .type = OPT_DURATION,
-     .default_value = "1s",
-     .min = 10,
-     .max = 3600000,
-     .offset = offsetof(struct service_config, flush_interval_ms),
-     .description = "how often buffered records are handed to the outputs"},
-    {.name = "grace",
-     .type = OPT_DURATION,
-     .default_value = "5s",
-     .min = 0,
-     .max = 600000,
-     .offset = offsetof(struct service_config, grace_ms),
-     .description =
-         "on SIGTERM or SIGINT, how long the outputs may take to deliver what is buffered"},
-    {.name = "http",
-     .type = OPT_SECTION,
-     .section = http_options,
-     .offset = offsetof(struct service_config, http),
-     .description = "the HTTP server for metrics and health checks"},
-    {.name = "storage",
-     .type = OPT_SECTION,
-     .section = storage_options,
-     .offset = offsetof(struct service_config, storage),
-     .description = "where chunks are buffered: memory only, or also on disk"},
-    {.name = "dead_letter",
-     .type = OPT_SECTION,
-     .section = dead_letter_options,
-     .offset = offsetof(struct service_config, dead_letter),
-     .description = "the dead-letter folder, for records an output gives up on"},
-    {0},
-};
-
 /* `name` and `alias` are the same for every kind of instance. */
 #define NAME_OPTION(text)                                                                          \
     {                                                                                              \
@@ -143,7 +44,7 @@ const struct option_spec input_common_options[] = {
      .description = "bytes of this input's chunks kept in memory before it pauses"},
     {.name = "storage_type",
      .type = OPT_STRING,
-     .choices = storage_types,
+     .choices = config_storage_types,
      .offset = offsetof(struct instance_common, storage_type),
      .description = "`memory` or `filesystem` for this input's chunks; default: "
                     "service.storage.type"},
@@ -554,8 +455,7 @@ static int config_build(const char *name, struct cfg_node *root, size_t before, 
     out->path = xstrdup(name);
     out->root = root;
     config_check_keys(root, keys, 4, "", diags);
-    struct option_target service = {service_options, &out->service};
-    options_apply(&service, 1, cfg_map_get(root, "service"), "service", NULL, diags);
+    config_load_service(out, cfg_map_get(root, "service"), diags);
     config_load_parsers(out, cfg_map_get(root, "parsers"), diags);
     config_load_multiline(out, cfg_map_get(root, "multiline_parsers"), diags);
     load_pipeline(out, cfg_map_get(root, "pipeline"), diags);

@@ -17,6 +17,13 @@ const struct cfg_node *config_option_node(const struct instance_config *inst, co
 void config_load_instance(struct instance_config *inst, enum plugin_kind kind, unsigned index,
                           const struct cfg_node *item, struct diag_list *diags);
 
+/* memory, filesystem: service.storage.type and each input's storage_type. */
+extern const char *const config_storage_types[];
+
+/* The `service:` map (NULL when absent) into config->service. */
+void config_load_service(struct config *config, const struct cfg_node *map,
+                         struct diag_list *diags);
+
 void config_load_parsers(struct config *config, const struct cfg_node *list,
                          struct diag_list *diags);
 void config_check_parser_refs(const struct config *config, const struct instance_config *insts,

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -93,6 +94,51 @@ static bool listen_split(const char *listen, char **host, char *port, size_t por
         return false;
     *host = xstrndup(start, (size_t)(end - start));
     return true;
+}
+
+static bool host_name_ok(const char *host)
+{
+    size_t len = strlen(host);
+    if (len > 253 || host[0] == '-' || host[0] == '.')
+        return false;
+    for (const char *c = host; *c; c++) {
+        bool alnum =
+            (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9');
+        if (!alnum && *c != '-' && *c != '.')
+            return false;
+    }
+    return true;
+}
+
+/* Digits and dots are an IPv4 address, never a name: "999.1.1.1" is refused. */
+static const char *listen_host_problem(const char *host, bool bracketed)
+{
+    unsigned char address[sizeof(struct in6_addr)];
+    if (bracketed)
+        return inet_pton(AF_INET6, host, address) == 1 ? NULL : "not an IPv6 address";
+    if (host[0] == '\0')
+        return NULL;
+    if (strspn(host, "0123456789.") == strlen(host))
+        return inet_pton(AF_INET, host, address) == 1 ? NULL : "not an IPv4 address";
+    return host_name_ok(host) ? NULL : "not a host name";
+}
+
+int http_listen_check(const char *listen, char **error)
+{
+    char *host;
+    char port[6];
+    bool bracketed;
+    if (!listen_split(listen, &host, port, sizeof port, &bracketed)) {
+        *error = xasprintf("'%s' is not host:port, [ipv6]:port or :port with a port of 0 to "
+                           "65535 (e.g. 0.0.0.0:2020, 127.0.0.1:2020, [::1]:2020)",
+                           listen);
+        return -1;
+    }
+    const char *problem = listen_host_problem(host, bracketed);
+    if (problem)
+        *error = xasprintf("'%s': the host '%s' is %s", listen, host, problem);
+    free(host);
+    return problem ? -1 : 0;
 }
 
 /* No host means all IPv4 addresses; brackets mean an IPv6 literal. */

@@ -22,6 +22,11 @@ typedef void http_handler(const char *path, struct http_reply *response, void *d
 /* Listens on `listen` ("host:port", "[::1]:port" or ":port" for all addresses;
  * port 0 picks a free one). Returns NULL with a malloc'ed message in *error. */
 struct http_server *http_server_start(struct loop *loop, const char *listen, char **error);
+/* Checks `listen` without resolving or binding, for the config loader: the
+ * form, a port of 0..65535, and a host that is empty, an IPv4 literal, a
+ * bracketed IPv6 literal or a host name. Returns 0, or -1 with a malloc'ed
+ * message in *error that says what is wrong. */
+int http_listen_check(const char *listen, char **error);
 /* Adds a handler for an exact path. Other paths answer 404. */
 void http_server_route(struct http_server *server, const char *path, http_handler *handler,
                        void *data);

@@ -309,6 +309,41 @@ START_TEST(test_service_section_errors)
 }
 END_TEST
 
+/* A listen address that cannot be bound is a config error with its line. */
+START_TEST(test_http_listen)
+{
+    static const char *const good[] = {"0.0.0.0:2020", ":2020",          "127.0.0.1:0",
+                                       "[::1]:2020",   "localhost:2020", "skiff-0.local:65535"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        char *yaml = NULL;
+        ck_assert_int_ge(asprintf(&yaml, "service: {http: {listen: '%s'}}\n" PIPELINE, good[i]), 0);
+        ck_assert_msg(load(yaml) == 0, "%s refused", good[i]);
+        ck_assert_str_eq(config.service.http.listen, good[i]);
+        config_free(&config);
+        free(yaml);
+    }
+    expect_failure("service:\n  http: {listen: '2020'}\n" PIPELINE);
+    EXPECT_DIAGS("skiff.yaml:2:18: service: option 'http.listen': '2020' is not host:port, "
+                 "[ipv6]:port or :port with a port of 0 to 65535 (e.g. 0.0.0.0:2020, "
+                 "127.0.0.1:2020, [::1]:2020)");
+    diag_free(&diags);
+    static const char *const bad[] = {"127.0.0.1:99999", "999.1.1.1:2020", "[::g]:2020",
+                                      "::1:2020",        "host_name:2020", "127.0.0.1:"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char *yaml = NULL;
+        ck_assert_int_ge(asprintf(&yaml, "service: {http: {listen: '%s'}}\n" PIPELINE, bad[i]), 0);
+        ck_assert_msg(load(yaml) == -1, "%s accepted", bad[i]);
+        ck_assert_uint_eq(diags.count, 1);
+        ck_assert_ptr_nonnull(strstr(diags.messages[0], "http.listen"));
+        diag_free(&diags);
+        free(yaml);
+    }
+    expect_failure("service: {http: {listen: '999.1.1.1:2020'}}\n" PIPELINE);
+    EXPECT_DIAGS("skiff.yaml:1:26: service: option 'http.listen': '999.1.1.1:2020': the host "
+                 "'999.1.1.1' is not an IPv4 address");
+}
+END_TEST
+
 START_TEST(test_unknown_keys)
 {
     expect_failure("servce: {}\n"
@@ -679,6 +714,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, test_unknown_option);
     tcase_add_test(tc, test_value_errors);
     tcase_add_test(tc, test_service_section_errors);
+    tcase_add_test(tc, test_http_listen);
     tcase_add_test(tc, test_unknown_keys);
     tcase_add_test(tc, test_pipeline_shape);
     tcase_add_test(tc, test_item_errors);
