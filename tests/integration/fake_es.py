@@ -15,7 +15,8 @@ info of the mode. Auth is checked before routing.
 What tests read: `docs` {(index or data stream, _id): source}, `writes`
 Counter of successful writes per key, `requests` (one dict per request:
 method, path, query, headers {lower-case name: [values]}, ops, status,
-items, gzip, bytes, at), `pipelined` {key: pipeline}, doc_count(), statuses().
+items, gzip, bytes, at), `pipelined` {key: pipeline}, `item_statuses` Counter
+of the bulk items' statuses, doc_count(), statuses().
 
 Knobs (set the attributes; thread-safe through `lock`):
   request_faults   list of (status, retry_after or None), one taken per bulk
@@ -69,6 +70,7 @@ class FakeElasticsearch(fake_es_bulk.BulkMixin):
         self.data_streams = {}  # name -> backing index
         self.index_uuids = {}
         self.pipelined = {}
+        self.item_statuses = Counter()  # bulk item status -> how many answered
         self.requests = []
         self.request_faults = []
         self.close_requests = 0

@@ -76,6 +76,8 @@ class BulkMixin:
             for op, meta, source_text, line in actions:
                 items.append(self.typed(self.bulk_item(op, meta, source_text, line, record["query"])))
         record["items"] = len(items)
+        with self.lock:
+            self.item_statuses.update(next(iter(i.values()))["status"] for i in items)
         errors = any(next(iter(i.values()))["status"] >= 300 for i in items)
         took = int((time.monotonic() - started) * 1000)  # fill-in: took
         if self.mode == "es8":
