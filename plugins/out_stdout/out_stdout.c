@@ -2,7 +2,7 @@
  * stdout is a pipe or terminal, skiff opens its own non-blocking descriptor for
  * it (through /proc/self/fd/1), so a slow reader pauses the inputs instead of
  * stalling the output thread, and the shell's descriptor keeps its flags. */
-#include "../out_file/line_writer.h"
+#include "line_writer.h"
 #include "log.h"
 #include "pipeline.h"
 #include "xalloc.h"

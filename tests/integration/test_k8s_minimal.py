@@ -135,6 +135,26 @@ class MinimalConfigs(unittest.TestCase):
         run.stop()
         self.assertEqual([r.get("n") for r in records], [None, 2, 3])
 
+    def test_large_shared_metadata_is_written_in_bounded_pieces(self):
+        """One pod with a 50 KB annotation and annotations: true, 5,000 lines
+        to the file output: each line carries the metadata, 250 MB in all,
+        but it is written a piece at a time (it took 312 MB of memory when a
+        chunk was rendered whole)."""
+        pod = make_pod("big-1", annotations={"example.com/blob": "x" * 50_000})
+        run = MinimalRun(self, {"api_url": "{api}", "node_name": NODE, "annotations": True},
+                         pods=[pod]).start()
+        baseline = harness.proc_status(run.skiff.pid)["VmRSS"]
+        run.write("big-1", [f"line {i}" for i in range(5000)])
+        wait_for(lambda: os.path.exists(run.out) and harness.count_lines(run.out) >= 5000, 60,
+                 "5,000 lines", interval=0.2, alive=run.skiff)
+        peak = harness.proc_status(run.skiff.pid)["VmHWM"]
+        run.stop()
+        self.assertGreater(os.path.getsize(run.out), 5000 * 50_000)
+        grown = peak - baseline
+        print(f"\n  peak RSS {peak / 2**20:.0f} MiB, {grown / 2**20:.0f} MiB over the start, "
+              f"for {os.path.getsize(run.out) / 2**20:.0f} MiB written", end=" ")
+        self.assertLess(grown, 64 * 2**20)
+
     def test_tls_verify_false_warns(self):
         """tls_verify: false is said at start, as the Elasticsearch output says it."""
         run = MinimalRun(self, {"api_url": "{api}", "node_name": NODE, "tls_verify": False})
