@@ -17,9 +17,7 @@
 size_t es_url_userinfo(const char *url, size_t *at)
 {
     const char *scheme_end = strstr(url, "://");
-    if (!scheme_end)
-        return 0;
-    const char *start = scheme_end + 3;
+    const char *start = scheme_end ? scheme_end + 3 : url;
     size_t authority = strcspn(start, "/?#");
     /* The last '@' of the authority ends the userinfo. */
     size_t sign = authority;

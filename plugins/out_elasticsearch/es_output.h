@@ -130,8 +130,8 @@ struct metric *es_labelled_metric(const struct instance *out, bool gauge, const 
 /* es_config.c: the checks run at load and by --dry-run. */
 int es_validate(const void *options, const struct cfg_node *node, const char *context,
                 struct diag_list *diags);
-/* Splits user:password@ off an http(s) URL: returns the length of the
- * userinfo part (0 if none) and sets *at to where it starts. */
+/* Finds user:password@ in a URL (or in host:port without a scheme): returns
+ * the length of the userinfo part (0 if none) and sets *at to its start. */
 size_t es_url_userinfo(const char *url, size_t *at);
 
 /* es_hosts.c */
