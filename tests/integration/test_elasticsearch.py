@@ -197,7 +197,9 @@ class Faults(ElasticsearchCase):
         self.assertEqual(harness.metric(samples, "skiff_es_bulk_requests_total", instance=OUT,
                                         status="429"), 2)
         times = [r["at"] for r in es.requests]
-        self.assertEqual([r["status"] for r in es.requests], [429, 429, 200])
+        # Two 429s in a row halve the batch (a request alone over the
+        # cluster's indexing pressure would never pass): 50 records go as 25+25.
+        self.assertEqual([r["status"] for r in es.requests], [429, 429, 200, 200])
         for before, after in zip(times, times[1:]):
             self.assertGreaterEqual(after - before, 0.95)
         self.assertIn("HTTP 429", skiff.stderr_text())
@@ -389,7 +391,8 @@ class Security(ElasticsearchCase):
 class OriginIds(ElasticsearchCase):
     def test_reading_a_file_again_overwrites_instead_of_duplicating(self):
         """With the default origin ids, reading the same file again from a
-        fresh state directory lands on the same ids."""
+        fresh state directory lands on the same ids: written with create,
+        they are answered 409 (already there) and counted as delivered."""
         tmp = TempDir(self)
         es = self.fake()
         log_path = tmp.join("app.log")
@@ -399,12 +402,12 @@ class OriginIds(ElasticsearchCase):
         inputs = [{"name": "tail", "tag": "app", "path": log_path, "read_from_head": True}]
         for run in range(2):
             run_tmp = TempDir(self)
-            skiff, _ = self.start(run_tmp, {"hosts": [es.url], "id": "origin"}, inputs=inputs)
-            wait_for(lambda: sum(es.writes.values()) >= 30 * (run + 1), 20,
-                     f"run {run}: 30 writes", alive=skiff)
+            skiff, http = self.start(run_tmp, {"hosts": [es.url], "id": "origin"}, inputs=inputs)
+            self.wait_metric(http, "skiff_es_documents_total", lambda v: v >= 30, 20,
+                             f"run {run}: 30 documents", instance=OUT)
             self.stop(skiff)
         self.assertEqual(es.doc_count(), 30)
-        self.assertEqual(set(es.writes.values()), {2})
+        self.assertEqual(set(es.writes.values()), {1})
 
 
 class ConfigErrors(unittest.TestCase):
