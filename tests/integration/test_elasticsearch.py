@@ -111,9 +111,13 @@ class Delivery(ElasticsearchCase):
                          harness.metric(samples, "skiff_es_sent_bytes_total", instance=OUT))
 
     def test_index_pattern_data_stream_and_pipeline(self):
-        """${field} and strftime in index names; data_stream writes with
-        create (a second create of the same id is 409, counted as delivered);
-        the pipeline parameter reaches the server."""
+        """${field} and strftime in index names (logs-payments-prod-<year>
+        matches Elasticsearch 8's built-in logs-*-* data-stream template, so
+        it takes create only); data_stream writes with create (a second
+        create of the same id is 409, counted as delivered); the pipeline
+        parameter names a pipeline that exists on the server, which runs it
+        on every document (a missing one would fail each item, as
+        bulk/90_pipeline.yml shows)."""
         tmp = TempDir(self)
         es = self.fake()
         skiff, _ = self.start(tmp, {"hosts": [es.url],
@@ -126,6 +130,7 @@ class Delivery(ElasticsearchCase):
 
         tmp2 = TempDir(self)
         es2 = self.fake()
+        es2.pipelines = {"add geo"}
         es2.item_429_once = {str(i) for i in range(1, 6)}
         skiff, http = self.start(tmp2, {"hosts": [es2.url], "data_stream": "logs-app-default",
                                         "pipeline": "add geo"}, count=20)
@@ -135,7 +140,8 @@ class Delivery(ElasticsearchCase):
         self.stop(skiff)
         self.assertEqual({i for i, _ in es2.docs}, {"logs-app-default"})
         self.assertTrue(all(r["query"].get("pipeline") == "add geo" for r in es2.requests))
-        self.assertTrue(all(s["_pipeline"] == "add geo" for s in es2.docs.values()))
+        self.assertEqual(set(es2.pipelined.values()), {"add geo"})
+        self.assertEqual(set(es2.pipelined), set(es2.docs))
 
 
 class Faults(ElasticsearchCase):
@@ -172,15 +178,16 @@ class Faults(ElasticsearchCase):
         samples = http.metrics()
         self.stop(skiff)
         self.assertEqual({i for i, _ in es.docs}, {"logs-good"})
+        # Elasticsearch 8.8+ names it document_parsing_exception.
         self.assertEqual(harness.metric(samples, "skiff_es_item_errors_total", instance=OUT,
-                                        type="mapper_parsing_exception"), 10)
+                                        type="document_parsing_exception"), 10)
         self.assertEqual(skiff.stderr_text().count("documents rejected, e.g."), 1)
         lines = harness.read_lines(tmp.join("state", "dead-letter", OUT + ".ndjson"))
         self.assertEqual(len(lines), 10)
         for line in lines:
             entry = json.loads(line)
             self.assertEqual(entry["record"]["kind"], "bad")
-            self.assertIn("mapper_parsing_exception", entry["reason"])
+            self.assertIn("document_parsing_exception", entry["reason"])
             self.assertIn("failed to parse field [bad]", entry["reason"])
             self.assertIn("400", entry["reason"])
 
