@@ -207,7 +207,7 @@ class Faults(ElasticsearchCase):
         # Two 429s in a row halve the batch (a request alone over the
         # cluster's indexing pressure would never pass): 50 records go as 25+25.
         self.assertEqual([r["status"] for r in es.requests], [429, 429, 200, 200])
-        for before, after in zip(times, times[1:]):
+        for before, after in zip(times[:2], times[1:3]):
             self.assertGreaterEqual(after - before, 0.95)
         self.assertIn("HTTP 429", skiff.stderr_text())
 
