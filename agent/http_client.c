@@ -24,7 +24,6 @@
  * connections the next burst needed. */
 enum { DEFAULT_CONNECT_TIMEOUT_MS = 10000, MAX_IDLE_CONNECTIONS = 64 };
 #define DEFAULT_MAX_RESPONSE_BYTES ((size_t)64 << 20)
-#define DEFAULT_RESPONSE_BUDGET ((size_t)64 << 20)
 
 struct http_call {
     struct http_client *client;
@@ -245,7 +244,7 @@ struct http_client *http_client_create(struct loop *loop)
 {
     struct http_client *client = xcalloc(1, sizeof *client);
     client->loop = loop;
-    client->response_budget = DEFAULT_RESPONSE_BUDGET;
+    client->response_budget = SIZE_MAX;
     client->multi = curl_multi_init();
     if (!client->multi) {
         log_error("http", "curl_multi_init failed");

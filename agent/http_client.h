@@ -84,8 +84,8 @@ struct http_request {
 
 struct http_client *http_client_create(struct loop *loop);
 /* Bounds the bytes of collected response bodies held by all of the client's
- * requests together (default 64 MiB): a response that would go over it fails
- * as over_limit, like one over its own max_response_bytes. */
+ * requests together (default: no bound beyond each request's own): a
+ * response that would go over it fails as over_limit and over_budget. */
 void http_client_set_response_budget(struct http_client *client, size_t bytes);
 /* Cancels every request still running (their on_done is not called). */
 void http_client_destroy(struct http_client *client);
