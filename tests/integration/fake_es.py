@@ -19,8 +19,9 @@ items, gzip, bytes, at), `pipelined` {key: pipeline}, `item_statuses` Counter
 of the bulk items' statuses, doc_count(), statuses().
 
 Knobs (set the attributes; thread-safe through `lock`):
-  request_faults   list of (status, retry_after or None), one taken per bulk
-                   request: the whole request answers that status
+  request_faults   list of (status, retry_after or None[, response file]),
+                   one taken per bulk request: the whole request answers
+                   that status with a real body (fault_body)
   close_requests   how many next requests are closed without an answer
   delay            seconds to wait before answering each request
   item_429_once    ids whose first write answers item_429_es_rejected.json
@@ -197,11 +198,17 @@ class FakeElasticsearch(fake_es_bulk.BulkMixin):
         return None
 
 
-def fault_body(status):
-    """The body of an injected whole-request fault: the real 429s (circuit
-    breaker, req_429_circuit_breaker.json verbatim), else the envelope of a
-    real cluster block: 503 "blocked by: [SERVICE_UNAVAILABLE/2/no master];"
-    (NoMasterBlockService, constructed); other statuses a generic envelope."""
+def fault_body(status, name=None):
+    """The body of an injected whole-request fault: the file `name` if given
+    (its body verbatim), else a real one for the status: 400 the _type
+    refusal (req_400_type_unknown.json), 429 the circuit breaker
+    (req_429_circuit_breaker.json), 503 the envelope of a real cluster block
+    "blocked by: [SERVICE_UNAVAILABLE/2/no master];" (NoMasterBlockService,
+    constructed); other statuses a generic envelope."""
+    if name:
+        return text_body(name)
+    if status == 400:
+        return text_body("req_400_type_unknown")
     if status == 429:
         return text_body("req_429_circuit_breaker")
     if status == 503:
@@ -254,7 +261,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             fake.requests.append(record)
         return record
 
-    def answer(self, status, body, headers=(), content_type="application/json"):
+    def answer(self, status, body, headers=(), content_type=None):
+        if content_type is None:
+            # The replayed files' content-type (8.x); 7.x and OpenSearch 2
+            # still add "; charset=UTF-8" (RestResponse of the 7.10 line).
+            content_type = response("spec_bulk_ok_mixed_ops")["headers"][0][1]
+            if self.server.fake.mode != "es8":
+                content_type += "; charset=UTF-8"
         data = body.encode() if isinstance(body, str) else body
         self.send_response(status)
         names = {k.lower() for k, _ in headers}
@@ -360,6 +373,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if fake.delay:
             threading.Event().wait(fake.delay)
         url = urllib.parse.urlsplit(self.path)
+        expect = self.headers.get("Expect")
+        if expect is not None and expect.lower() != "100-continue":
+            # Netty4HttpContentSizeHandler: any other Expect is answered
+            # 417 EXPECTATION_FAILED_CLOSE (content-length 0, connection close).
+            self.send_response_only(417)
+            self.send_header("content-length", "0")
+            self.send_header("connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            record["status"] = 417
+            return None
         denied = fake.auth_failure(self.headers.get("Authorization", ""), self.path)
         if denied is None and self.over_limit_early():
             record["bytes"] = self.content_length()
@@ -386,7 +410,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                        headers.get("accept", []), bool(body))
         except MediaTypeError as e:
             return self.answer(e.status, e.body)
-        content_type = "application/json"
+        content_type = None
         if compat:
             content_type = f"application/vnd.elasticsearch+json;compatible-with={compat}"
         parts = [p for p in url.path.split("/") if p]
@@ -411,7 +435,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if fault:
             status, retry_after = fault[0], fault[1]
             extra = [("Retry-After", str(retry_after))] if retry_after is not None else []
-            return self.answer(status, fault_body(status), extra)
+            return self.answer(status, fault_body(status, fault[2] if len(fault) > 2 else None),
+                               extra)
         result = fake.bulk(body, record, index=parts[0] if len(parts) == 2 else None,
                            compat=compat)
         status, text = result

@@ -74,7 +74,8 @@ class BulkMixin:
         items = []
         with self.lock:
             for op, meta, source_text, line in actions:
-                items.append(self.typed(self.bulk_item(op, meta, source_text, line, record["query"])))
+                items.append(self.typed(self.bulk_item(op, meta, source_text, line, record["query"]),
+                                        compat))
         record["items"] = len(items)
         with self.lock:
             self.item_statuses.update(next(iter(i.values()))["status"] for i in items)
@@ -234,9 +235,10 @@ class BulkMixin:
         out["error"] = error
         return self.typed({op: out})
 
-    def typed(self, item):
-        """7.x answers _type: _doc in every item, after _index."""
-        if self.mode != "es7":
+    def typed(self, item, compat=None):
+        """7.x answers _type: _doc in every item, after _index; so does 8.x
+        asked for compatible-with=7 (RestApiVersion.V_7 in DocWriteResponse)."""
+        if self.mode != "es7" and not (self.mode == "es8" and compat == "7"):
             return item
         (op, fields), = item.items()
         out = {"_index": fields["_index"], "_type": "_doc"}

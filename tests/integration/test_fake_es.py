@@ -119,7 +119,7 @@ class ActionLines(FakeCase):
         accept = "application/vnd.elasticsearch+json; compatible-with=7"
         _, fields = self.one_item(es, {"index": {"_index": "i", "_type": "_doc", "_id": "1"}}, {},
                                   headers=[("Content-Type", v7), ("Accept", accept)])
-        self.assertEqual(fields["status"], 201)
+        self.assertEqual((fields["_type"], fields["status"]), ("_doc", 201))
 
     def test_duplicate_keys(self):
         es8, es7 = self.fake(), self.fake(mode="es7")
@@ -272,6 +272,26 @@ class RequestLevel(FakeCase):
         for _ in range(2):  # every time, whatever the load
             status, _, text = self.call(es, "POST", "/_bulk", body)
             self.assertEqual((status, text.decode()), (429, expected))
+
+    def test_injected_faults_answer_real_bodies(self):
+        es = self.fake()
+        es.request_faults = [(400, None), (429, 3), (503, None)]
+        body = ndjson({"index": {"_index": "a"}}, {})
+        status, _, text = self.call(es, "POST", "/_bulk", body)
+        self.assertEqual((status, text.decode()), (400, real("req_400_type_unknown")["body"]))
+        status, headers, text = self.call(es, "POST", "/_bulk", body)
+        self.assertEqual((status, text.decode()), (429, real("req_429_circuit_breaker")["body"]))
+        self.assertIn(("retry-after", "3"), headers)
+        status, _, text = self.call(es, "POST", "/_bulk", body)
+        self.assertEqual((status, json.loads(text)["error"]["type"]), (503, "cluster_block_exception"))
+
+    def test_content_type_of_answers(self):
+        for mode, expected in (("es8", "application/json"),
+                               ("es7", "application/json; charset=UTF-8"),
+                               ("opensearch2", "application/json; charset=UTF-8")):
+            es = self.fake(mode=mode)
+            _, headers, _ = self.call(es, "POST", "/_bulk", ndjson({"index": {"_index": "a"}}, {}))
+            self.assertIn(("content-type", expected), headers, mode)
 
     def test_headers_and_ops_are_recorded(self):
         es = self.fake()
@@ -428,6 +448,12 @@ class TooLarge(FakeCase):
         while b"}]}" not in reply:
             reply += s.recv(65536)
         self.assertIn(b"HTTP/1.1 200 OK", reply)
+
+    def test_other_expectations_are_refused(self):
+        es = self.fake()
+        _, data = self.raw(es, self.head(10, "Expect: something\r\n"))
+        self.assertTrue(data.startswith(b"HTTP/1.1 417 "), data)
+        self.assertIn(b"connection: close", data)
 
     def test_gzip_counts_the_decompressed_size(self):
         """Netty's HttpContentDecompressor runs before the size handler and
