@@ -298,11 +298,13 @@ def proc_cpu_seconds(pid):
 
 # ---- running skiff ----
 
-def run_cli(args, timeout=30, env=None, unset=()):
+def run_cli(args, timeout=30, env=None, unset=(), wrapper=()):
     """Runs skiff with `args` to completion; returns CompletedProcess (text).
+    `wrapper` is a command that runs skiff (e.g. InCluster.wrapper()).
 
     Fails on a sanitizer report or if it does not exit within `timeout`."""
-    proc = subprocess.run([skiff_bin()] + list(args), capture_output=True, text=True,
+    proc = subprocess.run(list(wrapper) + [skiff_bin()] + list(args), capture_output=True,
+                          text=True,
                           timeout=timeout, env=skiff_env(env, unset), stdin=subprocess.DEVNULL)
     assert_no_sanitizer_report(proc.stderr, f"skiff {' '.join(args)}")
     return proc
@@ -315,7 +317,8 @@ class Skiff:
     the stdout output). Registered for cleanup: a test that fails midway still
     kills its skiff."""
 
-    def __init__(self, test, tmp, config_path, env=None, stdout=None, args=(), unset=()):
+    def __init__(self, test, tmp, config_path, env=None, stdout=None, args=(), unset=(),
+                 wrapper=()):
         self.tmp = tmp
         self.stderr_path = tmp.join("skiff.stderr")
         self.stdout_path = tmp.join("skiff.stdout")
@@ -324,7 +327,7 @@ class Skiff:
         if stdout is None:
             self._stdout = open(self.stdout_path, "wb")
             stdout = self._stdout
-        self.proc = subprocess.Popen([skiff_bin(), "-c", config_path] + list(args),
+        self.proc = subprocess.Popen(list(wrapper) + [skiff_bin(), "-c", config_path] + list(args),
                                      stdin=subprocess.DEVNULL, stdout=stdout,
                                      stderr=self._stderr, env=skiff_env(env, unset))
         self.checked = False

@@ -10,6 +10,7 @@ import unittest
 import harness
 from fake_k8s import FakeK8s, container_id, make_pod
 from harness import Skiff, SkiffHttp, TempDir, free_port, run_cli, wait_for, write_config
+from in_cluster import InCluster
 
 NODE = "node-1"
 
@@ -90,6 +91,36 @@ class MinimalConfigs(unittest.TestCase):
         self.assertIn("set api_url", result.stderr)
         self.assertIn("node_name is not set", result.stderr)
         harness.assert_no_sanitizer_report(result.stderr)
+
+    def test_readme_line_in_a_cluster(self):
+        """The same line in a pod (service account files, KUBERNETES_SERVICE_*,
+        NODE_NAME: in_cluster.py) reaches the API server over TLS with the
+        token and enriches the records."""
+        tmp = TempDir(self)
+        api = FakeK8s(tmp.path, node=NODE)
+        self.addCleanup(api.close)
+        api.add_pods([make_pod("web-1")])
+        pod = InCluster(tmp, api, node=NODE)
+        containers = tmp.join("containers")
+        os.makedirs(containers)
+        out = tmp.join("out.jsonl")
+        config = harness.pipeline_config(
+            [{"name": "tail", "tag": "kube.*", "path": os.path.join(containers, "*.log"),
+              "parser": "cri", "read_from_head": True}],
+            [{"name": "file", "match": "kube.*", "path": out}], state_dir=tmp.join("state"))
+        config["pipeline"]["filters"] = [{"name": "kubernetes", "match": "kube.*"}]
+        path = write_config(tmp, config)
+        checked = run_cli(["--dry-run", "-c", path], env=pod.env(), wrapper=pod.wrapper())
+        self.assertEqual(checked.returncode, 0, checked.stderr)
+        skiff = Skiff(self, tmp, path, env=pod.env(), wrapper=pod.wrapper())
+        with open(os.path.join(containers, f"web-1_default_app-{container_id('web-1', 'app')}"
+                                           ".log"), "w") as f:
+            f.write("2026-11-23T05:00:00.000000001Z stdout F in the cluster\n")
+        record = wait_for(lambda: os.path.exists(out) and harness.count_lines(out) and
+                          strict_records(out)[0], 20, "the record", alive=skiff)
+        skiff.assert_exit(self, 0, skiff.stop())
+        self.assertEqual(record["kubernetes"]["pod_name"], "web-1")
+        self.assertEqual(api.unauthorized, 0)
 
     def test_api_url_without_node_name_token_or_ca(self):
         """An http:// api_url (kubectl proxy) with NODE_NAME from the
