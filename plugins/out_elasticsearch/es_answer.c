@@ -135,13 +135,15 @@ static void handle_held(struct es_flush *f, const struct es_item *example, size_
 {
     struct es_output *es = f->es;
     const char *url = es->hosts[f->host].base_url;
+    const char *fix = example->status == 400
+                          ? "create the ingest pipeline"
+                          : "grant the role the privilege (create_doc for write_operation "
+                            "create, index for index)";
     if (!es->items_held)
         log_error(es->out->alias,
-                  "%s refused %zu documents with %d %s: %s; the role lacks a privilege (create_doc "
-                  "for write_operation create, index for index) or the ingest pipeline is "
-                  "missing: the records stay buffered and are retried every retry_max until the "
-                  "cluster is fixed",
-                  url, count, example->status, example->error_type, example->error_reason);
+                  "%s refused %zu documents with %d %s: %s; %s: the records stay buffered and "
+                  "are retried every retry_max until then",
+                  url, count, example->status, example->error_type, example->error_reason, fix);
     es->items_held = true;
     set_failing(es, "documents refused: %d %s: %s", example->status, example->error_type,
                 example->error_reason);
