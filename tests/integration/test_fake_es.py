@@ -65,7 +65,7 @@ class FakeCase(unittest.TestCase):
         return op, fields
 
 
-class DataStreams(FakeCase):
+class FakeEsDataStreams(FakeCase):
     def test_create_answers_the_backing_index(self):
         es = self.fake()
         op, fields = self.one_item(es, {"create": {"_index": "logs-app-default", "_id": "a"}},
@@ -101,7 +101,7 @@ class DataStreams(FakeCase):
         self.assertEqual((fields["_index"], fields["status"]), ("logs-a-b", 201))
 
 
-class ActionLines(FakeCase):
+class FakeEsActionLines(FakeCase):
     def test_type_refused_on_8_and_opensearch_2(self):
         ref = real("req_400_type_unknown")
         for mode in ("es8", "opensearch2"):
@@ -179,7 +179,7 @@ class ActionLines(FakeCase):
                                                   "long, must be no longer than 512 bytes but was: 513;")
 
 
-class ItemErrors(FakeCase):
+class FakeEsItemErrors(FakeCase):
     def test_create_doc_privilege(self):
         es = self.fake()
         es.privileges = "create_doc"
@@ -238,7 +238,7 @@ class ItemErrors(FakeCase):
         self.assertEqual(es.pipelined, {("test_index", "t"): "mypipeline"})
 
 
-class RequestLevel(FakeCase):
+class FakeEsRequestLevel(FakeCase):
     def test_filter_path_drops_items_without_a_match(self):
         es = self.fake()
         es.index_uuids["index1"] = "aAsFqTI0Tc2W0LCWgPNrOA"
@@ -314,7 +314,7 @@ class RequestLevel(FakeCase):
             self.assertEqual(info["tagline"], tagline)
 
 
-class MediaTypes(FakeCase):
+class FakeEsMediaTypes(FakeCase):
     V8_ND = "application/vnd.elasticsearch+x-ndjson; compatible-with=8"
     V8_JS = "application/vnd.elasticsearch+json; compatible-with=8"
 
@@ -360,7 +360,7 @@ class MediaTypes(FakeCase):
         self.assertEqual(status, 406)
 
 
-class Auth(FakeCase):
+class FakeEsAuth(FakeCase):
     def test_missing_credentials_answer_the_real_401(self):
         es = self.fake(user="elastic", password="s3cret")
         ref = real("req_401_missing_credentials")
@@ -398,7 +398,7 @@ class Auth(FakeCase):
                 self.assertIn(("x-elastic-product", "Elasticsearch"), headers, (mode, path))
 
 
-class TooLarge(FakeCase):
+class FakeEsTooLarge(FakeCase):
     def raw(self, es, head, body=b"", wait=0.0):
         s = socket.create_connection(("127.0.0.1", es.port), timeout=5)
         self.addCleanup(s.close)
