@@ -229,12 +229,30 @@ static void check_file(const char *option, const char *path, const struct cfg_no
     (*problems)++;
 }
 
+/* user:password@ before the host: such a URL would show the password in every
+ * log line that names the server, so it is refused (and not repeated). */
+static bool url_has_credentials(const char *url)
+{
+    const char *authority = strstr(url, "://");
+    authority = authority ? authority + 3 : url;
+    size_t len = strcspn(authority, "/?#");
+    return memchr(authority, '@', len) != NULL;
+}
+
 static void check_url(const char *option, const char *url, const struct cfg_node *node,
                       const char *context, struct diag_list *diags, int *problems)
 {
+    const struct cfg_node *at = cfg_map_get(node, option);
+    if (url_has_credentials(url)) {
+        diag_add(diags, at ? at : node,
+                 "%s: option '%s': the URL holds credentials (user:password@), which would "
+                 "show in logs; the API server takes a bearer token: use token_file",
+                 context, option);
+        (*problems)++;
+        return;
+    }
     if (url_ok(url))
         return;
-    const struct cfg_node *at = cfg_map_get(node, option);
     diag_add(diags, at ? at : node,
              "%s: option '%s': '%s' is not an http:// or https:// URL with a host", context, option,
              url);

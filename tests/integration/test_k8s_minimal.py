@@ -186,6 +186,16 @@ class MinimalConfigs(unittest.TestCase):
               f"for {os.path.getsize(run.out) / 2**20:.0f} MiB written", end=" ")
         self.assertLess(grown, 64 * 2**20)
 
+    def test_credentials_in_api_url_are_refused_unshown(self):
+        """user:password@ in api_url is a config error that does not repeat
+        the password."""
+        run = MinimalRun(self, {"api_url": "https://admin:s3cr3t-pw@127.0.0.1:6443",
+                                "node_name": NODE})
+        result = run_cli(["--dry-run", "-c", run.config_path])
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertIn("holds credentials", result.stderr)
+        self.assertNotIn("s3cr3t-pw", result.stderr + result.stdout)
+
     def test_tls_verify_false_warns(self):
         """tls_verify: false is said at start, as the Elasticsearch output says it."""
         run = MinimalRun(self, {"api_url": "{api}", "node_name": NODE, "tls_verify": False})
