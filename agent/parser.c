@@ -215,11 +215,27 @@ void *parser_state_new(struct instance *parser, size_t max_joined)
     return parser->plugin->state_new ? parser->plugin->state_new(parser, max_joined) : NULL;
 }
 
-enum parse_result parser_state_flush(struct instance *parser, void *state, struct record *rec)
+enum parse_result parser_parse_at(struct instance *parser, void *state, const char *text,
+                                  size_t len, uint64_t start, struct record *rec)
+{
+    if (state && parser->plugin->state_at)
+        parser->plugin->state_at(state, start);
+    return parser_parse(parser, state, text, len, rec);
+}
+
+bool parser_state_held_from(struct instance *parser, const void *state, uint64_t *start)
+{
+    if (!state || !parser->plugin->state_held_from)
+        return false;
+    return parser->plugin->state_held_from(state, start);
+}
+
+enum parse_result parser_state_flush(struct instance *parser, void *state, uint64_t before,
+                                     struct record *rec)
 {
     if (!state || !parser->plugin->state_flush)
         return PARSE_FAILED;
-    return parser->plugin->state_flush(parser, state, rec);
+    return parser->plugin->state_flush(parser, state, before, rec);
 }
 
 void parser_state_free(struct instance *parser, void *state)

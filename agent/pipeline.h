@@ -89,10 +89,21 @@ enum parse_result parser_parse(struct instance *parser, void *state, const char 
  * (the input's max_line_size), the rest counted as truncated. */
 void *parser_state_new(struct instance *parser, size_t max_joined);
 void parser_state_free(struct instance *parser, void *state);
-/* The source ended: fills `rec` with one partial line still held in `state`
- * and returns PARSE_OK, or returns PARSE_FAILED when nothing is held. Call it
- * until it returns PARSE_FAILED. */
-enum parse_result parser_state_flush(struct instance *parser, void *state, struct record *rec);
+/* As parser_parse, for a source that can be read again: `text` starts at
+ * source offset `start` and ends at rec->origin.offset, so that the state
+ * knows where the pieces it holds are (parser_state_held_from). */
+enum parse_result parser_parse_at(struct instance *parser, void *state, const char *text,
+                                  size_t len, uint64_t start, struct record *rec);
+/* Where the oldest piece held in `state` starts (a checkpoint must not pass
+ * it); false when nothing is held. */
+bool parser_state_held_from(struct instance *parser, const void *state, uint64_t *start);
+/* The source ended, or its pieces waited too long: fills `rec` with one
+ * partial line held in `state` whose first piece starts before `before`
+ * (UINT64_MAX: any), marked partial, rec->origin.offset the end of its last
+ * piece, and returns PARSE_OK; PARSE_FAILED when there is none. Call it until
+ * it returns PARSE_FAILED. */
+enum parse_result parser_state_flush(struct instance *parser, void *state, uint64_t before,
+                                     struct record *rec);
 /* For parse callbacks: the text's time did not parse (counted, warned once);
  * the record keeps its ingestion time. */
 void parser_time_failed(struct instance *parser, const char *what);

@@ -77,9 +77,18 @@ struct plugin {
                                struct record *rec);
     void *(*state_new)(struct instance *parser, size_t max_joined);
     void (*state_free)(void *state);
-    /* Hands on, as a record, one partial line still held in `state` (the
-     * source ended without its last piece). PARSE_OK while there was one. */
-    enum parse_result (*state_flush)(struct instance *parser, void *state, struct record *rec);
+    /* Hands on, as a record, one partial line still held in `state` whose
+     * first piece starts before source offset `before` (the source ended, or
+     * the line waited too long for its last piece), marked partial, with
+     * rec->origin.offset the end of its last piece. PARSE_OK while there was
+     * one. */
+    enum parse_result (*state_flush)(struct instance *parser, void *state, uint64_t before,
+                                     struct record *rec);
+    /* For sources that can be read again (files): the next text given to
+     * parse starts at source offset `start`; it ends at rec->origin.offset. */
+    void (*state_at)(void *state, uint64_t start);
+    /* Where the oldest piece still held starts; false when none is held. */
+    bool (*state_held_from)(const void *state, uint64_t *start);
 };
 
 const struct plugin *plugin_find(const char *name, enum plugin_kind kind);

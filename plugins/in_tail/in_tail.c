@@ -52,6 +52,15 @@ static const struct option_spec tail_options_table[] = {
      .max = 3600000,
      .offset = offsetof(struct tail_options, rotate_wait_ms),
      .description = "how long a rotated-away file is kept open for lines still written to it"},
+    {.name = "partial_wait",
+     .type = OPT_DURATION,
+     .default_value = "4s",
+     .min = 10,
+     .max = 3600000,
+     .offset = offsetof(struct tail_options, partial_wait_ms),
+     .description = "how long the pieces of a partial line (CRI `P`, docker entries split "
+                    "at 16KiB) wait for their last piece before they are handed on joined, "
+                    "marked partial (Fluent Bit's docker_mode_flush)"},
     {.name = "max_line_size",
      .type = OPT_SIZE,
      .default_value = "1MiB",
@@ -252,6 +261,14 @@ static void tail_register_metrics(struct tail *t)
                                 "Lines longer than max_line_size", "action=\"split\"");
     m->files_lost = tail_metric(in, false, "skiff_tail_files_lost_total",
                                 "Files that vanished before they could be opened", NULL);
+    static const char *const partial_reasons[TAIL_PARTIAL_REASONS] = {
+        [TAIL_PARTIAL_TIMEOUT] = "reason=\"timeout\"",
+        [TAIL_PARTIAL_FILE_END] = "reason=\"file_end\"",
+        [TAIL_PARTIAL_SHUTDOWN] = "reason=\"shutdown\""};
+    for (int i = 0; i < TAIL_PARTIAL_REASONS; i++)
+        m->partial_flushed[i] = tail_metric(
+            in, false, "skiff_tail_partial_lines_total",
+            "Partial lines handed on without their last piece, by reason", partial_reasons[i]);
 }
 
 static int tail_init(struct instance *in)
@@ -330,9 +347,20 @@ static void tail_cancel(struct tail *t, struct loop_timer **timer)
 
 /* Stops reading for good. Acknowledgements still arrive while the outputs
  * flush, and the checkpoints are saved last, in destroy. */
+/* Held partial lines are handed on (tail_partial_stop) before reading ends. */
+static void tail_stop_partials(struct tail *t)
+{
+    size_t bucket = 0;
+    for (struct hmap_node *n = hmap_next(&t->by_source, &bucket, NULL); n;
+         n = hmap_next(&t->by_source, &bucket, n))
+        tail_partial_stop(hmap_entry(n, struct tail_file, by_source));
+}
+
 static void tail_stop(struct instance *in)
 {
     struct tail *t = in->state;
+    if (!t->stopped)
+        tail_stop_partials(t);
     t->stopped = true;
     tail_cancel(t, &t->work_timer);
     tail_cancel(t, &t->rescan_timer);

@@ -23,6 +23,7 @@ struct tail_options {
     bool read_from_head;
     int64_t refresh_interval_ms;
     int64_t rotate_wait_ms;
+    int64_t partial_wait_ms;
     int64_t max_line_size;
     bool skip_long_lines;
     int64_t buffer_chunk_size;
@@ -32,6 +33,14 @@ struct tail_options {
     char *path_key;
     int64_t checkpoint_interval_ms;
     char *parser;
+};
+
+/* Why held partial lines were handed on without their last piece. */
+enum tail_partial_reason {
+    TAIL_PARTIAL_TIMEOUT,  /* partial_wait passed */
+    TAIL_PARTIAL_FILE_END, /* the file was rotated and drained, or truncated */
+    TAIL_PARTIAL_SHUTDOWN, /* skiff stops */
+    TAIL_PARTIAL_REASONS
 };
 
 struct tail_metrics {
@@ -44,6 +53,7 @@ struct tail_metrics {
     struct metric *long_skipped;
     struct metric *long_split;
     struct metric *files_lost;
+    struct metric *partial_flushed[TAIL_PARTIAL_REASONS];
 };
 
 struct tail_file {
@@ -56,12 +66,17 @@ struct tail_file {
     uint64_t read_offset;    /* next byte to read */
     uint64_t emitted_offset; /* end of the last record handed on */
     uint64_t acked_offset;   /* end of the last record acknowledged */
+    uint64_t line_start;     /* where the next line from the splitter starts */
+    uint64_t floor;          /* with has_floor: the checkpoint stays at or below it */
+    uint64_t partial_cut;    /* the partial timer hands on lines held from before it */
+    bool has_floor;          /* lines held at shutdown are read again after restart */
     int wd;                  /* inotify watch, or -1 when polled or closed */
     bool rotated;            /* renamed, deleted or no longer matched: drain, then close */
     bool ready;              /* in the ready queue */
     bool polled;             /* checked by the poll timer instead of inotify */
     bool seen;               /* matched by the current rescan */
     struct loop_timer *rotate_timer;
+    struct loop_timer *partial_timer;
     struct line_splitter splitter;
     struct attachment *path_attachment; /* NULL when path_key is "" */
     void *parser_state;                 /* partial lines held by the parser */
@@ -144,6 +159,16 @@ void tail_mark_ready(struct tail_file *f);
 /* Logs a problem with `path` once per path (and reason), then stays quiet. */
 void tail_report_once(struct tail *t, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* tail_partial.c */
+void tail_partial_flush(struct tail_file *f, uint64_t before, enum tail_partial_reason reason);
+/* Starts the partial_wait timer if the parser holds pieces and none runs. */
+void tail_partial_arm(struct tail_file *f);
+void tail_partial_cancel(struct tail_file *f);
+/* `offset`, lowered to the start of the oldest piece still held. */
+uint64_t tail_partial_floor(const struct tail_file *f, uint64_t offset);
+/* Hands held lines on at shutdown, keeping the checkpoint before them. */
+void tail_partial_stop(struct tail_file *f);
 
 /* tail_scan.c */
 enum tail_match { TAIL_MATCH_NO, TAIL_MATCH_YES, TAIL_MATCH_UNSURE };

@@ -147,15 +147,20 @@ static void tail_emit_line(void *ctx, const char *line, size_t len, uint64_t end
     struct tail_file *f = ctx;
     struct tail *t = f->tail;
     struct record rec;
+    uint64_t start = f->line_start;
 
+    f->line_start = end_offset;
     record_init_now(&rec);
     rec.origin.source_id = f->source_id;
     rec.origin.offset = end_offset;
     metric_add(t->metrics.lines_read, 1);
     enum parse_result parsed =
-        t->parser ? parser_parse(t->parser, f->parser_state, line, len, &rec) : PARSE_FAILED;
+        t->parser ? parser_parse_at(t->parser, f->parser_state, line, len, start, &rec)
+                  : PARSE_FAILED;
+    rec.origin.offset = end_offset;
     if (parsed == PARSE_PENDING) {
         record_free(&rec); /* a partial line: its record comes with the last piece */
+        tail_partial_arm(f);
         return;
     }
     if (parsed == PARSE_FAILED) {
@@ -223,7 +228,7 @@ static struct tail_file *tail_file_open_as(struct tail *t, const char *open_path
     f->id.dev = (uint64_t)st.st_dev;
     f->id.ino = (uint64_t)st.st_ino;
     const char *how = tail_file_start_offset(f, (uint64_t)st.st_size, from_head);
-    f->emitted_offset = f->acked_offset = f->read_offset;
+    f->emitted_offset = f->acked_offset = f->line_start = f->read_offset;
     line_splitter_init(&f->splitter, (size_t)t->opts->max_line_size, t->opts->skip_long_lines);
     if (t->parser)
         f->parser_state = parser_state_new(t->parser, (size_t)t->opts->max_line_size);
@@ -271,35 +276,13 @@ static void tail_file_forget(struct tail_file *f)
     tail_file_free(f);
 }
 
-/* Partial lines the parser still holds (a CRI `P` piece whose `F` never came)
- * are handed on as they are when the file ends, rather than lost. */
-static void tail_file_flush_parser(struct tail_file *f)
-{
-    struct tail *t = f->tail;
-    if (!f->parser_state)
-        return;
-    for (;;) {
-        struct record rec;
-        record_init_now(&rec);
-        rec.origin.source_id = f->source_id;
-        rec.origin.offset = f->read_offset;
-        if (parser_state_flush(t->parser, f->parser_state, &rec) != PARSE_OK) {
-            record_free(&rec);
-            return;
-        }
-        if (f->path_attachment)
-            record_attach(&rec, f->path_attachment);
-        f->emitted_offset = f->read_offset;
-        input_emit(t->in, f->tag, &rec);
-    }
-}
-
 static void tail_file_close(struct tail_file *f)
 {
     struct tail *t = f->tail;
 
     line_splitter_flush(&f->splitter, f->read_offset, tail_emit_line, f);
-    tail_file_flush_parser(f);
+    tail_partial_flush(f, UINT64_MAX, TAIL_PARTIAL_FILE_END);
+    tail_partial_cancel(f);
     tail_unwatch_file(t, f);
     if (f->rotate_timer) {
         loop_cancel_timer(t->in->loop, f->rotate_timer);
@@ -321,7 +304,7 @@ void tail_file_acknowledge(struct tail_file *f, uint64_t offset)
     if (offset <= f->acked_offset)
         return;
     f->acked_offset = offset;
-    checkpoint_store_set(f->tail->checkpoints, &f->id, f->path, offset);
+    checkpoint_store_set(f->tail->checkpoints, &f->id, f->path, tail_partial_floor(f, offset));
     if (f->fd < 0 && f->acked_offset >= f->emitted_offset)
         tail_file_forget(f);
 }
@@ -336,6 +319,7 @@ void tail_file_free(struct tail_file *f)
     }
     if (f->rotate_timer)
         loop_cancel_timer(t->in->loop, f->rotate_timer);
+    tail_partial_cancel(f);
     line_splitter_free(&f->splitter);
     if (f->parser_state)
         parser_state_free(t->parser, f->parser_state);
@@ -378,7 +362,10 @@ static void tail_file_truncated(struct tail_file *f, const char *why)
     log_info(t->in->alias, "%s: %s; reading it again from the start", f->path, why);
     metric_add(t->metrics.truncations, 1);
     line_splitter_reset(&f->splitter);
-    f->read_offset = f->emitted_offset = f->acked_offset = 0;
+    tail_partial_flush(f, UINT64_MAX, TAIL_PARTIAL_FILE_END); /* of the old contents */
+    tail_partial_cancel(f);
+    f->has_floor = false;
+    f->read_offset = f->emitted_offset = f->acked_offset = f->line_start = 0;
     f->id.fp_len = 0;
     f->id.fp_crc = 0;
     tail_file_set_source(f, ++generation);
@@ -466,10 +453,10 @@ void tail_file_adopt(struct tail_file *f, const char *path)
 
     log_info(t->in->alias, "%s: renamed to %s, which is matched too; following it there", f->path,
              path);
+    /* The tag stays (as Fluent Bit's does): records of one file share one
+     * chunk stream, so they reach the outputs in the order they were read. */
     free(f->path);
     f->path = xstrdup(path);
-    free(f->tag);
-    f->tag = tail_expand_tag(t->in->config->common.tag, path);
     if (f->path_attachment) {
         struct value v = value_cstring(path);
         attachment_unref(f->path_attachment);

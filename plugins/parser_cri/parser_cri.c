@@ -20,10 +20,13 @@ struct cri_pending {
     struct buf log;
     char time[TIME_TEXT_MAX];
     size_t time_len;
+    uint64_t start; /* source offset of the first piece */
+    uint64_t end;   /* source offset just past the last piece */
 };
 
 struct cri_state {
     size_t max_joined;
+    uint64_t next_start; /* where the next text starts (state_at) */
     struct cri_pending streams[STREAM_COUNT];
 };
 
@@ -89,7 +92,7 @@ static void cri_set_time(struct record *rec, const char *text, size_t len)
 
 /* Adds a piece to what is held, up to max_joined bytes in all. */
 static void cri_hold(struct instance *parser, struct cri_state *state, struct cri_pending *held,
-                     const struct cri_line *line)
+                     const struct cri_line *line, uint64_t end)
 {
     if (!held->active) {
         held->active = true;
@@ -97,7 +100,9 @@ static void cri_hold(struct instance *parser, struct cri_state *state, struct cr
         buf_reset(&held->log);
         held->time_len = line->time_len < TIME_TEXT_MAX ? line->time_len : TIME_TEXT_MAX;
         memcpy(held->time, line->time, held->time_len);
+        held->start = state->next_start;
     }
+    held->end = end;
     size_t room = state->max_joined > held->log.len ? state->max_joined - held->log.len : 0;
     size_t take = line->log_len < room ? line->log_len : room;
     buf_append(&held->log, line->log, take);
@@ -123,13 +128,13 @@ static enum parse_result cri_parse(struct instance *parser, void *state_ptr, con
     struct cri_pending *held = state && stream >= 0 ? &state->streams[stream] : NULL;
 
     if (partial && held) {
-        cri_hold(parser, state, held, &line);
+        cri_hold(parser, state, held, &line, rec->origin.offset);
         return PARSE_PENDING;
     }
     if (held && held->active) {
         /* The final piece: the record is the joined line, with the first
          * piece's time. */
-        cri_hold(parser, state, held, &line);
+        cri_hold(parser, state, held, &line, rec->origin.offset);
         held->active = false;
         cri_set_time(rec, held->time, held->time_len);
         cri_set(rec, "stream", line.stream, line.stream_len);
@@ -145,16 +150,18 @@ static enum parse_result cri_parse(struct instance *parser, void *state_ptr, con
     return PARSE_OK;
 }
 
-static enum parse_result cri_state_flush(struct instance *parser, void *state_ptr,
+/* A line without its last piece goes on as it is, tagged P. */
+static enum parse_result cri_state_flush(struct instance *parser, void *state_ptr, uint64_t before,
                                          struct record *rec)
 {
     static const char *const names[STREAM_COUNT] = {"stdout", "stderr"};
     struct cri_state *state = state_ptr;
     for (int i = 0; i < STREAM_COUNT; i++) {
         struct cri_pending *held = &state->streams[i];
-        if (!held->active)
+        if (!held->active || held->start >= before)
             continue;
         held->active = false;
+        rec->origin.offset = held->end;
         cri_set_time(rec, held->time, held->time_len);
         cri_set(rec, "stream", names[i], strlen(names[i]));
         cri_set(rec, "logtag", "P", 1);
@@ -162,6 +169,25 @@ static enum parse_result cri_state_flush(struct instance *parser, void *state_pt
         return PARSE_OK;
     }
     return PARSE_FAILED;
+}
+
+static void cri_state_at(void *state_ptr, uint64_t start)
+{
+    ((struct cri_state *)state_ptr)->next_start = start;
+}
+
+static bool cri_state_held_from(const void *state_ptr, uint64_t *start)
+{
+    const struct cri_state *state = state_ptr;
+    bool held = false;
+    for (int i = 0; i < STREAM_COUNT; i++) {
+        const struct cri_pending *p = &state->streams[i];
+        if (p->active && (!held || p->start < *start)) {
+            *start = p->start;
+            held = true;
+        }
+    }
+    return held;
 }
 
 static void *cri_state_new(struct instance *parser, size_t max_joined)
@@ -190,4 +216,6 @@ const struct plugin parser_cri_plugin = {
     .state_new = cri_state_new,
     .state_free = cri_state_free,
     .state_flush = cri_state_flush,
+    .state_at = cri_state_at,
+    .state_held_from = cri_state_held_from,
 };

@@ -18,10 +18,13 @@ struct docker_pending {
     bool truncated;
     struct buf log;
     struct value time; /* of the first piece */
+    uint64_t start;    /* source offset of the first piece */
+    uint64_t end;      /* source offset just past the last piece */
 };
 
 struct docker_state {
     size_t max_joined;
+    uint64_t next_start; /* where the next text starts (state_at) */
     struct docker_pending streams[STREAM_COUNT];
 };
 
@@ -55,7 +58,7 @@ static void docker_take_time(struct instance *parser, struct record *rec)
 
 static void docker_hold(struct instance *parser, struct docker_state *state,
                         struct docker_pending *held, const struct value *log,
-                        const struct value *time)
+                        const struct value *time, uint64_t end)
 {
     if (!held->active) {
         held->active = true;
@@ -63,7 +66,9 @@ static void docker_hold(struct instance *parser, struct docker_state *state,
         buf_reset(&held->log);
         value_free(&held->time);
         held->time = time ? value_clone(time) : value_null();
+        held->start = state->next_start;
     }
+    held->end = end;
     size_t room = state->max_joined > held->log.len ? state->max_joined - held->log.len : 0;
     size_t take = log->as.string.len < room ? log->as.string.len : room;
     buf_append(&held->log, log->as.string.ptr, take);
@@ -103,7 +108,8 @@ static enum parse_result docker_parse(struct instance *parser, void *state_ptr, 
         state ? &state->streams[docker_stream_index(value_map_get(&fields, "stream", 6))] : NULL;
 
     if (held && (!complete || held->active))
-        docker_hold(parser, state, held, log, value_map_get(&fields, "time", 4));
+        docker_hold(parser, state, held, log, value_map_get(&fields, "time", 4),
+                    rec->origin.offset);
     if (held && !complete) {
         value_map_free(&fields);
         return PARSE_PENDING;
@@ -119,24 +125,47 @@ static enum parse_result docker_parse(struct instance *parser, void *state_ptr, 
     return PARSE_OK;
 }
 
+/* A line without its last piece goes on as it is, with `partial: true`. */
 static enum parse_result docker_state_flush(struct instance *parser, void *state_ptr,
-                                            struct record *rec)
+                                            uint64_t before, struct record *rec)
 {
     static const char *const names[STREAM_COUNT] = {"stdout", "stderr", NULL};
     struct docker_state *state = state_ptr;
     for (int i = 0; i < STREAM_COUNT; i++) {
         struct docker_pending *held = &state->streams[i];
-        if (!held->active)
+        if (!held->active || held->start >= before)
             continue;
         if (names[i]) {
             struct value stream = value_cstring(names[i]);
             value_map_set(&rec->fields, "stream", 6, &stream);
         }
+        struct value partial = value_bool(true);
+        value_map_set(&rec->fields, "partial", 7, &partial);
+        rec->origin.offset = held->end;
         docker_release(held, rec);
         docker_take_time(parser, rec);
         return PARSE_OK;
     }
     return PARSE_FAILED;
+}
+
+static void docker_state_at(void *state_ptr, uint64_t start)
+{
+    ((struct docker_state *)state_ptr)->next_start = start;
+}
+
+static bool docker_state_held_from(const void *state_ptr, uint64_t *start)
+{
+    const struct docker_state *state = state_ptr;
+    bool held = false;
+    for (int i = 0; i < STREAM_COUNT; i++) {
+        const struct docker_pending *p = &state->streams[i];
+        if (p->active && (!held || p->start < *start)) {
+            *start = p->start;
+            held = true;
+        }
+    }
+    return held;
 }
 
 static void *docker_state_new(struct instance *parser, size_t max_joined)
@@ -167,4 +196,6 @@ const struct plugin parser_docker_plugin = {
     .state_new = docker_state_new,
     .state_free = docker_state_free,
     .state_flush = docker_state_flush,
+    .state_at = docker_state_at,
+    .state_held_from = docker_state_held_from,
 };

@@ -180,7 +180,7 @@ START_TEST(test_cri_flush_hands_on_held_pieces)
     int flushed = 0;
     for (;;) {
         record_init(&rec);
-        if (parser_state_flush(cri, state, &rec) != PARSE_OK) {
+        if (parser_state_flush(cri, state, UINT64_MAX, &rec) != PARSE_OK) {
             record_free(&rec);
             break;
         }
@@ -193,9 +193,62 @@ START_TEST(test_cri_flush_hands_on_held_pieces)
     }
     ck_assert_int_eq(flushed, 2);
     record_init(&rec);
-    ck_assert_int_eq(parser_state_flush(cri, state, &rec), PARSE_FAILED);
+    ck_assert_int_eq(parser_state_flush(cri, state, UINT64_MAX, &rec), PARSE_FAILED);
     record_free(&rec);
     parser_state_free(cri, state);
+}
+END_TEST
+
+/* Parses `text` as if it spanned [start, end) of its source. */
+static enum parse_result parse_at(struct instance *parser, void *state, const char *text,
+                                  uint64_t start, uint64_t end)
+{
+    struct record rec;
+    record_init(&rec);
+    rec.origin.offset = end;
+    enum parse_result r = parser_parse_at(parser, state, text, strlen(text), start, &rec);
+    record_free(&rec);
+    return r;
+}
+
+START_TEST(test_held_pieces_know_where_they_start)
+{
+    const char *names[] = {"cri", "docker"};
+    const char *lines[][3] = {
+        {"2024-05-01T10:15:01Z stdout P a-", "2024-05-01T10:15:01Z stderr P b-",
+         "2024-05-01T10:15:01Z stdout F end"},
+        {"{\"log\":\"a-\",\"stream\":\"stdout\"}", "{\"log\":\"b-\",\"stream\":\"stderr\"}",
+         "{\"log\":\"end\\n\",\"stream\":\"stdout\"}"},
+    };
+    for (int p = 0; p < 2; p++) {
+        struct instance *parser = pipeline_parser(pipeline, names[p]);
+        void *state = parser_state_new(parser, 1024);
+        uint64_t start = 0;
+        ck_assert(!parser_state_held_from(parser, state, &start));
+        ck_assert_int_eq(parse_at(parser, state, lines[p][0], 100, 140), PARSE_PENDING);
+        ck_assert_int_eq(parse_at(parser, state, lines[p][1], 140, 180), PARSE_PENDING);
+        ck_assert(parser_state_held_from(parser, state, &start));
+        ck_assert_uint_eq(start, 100);
+        /* The stdout line ends: the stderr piece is the oldest held. */
+        ck_assert_int_eq(parse_at(parser, state, lines[p][2], 180, 220), PARSE_OK);
+        ck_assert(parser_state_held_from(parser, state, &start));
+        ck_assert_uint_eq(start, 140);
+        /* Only lines that started before `before` are handed on, each with
+         * the end of its last piece as origin, marked partial. */
+        struct record rec;
+        record_init(&rec);
+        ck_assert_int_eq(parser_state_flush(parser, state, 140, &rec), PARSE_FAILED);
+        ck_assert_int_eq(parser_state_flush(parser, state, 141, &rec), PARSE_OK);
+        ck_assert_uint_eq(rec.origin.offset, 180);
+        ck_assert_str_eq(record_get_key(&rec, "log")->as.string.ptr, "b-");
+        if (p == 0)
+            ck_assert_str_eq(record_get_key(&rec, "logtag")->as.string.ptr, "P");
+        else
+            ck_assert(record_get_key(&rec, "partial")->as.boolean);
+        record_free(&rec);
+        ck_assert(!parser_state_held_from(parser, state, &start));
+        parser_state_free(parser, state);
+    }
 }
 END_TEST
 
@@ -303,6 +356,7 @@ Suite *parsers_suite(void)
     tcase_add_test(tc, test_cri_joins_partial_lines_per_stream);
     tcase_add_test(tc, test_cri_join_is_bounded);
     tcase_add_test(tc, test_cri_flush_hands_on_held_pieces);
+    tcase_add_test(tc, test_held_pieces_know_where_they_start);
     tcase_add_test(tc, test_docker_line_and_split_entries);
     tcase_add_test(tc, test_json_and_logfmt);
     tcase_add_test(tc, test_regex_with_types_and_time);
