@@ -261,6 +261,10 @@ static void tail_register_metrics(struct tail *t)
                                 "Lines longer than max_line_size", "action=\"split\"");
     m->files_lost = tail_metric(in, false, "skiff_tail_files_lost_total",
                                 "Files that vanished before they could be opened", NULL);
+    m->nul_skipped = tail_metric(in, false, "skiff_tail_bytes_skipped_total",
+                                 "Bytes not read as lines, by reason (nul: the hole a writer "
+                                 "without O_APPEND leaves after a truncation)",
+                                 "reason=\"nul\"");
     static const char *const partial_reasons[TAIL_PARTIAL_REASONS] = {
         [TAIL_PARTIAL_TIMEOUT] = "reason=\"timeout\"",
         [TAIL_PARTIAL_FILE_END] = "reason=\"file_end\"",

@@ -53,6 +53,7 @@ struct tail_metrics {
     struct metric *long_skipped;
     struct metric *long_split;
     struct metric *files_lost;
+    struct metric *nul_skipped;
     struct metric *partial_flushed[TAIL_PARTIAL_REASONS];
 };
 
@@ -70,6 +71,7 @@ struct tail_file {
     uint64_t floor;          /* with has_floor: the checkpoint stays at or below it */
     uint64_t partial_cut;    /* the partial timer hands on lines held from before it */
     bool has_floor;          /* lines held at shutdown are read again after restart */
+    bool skip_nul;           /* truncated: leading NUL bytes are a hole, not lines */
     int wd;                  /* inotify watch, or -1 when polled or closed */
     bool rotated;            /* renamed, deleted or no longer matched: drain, then close */
     bool ready;              /* in the ready queue */

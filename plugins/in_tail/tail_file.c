@@ -187,6 +187,7 @@ static const char *tail_file_start_offset(struct tail_file *f, uint64_t size, bo
         f->id.fp_crc = entry->id.fp_crc;
         if (entry->offset > size) {
             f->read_offset = 0;
+            f->skip_nul = true;
             return "start (it was truncated while skiff was stopped)";
         }
         f->read_offset = entry->offset;
@@ -365,6 +366,7 @@ static void tail_file_truncated(struct tail_file *f, const char *why)
     tail_partial_flush(f, UINT64_MAX, TAIL_PARTIAL_FILE_END); /* of the old contents */
     tail_partial_cancel(f);
     f->has_floor = false;
+    f->skip_nul = true;
     f->read_offset = f->emitted_offset = f->acked_offset = f->line_start = 0;
     f->id.fp_len = 0;
     f->id.fp_crc = 0;
@@ -399,6 +401,26 @@ static bool tail_file_at_end(struct tail_file *f)
     return false;
 }
 
+/* After a truncation, a writer that does not use O_APPEND goes on at its old
+ * offset and leaves a hole of NUL bytes before it: skipped, and counted.
+ * Returns how many leading bytes of `data` to skip. */
+static size_t tail_file_skip_nul(struct tail_file *f, const char *data, size_t len)
+{
+    size_t n = 0;
+    if (!f->skip_nul)
+        return 0;
+    while (n < len && data[n] == '\0')
+        n++;
+    if (n < len)
+        f->skip_nul = false; /* the hole ends here */
+    if (n) {
+        metric_add(f->tail->metrics.nul_skipped, (int64_t)n);
+        f->read_offset += n;
+        f->line_start = f->read_offset;
+    }
+    return n;
+}
+
 static void tail_file_consume(struct tail_file *f, const char *data, size_t len)
 {
     struct tail *t = f->tail;
@@ -408,10 +430,13 @@ static void tail_file_consume(struct tail_file *f, const char *data, size_t len)
         tail_file_set_source(f, 0);
         checkpoint_store_set(t->checkpoints, &f->id, f->path, f->acked_offset);
     }
+    metric_add(t->metrics.bytes_read, (int64_t)len);
+    size_t hole = tail_file_skip_nul(f, data, len);
+    data += hole;
+    len -= hole;
     uint64_t skipped = f->splitter.long_skipped, split = f->splitter.long_split;
     line_splitter_feed(&f->splitter, data, len, f->read_offset, tail_emit_line, f);
     f->read_offset += len;
-    metric_add(t->metrics.bytes_read, (int64_t)len);
     metric_add(t->metrics.long_skipped, (int64_t)(f->splitter.long_skipped - skipped));
     metric_add(t->metrics.long_split, (int64_t)(f->splitter.long_split - split));
 }
