@@ -226,6 +226,25 @@ class EsFidelityRequests(EsFidelityCase):
                                                      instance=OUT, reason=reason).values()),
                              0, reason)
 
+    def test_413_without_expect_splits_too(self):
+        """Under 1 MiB no Expect is sent: Elasticsearch answers 413 from
+        Content-Length and closes while the body is still going out; the
+        answer counts, not the failed send."""
+        tmp = TempDir(self)
+        es = self.fake()
+        es.max_content_length = 64 * 1024
+        skiff, http = self.start(tmp, {"hosts": [es.url], "compress": "none",
+                                       "batch_max_bytes": "900KiB"}, count=300,
+                                 record={"msg": "x" * 3000})
+        self.wait_docs(es, skiff, 300)
+        samples = http.metrics()
+        self.stop(skiff)
+        self.assert_exactly_once(es, 300)
+        self.assertGreater(harness.metric(samples, "skiff_es_retries_total", instance=OUT,
+                                          reason="too_large"), 0)
+        self.assertEqual(sum(harness.find_series(samples, "skiff_es_retries_total",
+                                                 instance=OUT, reason="transport").values()), 0)
+
     def test_request_over_indexing_pressure_shrinks_the_batch(self):
         """A body alone over the indexing pressure limit is refused 429
         forever: two in a row halve the batch until it passes."""
