@@ -31,6 +31,15 @@ static const struct option_spec tail_options_table[] = {
      .type = OPT_LIST,
      .offset = offsetof(struct tail_options, exclude),
      .description = "globs of paths to leave out"},
+    {.name = "ignore_older",
+     .type = OPT_DURATION,
+     .default_value = "0s",
+     .min = 0,
+     .max = 100LL * 365 * 24 * 3600 * 1000,
+     .offset = offsetof(struct tail_options, ignore_older_ms),
+     .description = "files not modified for longer are not read (checked when found and at "
+                    "each rescan; one written again later is read from its new data); "
+                    "0s: read files of any age"},
     {.name = "read_from_head",
      .type = OPT_BOOL,
      .default_value = "false",
@@ -181,7 +190,7 @@ struct tail_reported {
     char *key;
 };
 
-void tail_report_once(struct tail *t, const char *path, const char *fmt, ...)
+bool tail_report_once(struct tail *t, const char *path, const char *fmt, ...)
 {
     char message[512];
     va_list ap;
@@ -195,18 +204,19 @@ void tail_report_once(struct tail *t, const char *path, const char *fmt, ...)
     for (struct hmap_node *n = hmap_find(&t->reported_paths, hash); n; n = hmap_find_next(n)) {
         if (strcmp(hmap_entry(n, struct tail_reported, node)->key, key) == 0) {
             free(key);
-            return;
+            return false;
         }
     }
     log_warn(t->in->alias, "%s: %s", path, message);
     if (t->reported_count >= REPORTED_PATHS_MAX) {
         free(key);
-        return;
+        return true;
     }
     struct tail_reported *r = xcalloc(1, sizeof *r);
     r->key = key;
     hmap_insert(&t->reported_paths, &r->node, hash);
     t->reported_count++;
+    return true;
 }
 
 /* ---- checkpoints ---- */
@@ -265,6 +275,12 @@ static void tail_register_metrics(struct tail *t)
                                  "Bytes not read as lines, by reason (nul: the hole a writer "
                                  "without O_APPEND leaves after a truncation)",
                                  "reason=\"nul\"");
+    m->files_ignored =
+        tail_metric(in, false, "skiff_tail_files_skipped_total",
+                    "Files matched but not read, by reason", "reason=\"ignore_older\"");
+    m->files_compressed =
+        tail_metric(in, false, "skiff_tail_files_skipped_total",
+                    "Files matched but not read, by reason", "reason=\"compressed\"");
     static const char *const partial_reasons[TAIL_PARTIAL_REASONS] = {
         [TAIL_PARTIAL_TIMEOUT] = "reason=\"timeout\"",
         [TAIL_PARTIAL_FILE_END] = "reason=\"file_end\"",
@@ -419,6 +435,8 @@ static void tail_destroy(struct instance *in)
     hmap_free(&t->dirs_by_wd);
     hmap_free(&t->dirs_by_path);
     hmap_free(&t->reported_paths);
+    tail_ignore_end(t, true);
+    hmap_free(&t->ignored);
     checkpoint_store_close(t->checkpoints);
     free(t->read_buf);
     free(t);

@@ -24,6 +24,7 @@ struct tail_options {
     int64_t refresh_interval_ms;
     int64_t rotate_wait_ms;
     int64_t partial_wait_ms;
+    int64_t ignore_older_ms; /* 0: read files of any age */
     int64_t max_line_size;
     bool skip_long_lines;
     int64_t buffer_chunk_size;
@@ -54,6 +55,8 @@ struct tail_metrics {
     struct metric *long_split;
     struct metric *files_lost;
     struct metric *nul_skipped;
+    struct metric *files_ignored;    /* older than ignore_older */
+    struct metric *files_compressed; /* .gz, .bz2, .xz, .zst */
     struct metric *partial_flushed[TAIL_PARTIAL_REASONS];
 };
 
@@ -108,6 +111,7 @@ struct tail {
     struct hmap dirs_by_wd;     /* struct tail_dir, for inotify events */
     struct hmap dirs_by_path;   /* struct tail_dir, for rescans */
     struct hmap reported_paths; /* struct tail_reported: problems logged once */
+    struct hmap ignored;        /* struct tail_ignored: older than ignore_older */
     size_t reported_count;
     struct tail_move moves[TAIL_MOVES_KEPT];
     unsigned move_next;
@@ -137,6 +141,8 @@ void tail_file_adopt(struct tail_file *f, const char *path);
  * from the start if `from_head`, else from the end of its last line. Returns
  * NULL if it cannot be opened (reported once). */
 struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_head);
+/* Opens `path` to follow it from `offset` (unless a checkpoint says where). */
+struct tail_file *tail_file_open_from(struct tail *t, const char *path, uint64_t offset);
 /* Opens the file renamed from the matched name `from` to `to` (not matched)
  * before it was opened: it is read from its start under its old name, as a
  * rotated file, within rotate_wait. */
@@ -158,8 +164,9 @@ void tail_file_check(struct tail_file *f);
 
 /* in_tail.c */
 void tail_mark_ready(struct tail_file *f);
-/* Logs a problem with `path` once per path (and reason), then stays quiet. */
-void tail_report_once(struct tail *t, const char *path, const char *fmt, ...)
+/* Logs a problem with `path` once per path (and reason), then stays quiet.
+ * Returns true when it logged. */
+bool tail_report_once(struct tail *t, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* tail_partial.c */
@@ -171,6 +178,16 @@ void tail_partial_cancel(struct tail_file *f);
 uint64_t tail_partial_floor(const struct tail_file *f, uint64_t offset);
 /* Hands held lines on at shutdown, keeping the checkpoint before them. */
 void tail_partial_stop(struct tail_file *f);
+
+/* tail_ignore.c */
+/* Whether a matched file is left alone: compressed (warned once), or not
+ * modified for longer than ignore_older (its size remembered). */
+bool tail_ignore_skip(struct tail *t, const char *path, const struct stat *st);
+/* A file ignored before and modified since: true, with where its new data
+ * starts. */
+bool tail_ignore_resume_at(struct tail *t, const struct stat *st, uint64_t *offset);
+void tail_ignore_begin(struct tail *t);
+void tail_ignore_end(struct tail *t, bool all);
 
 /* tail_scan.c */
 enum tail_match { TAIL_MATCH_NO, TAIL_MATCH_YES, TAIL_MATCH_UNSURE };

@@ -175,8 +175,10 @@ static void tail_emit_line(void *ctx, const char *line, size_t len, uint64_t end
 
 /* ---- opening ---- */
 
-/* Sets read_offset and the fingerprint; returns how the offset was chosen. */
-static const char *tail_file_start_offset(struct tail_file *f, uint64_t size, bool from_head)
+/* Sets read_offset and the fingerprint; returns how the offset was chosen.
+ * `from`: UINT64_MAX, or where to start without a checkpoint. */
+static const char *tail_file_start_offset(struct tail_file *f, uint64_t size, bool from_head,
+                                          uint64_t from)
 {
     struct tail *t = f->tail;
     const struct checkpoint_entry *entry =
@@ -194,6 +196,10 @@ static const char *tail_file_start_offset(struct tail_file *f, uint64_t size, bo
         return "checkpoint";
     }
     tail_file_fingerprint(f, size);
+    if (from != UINT64_MAX) {
+        f->read_offset = from <= size ? from : 0;
+        return "start of the data written since it was ignored (ignore_older)";
+    }
     f->read_offset = from_head ? 0 : tail_end_of_last_line(f->fd, size);
     return from_head ? "start" : "end";
 }
@@ -201,7 +207,7 @@ static const char *tail_file_start_offset(struct tail_file *f, uint64_t size, bo
 /* Opens `open_path`, followed under the name `path` (they differ for a file
  * renamed away before it was opened). */
 static struct tail_file *tail_file_open_as(struct tail *t, const char *open_path, const char *path,
-                                           bool from_head)
+                                           bool from_head, uint64_t from)
 {
     int fd = open(open_path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -228,7 +234,7 @@ static struct tail_file *tail_file_open_as(struct tail *t, const char *open_path
     f->tag = tail_expand_tag(t->in->config->common.tag, path);
     f->id.dev = (uint64_t)st.st_dev;
     f->id.ino = (uint64_t)st.st_ino;
-    const char *how = tail_file_start_offset(f, (uint64_t)st.st_size, from_head);
+    const char *how = tail_file_start_offset(f, (uint64_t)st.st_size, from_head, from);
     f->emitted_offset = f->acked_offset = f->line_start = f->read_offset;
     line_splitter_init(&f->splitter, (size_t)t->opts->max_line_size, t->opts->skip_long_lines);
     if (t->parser)
@@ -253,12 +259,17 @@ static struct tail_file *tail_file_open_as(struct tail *t, const char *open_path
 
 struct tail_file *tail_file_open(struct tail *t, const char *path, bool from_head)
 {
-    return tail_file_open_as(t, path, path, from_head);
+    return tail_file_open_as(t, path, path, from_head, UINT64_MAX);
+}
+
+struct tail_file *tail_file_open_from(struct tail *t, const char *path, uint64_t offset)
+{
+    return tail_file_open_as(t, path, path, true, offset);
 }
 
 struct tail_file *tail_file_open_moved(struct tail *t, const char *from, const char *to)
 {
-    struct tail_file *f = tail_file_open_as(t, to, from, true);
+    struct tail_file *f = tail_file_open_as(t, to, from, true, UINT64_MAX);
     if (!f)
         return NULL;
     char *why = xasprintf("renamed to %s before it was opened", to);

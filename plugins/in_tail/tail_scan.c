@@ -114,10 +114,16 @@ static void tail_scan_path(struct tail *t, const char *path)
     }
     if (known)
         return; /* the same file under two matched names: followed once */
+    if (tail_ignore_skip(t, path, &st))
+        return;
+    uint64_t new_data;
     /* Only the files there at the very first start may be read from the end;
      * any other new file appeared while skiff was running or stopped. */
     bool from_head = t->first_scan_done || !t->first_start || t->opts->read_from_head;
-    f = tail_file_open(t, path, from_head);
+    if (tail_ignore_resume_at(t, &st, &new_data))
+        f = tail_file_open_from(t, path, new_data);
+    else
+        f = tail_file_open(t, path, from_head);
     if (f)
         f->seen = true;
 }
@@ -216,9 +222,11 @@ void tail_rescan(struct tail *t)
         hmap_entry(n, struct tail_file, by_path)->seen = false;
 
     tail_watch_dirs_begin(t);
+    tail_ignore_begin(t);
     for (size_t i = 0; i < t->opts->path.count; i++)
         tail_scan_glob(t, t->opts->path.items[i]);
     tail_sweep_unseen(t);
+    tail_ignore_end(t, false);
     tail_watch_dirs_end(t);
 }
 
