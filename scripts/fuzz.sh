@@ -1,8 +1,8 @@
 #!/bin/sh
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for
 # SECONDS (default 60), starting from the committed corpus; new inputs go to a
-# scratch folder, crashes to build-fuzz/. Not part of CI, which replays the
-# corpora instead. Usage: sh scripts/fuzz.sh [SECONDS] [TARGET...]
+# scratch folder, crashes to build-fuzz/. CI (scripts/test.sh) runs each for
+# SKIFF_FUZZ_SECONDS (10). Usage: sh scripts/fuzz.sh [SECONDS] [TARGET...]
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
