@@ -158,6 +158,8 @@ void es_index_pattern_free(struct es_index_pattern *pattern)
     free(pattern);
 }
 
+/* Only a name without fields is checked whole (. or .., 255 bytes): with
+ * fields, the length and the leading character depend on their values. */
 int es_index_pattern_check(const struct es_index_pattern *pattern, const char *text, char **error)
 {
     const unsigned text_fixes = 1u << ES_INDEX_FIX_UPPERCASE | 1u << ES_INDEX_FIX_FORBIDDEN;
@@ -177,6 +179,10 @@ int es_index_pattern_check(const struct es_index_pattern *pattern, const char *t
             *error = xasprintf("'%s' is not a valid Elasticsearch name: it must not start with "
                                "'_', '-' or '+'",
                                text);
+        else if (pattern->count == 1 && fixes)
+            *error = xasprintf("'%s' is not a valid Elasticsearch name: not . or .., at most %d "
+                               "bytes",
+                               text, ES_INDEX_NAME_MAX);
         if (*error)
             return -1;
     }

@@ -134,7 +134,7 @@ END_TEST
 
 START_TEST(index_pattern_text_checked_at_load)
 {
-    static const char *const bad[] = {"Logs-%Y", "logs app", "_logs-${a}", "-x", "a:b", NULL};
+    static const char *const bad[] = {"Logs-%Y", "logs app", "_logs-${a}", "-x", "a:b", "..", NULL};
     static const char *const good[] = {"logs-${a}-%Y.%m.%d", "${a}-_x", ".ds-x", "logs-100%%",
                                        NULL};
     for (size_t i = 0; bad[i]; i++) {
