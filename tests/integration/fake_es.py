@@ -33,6 +33,10 @@ Knobs (set the attributes; thread-safe through `lock`):
   write_blocked    set of index names with a write block (item 403)
   flood_stage      True: every item answers the flood-stage block (429)
   pipelines        set of ingest pipeline names (or dict name -> function)
+  answer_padding_per_item  bytes of trailing whitespace per item added to a
+                   bulk answer (0: none). No Elasticsearch does this: it
+                   stands for an answer too large to hold (a proxy's or a
+                   broken node's), to try the client's response bounds
 """
 
 import base64
@@ -81,6 +85,7 @@ class FakeElasticsearch(fake_es_bulk.BulkMixin):
         self.reject_field = None
         self.max_content_length = None
         self.indexing_pressure_limit = None
+        self.answer_padding_per_item = 0
         self.privileges = "all"
         self.write_blocked = set()
         self.flood_stage = False

@@ -226,6 +226,25 @@ class EsFidelityRequests(EsFidelityCase):
                                                      instance=OUT, reason=reason).values()),
                              0, reason)
 
+    def test_answer_too_large_to_hold_splits_the_batch(self):
+        """An answer over the 16 MiB a response may take is not read whole:
+        the batch is split and each half's answer fits; the documents the
+        first request wrote are answered 409 the second time, so each is
+        written once."""
+        tmp = TempDir(self)
+        es = self.fake()
+        es.answer_padding_per_item = 50_000  # 400 items: 20 MB; 200: 10 MB
+        skiff, http = self.start(tmp, {"hosts": [es.url]}, count=400)
+        self.wait_docs(es, skiff, 400)
+        self.wait_metric(http, "skiff_es_documents_total", lambda v: v >= 400, 30,
+                         "400 documents acknowledged", instance=OUT)
+        samples = http.metrics()
+        self.stop(skiff)
+        self.assert_exactly_once(es, 400)
+        self.assertGreater(harness.metric(samples, "skiff_es_retries_total", instance=OUT,
+                                          reason="response_too_large"), 0)
+        self.assertEqual(dead_letters(tmp), [])
+
     def test_413_without_expect_splits_too(self):
         """Under 1 MiB no Expect is sent: Elasticsearch answers 413 from
         Content-Length and closes while the body is still going out; the
