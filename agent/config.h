@@ -50,6 +50,7 @@ struct instance_common {
     char *time_key;       /* parsers: field holding the record's time */
     char *time_format;    /* parsers: its strptime-style format; unset = RFC 3339 */
     bool time_keep;       /* parsers: keep the field after taking the time from it */
+    char *time_zone;      /* parsers: IANA zone of times written without an offset */
     struct value types;   /* parsers: field -> int, float, bool or string */
 };
 

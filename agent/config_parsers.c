@@ -62,6 +62,20 @@ static void check_parser_time_format(const struct instance_config *p, const char
     timefmt_free(format);
 }
 
+static void check_parser_time_zone(const struct instance_config *p, const char *context,
+                                   struct diag_list *diags)
+{
+    if (!p->common.time_zone)
+        return;
+    char *error = NULL;
+    struct time_zone *zone = timefmt_zone_load(p->common.time_zone, &error);
+    if (!zone) {
+        diag_add(diags, config_option_node(p, "time_zone"), "%s: time_zone: %s", context, error);
+        free(error);
+    }
+    timefmt_zone_free(zone);
+}
+
 static void check_parser_names(const struct config *config, struct diag_list *diags)
 {
     for (size_t i = 0; i < config->parser_count; i++) {
@@ -78,6 +92,7 @@ static void check_parser_names(const struct config *config, struct diag_list *di
                      context, name);
         check_parser_types(p, context, diags);
         check_parser_time_format(p, context, diags);
+        check_parser_time_zone(p, context, diags);
         free(context);
     }
 }

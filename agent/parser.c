@@ -15,8 +15,15 @@
 #include <string.h>
 #include <strings.h>
 
+/* Without time_format but with time_zone: RFC 3339 times that lack their
+ * offset are read with these. */
+static const char *const local_rfc3339_formats[] = {"%FT%T.%L", "%FT%T", "%F %T.%L", "%F %T"};
+enum { LOCAL_FORMATS = sizeof local_rfc3339_formats / sizeof local_rfc3339_formats[0] };
+
 struct parser_support {
-    struct time_format *time_format; /* NULL: RFC 3339 */
+    struct time_format *time_format;                  /* NULL: RFC 3339 */
+    struct time_zone *time_zone;                      /* NULL: UTC */
+    struct time_format *local_formats[LOCAL_FORMATS]; /* with time_zone and no time_format */
     struct metric *records;
     struct metric *failed_format;
     struct metric *failed_time;
@@ -39,6 +46,33 @@ static struct metric *parser_metric(const struct instance *parser, const char *n
     return m;
 }
 
+static int parser_support_zone(struct instance *parser, struct parser_support *s)
+{
+    const char *name = parser->config->common.time_zone;
+    if (!name)
+        return 0;
+    char *error = NULL;
+    s->time_zone = timefmt_zone_load(name, &error);
+    if (!s->time_zone) {
+        log_error(parser->alias, "time_zone: %s", error);
+        free(error);
+        return -1;
+    }
+    for (size_t i = 0; i < LOCAL_FORMATS && !s->time_format; i++) {
+        s->local_formats[i] = timefmt_compile(local_rfc3339_formats[i], &error);
+        free(error); /* they compile: fixed formats */
+        error = NULL;
+    }
+    return 0;
+}
+
+static void parser_support_free_zone(struct parser_support *s)
+{
+    timefmt_zone_free(s->time_zone);
+    for (size_t i = 0; i < LOCAL_FORMATS; i++)
+        timefmt_free(s->local_formats[i]);
+}
+
 int parser_support_init(struct instance *parser)
 {
     struct parser_support *s = xcalloc(1, sizeof *s);
@@ -52,6 +86,11 @@ int parser_support_init(struct instance *parser)
             free(s);
             return -1;
         }
+    }
+    if (parser_support_zone(parser, s) < 0) {
+        timefmt_free(s->time_format);
+        free(s);
+        return -1;
     }
     s->records =
         parser_metric(parser, "skiff_parser_records_total", "Texts given to the parser", NULL);
@@ -69,6 +108,7 @@ void parser_support_free(struct instance *parser)
     if (!parser->parsing)
         return;
     timefmt_free(parser->parsing->time_format);
+    parser_support_free_zone(parser->parsing);
     free(parser->parsing);
     parser->parsing = NULL;
 }
@@ -87,13 +127,27 @@ static int parser_time_from_number(double seconds, struct record_time *out)
     return 0;
 }
 
+/* RFC 3339; with time_zone, also without its offset (wall-clock time there). */
+static int parser_time_rfc3339(const struct parser_support *s, const char *text, size_t len,
+                               struct record_time *out)
+{
+    if (timefmt_parse_rfc3339(text, len, out) == 0)
+        return 0;
+    for (size_t i = 0; i < LOCAL_FORMATS && s->local_formats[i]; i++) {
+        if (timefmt_parse_in(s->local_formats[i], text, len, out, s->time_zone) == 0)
+            return 0;
+    }
+    return -1;
+}
+
 static int parser_time_from_value(const struct parser_support *s, const struct value *v,
                                   struct record_time *out)
 {
     if (v->type == VALUE_STRING && s->time_format)
-        return timefmt_parse(s->time_format, v->as.string.ptr, v->as.string.len, out, 0);
+        return timefmt_parse_in(s->time_format, v->as.string.ptr, v->as.string.len, out,
+                                s->time_zone);
     if (v->type == VALUE_STRING)
-        return timefmt_parse_rfc3339(v->as.string.ptr, v->as.string.len, out);
+        return parser_time_rfc3339(s, v->as.string.ptr, v->as.string.len, out);
     /* A number without a format is seconds since the epoch. */
     if (v->type == VALUE_INT && !s->time_format)
         return parser_time_from_number((double)v->as.integer, out);

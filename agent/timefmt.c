@@ -6,7 +6,6 @@
 #include "timefmt.h"
 #include "timefmt_internal.h"
 
-
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +41,7 @@ static unsigned days_in_month(int64_t year, unsigned month)
 
 /* Howard Hinnant's days_from_civil: days from 1970-01-01 to a proleptic
  * Gregorian date, counting in 400-year eras that start on March 1st. */
-static int64_t days_from_civil(int64_t year, unsigned month, unsigned day)
+int64_t timefmt_days_from_civil(int64_t year, unsigned month, unsigned day)
 {
     year -= month <= 2;
     int64_t era = (year >= 0 ? year : year - 399) / 400;
@@ -93,7 +92,7 @@ static int civil_to_time(const struct civil_time *c, int64_t offset_sec, struct 
         second = 59;
         nsec = NSEC_PER_SEC - 1;
     }
-    int64_t days = days_from_civil(c->year, c->month, c->day);
+    int64_t days = timefmt_days_from_civil(c->year, c->month, c->day);
     out->sec = days * SEC_PER_DAY + c->hour * 3600 + c->minute * 60 + second - offset_sec;
     out->nsec = nsec;
     return 0;
@@ -390,7 +389,7 @@ static int set_date(const struct time_format *fmt, const struct time_parts *p, i
         if (p->fields[F_YDAY] > 365u + is_leap(year))
             return -1;
         struct civil_time date;
-        civil_from_days(days_from_civil(year, 1, 1) + p->fields[F_YDAY] - 1, &date);
+        civil_from_days(timefmt_days_from_civil(year, 1, 1) + p->fields[F_YDAY] - 1, &date);
         c->month = date.month;
         c->day = date.day;
         return 0;
@@ -408,35 +407,53 @@ static int64_t parsed_year(const struct time_format *fmt, const struct time_part
     return yy < 69 ? 2000 + yy : 1900 + yy;
 }
 
-/* The date of `now` as seen at `offset_sec`. */
-static void local_today(int64_t now_sec, int64_t offset_sec, struct civil_time *c)
+/* The zone a text without %z or %Z is in: a fixed offset, or an IANA zone. */
+struct zone_ref {
+    int64_t fixed_sec; /* east of UTC, when `zone` is NULL */
+    const struct time_zone *zone;
+};
+
+static int civil_to_time_in(const struct civil_time *c, const struct zone_ref *z,
+                            struct record_time *out)
 {
+    if (!z->zone)
+        return civil_to_time(c, z->fixed_sec, out);
+    if (civil_to_time(c, 0, out) < 0)
+        return -1;
+    out->sec = timefmt_zone_to_utc(z->zone, out->sec);
+    return 0;
+}
+
+/* The date of `now` as seen in the zone. */
+static void local_today(int64_t now_sec, const struct zone_ref *z, struct civil_time *c)
+{
+    int64_t offset_sec = z->zone ? timefmt_zone_offset(z->zone, now_sec) : z->fixed_sec;
     civil_from_days(floor_div(now_sec + offset_sec, SEC_PER_DAY), c);
 }
 
 static int assemble_yearless(const struct time_format *fmt, const struct time_parts *p,
-                             struct civil_time *c, int64_t offset_sec, int64_t now_sec,
+                             struct civil_time *c, const struct zone_ref *z, int64_t now_sec,
                              struct record_time *out)
 {
     struct civil_time today;
-    local_today(now_sec, offset_sec, &today);
-    if (set_date(fmt, p, today.year, c) == 0 && civil_to_time(c, offset_sec, out) == 0 &&
+    local_today(now_sec, z, &today);
+    if (set_date(fmt, p, today.year, c) == 0 && civil_to_time_in(c, z, out) == 0 &&
         out->sec <= now_sec + FUTURE_SLACK_YEARLESS)
         return 0;
     if (set_date(fmt, p, today.year - 1, c) < 0)
         return -1;
-    return civil_to_time(c, offset_sec, out);
+    return civil_to_time_in(c, z, out);
 }
 
-static int assemble_dateless(struct civil_time *c, int64_t offset_sec, int64_t now_sec,
+static int assemble_dateless(struct civil_time *c, const struct zone_ref *z, int64_t now_sec,
                              struct record_time *out)
 {
     struct civil_time today;
-    local_today(now_sec, offset_sec, &today);
+    local_today(now_sec, z, &today);
     c->year = today.year;
     c->month = today.month;
     c->day = today.day;
-    if (civil_to_time(c, offset_sec, out) < 0)
+    if (civil_to_time_in(c, z, out) < 0)
         return -1;
     if (out->sec > now_sec + FUTURE_SLACK_DATELESS)
         out->sec -= SEC_PER_DAY;
@@ -444,26 +461,27 @@ static int assemble_dateless(struct civil_time *c, int64_t offset_sec, int64_t n
 }
 
 static int assemble(const struct time_format *fmt, const struct time_parts *p,
-                    int64_t default_offset_sec, int64_t now_sec, struct record_time *out)
+                    const struct zone_ref *zone, int64_t now_sec, struct record_time *out)
 {
     if (fmt->sets & BIT(F_EPOCH)) {
         epoch_to_time(p, out);
         return 0;
     }
-    int64_t offset_sec = fmt->sets & BIT(F_ZONE) ? p->offset_sec : default_offset_sec;
+    struct zone_ref given = {p->offset_sec, NULL};
+    const struct zone_ref *z = fmt->sets & BIT(F_ZONE) ? &given : zone;
     struct civil_time c = {0};
     set_clock(fmt, p, &c);
     if (!(fmt->sets & DATE_BITS))
-        return assemble_dateless(&c, offset_sec, now_sec, out);
+        return assemble_dateless(&c, z, now_sec, out);
     if (!(fmt->sets & YEAR_BITS))
-        return assemble_yearless(fmt, p, &c, offset_sec, now_sec, out);
+        return assemble_yearless(fmt, p, &c, z, now_sec, out);
     if (set_date(fmt, p, parsed_year(fmt, p), &c) < 0)
         return -1;
-    return civil_to_time(&c, offset_sec, out);
+    return civil_to_time_in(&c, z, out);
 }
 
-int timefmt_parse_at(const struct time_format *fmt, const char *s, size_t len,
-                     struct record_time *out, int64_t default_offset_sec, int64_t now_sec)
+static int parse_in(const struct time_format *fmt, const char *s, size_t len,
+                    struct record_time *out, const struct zone_ref *zone, int64_t now_sec)
 {
     struct scan sc = {s, len, 0};
     struct time_parts parts = {0};
@@ -472,16 +490,39 @@ int timefmt_parse_at(const struct time_format *fmt, const char *s, size_t len,
             return -1;
     }
     struct record_time t;
-    if (sc.pos != len || assemble(fmt, &parts, default_offset_sec, now_sec, &t) < 0)
+    if (sc.pos != len || assemble(fmt, &parts, zone, now_sec, &t) < 0)
         return -1;
     *out = t;
     return 0;
 }
 
+int timefmt_parse_at(const struct time_format *fmt, const char *s, size_t len,
+                     struct record_time *out, int64_t default_offset_sec, int64_t now_sec)
+{
+    struct zone_ref zone = {default_offset_sec, NULL};
+    return parse_in(fmt, s, len, out, &zone, now_sec);
+}
+
+int timefmt_parse_in_at(const struct time_format *fmt, const char *s, size_t len,
+                        struct record_time *out, const struct time_zone *zone, int64_t now_sec)
+{
+    struct zone_ref ref = {0, zone};
+    return parse_in(fmt, s, len, out, &ref, now_sec);
+}
+
+static int64_t now_if_needed(const struct time_format *fmt)
+{
+    return fmt->sets & (YEAR_BITS | BIT(F_EPOCH)) ? 0 : (int64_t)time(NULL);
+}
+
+int timefmt_parse_in(const struct time_format *fmt, const char *s, size_t len,
+                     struct record_time *out, const struct time_zone *zone)
+{
+    return timefmt_parse_in_at(fmt, s, len, out, zone, now_if_needed(fmt));
+}
+
 int timefmt_parse(const struct time_format *fmt, const char *s, size_t len, struct record_time *out,
                   int64_t default_offset_sec)
 {
-    bool needs_now = !(fmt->sets & (YEAR_BITS | BIT(F_EPOCH)));
-    int64_t now_sec = needs_now ? (int64_t)time(NULL) : 0;
-    return timefmt_parse_at(fmt, s, len, out, default_offset_sec, now_sec);
+    return timefmt_parse_at(fmt, s, len, out, default_offset_sec, now_if_needed(fmt));
 }

@@ -1,8 +1,8 @@
 /* Timestamps of log lines turned into record times: a fast path for RFC 3339
  * as CRI and docker write it, and strptime-style formats (Fluent Bit's
- * time_format) compiled once at config time into a small program. Not a time
- * zone library: a zone is a fixed offset, read from the text (%z, %Z) or given
- * by the caller; there is no IANA zone database and no DST.
+ * time_format) compiled once at config time into a small program. A text's
+ * zone is the offset it gives (%z, %Z), else a fixed offset or an IANA zone
+ * from the system's zoneinfo (timefmt_zone.c) given by the caller.
  *
  * All parsers are strict: the whole input must match, nothing is read past
  * `len`, and a failed parse leaves *out unchanged. Times are seconds since the
@@ -60,6 +60,28 @@ int timefmt_parse(const struct time_format *fmt, const char *s, size_t len, stru
 /* The same, with `now_sec` standing for the current time (for tests). */
 int timefmt_parse_at(const struct time_format *fmt, const char *s, size_t len,
                      struct record_time *out, int64_t default_offset_sec, int64_t now_sec);
+
+/* An IANA time zone read from the system's zoneinfo ($TZDIR, else
+ * /usr/share/zoneinfo), with its summer time rules. */
+struct time_zone;
+/* Loads zone `name` (Europe/Paris, UTC). Returns NULL with a message in
+ * *error (malloc'ed) if there is no such zone. */
+struct time_zone *timefmt_zone_load(const char *name, char **error);
+void timefmt_zone_free(struct time_zone *zone);
+/* The offset east of UTC, in seconds, in effect at `utc`. */
+int32_t timefmt_zone_offset(const struct time_zone *zone, int64_t utc);
+/* The UTC time of wall-clock time `local` (seconds since the epoch as if it
+ * were UTC) in `zone`. In the hour repeated when clocks go back, the first
+ * of the two; in the hour skipped when they go forward, the offset from
+ * before the change applies. */
+int64_t timefmt_zone_to_utc(const struct time_zone *zone, int64_t local);
+
+/* As timefmt_parse, but a text without %z or %Z is wall-clock time in `zone`
+ * (NULL: UTC), summer time included. */
+int timefmt_parse_in(const struct time_format *fmt, const char *s, size_t len,
+                     struct record_time *out, const struct time_zone *zone);
+int timefmt_parse_in_at(const struct time_format *fmt, const char *s, size_t len,
+                        struct record_time *out, const struct time_zone *zone, int64_t now_sec);
 
 /* The proleptic Gregorian date of a day count since 1970-01-01 (Howard
  * Hinnant's civil_from_days), for writers of RFC 3339 times. */

@@ -56,6 +56,9 @@ struct time_format {
     unsigned sets; /* BIT(F_*) of every directive */
 };
 
+/* Days from 1970-01-01 to a proleptic Gregorian date (timefmt.c). */
+int64_t timefmt_days_from_civil(int64_t year, unsigned month, unsigned day);
+
 /* The C locale's isspace, whatever the process locale is. */
 static inline bool timefmt_is_space(char c)
 {

@@ -412,14 +412,17 @@ def tail_input(paths, **options):
     return config
 
 
-def tail_config(tmp, inputs, out, port=None, outputs=None, **service):
+def tail_config(tmp, inputs, out, port=None, outputs=None, parsers=None, **service):
     """tail input(s) -> file output `out` (matching everything), state in
-    tmp/state."""
+    tmp/state, with `parsers` (a list of parser dicts) if given."""
     if isinstance(inputs, dict):
         inputs = [inputs]
     outputs = outputs or [{"name": "file", "match": "*", "path": out}]
-    return harness.pipeline_config(inputs, outputs, port=port,
-                                   state_dir=tmp.join("state"), **service)
+    config = harness.pipeline_config(inputs, outputs, port=port,
+                                     state_dir=tmp.join("state"), **service)
+    if parsers:
+        config["parsers"] = parsers
+    return config
 
 
 def checkpoint_path(tmp, alias="tail.0"):
@@ -494,13 +497,14 @@ class TailRun:
     answers 200 (the inputs have started)."""
 
     def __init__(self, test, tmp, inputs, out=None, run="run1", outputs=None, stdout=None,
-                 **service):
+                 parsers=None, **service):
         self.test = test
         self.tmp = tmp
         self.out = out or tmp.join("out.jsonl")
         self.port = harness.free_port()
         self.dir = _RunDir(tmp, run)
-        config = tail_config(tmp, inputs, self.out, port=self.port, outputs=outputs, **service)
+        config = tail_config(tmp, inputs, self.out, port=self.port, outputs=outputs,
+                             parsers=parsers, **service)
         self.config_path = harness.write_config(self.dir, config)
         self.skiff = harness.Skiff(test, self.dir, self.config_path, stdout=stdout)
         self.http = harness.SkiffHttp(self.skiff, self.port)

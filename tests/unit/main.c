@@ -31,6 +31,7 @@ int main(void)
     srunner_add_suite(runner, line_splitter_suite());
     srunner_add_suite(runner, tail_checkpoint_suite());
     srunner_add_suite(runner, timefmt_suite());
+    srunner_add_suite(runner, timefmt_zone_suite());
     srunner_add_suite(runner, storage_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
