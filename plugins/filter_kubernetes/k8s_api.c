@@ -384,6 +384,11 @@ bool k8s_api_synced(const struct k8s_api *api)
     return api->pods.synced;
 }
 
+bool k8s_api_namespaces_pending(const struct k8s_api *api)
+{
+    return api->opts.watch_namespaces && !api->namespaces.synced && api->namespaces.failures == 0;
+}
+
 bool k8s_api_healthy(const struct k8s_api *api)
 {
     if (api->opts.use_kubelet)

@@ -50,6 +50,10 @@ void k8s_api_stop(struct k8s_api *api); /* cancels every request */
 bool k8s_api_healthy(const struct k8s_api *api);
 /* True once the pods were listed (or polled from the kubelet) at least once. */
 bool k8s_api_synced(const struct k8s_api *api);
+/* True while namespaces are watched and their first LIST has neither
+ * answered nor failed: a pod's metadata is then known without its
+ * namespace's labels and annotations yet. */
+bool k8s_api_namespaces_pending(const struct k8s_api *api);
 /* Asks for one GET of a pod the cache misses, unless one was made for it
  * already or the rate limit is reached. No-op with use_kubelet. */
 void k8s_api_fetch_pod(struct k8s_api *api, const char *namespace_name, const char *name);

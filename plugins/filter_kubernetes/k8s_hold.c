@@ -155,6 +155,14 @@ static struct k8s_pod *source_lookup(struct k8s_filter_state *state, struct k8s_
     return s->pod;
 }
 
+/* The pod is known, and so is its namespace when namespace labels or
+ * annotations are wanted: the namespaces' first LIST may answer after the
+ * pods'. A failing namespaces watch does not hold records. */
+static bool metadata_complete(struct k8s_filter_state *state, struct k8s_source *s)
+{
+    return source_lookup(state, s) && !k8s_api_namespaces_pending(state->api);
+}
+
 /* ---- records ---- */
 
 static void attach(struct k8s_filter_state *state, struct record *rec, struct attachment *a)
@@ -371,13 +379,14 @@ enum filter_result k8s_filter_record(struct instance *f, struct instance *input,
         gauges_update(state);
         return FILTER_TAKEN;
     }
-    if (source_lookup(state, s)) {
+    bool can_wait = opts->metadata_wait_ms > 0 && k8s_api_healthy(state->api);
+    if (metadata_complete(state, s) || (!can_wait && source_lookup(state, s))) {
         enum filter_result result = enrich(state, s, rec);
         if (result == FILTER_DROP)
             instance_count_dropped(f, "k8s_exclude", 1);
         return result;
     }
-    if (opts->metadata_wait_ms > 0 && k8s_api_healthy(state->api)) {
+    if (can_wait) {
         hold(state, s, input, tag, rec);
         hold_bound(state);
         gauges_update(state);
@@ -395,7 +404,7 @@ void k8s_hold_changed(void *data)
     bool healthy = k8s_api_healthy(state->api);
     for (struct k8s_source *s = state->waiting, *next; s; s = next) {
         next = s->next_waiting;
-        if (source_lookup(state, s) || !healthy)
+        if (metadata_complete(state, s) || !healthy)
             release(state, s, K8S_NO_META_API);
     }
 }
@@ -423,7 +432,7 @@ void k8s_hold_tick(struct instance *f)
     for (struct k8s_source *s = state->waiting, *next; s; s = next) {
         next = s->next_waiting;
         int64_t waited = now - s->head->arrived_ms;
-        if (source_lookup(state, s) || waited >= opts->metadata_wait_ms) {
+        if (metadata_complete(state, s) || waited >= opts->metadata_wait_ms) {
             release(state, s, K8S_NO_META_WAIT);
         } else if (!s->fetch_asked && k8s_api_synced(state->api) &&
                    waited >= opts->metadata_wait_ms / 4) {

@@ -131,6 +131,7 @@ class FakeK8s:
         self.counts = collections.Counter()
         self.paths = collections.Counter()
         self.unauthorized = 0
+        self.list_delay = {}
         self.stopping = False
         self.ca_file = None
         self._context = None
@@ -349,6 +350,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _list(self, kind, selector):
         fake = self.server_fake
+        # An API server answers each LIST on its own: the namespaces' may come
+        # after the pods' (list_delay: kind -> seconds, at most 10).
+        time.sleep(min(fake.list_delay.get(kind, 0.0), 10.0))
         with fake.lock:
             items = self._selected(kind, selector)
             if items is None:

@@ -8,7 +8,7 @@ import os
 import unittest
 
 import harness
-from fake_k8s import FakeK8s, container_id, make_pod
+from fake_k8s import FakeK8s, container_id, make_namespace, make_pod
 from harness import Skiff, SkiffHttp, TempDir, free_port, run_cli, wait_for, write_config
 from in_cluster import InCluster
 
@@ -195,6 +195,22 @@ class MinimalConfigs(unittest.TestCase):
         self.assertEqual(result.returncode, 2, result.stderr)
         self.assertIn("holds credentials", result.stderr)
         self.assertNotIn("s3cr3t-pw", result.stderr + result.stdout)
+
+    def test_records_wait_for_the_namespaces_list_too(self):
+        """namespace_labels: the namespaces' LIST answers a second after the
+        pods'; records that came meanwhile wait for it (within
+        metadata_wait) and carry the namespace's labels."""
+        pod = make_pod("web-1")
+        run = MinimalRun(self, {"api_url": "{api}", "node_name": NODE,
+                                "namespace_labels": True, "metadata_wait": "5s"}, pods=[pod])
+        run.fake.add_namespace(make_namespace("default", labels={"team": "sre"}))
+        run.fake.list_delay["namespaces"] = 1.0
+        run.write("web-1", ["early line"])
+        run.start()
+        record = run.wait_count(1)[0]
+        run.stop()
+        self.assertEqual(record["kubernetes"]["pod_name"], "web-1")
+        self.assertEqual(record["kubernetes"].get("namespace_labels"), {"team": "sre"})
 
     def test_tls_verify_false_warns(self):
         """tls_verify: false is said at start, as the Elasticsearch output says it."""
