@@ -190,8 +190,8 @@ void tail_ignore_begin(struct tail *t);
 void tail_ignore_end(struct tail *t, bool all);
 
 /* tail_scan.c */
-enum tail_match { TAIL_MATCH_NO, TAIL_MATCH_YES, TAIL_MATCH_UNSURE };
-enum tail_match tail_path_matched(const struct tail *t, const char *path);
+/* Whether the globs (with GLOB_BRACE's {a,b}) match `path`, and no exclude. */
+bool tail_path_matched(const struct tail *t, const char *path);
 /* inotify named `path` as created or moved into a watched folder. */
 void tail_found(struct tail *t, const char *path);
 /* inotify paired a rename from `from` to `to` (both in watched folders). */

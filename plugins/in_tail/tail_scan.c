@@ -128,30 +128,66 @@ static void tail_scan_path(struct tail *t, const char *path)
         f->seen = true;
 }
 
-/* Whether `path` is one the globs match (and no exclude does). A glob with
- * braces cannot be checked by fnmatch(3): UNSURE, and the caller rescans. */
-enum tail_match tail_path_matched(const struct tail *t, const char *path)
+/* The '}' that closes the '{' at `open`, or NULL. */
+static const char *tail_brace_end(const char *open)
 {
-    enum tail_match result = TAIL_MATCH_NO;
-    for (size_t i = 0; i < t->opts->path.count; i++) {
-        const char *pattern = t->opts->path.items[i];
-        if (strchr(pattern, '{'))
-            result = TAIL_MATCH_UNSURE;
-        else if (fnmatch(pattern, path, FNM_PATHNAME | FNM_PERIOD) == 0)
-            return tail_excluded(t, path) ? TAIL_MATCH_NO : TAIL_MATCH_YES;
+    int depth = 0;
+    for (const char *p = open; *p; p++) {
+        if (*p == '\\' && p[1])
+            p++;
+        else if (*p == '{')
+            depth++;
+        else if (*p == '}' && --depth == 0)
+            return p;
     }
-    return result;
+    return NULL;
+}
+
+/* fnmatch(3) with glob(3)'s GLOB_BRACE: `a{b,c}d` matches what `abd` or
+ * `acd` does. Alternatives may nest; a '{' without its '}' is a literal. */
+static bool tail_fnmatch(const char *pattern, const char *path)
+{
+    const char *open = strchr(pattern, '{');
+    const char *close = open ? tail_brace_end(open) : NULL;
+    if (!close)
+        return fnmatch(pattern, path, FNM_PATHNAME | FNM_PERIOD) == 0;
+    size_t head = (size_t)(open - pattern);
+    const char *alt = open + 1;
+    int depth = 0;
+    for (const char *p = alt;; p++) {
+        if (*p == '{')
+            depth++;
+        else if (*p == '}' && p != close)
+            depth--;
+        if ((p == close || (*p == ',' && depth == 0))) {
+            char *one = xasprintf("%.*s%.*s%s", (int)head, pattern, (int)(p - alt), alt, close + 1);
+            bool matched = tail_fnmatch(one, path);
+            free(one);
+            if (matched)
+                return true;
+            if (p == close)
+                return false;
+            alt = p + 1;
+        }
+    }
+}
+
+/* Whether `path` is one the globs match (and no exclude does). */
+bool tail_path_matched(const struct tail *t, const char *path)
+{
+    for (size_t i = 0; i < t->opts->path.count; i++) {
+        if (tail_fnmatch(t->opts->path.items[i], path))
+            return !tail_excluded(t, path);
+    }
+    return false;
 }
 
 /* A folder event named `path` as created or moved in: a matched file is
  * opened at once, before it can be rotated away. */
 void tail_found(struct tail *t, const char *path)
 {
-    enum tail_match match = tail_path_matched(t, path);
-    if (match == TAIL_MATCH_YES)
+    if (tail_path_matched(t, path))
         tail_scan_path(t, path);
-    else if (match == TAIL_MATCH_UNSURE)
-        tail_rescan(t);
 }
 
 /* A file renamed from `from` to `to` within the watched folders. If `from`
@@ -161,14 +197,14 @@ void tail_found(struct tail *t, const char *path)
 void tail_found_moved(struct tail *t, const char *from, const char *to)
 {
     struct stat st;
-    if (tail_path_matched(t, from) == TAIL_MATCH_NO || stat(to, &st) < 0 || !S_ISREG(st.st_mode)) {
+    if (!tail_path_matched(t, from) || stat(to, &st) < 0 || !S_ISREG(st.st_mode)) {
         tail_found(t, to);
         return;
     }
     struct tail_file *known = tail_file_by_inode(t, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
     if (known && !known->rotated && strcmp(known->path, from) == 0)
         tail_file_rotate(known, "renamed away");
-    if (tail_path_matched(t, to) != TAIL_MATCH_NO) {
+    if (tail_path_matched(t, to)) {
         tail_found(t, to); /* adopts it under its new name */
         return;
     }

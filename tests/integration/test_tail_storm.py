@@ -5,7 +5,8 @@ renames it to a.log.N (no longer matched); after 10 rounds a last a.log of
 
 - inotify: the file is opened as soon as its IN_CREATE is read; one renamed
   away before that is found through the IN_MOVED_FROM/IN_MOVED_TO pair and
-  read whole under its old name. G = 1 ms and 10 ms.
+  read whole under its old name. G = 1 ms and 10 ms; and 1 ms through a
+  glob with braces.
 - poll: the globs are scanned at every poll, so a file is opened when it
   stays under its name for longer than one poll interval. Each file is
   written in three batches over 3 poll intervals, then renamed after G =
@@ -53,9 +54,9 @@ class TailStorm(unittest.TestCase):
         self.logs = self.tmp.join("logs")
         os.makedirs(self.logs)
 
-    def run_storm(self, gap, **options):
+    def run_storm(self, gap, glob="*.log", **options):
         options.setdefault("rotate_wait", "2s")
-        run = TailRun(self, self.tmp, tail_input(os.path.join(self.logs, "*.log"), **options))
+        run = TailRun(self, self.tmp, tail_input(os.path.join(self.logs, glob), **options))
         run.wait_watched(0)
         poll = options.get("watcher") == "poll"
         total = storm(self.logs, gap, batches=3 if poll else 1,
@@ -73,6 +74,11 @@ class TailStorm(unittest.TestCase):
 
     def test_storm_10ms_inotify(self):
         self.run_storm(0.010)
+
+    def test_storm_1ms_inotify_brace_glob(self):
+        """The same through a glob with braces, which events are matched
+        against as glob(3) would."""
+        self.run_storm(0.001, glob="{a,{b,c}}.log")
 
     def test_storm_1ms_poll(self):
         self.run_storm(0.001, watcher="poll", poll_interval=f"{POLL_MS}ms")
