@@ -190,6 +190,9 @@ void tail_ignore_begin(struct tail *t);
 void tail_ignore_end(struct tail *t, bool all);
 
 /* tail_scan.c */
+/* fnmatch(3) as glob(3) matches with GLOB_BRACE: `*` stops at '/', a leading
+ * '.' must be matched by a '.', `a{b,c}` is `ab` or `ac`. */
+bool tail_glob_match(const char *pattern, const char *path);
 /* Whether the globs (with GLOB_BRACE's {a,b}) match `path`, and no exclude. */
 bool tail_path_matched(const struct tail *t, const char *path);
 /* inotify named `path` as created or moved into a watched folder. */

@@ -145,7 +145,7 @@ static const char *tail_brace_end(const char *open)
 
 /* fnmatch(3) with glob(3)'s GLOB_BRACE: `a{b,c}d` matches what `abd` or
  * `acd` does. Alternatives may nest; a '{' without its '}' is a literal. */
-static bool tail_fnmatch(const char *pattern, const char *path)
+bool tail_glob_match(const char *pattern, const char *path)
 {
     const char *open = strchr(pattern, '{');
     const char *close = open ? tail_brace_end(open) : NULL;
@@ -161,7 +161,7 @@ static bool tail_fnmatch(const char *pattern, const char *path)
             depth--;
         if ((p == close || (*p == ',' && depth == 0))) {
             char *one = xasprintf("%.*s%.*s%s", (int)head, pattern, (int)(p - alt), alt, close + 1);
-            bool matched = tail_fnmatch(one, path);
+            bool matched = tail_glob_match(one, path);
             free(one);
             if (matched)
                 return true;
@@ -176,7 +176,7 @@ static bool tail_fnmatch(const char *pattern, const char *path)
 bool tail_path_matched(const struct tail *t, const char *path)
 {
     for (size_t i = 0; i < t->opts->path.count; i++) {
-        if (tail_fnmatch(t->opts->path.items[i], path))
+        if (tail_glob_match(t->opts->path.items[i], path))
             return !tail_excluded(t, path);
     }
     return false;

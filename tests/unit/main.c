@@ -30,6 +30,7 @@ int main(void)
     srunner_add_suite(runner, chunk_file_suite());
     srunner_add_suite(runner, line_splitter_suite());
     srunner_add_suite(runner, tail_checkpoint_suite());
+    srunner_add_suite(runner, tail_scan_suite());
     srunner_add_suite(runner, timefmt_suite());
     srunner_add_suite(runner, timefmt_zone_suite());
     srunner_add_suite(runner, storage_suite());

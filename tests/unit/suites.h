@@ -29,6 +29,7 @@ Suite *chunk_suite(void);
 Suite *chunk_file_suite(void);
 Suite *line_splitter_suite(void);
 Suite *tail_checkpoint_suite(void);
+Suite *tail_scan_suite(void);
 Suite *timefmt_suite(void);
 Suite *timefmt_zone_suite(void);
 Suite *storage_suite(void);
