@@ -10,7 +10,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 #include "xalloc.h"
 
 #include <dirent.h>

@@ -5,7 +5,7 @@
 #include "json.h"
 #include "log.h"
 #include "loop.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 
 #include <errno.h>
 #include <stdio.h>

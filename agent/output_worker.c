@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "plugin_api.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -55,18 +56,6 @@ static void eventfd_drain(int fd)
         ;
 }
 
-int64_t output_retry_delay_ms(int64_t retry_min_ms, int64_t retry_max_ms, unsigned attempt,
-                              double unit_random)
-{
-    int64_t base = retry_min_ms;
-    for (unsigned i = 1; i < attempt && base < retry_max_ms; i++)
-        base *= 2;
-    if (base > retry_max_ms)
-        base = retry_max_ms;
-    int64_t delay = base / 2 + (int64_t)((double)(base - base / 2) * unit_random);
-    return delay < retry_min_ms ? retry_min_ms : delay;
-}
-
 /* ---- worker thread side ---- */
 
 static void queue_activate(struct output_queue *queue, struct delivery *delivery)
@@ -107,8 +96,7 @@ static void queue_dispatch(struct output_queue *queue)
             queue->tail = NULL;
         delivery->next = NULL;
         queue_activate(queue, delivery);
-        delivery->attempts++;
-        queue->output->plugin->flush(queue->output, delivery);
+        delivery_attempt(delivery);
     }
     queue->dispatching = false;
 }
@@ -118,99 +106,13 @@ static struct output_queue *worker_queue(struct output_worker *worker, struct in
     return &worker->queues[output->index];
 }
 
-static void delivery_retry_timer(struct loop *loop, struct loop_timer *timer, void *data)
+/* delivery.c calls this when a delivery ended (delivered or given up on). */
+static void worker_on_delivery_end(struct delivery *delivery, void *data)
 {
-    struct delivery *delivery = data;
-    delivery->retry_timer = NULL; /* one-shot: freed after this callback */
-    delivery->attempts++;
-    delivery->output->plugin->flush(delivery->output, delivery);
-}
-
-static void delivery_schedule_retry(struct delivery *delivery, const char *reason)
-{
-    struct instance *out = delivery->output;
-    struct output_worker *worker = delivery->worker;
-    const struct instance_common *common = &out->config->common;
-    double unit = (double)rand_r(&worker->random_state) / (double)RAND_MAX;
-    int64_t delay =
-        output_retry_delay_ms(common->retry_min_ms, common->retry_max_ms, delivery->attempts, unit);
-
-    /* Retry-After is honoured up to retry_max, so a bogus value cannot park
-     * the chunk for hours. */
-    int64_t asked = delivery->retry_after_ms;
-    if (asked > common->retry_max_ms)
-        asked = common->retry_max_ms;
-    if (asked > delay)
-        delay = asked;
-    delivery->retry_after_ms = 0;
-
-    metric_add(out->metrics.retries, 1);
-    log_warn(out->alias, "chunk %llu (tag %s, %u records): %s; retry %u in %.1fs",
-             (unsigned long long)delivery->chunk->id, delivery->chunk->tag,
-             delivery->chunk->record_count, reason ? reason : "failed", delivery->attempts,
-             (double)delay / 1000.0);
-    delivery->retry_timer = loop_add_timer(worker->loop, delay, 0, delivery_retry_timer, delivery);
-}
-
-static bool delivery_retries_left(const struct delivery *delivery)
-{
-    int64_t limit = delivery->output->config->common.retry_limit;
-    return limit < 0 || (int64_t)delivery->attempts <= limit;
-}
-
-const struct chunk *delivery_chunk(const struct delivery *delivery)
-{
-    return delivery->chunk;
-}
-
-bool delivery_is_last_attempt(const struct delivery *delivery)
-{
-    return !delivery_retries_left(delivery);
-}
-
-struct dead_letter *output_worker_dead_letter(const struct output_worker *worker)
-{
-    return worker->dead_letter;
-}
-
-static void delivery_give_up(struct delivery *delivery, const char *what, const char *reason)
-{
-    char why[512];
-    snprintf(why, sizeof why, "%s: %s", what, reason ? reason : "no reason given");
-    log_error(delivery->output->alias,
-              "chunk %llu (tag %s, %u records): %s; %u records not yet taken go to the "
-              "dead-letter folder",
-              (unsigned long long)delivery->chunk->id, delivery->chunk->tag,
-              delivery->chunk->record_count, why,
-              delivery->chunk->record_count - delivery->done_count);
-    delivery_dead_letter_rest(delivery, why);
-}
-
-void delivery_done(struct delivery *delivery, enum delivery_result result, const char *reason)
-{
-    struct instance *out = delivery->output;
-    struct output_queue *queue = worker_queue(delivery->worker, out);
-
-    if (result == DELIVERY_RETRY && delivery_retries_left(delivery)) {
-        delivery_schedule_retry(delivery, reason);
-        return;
-    }
-    if (result == DELIVERY_RETRY) {
-        char what[64];
-        snprintf(what, sizeof what, "gave up after %u attempts", delivery->attempts);
-        delivery_give_up(delivery, what, reason);
-        result = DELIVERY_FAILED;
-    } else if (result == DELIVERY_FAILED) {
-        delivery_give_up(delivery, "undeliverable", reason);
-    }
-    delivery->result = result;
-    if (result == DELIVERY_OK)
-        metric_add(out->metrics.records,
-                   (int64_t)delivery->chunk->record_count - delivery->dead_lettered);
-    else
-        metric_add(out->metrics.failures, 1);
+    struct output_worker *worker = data;
+    struct output_queue *queue = worker_queue(worker, delivery->output);
     queue_deactivate(queue, delivery);
-    worker_complete(delivery->worker, delivery);
+    worker_complete(worker, delivery);
     queue_dispatch(queue);
 }
 
@@ -338,7 +240,11 @@ int output_worker_start(struct output_worker *worker)
 
 void output_worker_submit(struct output_worker *worker, struct delivery *delivery)
 {
-    delivery->worker = worker;
+    delivery->loop = worker->loop;
+    delivery->dead_letter = worker->dead_letter;
+    delivery->random_state = &worker->random_state;
+    delivery->on_end = worker_on_delivery_end;
+    delivery->end_data = worker;
     pthread_mutex_lock(&worker->lock);
     delivery->next = worker->incoming;
     worker->incoming = delivery;

@@ -3,7 +3,6 @@
  * whose time or type does not convert stays as it was and is counted; the
  * record keeps its ingestion time. Runs on the pipeline thread. */
 #include "log.h"
-#include "pipeline.h"
 #include "pipeline_internal.h"
 #include "timefmt.h"
 #include "xalloc.h"

@@ -4,14 +4,13 @@
  * outputs finish, and runs the shutdown sequence on SIGTERM/SIGINT.
  * Backpressure and acknowledgements live here; chunk bookkeeping lives in
  * chunk_store.c and the output side in output_worker.c. */
-#include "pipeline.h"
+#include "pipeline_internal.h"
 
 #include "chunk_store.h"
 #include "http_server.h"
 #include "log.h"
 #include "loop.h"
 #include "output_worker.h"
-#include "pipeline_internal.h"
 #include "router.h"
 #include "xalloc.h"
 
@@ -33,26 +32,6 @@ static size_t pipeline_chunk_limit(const struct instance *in)
     return quarter < CHUNK_MAX_BYTES ? (size_t)quarter : CHUNK_MAX_BYTES;
 }
 
-struct metric *instance_dropped_counter(const struct instance *instance, const char *reason)
-{
-    struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, instance->alias);
-    buf_append_str(&labels, "\",reason=\"");
-    metrics_escape_label(&labels, reason);
-    buf_append_str(&labels, "\"");
-    struct metric *m =
-        metrics_counter("skiff_records_dropped_total",
-                        "Records dropped on purpose or given up on, by reason", buf_cstr(&labels));
-    buf_free(&labels);
-    return m;
-}
-
-void instance_count_dropped(const struct instance *instance, const char *reason, int64_t n)
-{
-    metric_add(instance_dropped_counter(instance, reason), n);
-}
-
 /* Seals the input's open chunks so that the outputs can drain them: with one
  * open chunk per tag (per file, for tail), a full buffer may be all open
  * chunks, and waiting for the flush timer would stall the input. */
@@ -61,11 +40,11 @@ static void input_pause(struct instance *in)
     pipeline_seal_input(in->pipeline, in->index);
     if (!input_must_wait(in))
         return; /* the sealed chunks went to disk: their memory no longer counts */
-    in->paused = true;
+    in->core->paused = true;
     metric_set(in->metrics.paused, 1);
     metric_add(in->metrics.pauses, 1);
     log_debug(in->alias, "buffer full (%lld bytes in memory), pausing",
-              (long long)in->buffer_bytes);
+              (long long)in->core->buffer_bytes);
     if (in->plugin->pause)
         in->plugin->pause(in);
 }
@@ -140,12 +119,12 @@ static void pipeline_route(struct pipeline *p, struct instance *in, const char *
     if (result == FILTER_DROP) {
         pipeline_note_dropped(p, in, tag, outputs, &rec->origin);
     } else if (!outputs) {
-        if (!in->warned_no_route) {
+        if (!in->core->warned_no_route) {
             log_warn(in->alias,
                      "tag '%s' matches no output's `match`; its records are dropped "
                      "and counted in skiff_records_dropped_total{reason=\"no_route\"}",
                      tag);
-            in->warned_no_route = true;
+            in->core->warned_no_route = true;
         }
         instance_count_dropped(in, "no_route", 1);
         pipeline_note_dropped(p, in, tag, 0, &rec->origin);
@@ -170,7 +149,7 @@ static void pipeline_process(struct pipeline *p, struct instance *in, const char
     }
     /* Also after FILTER_TAKEN: a filter holding records counts them in the
      * input's buffer (filter_hold). */
-    if (!in->paused && !p->stopping && input_must_wait(in))
+    if (!in->core->paused && !p->stopping && input_must_wait(in))
         input_pause(in);
 }
 

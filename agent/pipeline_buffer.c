@@ -29,13 +29,18 @@ bool input_uses_disk(const struct instance *in)
 void pipeline_note_storage(struct pipeline *p)
 {
     for (size_t i = 0; i < p->input_count; i++)
-        p->inputs[i].uses_disk = p->storage && input_uses_disk(&p->inputs[i]);
+        p->inputs[i].core->uses_disk = p->storage && input_uses_disk(&p->inputs[i]);
+}
+
+bool input_is_paused(const struct instance *in)
+{
+    return in->core->paused;
 }
 
 void input_update_buffer(struct instance *in, int64_t delta)
 {
-    in->buffer_bytes += delta;
-    metric_set(in->metrics.buffer_bytes, in->buffer_bytes);
+    in->core->buffer_bytes += delta;
+    metric_set(in->metrics.buffer_bytes, in->core->buffer_bytes);
 }
 
 void pipeline_count_memory(struct pipeline *p, int64_t bytes, int64_t chunks)
@@ -49,18 +54,19 @@ void pipeline_count_memory(struct pipeline *p, int64_t bytes, int64_t chunks)
 bool input_must_wait(const struct instance *in)
 {
     const struct pipeline *p = in->pipeline;
-    if (in->buffer_bytes >= in->config->common.buffer_limit)
+    if (in->core->buffer_bytes >= in->config->common.buffer_limit)
         return true;
-    return in->uses_disk && storage_full(p->storage);
+    return in->core->uses_disk && storage_full(p->storage);
 }
 
 void input_maybe_resume(struct instance *in)
 {
-    if (!in->paused || in->pipeline->stopping || input_must_wait(in))
+    if (!in->core->paused || in->pipeline->stopping || input_must_wait(in))
         return;
-    in->paused = false;
+    in->core->paused = false;
     metric_set(in->metrics.paused, 0);
-    log_debug(in->alias, "buffer has room (%lld bytes), resuming", (long long)in->buffer_bytes);
+    log_debug(in->alias, "buffer has room (%lld bytes), resuming",
+              (long long)in->core->buffer_bytes);
     if (in->plugin->resume)
         in->plugin->resume(in);
 }
@@ -210,7 +216,7 @@ static void lane_dispatch(struct pipeline *p, unsigned output)
 static void pipeline_persist(struct pipeline *p, struct chunk *chunk)
 {
     struct instance *in = &p->inputs[chunk->input_index];
-    if (!in->uses_disk || chunk->routes_left == 0)
+    if (!in->core->uses_disk || chunk->routes_left == 0)
         return;
     const char *outputs[CHUNK_FILE_MAX_OUTPUTS];
     size_t count = 0;

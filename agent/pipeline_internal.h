@@ -1,10 +1,12 @@
 /* The pipeline's state, shared by pipeline.c (the record path and the run
- * loop) and pipeline_setup.c (building and tearing down instances). Not for
- * plugins: they see only pipeline.h. */
+ * loop), pipeline_buffer.c (the chunk life cycle) and pipeline_setup.c
+ * (building and tearing down instances). Not for plugins: they see only
+ * plugin_api.h. */
 #ifndef SKIFF_PIPELINE_INTERNAL_H
 #define SKIFF_PIPELINE_INTERNAL_H
 
 #include "pipeline.h"
+#include "plugin_api.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +19,19 @@ struct storage;
 struct loop_timer;
 struct output_worker;
 struct router;
+
+/* What the core owns of an instance (instance->core); plugins see it only
+ * through core functions (input_is_paused, output_set_failing). */
+struct instance_core {
+    /* Inputs, pipeline thread. */
+    bool paused;          /* by backpressure; the input must not emit */
+    int64_t buffer_bytes; /* in memory, in chunks neither released nor on disk */
+    bool uses_disk;       /* its chunks are written to the disk buffer */
+    bool warned_no_route;
+    /* Outputs: output_set_failing's state, under output_health.c's lock. */
+    bool failing;
+    char failing_reason[256];
+};
 
 struct pipeline {
     const struct config *config;

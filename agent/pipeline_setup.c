@@ -97,6 +97,20 @@ static void instance_setup(struct instance *instance, struct pipeline *p,
     instance->max_in_flight = 1;
 }
 
+/* Runs plugin destroy on the first `initialised` instances and frees all
+ * `count` of them. */
+static void instances_destroy(struct instance *instances, size_t initialised, size_t count)
+{
+    if (!instances)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        if (i < initialised && instances[i].plugin->destroy)
+            instances[i].plugin->destroy(&instances[i]);
+        free(instances[i].core);
+    }
+    free(instances);
+}
+
 /* Builds the instances of one kind and runs their plugin init. Returns the
  * array, or NULL if an init failed (the ones before it are destroyed). */
 static struct instance *instances_create(struct pipeline *p, const struct instance_config *configs,
@@ -106,6 +120,7 @@ static struct instance *instances_create(struct pipeline *p, const struct instan
     struct instance *instances = xcalloc(count ? count : 1, sizeof *instances);
     for (size_t i = 0; i < count; i++) {
         instance_setup(&instances[i], p, &configs[i]);
+        instances[i].core = xcalloc(1, sizeof *instances[i].core);
         register_metrics(&instances[i]);
     }
     if (!init_now)
@@ -114,11 +129,7 @@ static struct instance *instances_create(struct pipeline *p, const struct instan
         struct instance *instance = &instances[i];
         if (instance->plugin->init && instance->plugin->init(instance) < 0) {
             log_error(instance->alias, "cannot initialise; stopping");
-            while (i-- > 0) {
-                if (instances[i].plugin->destroy)
-                    instances[i].plugin->destroy(&instances[i]);
-            }
-            free(instances);
+            instances_destroy(instances, i, count);
             return NULL;
         }
     }
@@ -336,23 +347,14 @@ fail:
     return NULL;
 }
 
-static void instances_destroy(struct instance *instances, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        if (instances[i].plugin->destroy)
-            instances[i].plugin->destroy(&instances[i]);
-    }
-    free(instances);
-}
-
 void pipeline_destroy(struct pipeline *p)
 {
     if (!p)
         return;
     if (p->http)
         http_server_stop(p->http);
-    instances_destroy(p->inputs, p->input_count);
-    instances_destroy(p->filters, p->filter_count);
+    instances_destroy(p->inputs, p->input_count, p->input_count);
+    instances_destroy(p->filters, p->filter_count, p->filter_count);
     if (p->worker) {
         /* A worker that ran has destroyed its outputs on its own thread. */
         output_worker_stop(p->worker);
@@ -360,7 +362,7 @@ void pipeline_destroy(struct pipeline *p)
             p->output_count = 0;
         output_worker_destroy(p->worker);
     }
-    instances_destroy(p->outputs, p->output_count);
+    instances_destroy(p->outputs, p->output_count, p->config->output_count);
     pipeline_destroy_parsers(p);
     chunk_store_destroy(p->store);
     if (p->lanes) {

@@ -6,7 +6,7 @@
 #include "diag.h"
 #include "json.h"
 #include "log.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 #include "xalloc.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8

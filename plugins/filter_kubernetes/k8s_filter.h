@@ -7,7 +7,7 @@
 #include "hmap.h"
 #include "k8s_api.h"
 #include "k8s_cache.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 
 #include <stdbool.h>
 #include <stdint.h>

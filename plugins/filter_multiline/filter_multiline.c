@@ -8,7 +8,7 @@
 #include "log.h"
 #include "loop.h"
 #include "multiline_rules.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 #include "xalloc.h"
 
 #include <stddef.h>

@@ -1,7 +1,7 @@
 /* Filter `parser`: parses the text of one field with a named parser and puts
  * the fields it finds in the record, with its time. A value that does not
  * parse leaves the record as it was; the parser counts it. */
-#include "pipeline.h"
+#include "plugin_api.h"
 #include "xalloc.h"
 
 #include <stddef.h>

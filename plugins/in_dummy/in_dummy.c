@@ -4,7 +4,7 @@
  * origin is (a source id new at every start, seq + 1), so outputs that derive
  * ids from origins (Elasticsearch's `id: origin`) give each record its own. */
 #include "loop.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 #include "xalloc.h"
 
 #include <stddef.h>
@@ -77,7 +77,7 @@ static void dummy_emit_one(struct instance *in, struct dummy_state *state)
 static void dummy_emit(struct instance *in, struct dummy_state *state, uint64_t n)
 {
     const struct dummy_options *opts = in->options;
-    for (uint64_t i = 0; i < n && !in->paused && !state->done; i++) {
+    for (uint64_t i = 0; i < n && !input_is_paused(in) && !state->done; i++) {
         dummy_emit_one(in, state);
         if (opts->count > 0 && state->seq >= (uint64_t)opts->count)
             state->done = true;
@@ -96,7 +96,7 @@ static void dummy_tick(struct loop *loop, struct loop_timer *timer, void *data)
     if (opts->rate == 0) {
         state->timer = NULL; /* one-shot: freed after this callback */
         dummy_emit(in, state, UNLIMITED_BATCH);
-        if (!in->paused && !state->done)
+        if (!input_is_paused(in) && !state->done)
             dummy_arm(in);
         return;
     }

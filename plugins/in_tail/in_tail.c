@@ -133,7 +133,7 @@ static void tail_work(struct loop *loop, struct loop_timer *timer, void *data);
 
 static void tail_schedule_work(struct tail *t)
 {
-    if (!t->work_timer && t->ready_head && !t->in->paused && !t->stopped)
+    if (!t->work_timer && t->ready_head && !input_is_paused(t->in) && !t->stopped)
         t->work_timer = loop_add_timer(t->in->loop, 0, 0, tail_work, t);
 }
 
@@ -172,7 +172,7 @@ static void tail_work(struct loop *loop, struct loop_timer *timer, void *data)
     t->work_timer = NULL; /* one-shot */
     int64_t before = metric_get(t->metrics.bytes_read);
 
-    while (!t->in->paused && !t->stopped &&
+    while (!input_is_paused(t->in) && !t->stopped &&
            metric_get(t->metrics.bytes_read) - before < TURN_BUDGET_BYTES) {
         struct tail_file *f = tail_pop_ready(t);
         if (!f)

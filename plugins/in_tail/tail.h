@@ -8,7 +8,7 @@
 
 #include "hmap.h"
 #include "line_splitter.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 #include "tail_checkpoint.h"
 
 #include <stdbool.h>

@@ -464,7 +464,7 @@ bool tail_file_read(struct tail_file *f)
         tail_file_truncated(f, "overwritten from the start");
 
     for (int reads = 0; reads < READS_PER_TURN;) {
-        if (t->in->paused)
+        if (input_is_paused(t->in))
             return true; /* resume here when the buffer has room */
         if (t->stopped)
             return false;

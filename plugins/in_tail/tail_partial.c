@@ -42,7 +42,7 @@ static void tail_partial_expired(struct loop *loop, struct loop_timer *timer, vo
 {
     struct tail_file *f = data;
     f->partial_timer = NULL; /* one-shot */
-    if (f->tail->in->paused) {
+    if (input_is_paused(f->tail->in)) {
         tail_partial_arm(f); /* nothing may be emitted now; try again later */
         return;
     }

@@ -8,7 +8,7 @@
 #include "diag.h"
 #include "http_client.h"
 #include "options.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 
 #include <stdbool.h>
 #include <stdint.h>

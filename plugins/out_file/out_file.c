@@ -3,7 +3,7 @@
  * created (mode 0640) if missing. */
 #include "line_writer.h"
 #include "log.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 #include "xalloc.h"
 
 #include <errno.h>

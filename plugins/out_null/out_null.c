@@ -1,6 +1,6 @@
 /* Output `null`: counts and discards every record. For benchmarks and for
  * measuring the pipeline without an output's cost. */
-#include "pipeline.h"
+#include "plugin_api.h"
 
 static const struct option_spec null_options_table[] = {
     {0},

@@ -4,7 +4,7 @@
  * stalling the output thread, and the shell's descriptor keeps its flags. */
 #include "line_writer.h"
 #include "log.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 #include "xalloc.h"
 
 #include <errno.h>

@@ -3,7 +3,7 @@
  * giving fields time, stream, logtag and log, and the record's time. A line
  * tagged P (partial) is held and joined with the following lines of the same
  * stream up to the one tagged F, per source. */
-#include "pipeline.h"
+#include "plugin_api.h"
 #include "timefmt.h"
 #include "xalloc.h"
 

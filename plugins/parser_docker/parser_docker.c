@@ -4,7 +4,7 @@
  * record's time. docker splits lines longer than 16 KiB into entries whose log
  * lacks the final newline; they are joined back per source and stream. */
 #include "json_parse.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 #include "timefmt.h"
 #include "xalloc.h"
 

@@ -1,7 +1,7 @@
 /* Parser `json`: a line holding one JSON object becomes the record's fields.
  * Anything else (an array, a number, a truncated object) does not parse. */
 #include "json_parse.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 
 static const struct option_spec json_options_table[] = {
     {0},

@@ -1,7 +1,7 @@
 /* Parser `logfmt`: `level=info msg="a b" took=3ms` becomes the fields level,
  * msg and took (strings; the parser's `types` option converts them). */
 #include "logfmt.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 
 static const struct option_spec logfmt_options_table[] = {
     {0},

@@ -8,7 +8,7 @@
  * A group that did not take part in the match is left out. */
 #include "cfg_node.h"
 #include "diag.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 #include "xalloc.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8

@@ -8,6 +8,7 @@
 #include "json.h"
 #include "log.h"
 #include "pipeline.h"
+#include "plugin_api.h"
 
 #include <stdlib.h>
 #include <string.h>

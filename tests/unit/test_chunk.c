@@ -4,9 +4,10 @@
 
 #include "chunk.h"
 #include "chunk_store.h"
-#include "output_worker.h"
+#include "delivery_internal.h"
 #include "xalloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

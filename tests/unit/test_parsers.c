@@ -6,6 +6,7 @@
 #include "config.h"
 #include "json.h"
 #include "pipeline.h"
+#include "plugin_api.h"
 #include "xalloc.h"
 
 #include <stdlib.h>

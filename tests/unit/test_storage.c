@@ -9,7 +9,7 @@
 #include "durable_file.h"
 #include "json_parse.h"
 #include "metrics.h"
-#include "pipeline.h"
+#include "plugin_api.h"
 #include "storage.h"
 #include "xalloc.h"
 

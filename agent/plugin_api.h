@@ -1,0 +1,137 @@
+/* The plugin API: everything a plugin may see and call, and nothing else.
+ * Inputs emit records and learn whether they are paused; parsers are called
+ * through parser_parse; filters hand on, drop or hold records; outputs end
+ * deliveries (delivery.h) and report failing destinations. struct plugin
+ * (plugin.h) is what a plugin provides in return.
+ *
+ * The pipeline's life cycle (pipeline.h) and its state (pipeline_internal.h)
+ * are the core's own: no plugin includes them (tests/check_plugins.py). */
+#ifndef SKIFF_PLUGIN_API_H
+#define SKIFF_PLUGIN_API_H
+
+#include "chunk.h"
+#include "config.h"
+#include "delivery.h"
+#include "metrics.h"
+#include "plugin.h"
+#include "record.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct loop;
+struct pipeline;
+
+struct instance_metrics {
+    struct metric *records; /* inputs: emitted; outputs: delivered */
+    struct metric *bytes;   /* inputs: encoded bytes; outputs: bytes written */
+    struct metric
+        *buffer_bytes;       /* inputs: bytes in memory in chunks neither delivered nor on disk */
+    struct metric *paused;   /* inputs: 1 while paused by backpressure */
+    struct metric *pauses;   /* inputs: times paused */
+    struct metric *retries;  /* outputs: chunk attempts that will be retried */
+    struct metric *failures; /* outputs: chunks given up on */
+    struct metric *invalid_utf8; /* outputs: sequences replaced by U+FFFD */
+    struct metric *failing;      /* outputs: 1 while output_set_failing holds */
+};
+
+struct instance_core;
+struct parser_support;
+
+struct instance {
+    const struct plugin *plugin;
+    const struct instance_config *config;
+    const struct service_config *service; /* state_dir, flush_interval, ... */
+    const char *alias;                    /* names the instance in logs and metrics */
+    unsigned index;                       /* position within its kind */
+    void *options;                        /* the plugin's option struct, filled from its table */
+    void *state;                          /* the plugin's own */
+    struct pipeline *pipeline;
+    struct loop *loop; /* pipeline loop for inputs and filters, output loop for outputs */
+    struct instance_metrics metrics;
+    /* Outputs: deliveries the output takes at once (plugin init may raise it;
+     * the plugin may lower it again on the output thread, and raise it back
+     * up to the value it had after init). */
+    unsigned max_in_flight;
+    /* Owned by the core, opaque here: an input's backpressure and buffer
+     * accounting, an output's failing state (pipeline_internal.h). */
+    struct instance_core *core;
+    /* Parsers: time format and counters, owned by parser.c. */
+    struct parser_support *parsing;
+};
+
+/* The series skiff_records_dropped_total{instance,reason}; a plugin that drops
+ * on its hot path looks it up once. */
+struct metric *instance_dropped_counter(const struct instance *instance, const char *reason);
+/* Counts dropped records under that series. */
+void instance_count_dropped(const struct instance *instance, const char *reason, int64_t n);
+
+/* Inputs: hands one record to the pipeline, which takes its contents (*rec is
+ * left empty). Never fails and never blocks: when the input's buffer is full
+ * the input is paused (plugin->pause) after this record. */
+void input_emit(struct instance *input, const char *tag, struct record *rec);
+/* Inputs: true while the pipeline paused the input (backpressure): it must not
+ * emit until plugin->resume. */
+bool input_is_paused(const struct instance *input);
+
+/* Parsers, for the inputs and filters that take a `parser:` option: the
+ * parser with that name (the config loader checked that it exists). */
+struct instance *pipeline_parser(const struct pipeline *pipeline, const char *name);
+/* The loaded configuration, for filters that look up named sections in it
+ * (multiline rule sets). */
+const struct config *pipeline_config(const struct pipeline *pipeline);
+/* Parses `text` into rec's fields, then applies the parser's time_key,
+ * time_format and types. On PARSE_FAILED the record is as it was; the failure
+ * is counted. `state` is NULL or from parser_state_new, per source. */
+enum parse_result parser_parse(struct instance *parser, void *state, const char *text, size_t len,
+                               struct record *rec);
+/* State for one source; joined partial lines are cut at `max_joined` bytes
+ * (the input's max_line_size), the rest counted as truncated. */
+void *parser_state_new(struct instance *parser, size_t max_joined);
+void parser_state_free(struct instance *parser, void *state);
+/* As parser_parse, for a source that can be read again: `text` starts at
+ * source offset `start` and ends at rec->origin.offset, so that the state
+ * knows where the pieces it holds are (parser_state_held_from). */
+enum parse_result parser_parse_at(struct instance *parser, void *state, const char *text,
+                                  size_t len, uint64_t start, struct record *rec);
+/* Where the oldest piece held in `state` starts (a checkpoint must not pass
+ * it); false when nothing is held. */
+bool parser_state_held_from(struct instance *parser, const void *state, uint64_t *start);
+/* The source ended, or its pieces waited too long: fills `rec` with one
+ * partial line held in `state` whose first piece starts before `before`
+ * (UINT64_MAX: any), marked partial, rec->origin.offset the end of its last
+ * piece, and returns PARSE_OK; PARSE_FAILED when there is none. Call it until
+ * it returns PARSE_FAILED. */
+enum parse_result parser_state_flush(struct instance *parser, void *state, uint64_t before,
+                                     struct record *rec);
+/* For parse callbacks: the text's time did not parse (counted, warned once);
+ * the record keeps its ingestion time. */
+void parser_time_failed(struct instance *parser, const char *what);
+/* For parse callbacks: a joined line was cut at max_joined (counted). */
+void parser_truncated(struct instance *parser);
+
+/* Filters: hands on a record the filter took (FILTER_TAKEN) from `input`; it
+ * goes through the filters after this one, then to its outputs. Takes the
+ * record's contents. */
+void filter_emit(struct instance *filter, struct instance *input, const char *tag,
+                 struct record *rec);
+/* Filters: drops a record the filter took, counted in
+ * skiff_records_dropped_total{instance=filter,reason}; its origin is
+ * acknowledged in order with the records `input` sends to `tag` next. Takes
+ * the record's contents. */
+void filter_drop(struct instance *filter, struct instance *input, const char *tag,
+                 struct record *rec, const char *reason);
+/* Filters that hold records taken from `input`: `bytes` more are held (fewer
+ * when negative). They count against the input's buffer_limit, so the input
+ * pauses while filters hold too much and resumes as they hand records on. */
+void filter_hold(struct instance *filter, struct instance *input, int64_t bytes);
+
+/* Outputs: the destination refuses every request for a reason that will not
+ * heal by itself (a 400 for a whole request, credentials refused). /readyz
+ * answers 503 naming the output and `reason` (cut at 255 bytes), and
+ * skiff_output_failing{instance} is 1, until output_clear_failing. Records
+ * stay buffered as the output's retries decide. Any thread. */
+void output_set_failing(struct instance *output, const char *reason);
+void output_clear_failing(struct instance *output);
+
+#endif
