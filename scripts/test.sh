@@ -3,11 +3,12 @@
 # skiff with AddressSanitizer and UndefinedBehaviorSanitizer and warnings as
 # errors, then run every test suite: the Check unit tests and the integration
 # tests that run the real binary; then each libFuzzer target briefly from its
-# seed corpus (SKIFF_FUZZ_SECONDS each, default 10; 0 skips).
+# seed corpus (SKIFF_FUZZ_SECONDS each, default 10; 0 skips). The meson tests
+# include a formatting check with clang-format, installed here too.
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-SKIFF_PACKAGES="$SKIFF_PACKAGES clang libclang-rt-14-dev"
+SKIFF_PACKAGES="$SKIFF_PACKAGES clang libclang-rt-14-dev clang-format"
 skiff_install_deps
 
 build=build-sanitize

@@ -107,8 +107,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
  * timegm is far too slow for every document. */
 static int64_t parse_rfc3339(const char *s, const char *end)
 {
-    if (end - s < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-        s[16] != ':')
+    if (end - s < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
         return -1;
     int year = digits(s, 4), month = digits(s + 5, 2), day = digits(s + 8, 2);
     int hour = digits(s + 11, 2), minute = digits(s + 14, 2), second = digits(s + 17, 2);
@@ -213,8 +212,8 @@ static void answer_bulk(struct conn *c, const char *body, size_t len, bool gzip)
     static _Thread_local struct buffer reply;
     reply.len = 0;
     char item[64];
-    int item_len = snprintf(item, sizeof item, "{\"%s\":{\"status\":201,\"result\":\"created\"}}",
-                            op);
+    int item_len =
+        snprintf(item, sizeof item, "{\"%s\":{\"status\":201,\"result\":\"created\"}}", op);
     buffer_append(&reply, "{\"took\":1,\"errors\":false,\"items\":[", 34);
     for (uint64_t i = 0; i < docs; i++) {
         if (i)
