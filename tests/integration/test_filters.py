@@ -1,10 +1,12 @@
 """Filters in the running pipeline: the grep filter keeps and drops records by
-field, counts what it drops, and the records that pass arrive exactly once."""
+field, counts what it drops, and the records that pass arrive exactly once;
+the add_field filter (the example plugin of docs/ARCHITECTURE.md) sets a
+field, keeping one a record has unless told to overwrite."""
 
 import unittest
 
 import harness
-from harness import Skiff, SkiffHttp, TempDir, free_port, wait_for, write_config
+from harness import Skiff, SkiffHttp, TempDir, free_port, run_cli, wait_for, write_config
 from test_pipeline import read_records
 
 
@@ -56,6 +58,46 @@ class Grep(unittest.TestCase):
         skiff.assert_exit(self, 0, skiff.stop())
         self.assertEqual(harness.count_lines(kept), 50)
         self.assertEqual(harness.count_lines(matched), 0)
+
+
+class AddField(unittest.TestCase):
+    def test_sets_keeps_and_overwrites(self):
+        """`cluster` is added where it is missing and kept where the record
+        has it; `meta.env` with overwrite replaces what is there; every
+        record arrives once."""
+        tmp = TempDir(self)
+        out = tmp.join("out.log")
+        config = harness.pipeline_config(
+            [{"name": "dummy", "tag": "a", "rate": 0, "count": 20, "record": {"message": "m"}},
+             {"name": "dummy", "tag": "b", "rate": 0, "count": 20,
+              "record": {"message": "m", "cluster": "old", "meta": {"env": "dev"}}}],
+            [{"name": "file", "match": "*", "path": out}])
+        config["pipeline"]["filters"] = [
+            {"name": "add_field", "match": "*", "key": "cluster", "value": "prod"},
+            {"name": "add_field", "match": "*", "key": "meta.env", "value": "staging",
+             "overwrite": True}]
+        skiff = Skiff(self, tmp, write_config(tmp, config))
+        wait_for(lambda: harness.count_lines(out) >= 40, 30, "40 records", alive=skiff)
+        skiff.assert_exit(self, 0, skiff.stop())
+
+        records = read_records(out)
+        self.assertEqual(len(records), 40)
+        clusters = sorted(r["cluster"] for r in records)
+        self.assertEqual(clusters, ["old"] * 20 + ["prod"] * 20)
+        self.assertEqual({r["meta"]["env"] for r in records}, {"staging"})
+
+    def test_key_not_a_path(self):
+        """A key that is not a field path is a config error at its line."""
+        tmp = TempDir(self)
+        config = harness.pipeline_config(
+            [{"name": "dummy", "tag": "a", "count": 1}],
+            [{"name": "stdout", "match": "*"}])
+        config["pipeline"]["filters"] = [
+            {"name": "add_field", "match": "*", "key": "a..b", "value": "x"}]
+        path = write_config(tmp, config)
+        proc = run_cli(["--dry-run", "-c", path])
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertRegex(proc.stderr, r"skiff\.yaml:\d+:\d+: .*add_field.*'key'.*empty segment")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,8 @@ class Case:
             ("input", "tail", "path"): lambda: self.log_file,
             ("output", "file", "path"): lambda: self.out,
             ("output", "elasticsearch", "hosts"): lambda: [self.elasticsearch().url],
+            ("filter", "add_field", "key"): lambda: "cluster",
+            ("filter", "add_field", "value"): lambda: "prod",
             ("filter", "parser", "parser"): lambda: "json",
             ("filter", "multiline", "parser"): lambda: "java",
             ("parser", "regex", "regex"): lambda: r"^(?<message>.*)$",
