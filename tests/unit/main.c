@@ -7,11 +7,15 @@ int main(void)
 {
     SRunner *runner = srunner_create(codec_suite());
     srunner_add_suite(runner, config_suite());
+    srunner_add_suite(runner, config_env_suite());
     srunner_add_suite(runner, es_bulk_suite());
+    srunner_add_suite(runner, es_id_suite());
+    srunner_add_suite(runner, es_response_suite());
     srunner_add_suite(runner, es_fidelity_suite());
     srunner_add_suite(runner, es_hosts_suite());
     srunner_add_suite(runner, json_suite());
     srunner_add_suite(runner, json_parse_suite());
+    srunner_add_suite(runner, json_parse_large_suite());
     srunner_add_suite(runner, hmap_suite());
     srunner_add_suite(runner, k8s_suite());
     srunner_add_suite(runner, k8s_cache_suite());
@@ -23,13 +27,17 @@ int main(void)
     srunner_add_suite(runner, metrics_suite());
     srunner_add_suite(runner, multiline_suite());
     srunner_add_suite(runner, options_suite());
+    srunner_add_suite(runner, options_units_suite());
+    srunner_add_suite(runner, options_describe_suite());
     srunner_add_suite(runner, parsers_suite());
     srunner_add_suite(runner, record_suite());
+    srunner_add_suite(runner, record_attachment_suite());
     srunner_add_suite(runner, router_suite());
     srunner_add_suite(runner, chunk_suite());
     srunner_add_suite(runner, chunk_file_suite());
     srunner_add_suite(runner, line_splitter_suite());
     srunner_add_suite(runner, tail_checkpoint_suite());
+    srunner_add_suite(runner, tail_checkpoint_store_suite());
     srunner_add_suite(runner, tail_scan_suite());
     srunner_add_suite(runner, timefmt_suite());
     srunner_add_suite(runner, timefmt_zone_suite());

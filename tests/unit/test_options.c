@@ -1,6 +1,7 @@
-/* Option tables: the unit parsers, applying a table to YAML (every type,
- * defaults, sections, messages with positions), "did you mean", and the
- * --describe text and Markdown. */
+/* Option tables: applying a table to YAML (every type, defaults, sections,
+ * messages with positions). The unit parsers are tested in
+ * test_options_units.c; "did you mean" and the --describe text and Markdown
+ * in test_options_describe.c. */
 #include "suites.h"
 
 #include "cfg_node.h"
@@ -169,139 +170,6 @@ static void expect_diags(const char *const *expected)
     }
     ck_assert_uint_eq(diags.count, n);
 }
-
-static int64_t size_of(const char *text)
-{
-    int64_t bytes = -42;
-    ck_assert_msg(options_parse_size(text, &bytes) == 0, "size '%s' rejected", text);
-    return bytes;
-}
-
-static int size_error(const char *text)
-{
-    int64_t bytes = -42;
-    errno = 0;
-    ck_assert_msg(options_parse_size(text, &bytes) == -1, "size '%s' accepted", text);
-    ck_assert_int_eq(bytes, -42);
-    return errno;
-}
-
-START_TEST(test_parse_size)
-{
-    ck_assert_int_eq(size_of("512KiB"), 524288);
-    ck_assert_int_eq(size_of("8MiB"), 8388608);
-    ck_assert_int_eq(size_of("1.5MiB"), 1572864);
-    ck_assert_int_eq(size_of("1GB"), 1000000000);
-    ck_assert_int_eq(size_of("1GiB"), 1073741824);
-    ck_assert_int_eq(size_of("2TiB"), 2199023255552);
-    ck_assert_int_eq(size_of("1K"), 1000);
-    ck_assert_int_eq(size_of("3KB"), 3000);
-    ck_assert_int_eq(size_of("0"), 0);
-    ck_assert_int_eq(size_of("4096"), 4096);
-    ck_assert_int_eq(size_of("10B"), 10);
-    ck_assert_int_eq(size_of("10b"), 10);
-    ck_assert_int_eq(size_of("0.5KiB"), 512);
-    ck_assert_int_eq(size_of("9223372036854775807"), INT64_MAX);
-
-    ck_assert_int_eq(size_error("99999999999TiB"), ERANGE);
-    ck_assert_int_eq(size_error("9223372036854775808"), ERANGE);
-    ck_assert_int_eq(size_error("8388608TiB"), ERANGE);
-    ck_assert_int_eq(size_error("32XB"), EINVAL);
-    ck_assert_int_eq(size_error("lots"), EINVAL);
-    ck_assert_int_eq(size_error(""), EINVAL);
-    ck_assert_int_eq(size_error("-1"), EINVAL);
-    ck_assert_int_eq(size_error("MiB"), EINVAL);
-    ck_assert_int_eq(size_error("1."), EINVAL);
-    ck_assert_int_eq(size_error(".5MiB"), EINVAL);
-    ck_assert_int_eq(size_error("1.5.5MiB"), EINVAL);
-    ck_assert_int_eq(size_error("8 MiB"), EINVAL);
-    ck_assert_int_eq(size_error("8mib"), EINVAL);
-}
-END_TEST
-
-static int64_t duration_of(const char *text)
-{
-    int64_t ms = -42;
-    ck_assert_msg(options_parse_duration(text, &ms) == 0, "duration '%s' rejected", text);
-    return ms;
-}
-
-START_TEST(test_parse_duration)
-{
-    int64_t ms = -42;
-
-    ck_assert_int_eq(duration_of("250ms"), 250);
-    ck_assert_int_eq(duration_of("5s"), 5000);
-    ck_assert_int_eq(duration_of("1m"), 60000);
-    ck_assert_int_eq(duration_of("1h"), 3600000);
-    ck_assert_int_eq(duration_of("2d"), 172800000);
-    ck_assert_int_eq(duration_of("1.5s"), 1500);
-    ck_assert_int_eq(duration_of("0.25h"), 900000);
-    ck_assert_int_eq(duration_of("30"), 30000);
-    ck_assert_int_eq(duration_of("0"), 0);
-
-    const char *const bad[] = {"5x", "s", "", "-1s", "1.s", "5 s", "5S", "1e3"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        errno = 0;
-        ck_assert_msg(options_parse_duration(bad[i], &ms) == -1, "'%s' accepted", bad[i]);
-        ck_assert_int_eq(errno, EINVAL);
-    }
-    ck_assert_int_eq(options_parse_duration("9999999999999999d", &ms), -1);
-    ck_assert_int_eq(errno, ERANGE);
-    ck_assert_int_eq(ms, -42);
-}
-END_TEST
-
-START_TEST(test_parse_bool)
-{
-    const char *const yes[] = {"true", "TRUE", "Yes", "on"};
-    const char *const no[] = {"false", "No", "OFF"};
-    const char *const bad[] = {"maybe", "", "1", "0", "truee"};
-    bool value;
-
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-        value = false;
-        ck_assert_int_eq(options_parse_bool(yes[i], &value), 0);
-        ck_assert(value);
-    }
-    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
-        value = true;
-        ck_assert_int_eq(options_parse_bool(no[i], &value), 0);
-        ck_assert(!value);
-    }
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(options_parse_bool(bad[i], &value) == -1, "'%s' accepted", bad[i]);
-}
-END_TEST
-
-START_TEST(test_parse_int)
-{
-    int64_t value = 0;
-
-    ck_assert_int_eq(options_parse_int("42", &value), 0);
-    ck_assert_int_eq(value, 42);
-    ck_assert_int_eq(options_parse_int("-5", &value), 0);
-    ck_assert_int_eq(value, -5);
-    ck_assert_int_eq(options_parse_int("+7", &value), 0);
-    ck_assert_int_eq(value, 7);
-    ck_assert_int_eq(options_parse_int("9223372036854775807", &value), 0);
-    ck_assert_int_eq(value, INT64_MAX);
-    ck_assert_int_eq(options_parse_int("-9223372036854775808", &value), 0);
-    ck_assert_int_eq(value, INT64_MIN);
-
-    value = 3;
-    ck_assert_int_eq(options_parse_int("9223372036854775808", &value), -1);
-    ck_assert_int_eq(errno, ERANGE);
-    ck_assert_int_eq(options_parse_int("-9223372036854775809", &value), -1);
-    ck_assert_int_eq(errno, ERANGE);
-    const char *const bad[] = {"12a", "", "-", " 5", "0x10", "1.0", "five", "--1"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_msg(options_parse_int(bad[i], &value) == -1, "'%s' accepted", bad[i]);
-        ck_assert_int_eq(errno, EINVAL);
-    }
-    ck_assert_int_eq(value, 3);
-}
-END_TEST
 
 START_TEST(test_defaults)
 {
@@ -660,147 +528,9 @@ START_TEST(test_two_targets)
 }
 END_TEST
 
-START_TEST(test_closest)
-{
-    const char *const names[] = {"path", "rate", "record", "retry_max", "retry_min"};
-    ck_assert_str_eq(diag_closest("pth", names, 5), "path");
-    ck_assert_str_eq(diag_closest("rcord", names, 5), "record");
-    ck_assert_str_eq(diag_closest("retry_mn", names, 5), "retry_min");
-    ck_assert_str_eq(diag_closest("retrymax", names, 5), "retry_max");
-    ck_assert_str_eq(diag_closest("rate", names, 5), "rate");
-    ck_assert_ptr_null(diag_closest("xyz", names, 5));
-    ck_assert_ptr_null(diag_closest("p", names, 5));
-    ck_assert_ptr_null(diag_closest("recorded_at", names, 5));
-    ck_assert_ptr_null(diag_closest("path", names, 0));
-}
-END_TEST
-
-START_TEST(test_diag_positions)
-{
-    struct cfg_node at = {.type = CFG_SCALAR, .file = "a.yaml", .line = 3, .column = 9};
-    diag_add(&diags, &at, "%s: %d", "x", 5);
-    diag_add(&diags, NULL, "plain");
-    EXPECT_DIAGS("a.yaml:3:9: x: 5", "plain");
-
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    diag_print(&diags, out);
-    fclose(out);
-    ck_assert_str_eq(text, "a.yaml:3:9: x: 5\nplain\n");
-    free(text);
-}
-END_TEST
-
-static const char *const levels[] = {"info", "debug", NULL};
-
-struct describe_config {
-    char *level;
-    int64_t limit;
-    int64_t every;
-    int64_t count;
-    char *path;
-    char *listen;
-};
-
-static const struct option_spec listen_specs[] = {
-    {.name = "listen", .type = OPT_STRING, .description = "host:port"},
-    {0},
-};
-
-static const struct option_spec describe_specs[] = {
-    {.name = "level",
-     .type = OPT_STRING,
-     .default_value = "info",
-     .choices = levels,
-     .description = "log level"},
-    {.name = "limit",
-     .type = OPT_SIZE,
-     .default_value = "32MiB",
-     .min = 65536,
-     .max = 64LL << 30,
-     .description = "buffer"},
-    {.name = "every",
-     .type = OPT_DURATION,
-     .default_value = "1s",
-     .min = 10,
-     .max = 3600000,
-     .description = "how often"},
-    {.name = "count",
-     .type = OPT_INT,
-     .default_value = "0",
-     .min = 0,
-     .max = INT64_MAX,
-     .description = "records"},
-    {.name = "path", .type = OPT_STRING, .required = true, .description = "one|two"},
-    {.name = "http", .type = OPT_SECTION, .section = listen_specs, .description = "server"},
-    {0},
-};
-
-static char *capture(void (*print)(const struct option_spec *, FILE *))
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    print(describe_specs, out);
-    fclose(out);
-    return text;
-}
-
-START_TEST(test_describe)
-{
-    char *text = capture(options_describe);
-    ck_assert_str_eq(text, "OPTION       TYPE      DEFAULT     DESCRIPTION\n"
-                           "level        string    info        log level (one of: info, debug)\n"
-                           "limit        size      32MiB       buffer (64KiB..64GiB)\n"
-                           "every        duration  1s          how often (10ms..1h)\n"
-                           "count        int       0           records (at least 0)\n"
-                           "path         string    (required)  one|two\n"
-                           "http         section   -           server\n"
-                           "http.listen  string    -           host:port\n");
-    free(text);
-}
-END_TEST
-
-START_TEST(test_describe_markdown)
-{
-    char *text = capture(options_describe_markdown);
-    ck_assert_str_eq(text, "| Option | Type | Default | Description |\n"
-                           "|---|---|---|---|\n"
-                           "| `level` | string | `info` | log level (one of: info, debug) |\n"
-                           "| `limit` | size | `32MiB` | buffer (64KiB..64GiB) |\n"
-                           "| `every` | duration | `1s` | how often (10ms..1h) |\n"
-                           "| `count` | int | `0` | records (at least 0) |\n"
-                           "| `path` | string | (required) | one\\|two |\n"
-                           "| `http` | section | - | server |\n"
-                           "| `http.listen` | string | - | host:port |\n");
-    free(text);
-}
-END_TEST
-
-START_TEST(test_type_names)
-{
-    ck_assert_str_eq(option_type_name(OPT_STRING), "string");
-    ck_assert_str_eq(option_type_name(OPT_INT), "int");
-    ck_assert_str_eq(option_type_name(OPT_BOOL), "bool");
-    ck_assert_str_eq(option_type_name(OPT_SIZE), "size");
-    ck_assert_str_eq(option_type_name(OPT_DURATION), "duration");
-    ck_assert_str_eq(option_type_name(OPT_LIST), "list");
-    ck_assert_str_eq(option_type_name(OPT_MAP), "map");
-    ck_assert_str_eq(option_type_name(OPT_REGEX), "regex");
-    ck_assert_str_eq(option_type_name(OPT_SECTION), "section");
-}
-END_TEST
-
 Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
-    TCase *units = tcase_create("units");
-    tcase_add_test(units, test_parse_size);
-    tcase_add_test(units, test_parse_duration);
-    tcase_add_test(units, test_parse_bool);
-    tcase_add_test(units, test_parse_int);
-    suite_add_tcase(s, units);
 
     TCase *apply_case = tcase_create("apply");
     tcase_add_checked_fixture(apply_case, setup, teardown);
@@ -823,14 +553,7 @@ Suite *options_suite(void)
     tcase_add_test(apply_case, test_ignored_keys);
     tcase_add_test(apply_case, test_not_a_map);
     tcase_add_test(apply_case, test_two_targets);
-    tcase_add_test(apply_case, test_closest);
-    tcase_add_test(apply_case, test_diag_positions);
     suite_add_tcase(s, apply_case);
 
-    TCase *describe = tcase_create("describe");
-    tcase_add_test(describe, test_describe);
-    tcase_add_test(describe, test_describe_markdown);
-    tcase_add_test(describe, test_type_names);
-    suite_add_tcase(s, describe);
     return s;
 }

@@ -1,0 +1,292 @@
+/* Unit tests for the Elasticsearch output's document ids (es_id.c):
+ * SipHash-2-4-128 against its reference vectors, ids from the origin and from
+ * fields, and ids in _bulk bodies. */
+#include "suites.h"
+
+#include "chunk.h"
+#include "plugins/out_elasticsearch/es_bulk.h"
+#include "plugins/out_elasticsearch/es_id.h"
+#include "plugins/out_elasticsearch/es_index.h"
+#include "plugins/out_elasticsearch/es_response.h"
+#include "xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T_2024_05_01 1714558500 /* 2024-05-01T10:15:00Z */
+
+static void set_str(struct value_map *map, const char *key, const char *s)
+{
+    struct value v = value_cstring(s);
+    value_map_set(map, key, strlen(key), &v);
+}
+
+static void set_int(struct value_map *map, const char *key, int64_t i)
+{
+    struct value v = value_int(i);
+    value_map_set(map, key, strlen(key), &v);
+}
+
+static void make_record(struct record *rec, int64_t sec, uint64_t source, uint64_t offset)
+{
+    record_init(rec);
+    rec->time = (struct record_time){sec, 123};
+    rec->origin = (struct record_origin){source, offset};
+}
+
+/* A chunk of `n` records {"log":"line <i>","stream":"stdout"}, source 7,
+ * offsets 100, 200, ... */
+static struct chunk *make_log_chunk(int n)
+{
+    struct chunk *chunk = chunk_new(1, 0, "kube.x", 1, 0);
+    for (int i = 0; i < n; i++) {
+        struct record rec;
+        char line[32];
+        snprintf(line, sizeof line, "line %d", i);
+        make_record(&rec, T_2024_05_01, 7, (uint64_t)(i + 1) * 100);
+        set_str(&rec.fields, "log", line);
+        set_str(&rec.fields, "stream", "stdout");
+        ck_assert_uint_gt(chunk_append(chunk, &rec), 0);
+        record_free(&rec);
+    }
+    return chunk;
+}
+
+static struct es_index_pattern *compile_ok(const char *text)
+{
+    char *error;
+    struct es_index_pattern *p = es_index_pattern_compile(text, &error);
+    ck_assert_msg(p != NULL, "%s", error ? error : "");
+    return p;
+}
+
+static struct es_bulk_options default_options(const struct es_index_pattern *index)
+{
+    return (struct es_bulk_options){
+        .index = index,
+        .id_mode = ES_ID_NONE,
+        .node_name = "node-1",
+        .time_key = "@timestamp",
+    };
+}
+
+/* Builds one body from the whole chunk; returns it NUL-terminated (caller
+ * frees) and the result. */
+static char *build_all(const struct chunk *chunk, const struct es_bulk_options *opts,
+                       struct es_bulk_result *result)
+{
+    struct es_record_list list = {0};
+    ck_assert_int_eq(es_record_list_from_chunk(&list, chunk), 0);
+    struct buf body = BUF_INIT;
+    ck_assert_int_eq(es_bulk_build(chunk, &list, 0, opts, &body, result), 0);
+    ck_assert_uint_eq(result->records, list.count);
+    es_record_list_free(&list);
+    char *text = xstrndup(body.data ? body.data : "", body.len);
+    buf_free(&body);
+    return text;
+}
+
+/* vectors_sip128 of the reference implementation: key 00..0f, message
+ * 00..len-1 for len 0, 8 (one whole block) and 15 (a block and a tail). */
+START_TEST(test_siphash128_reference_vectors)
+{
+    static const uint8_t want[3][16] = {
+        {0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6, 0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55, 0x02,
+         0x93},
+        {0x3b, 0x62, 0xa9, 0xba, 0x62, 0x58, 0xf5, 0x61, 0x0f, 0x83, 0xe2, 0x64, 0xf3, 0x14, 0x97,
+         0xb4},
+        {0x54, 0x93, 0xe9, 0x99, 0x33, 0xb0, 0xa8, 0x11, 0x7e, 0x08, 0xec, 0x0f, 0x97, 0xcf, 0xc3,
+         0xd9},
+    };
+    static const size_t lengths[3] = {0, 8, 15};
+    uint8_t key[16], msg[15], out[16];
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)i;
+    for (int i = 0; i < 15; i++)
+        msg[i] = (uint8_t)i;
+    for (int i = 0; i < 3; i++) {
+        es_siphash128(key, msg, lengths[i], out);
+        ck_assert_mem_eq(out, want[i], 16);
+    }
+}
+END_TEST
+
+START_TEST(test_origin_ids)
+{
+    char a[ES_ID_ORIGIN_LEN + 1], b[ES_ID_ORIGIN_LEN + 1];
+    struct record_origin o = {42, 1000};
+    es_id_origin("node-1", &o, a);
+    es_id_origin("node-1", &o, b);
+    ck_assert_str_eq(a, b);
+    ck_assert_uint_eq(strlen(a), ES_ID_ORIGIN_LEN);
+    ck_assert_uint_eq(strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+                      ES_ID_ORIGIN_LEN);
+
+    es_id_origin("node-1", &(struct record_origin){42, 1001}, b);
+    ck_assert_str_ne(a, b);
+    es_id_origin("node-1", &(struct record_origin){43, 1000}, b);
+    ck_assert_str_ne(a, b);
+    es_id_origin("node-2", &o, b);
+    ck_assert_str_ne(a, b);
+    /* A long node name takes the allocated path and still gives stable ids. */
+    char node[400];
+    memset(node, 'n', sizeof node - 1);
+    node[sizeof node - 1] = '\0';
+    es_id_origin(node, &o, a);
+    es_id_origin(node, &o, b);
+    ck_assert_str_eq(a, b);
+}
+END_TEST
+
+static const char *id_of_body(const char *body, char *out, size_t size)
+{
+    const char *at = strstr(body, "\"_id\":\"");
+    if (!at)
+        return NULL;
+    at += 7;
+    size_t n = strcspn(at, "}");
+    ck_assert_uint_lt(n, size);
+    memcpy(out, at, n - 1); /* without the closing quote */
+    out[n - 1] = '\0';
+    return out;
+}
+
+START_TEST(test_field_ids)
+{
+    struct es_index_pattern *index = compile_ok("audit");
+    struct field_path path;
+    char *error;
+    ck_assert_int_eq(field_path_parse("auditID", &path, &error), 0);
+    struct es_bulk_options opts = default_options(index);
+    opts.id_mode = ES_ID_FIELD;
+    opts.id_field = &path;
+
+    struct chunk *chunk = chunk_new(1, 0, "t", 1, 0);
+    struct record rec;
+    make_record(&rec, T_2024_05_01, 3, 30);
+    set_str(&rec.fields, "auditID", "6f1c\"x");
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+    make_record(&rec, T_2024_05_01, 3, 60);
+    set_int(&rec.fields, "auditID", 17);
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+    make_record(&rec, T_2024_05_01, 3, 90);
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+
+    struct es_bulk_result result;
+    char *body = build_all(chunk, &opts, &result);
+    char origin[ES_ID_ORIGIN_LEN + 1];
+    es_id_origin("node-1", &(struct record_origin){3, 90}, origin);
+    char *want =
+        xasprintf("{\"index\":{\"_index\":\"audit\",\"_id\":\"6f1c\\\"x\"}}\n"
+                  "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\",\"auditID\":\"6f1c\\\"x\"}\n"
+                  "{\"index\":{\"_index\":\"audit\",\"_id\":\"17\"}}\n"
+                  "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\",\"auditID\":17}\n"
+                  "{\"index\":{\"_index\":\"audit\",\"_id\":\"%s\"}}\n"
+                  "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\"}\n",
+                  origin);
+    ck_assert_str_eq(body, want);
+    ck_assert_uint_eq(result.id_fallbacks, 1);
+    free(want);
+    free(body);
+    chunk_free(chunk);
+    field_path_free(&path);
+    es_index_pattern_free(index);
+}
+END_TEST
+
+/* Ids Elasticsearch would reject (empty, over 512 bytes) and non-scalars fall
+ * back to the origin id. */
+START_TEST(test_field_id_fallbacks)
+{
+    struct es_index_pattern *index = compile_ok("audit");
+    struct field_path path;
+    char *error;
+    ck_assert_int_eq(field_path_parse("auditID", &path, &error), 0);
+    struct es_bulk_options opts = default_options(index);
+    opts.id_mode = ES_ID_FIELD;
+    opts.id_field = &path;
+
+    char long_id[ES_ID_MAX_BYTES + 2];
+    memset(long_id, 'x', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    struct chunk *chunk = chunk_new(1, 0, "t", 1, 0);
+    struct record rec;
+    make_record(&rec, T_2024_05_01, 3, 30);
+    set_str(&rec.fields, "auditID", "");
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+    make_record(&rec, T_2024_05_01, 3, 60);
+    set_str(&rec.fields, "auditID", long_id);
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+    make_record(&rec, T_2024_05_01, 3, 90);
+    struct value map = value_map_new();
+    value_map_set(&rec.fields, "auditID", 7, &map);
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+    make_record(&rec, T_2024_05_01, 3, 120);
+    long_id[ES_ID_MAX_BYTES] = '\0';
+    set_str(&rec.fields, "auditID", long_id);
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+
+    struct es_bulk_result result;
+    char *body = build_all(chunk, &opts, &result);
+    ck_assert_uint_eq(result.id_fallbacks, 3);
+    char id[ES_ID_MAX_BYTES + 8], want[ES_ID_ORIGIN_LEN + 1];
+    es_id_origin("node-1", &(struct record_origin){3, 60}, want);
+    const char *second = strstr(body, "\n{\"index\"") + 1;
+    ck_assert_str_eq(id_of_body(second, id, sizeof id), want);
+    ck_assert_ptr_nonnull(strstr(body, long_id));
+    free(body);
+    chunk_free(chunk);
+    field_path_free(&path);
+    es_index_pattern_free(index);
+}
+END_TEST
+
+START_TEST(test_origin_ids_in_bulk)
+{
+    struct chunk *chunk = make_log_chunk(2);
+    struct es_index_pattern *index = compile_ok("logs");
+    struct es_bulk_options opts = default_options(index);
+    opts.id_mode = ES_ID_ORIGIN;
+    struct es_bulk_result result;
+    char *first = build_all(chunk, &opts, &result);
+    char *again = build_all(chunk, &opts, &result);
+    ck_assert_str_eq(first, again);
+
+    char id[64], want[ES_ID_ORIGIN_LEN + 1];
+    es_id_origin("node-1", &(struct record_origin){7, 100}, want);
+    ck_assert_str_eq(id_of_body(first, id, sizeof id), want);
+    const char *second = strstr(first, "\n{\"index\"") + 1;
+    es_id_origin("node-1", &(struct record_origin){7, 200}, want);
+    ck_assert_str_eq(id_of_body(second, id, sizeof id), want);
+
+    opts.node_name = "node-2";
+    char *other = build_all(chunk, &opts, &result);
+    ck_assert_str_ne(first, other);
+    free(other);
+    free(again);
+    free(first);
+    es_index_pattern_free(index);
+    chunk_free(chunk);
+}
+END_TEST
+
+Suite *es_id_suite(void)
+{
+    Suite *s = suite_create("es_id");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_siphash128_reference_vectors);
+    tcase_add_test(tc, test_origin_ids);
+    tcase_add_test(tc, test_field_ids);
+    tcase_add_test(tc, test_field_id_fallbacks);
+    tcase_add_test(tc, test_origin_ids_in_bulk);
+    suite_add_tcase(s, tc);
+    return s;
+}
