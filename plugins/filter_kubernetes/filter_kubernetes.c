@@ -97,8 +97,8 @@ static const struct option_spec k8s_options_table[] = {
      .type = OPT_BOOL,
      .default_value = "true",
      .offset = OPT(use_pod_annotations),
-     .description = "obey the pods' skiff.io/exclude and skiff.io/parser[-<container>] "
-                    "annotations"},
+     .description = "obey the pods' exclude and parser annotations, under skiff.io/ or "
+                    "fluentbit.io/ (Fluent Bit's K8S-Logging.Exclude and K8S-Logging.Parser)"},
     {.name = "merge_log",
      .type = OPT_BOOL,
      .default_value = "false",
@@ -109,6 +109,12 @@ static const struct option_spec k8s_options_table[] = {
      .default_value = "",
      .offset = OPT(merge_log_key),
      .description = "field the merged object goes under; \"\": the record's root"},
+    {.name = "merge_log_trim",
+     .type = OPT_BOOL,
+     .default_value = "true",
+     .offset = OPT(merge_log_trim),
+     .description = "remove line breaks (and written \\n, \\r) that end the merged object's "
+                    "string values, as Fluent Bit does"},
     {.name = "keep_log",
      .type = OPT_BOOL,
      .default_value = "true",

@@ -24,7 +24,6 @@ struct k8s_pod {
     char *key;                     /* "<namespace>/<name>" */
     char *namespace_name;
     struct value object;
-    bool excluded;
     bool warned;
     int64_t deleted_ms; /* 0 while the pod exists */
     uint64_t sync;      /* the sync round that last saw it */
@@ -206,7 +205,6 @@ struct k8s_pod *k8s_cache_put(struct k8s_cache *cache, struct value *object)
     cache->version++;
     pod->object = *object;
     *object = value_null();
-    pod->excluded = k8s_meta_excluded(&pod->object);
     pod->warned = false;
     pod->deleted_ms = 0;
     pod->sync = cache->sync;
@@ -373,11 +371,6 @@ struct attachment *k8s_pod_attachment(struct k8s_cache *cache, struct k8s_pod *p
 const struct value *k8s_pod_object(const struct k8s_pod *pod)
 {
     return &pod->object;
-}
-
-bool k8s_pod_excluded(const struct k8s_pod *pod)
-{
-    return pod->excluded;
 }
 
 bool *k8s_pod_warned(struct k8s_pod *pod)

@@ -63,7 +63,6 @@ void k8s_cache_delete_namespace(struct k8s_cache *cache, const struct value *obj
 struct attachment *k8s_pod_attachment(struct k8s_cache *cache, struct k8s_pod *pod,
                                       const char *container);
 const struct value *k8s_pod_object(const struct k8s_pod *pod);
-bool k8s_pod_excluded(const struct k8s_pod *pod);
 /* Set once a problem with the pod's annotations was logged, so it is logged
  * once per pod version; cleared when the pod changes. */
 bool *k8s_pod_warned(struct k8s_pod *pod);

@@ -29,6 +29,7 @@ struct k8s_filter_options {
     bool use_pod_annotations;
     bool merge_log;
     char *merge_log_key;
+    bool merge_log_trim;
     bool keep_log;
     char *log_key;
     char *path_key;

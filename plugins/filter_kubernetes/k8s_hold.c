@@ -5,6 +5,7 @@
  * metadata_wait runs out; then it goes on with what the file name gives. */
 #include "k8s_filter.h"
 
+#include "k8s_logging.h"
 #include "k8s_merge.h"
 #include "k8s_path.h"
 #include "log.h"
@@ -43,8 +44,8 @@ struct k8s_source {
     bool looked_up;
     uint64_t cache_version;
     struct k8s_pod *pod;
-    struct instance *parser; /* named by the pod's annotations */
-    bool excluded;
+    struct k8s_logging logging;                 /* the pod's annotations for it */
+    struct instance *parsers[K8S_STREAM_COUNT]; /* the parsers they name */
     /* Records held while the pod is not known. */
     struct k8s_held *head, *tail;
     size_t count, bytes;
@@ -116,24 +117,40 @@ static void source_free(struct k8s_source *s)
 
 /* ---- what the cache says ---- */
 
-/* The parser the pod's annotations name for this container; warns once per
- * pod version about a name that is no parser. */
-static struct instance *source_parser(struct k8s_filter_state *state, struct k8s_source *s)
+/* The parser an annotation names, or NULL; warns once per pod version about
+ * a name that is no parser. */
+static struct instance *named_parser(struct k8s_filter_state *state, struct k8s_source *s,
+                                     const char *name)
 {
-    const char *name = k8s_meta_parser(k8s_pod_object(s->pod), s->parsed.container_name);
     if (!name)
         return NULL;
     struct instance *parser = pipeline_parser(state->f->pipeline, name);
     bool *warned = k8s_pod_warned(s->pod);
     if (!parser && !*warned) {
         log_warn(state->f->alias,
-                 "pod %s/%s: annotation %s names the parser '%s', which does not exist (built "
+                 "pod %s/%s: an annotation names the parser '%s', which does not exist (built "
                  "in: cri, docker, json, logfmt; or one from `parsers:`); its records go on "
                  "unparsed",
-                 s->parsed.namespace_name, s->parsed.pod_name, K8S_ANNOTATION_PARSER, name);
+                 s->parsed.namespace_name, s->parsed.pod_name, name);
         *warned = true;
     }
     return parser;
+}
+
+/* Reads the pod's logging annotations for this file's container. */
+static void source_read_annotations(struct k8s_filter_state *state, struct k8s_source *s)
+{
+    k8s_logging_read(k8s_pod_object(s->pod), s->parsed.container_name, &s->logging);
+    bool *warned = k8s_pod_warned(s->pod);
+    if (s->logging.malformed && !*warned) {
+        log_warn(state->f->alias,
+                 "pod %s/%s: annotation '%s' is not one of exclude[_stdout|_stderr][-<container>] "
+                 "or parser[_stdout|_stderr][-<container>]; it is ignored",
+                 s->parsed.namespace_name, s->parsed.pod_name, s->logging.malformed);
+        *warned = true;
+    }
+    for (int stream = 0; stream < K8S_STREAM_COUNT; stream++)
+        s->parsers[stream] = named_parser(state, s, s->logging.parser[stream]);
 }
 
 static struct k8s_pod *source_lookup(struct k8s_filter_state *state, struct k8s_source *s)
@@ -146,12 +163,10 @@ static struct k8s_pod *source_lookup(struct k8s_filter_state *state, struct k8s_
                             s->parsed.pod_uid);
     s->looked_up = true;
     s->cache_version = version;
-    s->excluded = false;
-    s->parser = NULL;
-    if (s->pod && opts->use_pod_annotations) {
-        s->excluded = k8s_pod_excluded(s->pod);
-        s->parser = source_parser(state, s);
-    }
+    memset(&s->logging, 0, sizeof s->logging);
+    memset(s->parsers, 0, sizeof s->parsers);
+    if (s->pod && opts->use_pod_annotations)
+        source_read_annotations(state, s);
     return s->pod;
 }
 
@@ -215,20 +230,42 @@ static void count_collisions(struct k8s_filter_state *state,
              collisions->first_key);
 }
 
-/* Adds what the pod's metadata gives. Returns FILTER_DROP for an excluded
- * pod (the caller counts it). */
+static enum k8s_merge_result merge_log(const struct k8s_filter_options *opts, struct record *rec,
+                                       struct k8s_merge_collisions *collisions)
+{
+    struct k8s_merge_options merge = {
+        .log_key = opts->log_key,
+        .merge_key = opts->merge_log_key,
+        .keep_log = opts->keep_log,
+        .trim = opts->merge_log_trim,
+    };
+    return k8s_merge_log(rec, &merge, collisions);
+}
+
+/* The parser for a record of `stream`: one of no known stream is parsed only
+ * when both streams name the same parser. */
+static struct instance *stream_parser(const struct k8s_source *s, enum k8s_log_stream stream)
+{
+    if (stream < K8S_STREAM_COUNT)
+        return s->parsers[stream];
+    return k8s_logging_parser(&s->logging, stream) ? s->parsers[K8S_STREAM_STDOUT] : NULL;
+}
+
+/* Adds what the pod's metadata gives. Returns FILTER_DROP for a record its
+ * pod's annotations exclude (the caller counts it). */
 static enum filter_result enrich(struct k8s_filter_state *state, struct k8s_source *s,
                                  struct record *rec)
 {
     const struct k8s_filter_options *opts = state->f->options;
-    if (s->excluded)
+    enum k8s_log_stream stream = k8s_logging_stream(record_get_key(rec, "stream"));
+    if (k8s_logging_excluded(&s->logging, stream))
         return FILTER_DROP;
     attach(state, rec, k8s_pod_attachment(state->cache, s->pod, s->parsed.container_name));
     struct k8s_merge_collisions collisions = {0};
-    if (s->parser)
-        apply_parser(state, s->parser, rec, &collisions);
-    else if (opts->merge_log && k8s_merge_log(rec, opts->log_key, opts->merge_log_key,
-                                              opts->keep_log, &collisions) == K8S_MERGE_FAILED)
+    struct instance *parser = stream_parser(s, stream);
+    if (parser)
+        apply_parser(state, parser, rec, &collisions);
+    else if (opts->merge_log && merge_log(opts, rec, &collisions) == K8S_MERGE_FAILED)
         metric_add(state->metrics.merge_failed, 1);
     count_collisions(state, &collisions);
     return FILTER_KEEP;

@@ -35,9 +35,34 @@ void k8s_merge_members(struct record *rec, struct value_map *members,
     memset(members, 0, sizeof *members);
 }
 
-enum k8s_merge_result k8s_merge_log(struct record *rec, const char *log_key, const char *merge_key,
-                                    bool keep_log, struct k8s_merge_collisions *collisions)
+static size_t trimmed_length(const char *s, size_t len)
 {
+    for (;;) {
+        if (len >= 1 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+            len--;
+        else if (len >= 2 && s[len - 2] == '\\' && (s[len - 1] == 'n' || s[len - 1] == 'r'))
+            len -= 2;
+        else
+            return len;
+    }
+}
+
+static void trim_values(struct value_map *map)
+{
+    for (uint32_t i = 0; i < map->count; i++) {
+        struct value *v = &map->entries[i].value;
+        if (v->type != VALUE_STRING)
+            continue;
+        size_t len = trimmed_length(v->as.string.ptr, v->as.string.len);
+        v->as.string.len = len;
+        v->as.string.ptr[len] = '\0';
+    }
+}
+
+enum k8s_merge_result k8s_merge_log(struct record *rec, const struct k8s_merge_options *opts,
+                                    struct k8s_merge_collisions *collisions)
+{
+    const char *log_key = opts->log_key;
     size_t log_len = strlen(log_key);
     const struct value *text = value_map_get(&rec->fields, log_key, log_len);
     if (!text || text->type != VALUE_STRING ||
@@ -53,10 +78,12 @@ enum k8s_merge_result k8s_merge_log(struct record *rec, const char *log_key, con
         value_free(&parsed);
         return K8S_MERGE_FAILED;
     }
-    if (!keep_log)
+    if (opts->trim)
+        trim_values(&parsed.as.map);
+    if (!opts->keep_log)
         value_map_remove(&rec->fields, log_key, log_len);
-    if (merge_key[0])
-        record_set_key(rec, merge_key, &parsed);
+    if (opts->merge_key[0])
+        record_set_key(rec, opts->merge_key, &parsed);
     else
         k8s_merge_members(rec, &parsed.as.map, collisions);
     return K8S_MERGE_OK;

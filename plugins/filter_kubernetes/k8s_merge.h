@@ -29,11 +29,21 @@ struct k8s_merge_collisions {
 void k8s_merge_members(struct record *rec, struct value_map *members,
                        struct k8s_merge_collisions *collisions);
 
+struct k8s_merge_options {
+    const char *log_key;   /* the field with the line's text */
+    const char *merge_key; /* "" for the record's root */
+    bool keep_log;         /* keep the text under log_key */
+    bool trim;             /* merge_log_trim */
+};
+
 /* Parses the text of the top-level field `log_key` if it holds a JSON object
  * (surrounding whitespace allowed) and moves its members under `merge_key`,
- * or to the root when `merge_key` is "" (through k8s_merge_members). The
- * text itself stays under `log_key` if `keep_log`, else is removed first. */
-enum k8s_merge_result k8s_merge_log(struct record *rec, const char *log_key, const char *merge_key,
-                                    bool keep_log, struct k8s_merge_collisions *collisions);
+ * or to the root when `merge_key` is "" (through k8s_merge_members). With
+ * `trim`, line breaks and their written forms (the two characters \n or \r)
+ * that end its top-level string values are removed first, as Fluent Bit's
+ * merge_log_trim does. The text itself stays under `log_key` if `keep_log`,
+ * else is removed first. */
+enum k8s_merge_result k8s_merge_log(struct record *rec, const struct k8s_merge_options *opts,
+                                    struct k8s_merge_collisions *collisions);
 
 #endif

@@ -80,21 +80,23 @@ static const struct value *find_container(const struct value *parent, const char
     return NULL;
 }
 
-/* A status's containerID is "<runtime>://<id>"; dashboards want the id. */
-static void set_container_id(struct value *out, const struct value *container_status)
+/* A status's containerID is "<runtime>://<id>" and its imageID may be
+ * "docker-pullable://<image>@sha256:..." or "docker://sha256:...": dashboards
+ * want what follows the scheme, as Fluent Bit gives it. A value without a
+ * scheme (containerd's "docker.io/library/nginx@sha256:...") stays whole. */
+static void copy_without_scheme(struct value *out, const char *key, const struct value *text)
 {
-    const struct value *id = member_text(container_status, "containerID");
-    if (!id)
+    if (!text)
         return;
-    const char *p = id->as.string.ptr;
-    size_t len = id->as.string.len;
+    const char *p = text->as.string.ptr;
+    size_t len = text->as.string.len;
     const char *sep = memmem(p, len, "://", 3);
     if (sep) {
         len -= (size_t)(sep + 3 - p);
         p = sep + 3;
     }
     if (len > 0)
-        set_string(out, "container_id", p, len);
+        set_string(out, key, p, len);
 }
 
 static void set_container_fields(struct value *out, const struct value *spec,
@@ -104,9 +106,9 @@ static void set_container_fields(struct value *out, const struct value *spec,
     const struct value *image = member_text(container_status, "image");
     if (!image)
         image = member_text(find_container(spec, spec_lists, container), "image");
-    set_container_id(out, container_status);
+    copy_without_scheme(out, "container_id", member_text(container_status, "containerID"));
     copy_text(out, "container_image", image);
-    copy_text(out, "container_hash", member_text(container_status, "imageID"));
+    copy_without_scheme(out, "container_hash", member_text(container_status, "imageID"));
 }
 
 /* The ownerReference marked controller: {"kind":..., "name":...}. */
@@ -165,6 +167,7 @@ int k8s_meta_build(const struct value *pod, const char *container,
     copy_text(out, "pod_name", name);
     copy_text(out, "namespace_name", namespace_name);
     copy_text(out, "pod_id", member_text(metadata, "uid"));
+    copy_text(out, "pod_ip", member_text(status, "podIP"));
     copy_text(out, "host", member_text(spec, "nodeName"));
     copy_cstring(out, "container_name", container);
     set_container_fields(out, spec, status, container);
@@ -185,26 +188,4 @@ void k8s_meta_from_path(const struct k8s_path *path, struct value *out)
     copy_cstring(out, "pod_id", path->pod_uid);
     copy_cstring(out, "container_name", path->container_name);
     copy_cstring(out, "container_id", path->container_id);
-}
-
-static const struct value *pod_annotations(const struct value *pod)
-{
-    return member(member(pod, "metadata", VALUE_MAP), "annotations", VALUE_MAP);
-}
-
-bool k8s_meta_excluded(const struct value *pod)
-{
-    const struct value *exclude = member_text(pod_annotations(pod), K8S_ANNOTATION_EXCLUDE);
-    return exclude && text_equals(exclude, "true");
-}
-
-const char *k8s_meta_parser(const struct value *pod, const char *container)
-{
-    const struct value *annotations = pod_annotations(pod);
-    char *key = xasprintf("%s-%s", K8S_ANNOTATION_PARSER, container);
-    const struct value *parser = member_text(annotations, key);
-    free(key);
-    if (!parser)
-        parser = member_text(annotations, K8S_ANNOTATION_PARSER);
-    return parser ? parser->as.string.ptr : NULL;
 }

@@ -6,8 +6,8 @@
  *
  * Field names are those of Fluent Bit's kubernetes filter, so existing
  * dashboards keep working, in this order: pod_name, namespace_name, pod_id,
- * host, container_name, container_id, container_image, container_hash, owner,
- * labels, annotations. A field whose source is missing, empty or of the wrong
+ * pod_ip, host, container_name, container_id, container_image, container_hash,
+ * owner, labels, annotations. A field whose source is missing, empty or of the wrong
  * type is left out. */
 #ifndef SKIFF_K8S_META_H
 #define SKIFF_K8S_META_H
@@ -16,9 +16,6 @@
 #include "value.h"
 
 #include <stdbool.h>
-
-#define K8S_ANNOTATION_EXCLUDE "skiff.io/exclude"
-#define K8S_ANNOTATION_PARSER "skiff.io/parser"
 
 struct k8s_meta_options {
     bool labels;
@@ -31,8 +28,8 @@ struct k8s_meta_options {
 
 /* Sets *out to a new VALUE_MAP with the metadata of `container` in `pod`.
  * The container is looked up among the regular, init and ephemeral containers;
- * its id (without the "containerd://" style runtime prefix), image and image
- * id come from the pod's status, the image from the spec while there is no
+ * its id and image id (without a "containerd://" or "docker-pullable://"
+ * style prefix) and image come from the pod's status, the image from the spec while there is no
  * status. Returns 0, or -1 with *out VALUE_NULL if the pod has no
  * metadata.name or metadata.namespace string. */
 int k8s_meta_build(const struct value *pod, const char *container,
@@ -46,13 +43,5 @@ void k8s_meta_from_path(const struct k8s_path *path, struct value *out);
  * with '.' in its keys replaced by '_' when `dedot`. Nothing for an empty or
  * missing map. */
 void k8s_meta_set_map(struct value *out, const char *field, const struct value *source, bool dedot);
-
-/* True if the pod's skiff.io/exclude annotation is the string "true". */
-bool k8s_meta_excluded(const struct value *pod);
-
-/* The parser named for `container` by the pod's skiff.io/parser-<container>
- * annotation, else by skiff.io/parser; NULL if neither is a non-empty string.
- * Points into `pod`. */
-const char *k8s_meta_parser(const struct value *pod, const char *container);
 
 #endif

@@ -95,13 +95,15 @@ static char *span_dup(struct span s)
     return xstrndup(s.ptr, s.len);
 }
 
-/* containers/<pod>_<namespace>_<container>-<64 hex>.log */
+/* <pod>_<namespace>_<container>-<64 hex>.log, in any folder: the kubelet
+ * puts it in /var/log/containers, but a DaemonSet may mount it elsewhere (as
+ * Fluent Bit, this reads the name, not the folder). */
 static bool parse_containers(const char *path, struct k8s_path *out)
 {
-    struct span parts[2];
-    if (!last_components(path, parts, 2) || !span_is(parts[0], "containers"))
+    struct span parts[1];
+    if (!last_components(path, parts, 1))
         return false;
-    struct span file = parts[1];
+    struct span file = parts[0];
     const char suffix[] = ".log";
     size_t suffix_len = sizeof suffix - 1;
     if (file.len <= suffix_len || memcmp(file.ptr + file.len - suffix_len, suffix, suffix_len) != 0)

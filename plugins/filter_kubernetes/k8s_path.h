@@ -8,7 +8,7 @@
 #include <stdbool.h>
 
 enum k8s_path_kind {
-    K8S_PATH_CONTAINERS, /* containers/<pod>_<namespace>_<container>-<id>.log */
+    K8S_PATH_CONTAINERS, /* <pod>_<namespace>_<container>-<id>.log, any folder */
     K8S_PATH_PODS,       /* pods/<namespace>_<pod>_<uid>/<container>/<n>.log[.<suffix>] */
 };
 
@@ -23,8 +23,9 @@ struct k8s_path {
     unsigned restart_count; /* K8S_PATH_PODS: the <n> of <n>.log */
 };
 
-/* Parses the last components of `path`, so any prefix before the
- * `containers` or `pods` component is allowed (/tmp/t/var/log/containers/..).
+/* Parses the last components of `path`: a file named as in containers/ in any
+ * folder, or the last four components of a pods/ path, so any prefix before
+ * the `pods` component is allowed (/tmp/t/var/log/pods/..).
  * Names must have the characters Kubernetes allows: lowercase letters, digits
  * and '-', and also '.' in pod names. A pod uid is lowercase hex and '-': a
  * UUID, or the 32-digit hash kubelet gives static pods. Returns false, with

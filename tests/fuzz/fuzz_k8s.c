@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "json_parse.h"
+#include "plugins/filter_kubernetes/k8s_logging.h"
 #include "plugins/filter_kubernetes/k8s_meta.h"
 #include "plugins/filter_kubernetes/k8s_path.h"
 #include "xalloc.h"
@@ -37,8 +38,8 @@ static void fuzz_pod(const char *text, size_t len, struct buf *json)
     struct value pod;
     if (json_parse(text, len, &pod, NULL) < 0)
         return;
-    k8s_meta_excluded(&pod);
-    k8s_meta_parser(&pod, "app");
+    struct k8s_logging logging;
+    k8s_logging_read(&pod, "app", &logging);
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
         struct value meta;
         if (k8s_meta_build(&pod, "app", &options[i], &meta) == 0) {

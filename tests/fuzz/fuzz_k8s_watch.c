@@ -7,6 +7,7 @@
 
 #include "json_parse.h"
 #include "plugins/filter_kubernetes/k8s_cache.h"
+#include "plugins/filter_kubernetes/k8s_logging.h"
 #include "plugins/filter_kubernetes/k8s_watch.h"
 
 #include <stdlib.h>
@@ -32,7 +33,8 @@ static int on_line(void *data, const char *line, size_t len)
         struct k8s_pod *pod = k8s_cache_put(state->cache, &ev.object);
         if (pod) {
             k8s_pod_attachment(state->cache, pod, "app");
-            k8s_pod_excluded(pod);
+            struct k8s_logging logging;
+            k8s_logging_read(k8s_pod_object(pod), "app", &logging);
         }
     }
     k8s_event_free(&ev);

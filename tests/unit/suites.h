@@ -18,6 +18,7 @@ Suite *json_parse_large_suite(void);
 Suite *hmap_suite(void);
 Suite *k8s_suite(void);
 Suite *k8s_cache_suite(void);
+Suite *k8s_logging_suite(void);
 Suite *k8s_watch_suite(void);
 Suite *http_suite(void);
 Suite *http_client_suite(void);

@@ -7,6 +7,7 @@
 #include "json.h"
 #include "json_parse.h"
 #include "plugins/filter_kubernetes/k8s_cache.h"
+#include "plugins/filter_kubernetes/k8s_logging.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,7 +200,9 @@ START_TEST(test_cache_exclude_and_namespace_labels)
     struct k8s_cache *cache = cache_new(10, 1000);
     struct value v = pod_value("ops", "noisy", "u-1", "x", true);
     struct k8s_pod *pod = k8s_cache_put(cache, &v);
-    ck_assert(k8s_pod_excluded(pod));
+    struct k8s_logging logging;
+    k8s_logging_read(k8s_pod_object(pod), "main", &logging);
+    ck_assert(k8s_logging_excluded(&logging, K8S_STREAM_OTHER));
     char *json = attachment_json(k8s_pod_attachment(cache, pod, "main"));
     ck_assert_ptr_null(strstr(json, "namespace_labels"));
     free(json);

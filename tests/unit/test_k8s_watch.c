@@ -190,7 +190,9 @@ static char *merged(const char *log, const char *merge_key, bool keep_log,
     v = value_cstring(log);
     record_set_key(&rec, "log", &v);
     struct k8s_merge_collisions collisions = {0};
-    ck_assert_int_eq(k8s_merge_log(&rec, "log", merge_key, keep_log, &collisions), expect);
+    struct k8s_merge_options opts = {
+        .log_key = "log", .merge_key = merge_key, .keep_log = keep_log, .trim = true};
+    ck_assert_int_eq(k8s_merge_log(&rec, &opts, &collisions), expect);
     ck_assert_uint_eq(collisions.count, expect_collisions);
     /* The metadata stays the record's only `kubernetes`. */
     ck_assert_uint_eq(rec.attachment_count, 1);
@@ -221,6 +223,11 @@ START_TEST(test_merge_log)
     /* Without it, the inner `log` takes the text's place. */
     s = merged("{\"log\":\"inner\"}", "", false, K8S_MERGE_OK, 0);
     ck_assert_str_eq(s, "{\"stream\":\"stdout\",\"log\":\"inner\"}");
+    free(s);
+    /* merge_log_trim: line breaks and their written forms end no value. */
+    s = merged("{\"msg\":\"done\\n\",\"raw\":\"a\\\\n\\r\\n\",\"n\":1}", "app", false, K8S_MERGE_OK,
+               0);
+    ck_assert_str_eq(s, "{\"stream\":\"stdout\",\"app\":{\"msg\":\"done\",\"raw\":\"a\",\"n\":1}}");
     free(s);
     s = merged("plain text", "", false, K8S_MERGE_NONE, 0);
     free(s);

@@ -1,0 +1,127 @@
+"""The kubernetes filter where Fluent Bit users depend on its behaviour:
+fluentbit.io/ annotations in every form (per container, per stream, a
+container's "false" over the pod's exclude), pod_ip, container_hash without
+the runtime's scheme, merge_log_trim, and container log files recognised by
+name in any folder. Fluent Bit's behaviour is from its kubernetes filter
+(kube_property.c, kube_meta.c, kubernetes.c) and documentation."""
+
+import json
+import os
+import unittest
+
+from fake_k8s import container_id, make_pod
+from test_kubernetes import K8sRun
+
+
+def cri(stream, text):
+    return f"2026-11-23T05:00:00.000000001Z {stream} F {text}\n"
+
+
+def write_streams(run, pod, container, lines):
+    """Appends (stream, text) lines to the container's CRI file."""
+    with open(run.cri_file(pod, container), "a") as f:
+        f.writelines(cri(stream, text) for stream, text in lines)
+
+
+class FluentBitAnnotations(unittest.TestCase):
+    def test_exclude_forms_and_container_override(self):
+        """fluentbit.io/exclude on the pod, "false" for one container, and
+        exclude_stderr-<container> for another: exactly the records Fluent
+        Bit keeps reach the output; the others are counted as dropped."""
+        pod = make_pod("mixed-1", containers=("app", "proxy", "debug"), annotations={
+            "fluentbit.io/exclude": "True",
+            "fluentbit.io/exclude-app": "false",
+            "fluentbit.io/exclude-proxy": "no",
+            "fluentbit.io/exclude_stderr-proxy": "yes",
+        })
+        run = K8sRun(self, pods=[pod])
+        run.fake.wait_watch()
+        write_streams(run, "mixed-1", "app", [("stdout", "app out"), ("stderr", "app err")])
+        write_streams(run, "mixed-1", "proxy", [("stdout", "proxy out"),
+                                                ("stderr", "proxy err")])
+        write_streams(run, "mixed-1", "debug", [("stdout", "debug out"),
+                                                ("stderr", "debug err")])
+        run.http.wait_value("skiff_records_dropped_total", lambda v: v == 3, 20,
+                            "3 excluded records", instance="kubernetes.0", reason="k8s_exclude")
+        run.wait_records(lambda r: len(r) >= 3, "the kept records")
+        run.stop()
+        kept = sorted(r["log"].rstrip("\n") for r in run.records())
+        self.assertEqual(kept, ["app err", "app out", "proxy out"])
+
+    def test_parser_per_stream_and_container(self):
+        """fluentbit.io/parser_stdout for the pod and parser_stderr-<container>:
+        each stream is parsed with its own parser, or not at all."""
+        pod = make_pod("parsed-1", annotations={
+            "fluentbit.io/parser_stdout": "json",
+            "fluentbit.io/parser_stderr-app": "logfmt",
+        })
+        run = K8sRun(self, pods=[pod])
+        run.fake.wait_watch()
+        write_streams(run, "parsed-1", "app", [("stdout", '{"level":"info","n":1}'),
+                                               ("stderr", "level=warn msg=slow")])
+        records = run.wait_records(lambda r: len(r) >= 2, "both records")
+        run.stop()
+        by_stream = {r["stream"]: r for r in records}
+        self.assertEqual((by_stream["stdout"]["level"], by_stream["stdout"]["n"]), ("info", 1))
+        self.assertEqual((by_stream["stderr"]["level"], by_stream["stderr"]["msg"]),
+                         ("warn", "slow"))
+
+    def test_malformed_annotation_is_warned_once(self):
+        pod = make_pod("odd-1", annotations={"fluentbit.io/exclude_stdin": "true"})
+        run = K8sRun(self, pods=[pod])
+        run.fake.wait_watch()
+        run.write_cri("odd-1", ["one", "two"])
+        run.wait_records(lambda r: len(r) >= 2, "the records")
+        run.stop()
+        self.assertEqual(run.skiff.stderr_text().count("'fluentbit.io/exclude_stdin' is not"), 1)
+
+
+class Fields(unittest.TestCase):
+    def test_pod_ip_and_container_hash_without_scheme(self):
+        """pod_ip from status.podIP; a docker imageID loses its
+        docker-pullable:// scheme, as in Fluent Bit's records."""
+        pod = make_pod("web-1", runtime="docker")
+        status = pod["status"]["containerStatuses"][0]
+        status["imageID"] = "docker-pullable://registry.example/app@sha256:" + "ab" * 32
+        run = K8sRun(self, pods=[pod])
+        run.write_cri("web-1", ["hello"])
+        meta = run.wait_log("hello")["kubernetes"]
+        run.stop()
+        self.assertEqual(meta["pod_ip"], "10.244.0.10")
+        self.assertEqual(meta["container_hash"], "registry.example/app@sha256:" + "ab" * 32)
+        self.assertEqual(meta["container_id"], container_id("web-1", "app"))
+
+    def test_merge_log_trim(self):
+        """merge_log_trim (on by default): line breaks and written \\n that
+        end the merged strings are removed; off, they stay."""
+        line = json.dumps({"msg": "done\\n", "raw": "a\n"})
+        for trim, expected in ((None, ("done", "a")), (False, ("done\\n", "a\n"))):
+            options = {"merge_log": True, "merge_log_key": "app"}
+            if trim is not None:
+                options["merge_log_trim"] = trim
+            run = K8sRun(self, pods=[make_pod("m-1")], filter_options=options)
+            run.write_cri("m-1", [line])
+            rec = run.wait_records(lambda r: len(r) >= 1, "the record")[0]
+            run.stop()
+            self.assertEqual((rec["app"]["msg"], rec["app"]["raw"]), expected, trim)
+
+    def test_container_log_named_as_kubelet_does_in_any_folder(self):
+        """A file named <pod>_<namespace>_<container>-<64 hex>.log outside a
+        folder called containers (a DaemonSet that mounts it elsewhere) is
+        recognised by its name."""
+        run = K8sRun(self, pods=[make_pod("web-1")], start=False)
+        elsewhere = run.tmp.join("mnt", "node-logs")
+        os.makedirs(elsewhere)
+        run.config["pipeline"]["inputs"][0]["path"] = os.path.join(elsewhere, "*.log")
+        run.start()
+        name = f"web-1_default_app-{container_id('web-1', 'app')}.log"
+        with open(os.path.join(elsewhere, name), "w") as f:
+            f.write(cri("stdout", "from elsewhere"))
+        rec = run.wait_log("from elsewhere")
+        run.stop()
+        self.assertEqual(rec["kubernetes"]["pod_name"], "web-1")
+        self.assertEqual(rec["kubernetes"]["pod_ip"], "10.244.0.10")
+
+
+if __name__ == "__main__":
+    unittest.main()
