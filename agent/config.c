@@ -105,7 +105,7 @@ const struct option_spec parser_common_options[] = {
      .type = OPT_STRING,
      .required = true,
      .offset = offsetof(struct instance_common, name),
-     .description = "the parser plugin: regex, json or logfmt"},
+     .description = "the parser plugin, one of kind parser in `skiff --list-plugins`"},
     {.name = "time_key",
      .type = OPT_STRING,
      .offset = offsetof(struct instance_common, time_key),
@@ -453,18 +453,16 @@ static void load_pipeline(struct config *config, const struct cfg_node *pipeline
 static int config_build(const char *name, struct cfg_node *root, size_t before, struct config *out,
                         struct diag_list *diags)
 {
-    static const char *const keys[] = {"service", "parsers", "multiline_parsers", "pipeline"};
-
     if (!root)
         return -1;
     out->path = xstrdup(name);
     out->root = root;
-    config_check_keys(root, keys, 4, "", diags);
+    config_check_top_keys(root, diags);
     config_load_service(out, cfg_map_get(root, "service"), diags);
     config_load_parsers(out, cfg_map_get(root, "parsers"), diags);
-    config_load_multiline(out, cfg_map_get(root, "multiline_parsers"), diags);
+    config_load_sections(out, root, diags);
     load_pipeline(out, cfg_map_get(root, "pipeline"), diags);
-    config_check_multiline_refs(out, diags);
+    config_validate_instances(out, diags);
     config_check_parser_refs(out, out->inputs, out->input_count, diags);
     config_check_parser_refs(out, out->filters, out->filter_count, diags);
     if (diags->count == before)
@@ -508,7 +506,7 @@ void config_free(struct config *config)
     free_instances(config->filters, config->filter_count, PLUGIN_FILTER);
     free_instances(config->outputs, config->output_count, PLUGIN_OUTPUT);
     free_instances(config->parsers, config->parser_count, PLUGIN_PARSER);
-    config_free_multiline(config);
+    config_free_sections(config);
     cfg_node_free(config->root);
     free(config->path);
     memset(config, 0, sizeof *config);

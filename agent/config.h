@@ -62,19 +62,10 @@ struct instance_config {
     const struct cfg_node *node;
 };
 
-/* One rule of a `multiline_parsers:` entry. */
-struct multiline_rule_config {
-    char *state;
-    char *regex;
-    char *next_state;
-};
-
-/* A rule set under `multiline_parsers:`, checked at load time. */
-struct multiline_config {
-    char *name;
-    struct multiline_rule_config *rules;
-    size_t rule_count;
-    const struct cfg_node *node;
+/* What a plugin made of the top-level section it owns (plugin->section). */
+struct config_section {
+    const struct plugin *plugin;
+    void *data; /* from plugin->section_load, freed by plugin->section_free */
 };
 
 struct config {
@@ -89,8 +80,8 @@ struct config {
     size_t output_count;
     struct instance_config *parsers; /* the `parsers:` list; alias is the parser's name */
     size_t parser_count;
-    struct multiline_config *multiline_parsers; /* the `multiline_parsers:` list */
-    size_t multiline_parser_count;
+    struct config_section *sections; /* one per registered plugin that owns one */
+    size_t section_count;
 };
 
 extern const struct option_spec service_options[];
@@ -106,9 +97,20 @@ int config_load_string(const char *name, const char *yaml, struct config *out,
                        struct diag_list *diags);
 void config_free(struct config *config);
 
-/* The rule set under `multiline_parsers:` with that name, or NULL. */
-const struct multiline_config *config_multiline_parser(const struct config *config,
-                                                       const char *name);
+/* What `plugin` made of its top-level section (plugin->section), or NULL. */
+const void *config_section(const struct config *config, const struct plugin *plugin);
+
+/* For plugins that check their section or an instance against the whole
+ * configuration, so that their messages read as the loader's own. */
+/* Reports every key of `map` not in `allowed`, with a "did you mean";
+ * `prefix` starts each message ("pipeline: ", or "" at the top). */
+void config_check_keys(const struct cfg_node *map, const char *const *allowed, size_t count,
+                       const char *prefix, struct diag_list *diags);
+/* "outputs[0]", and "outputs[0] (file)" once the plugin is known. */
+char *config_instance_context(enum plugin_kind kind, unsigned index, const struct plugin *plugin);
+/* Where a message about option `key` of an item points: its value if given,
+ * else the item. */
+const struct cfg_node *config_option_node(const struct instance_config *inst, const char *key);
 
 /* The common options of a kind, for --describe. */
 const struct option_spec *config_common_options(enum plugin_kind kind);

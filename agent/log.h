@@ -14,7 +14,7 @@ bool log_level_parse(const char *name, enum log_level *out);
 const char *log_level_name(enum log_level level);
 
 /* `component` names where the line comes from: "config", "pipeline",
- * "out_file.0", "http". */
+ * "file.0", "http". */
 void log_write(enum log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

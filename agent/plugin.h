@@ -11,7 +11,9 @@
 #include <stddef.h>
 
 struct cfg_node;
+struct config;
 struct diag_list;
+struct instance_config;
 struct instance;
 struct delivery;
 
@@ -42,6 +44,19 @@ struct plugin {
      * load time, also for --dry-run. May be NULL. */
     int (*validate)(const void *options, const struct cfg_node *node, const char *context,
                     struct diag_list *diags);
+    /* A top-level key of the configuration the plugin owns (NULL: none), such
+     * as a list of definitions its instances name. section_load reads it at
+     * load time, also for --dry-run (node NULL when the key is absent), with
+     * its problems in `diags`, and returns what it made: config_section()
+     * gives it back, section_free frees it with the config. */
+    const char *section;
+    void *(*section_load)(const struct cfg_node *node, struct diag_list *diags);
+    void (*section_free)(void *data);
+    /* Checks one instance against the whole configuration (names it takes
+     * from the plugin's section), after every section and item loaded. May
+     * be NULL. */
+    void (*validate_config)(const struct config *config, const struct instance_config *instance,
+                            struct diag_list *diags);
     /* Allocates instance->state. Returns 0, or -1 after logging why. */
     int (*init)(struct instance *instance);
     void (*destroy)(struct instance *instance);

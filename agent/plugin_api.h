@@ -77,8 +77,8 @@ bool input_is_paused(const struct instance *input);
 /* Parsers, for the inputs and filters that take a `parser:` option: the
  * parser with that name (the config loader checked that it exists). */
 struct instance *pipeline_parser(const struct pipeline *pipeline, const char *name);
-/* The loaded configuration, for filters that look up named sections in it
- * (multiline rule sets). */
+/* The loaded configuration, for plugins that read what they made of their
+ * own section (config_section). */
 const struct config *pipeline_config(const struct pipeline *pipeline);
 /* Parses `text` into rec's fields, then applies the parser's time_key,
  * time_format and types. On PARSE_FAILED the record is as it was; the failure

@@ -7,6 +7,7 @@
 #include "hmap.h"
 #include "log.h"
 #include "loop.h"
+#include "multiline_config.h"
 #include "multiline_rules.h"
 #include "plugin_api.h"
 #include "xalloc.h"
@@ -51,6 +52,7 @@ struct source {
 
 struct multiline_state {
     struct multiline_rules *rules;
+    bool owns_rules; /* a built-in set; a defined one is the config's */
     struct hmap sources;
     struct loop_timer *timer;
     struct metric *events, *lines_joined, *by_timeout, *truncated;
@@ -363,30 +365,26 @@ static void multiline_drain(struct instance *f)
     multiline_expire_all(f, true);
 }
 
-static struct multiline_rules *multiline_load_rules(struct instance *f)
+/* A built-in set is compiled for the instance; a defined one was compiled
+ * when the configuration loaded and belongs to it. */
+static struct multiline_rules *multiline_load_rules(struct instance *f, bool *owned)
 {
     const struct multiline_options *opts = f->options;
-    if (multiline_is_builtin(opts->parser))
+    *owned = multiline_is_builtin(opts->parser);
+    if (*owned)
         return multiline_rules_builtin(opts->parser);
-    const struct multiline_config *config =
-        config_multiline_parser(pipeline_config(f->pipeline), opts->parser);
-    if (!config) {
-        log_error(f->alias, "no multiline parser named '%s'", opts->parser);
-        return NULL;
-    }
-    struct multiline_rule_def *defs = xcalloc(config->rule_count, sizeof *defs);
-    for (size_t i = 0; i < config->rule_count; i++) {
-        defs[i].state = config->rules[i].state;
-        defs[i].regex = config->rules[i].regex;
-        defs[i].next_state = config->rules[i].next_state;
-    }
-    char *error = NULL;
-    struct multiline_rules *rules = multiline_rules_compile(defs, config->rule_count, &error);
+    struct multiline_rules *rules =
+        multiline_sets_find(config_section(pipeline_config(f->pipeline), f->plugin), opts->parser);
     if (!rules)
-        log_error(f->alias, "multiline parser '%s': %s", opts->parser, error);
-    free(error);
-    free(defs);
+        log_error(f->alias, "no multiline parser named '%s'", opts->parser);
     return rules;
+}
+
+static void multiline_validate_config(const struct config *config,
+                                      const struct instance_config *inst, struct diag_list *diags)
+{
+    const struct multiline_options *opts = inst->options;
+    multiline_check_parser(config, inst, opts->parser, diags);
 }
 
 static struct metric *multiline_counter(const struct instance *f, const char *name,
@@ -404,11 +402,13 @@ static struct metric *multiline_counter(const struct instance *f, const char *na
 static int multiline_init(struct instance *f)
 {
     const struct multiline_options *opts = f->options;
-    struct multiline_rules *rules = multiline_load_rules(f);
+    bool owned;
+    struct multiline_rules *rules = multiline_load_rules(f, &owned);
     if (!rules)
         return -1;
     struct multiline_state *state = xcalloc(1, sizeof *state);
     state->rules = rules;
+    state->owns_rules = owned;
     state->events = multiline_counter(f, "skiff_multiline_events_total",
                                       "Events of several lines joined and handed on");
     state->lines_joined = multiline_counter(f, "skiff_multiline_lines_joined_total",
@@ -445,7 +445,8 @@ static void multiline_destroy(struct instance *f)
     }
     hmap_free(&state->sources);
     loop_cancel_timer(f->loop, state->timer);
-    multiline_rules_free(state->rules);
+    if (state->owns_rules)
+        multiline_rules_free(state->rules);
     free(state);
     f->state = NULL;
 }
@@ -456,6 +457,10 @@ const struct plugin filter_multiline_plugin = {
     .description = "joins the lines of a stack trace or other multi-line event into one record",
     .options = multiline_options_table,
     .options_size = sizeof(struct multiline_options),
+    .section = "multiline_parsers",
+    .section_load = multiline_sets_load,
+    .section_free = multiline_sets_free,
+    .validate_config = multiline_validate_config,
     .init = multiline_init,
     .destroy = multiline_destroy,
     .filter = multiline_filter,

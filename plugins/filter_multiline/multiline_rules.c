@@ -106,6 +106,7 @@ static int state_index(struct multiline_rules *rules, const char *name)
         if (strcmp(rules->states[i], name) == 0)
             return (int)i;
     }
+    rules->states = xrealloc(rules->states, (rules->state_count + 1) * sizeof *rules->states);
     rules->states[rules->state_count] = xstrdup(name);
     return (int)rules->state_count++;
 }
@@ -120,36 +121,58 @@ static pcre2_code *compile_regex(const char *pattern, char **error)
     if (!code) {
         PCRE2_UCHAR message[256];
         pcre2_get_error_message(code_error, message, sizeof message);
-        *error =
-            xasprintf("regex '%s': %s at offset %zu", pattern, (char *)message, (size_t)offset);
+        *error = xasprintf("%s at offset %zu", (char *)message, (size_t)offset);
         return NULL;
     }
     pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
     return code;
 }
 
+struct multiline_rules *multiline_rules_new(void)
+{
+    struct multiline_rules *rules = xcalloc(1, sizeof *rules);
+    rules->match_data = pcre2_match_data_create(1, NULL);
+    state_index(rules, MULTILINE_START_STATE);
+    return rules;
+}
+
+int multiline_rules_add(struct multiline_rules *rules, const struct multiline_rule_def *def,
+                        char **error)
+{
+    pcre2_code *code = compile_regex(def->regex, error);
+    if (!code)
+        return -1;
+    rules->rules = xrealloc(rules->rules, (rules->rule_count + 1) * sizeof *rules->rules);
+    struct multiline_rule *rule = &rules->rules[rules->rule_count++];
+    rule->code = code;
+    rule->state = state_index(rules, def->state);
+    rule->next_state = state_index(rules, def->next_state);
+    return 0;
+}
+
+static bool has_start_rule(const struct multiline_rules *rules)
+{
+    for (size_t i = 0; i < rules->rule_count; i++) {
+        if (rules->rules[i].state == MULTILINE_START)
+            return true;
+    }
+    return false;
+}
+
 struct multiline_rules *multiline_rules_compile(const struct multiline_rule_def *defs, size_t count,
                                                 char **error)
 {
-    struct multiline_rules *rules = xcalloc(1, sizeof *rules);
-    rules->states = xcalloc(2 * count + 1, sizeof *rules->states);
-    rules->rules = xcalloc(count ? count : 1, sizeof *rules->rules);
-    rules->match_data = pcre2_match_data_create(1, NULL);
-    state_index(rules, MULTILINE_START_STATE);
-    bool has_start = false;
+    struct multiline_rules *rules = multiline_rules_new();
     for (size_t i = 0; i < count; i++) {
-        struct multiline_rule *rule = &rules->rules[rules->rule_count];
-        rule->code = compile_regex(defs[i].regex, error);
-        if (!rule->code) {
+        char *message = NULL;
+        if (multiline_rules_add(rules, &defs[i], &message) != 0) {
+            *error = xasprintf("regex '%s': %s", defs[i].regex, message);
+            free(message);
             multiline_rules_free(rules);
             return NULL;
         }
-        rules->rule_count++;
-        rule->state = state_index(rules, defs[i].state);
-        rule->next_state = state_index(rules, defs[i].next_state);
-        has_start |= rule->state == MULTILINE_START;
     }
-    if (!has_start) {
+    if (!has_start_rule(rules)) {
         *error = xasprintf("no rule for state '%s'", MULTILINE_START_STATE);
         multiline_rules_free(rules);
         return NULL;

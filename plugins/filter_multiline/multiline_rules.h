@@ -34,6 +34,14 @@ struct multiline_rules *multiline_rules_compile(const struct multiline_rule_def 
                                                 char **error);
 void multiline_rules_free(struct multiline_rules *rules);
 
+/* The same one rule at a time, for rule sets checked as they are read: an
+ * empty set, then each rule, its regex compiled here and only here. -1 with
+ * "<PCRE2's message> at offset N" in *error (malloc'ed) if it does not
+ * compile. The caller checks that start_state has a rule. */
+struct multiline_rules *multiline_rules_new(void);
+int multiline_rules_add(struct multiline_rules *rules, const struct multiline_rule_def *def,
+                        char **error);
+
 /* The start state's index. */
 enum { MULTILINE_START = 0 };
 
