@@ -98,11 +98,7 @@ static struct dead_letter_file *dead_letter_file_for(struct dead_letter *dl,
     struct dead_letter_file *file = &dl->files[output->index];
     if (!file->records) {
         struct buf labels = BUF_INIT;
-        buf_append_str(&labels, "instance=\"");
-        metrics_escape_label(&labels, output->alias);
-        buf_append_str(&labels, "\",plugin=\"");
-        metrics_escape_label(&labels, output->plugin->name);
-        buf_append_str(&labels, "\"");
+        metrics_labels(&labels, "instance", output->alias, "plugin", output->plugin->name, NULL);
         file->records =
             metrics_counter("skiff_dead_letter_records_total",
                             "Records written to the dead-letter folder", buf_cstr(&labels));

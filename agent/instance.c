@@ -9,11 +9,7 @@
 struct metric *instance_dropped_counter(const struct instance *instance, const char *reason)
 {
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, instance->alias);
-    buf_append_str(&labels, "\",reason=\"");
-    metrics_escape_label(&labels, reason);
-    buf_append_str(&labels, "\"");
+    metrics_labels(&labels, "instance", instance->alias, "reason", reason, NULL);
     struct metric *m =
         metrics_counter("skiff_records_dropped_total",
                         "Records dropped on purpose or given up on, by reason", buf_cstr(&labels));

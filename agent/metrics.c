@@ -7,6 +7,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +158,22 @@ void metrics_escape_label(struct buf *out, const char *value)
         else
             buf_append_byte(out, *p);
     }
+}
+
+void metrics_labels(struct buf *out, const char *name, ...)
+{
+    va_list ap;
+    va_start(ap, name);
+    for (const char *key = name; key; key = va_arg(ap, const char *)) {
+        const char *value = va_arg(ap, const char *);
+        if (out->len > 0)
+            buf_append_byte(out, ',');
+        buf_append_str(out, key);
+        buf_append_str(out, "=\"");
+        metrics_escape_label(out, value);
+        buf_append_byte(out, '"');
+    }
+    va_end(ap);
 }
 
 /* HELP text escapes backslash and newline, but not quotes. */

@@ -49,6 +49,11 @@ void metric_observe(struct metric_histogram *histogram, double value);
 
 /* Escapes a label value for the text format (backslash, quote, newline). */
 void metrics_escape_label(struct buf *out, const char *value);
+/* Appends labels for metrics_counter and its kin, each value escaped:
+ * metrics_labels(&labels, "instance", alias, "reason", reason, NULL) gives
+ * `instance="es",reason="shutdown"`; a comma goes before them when `out` is
+ * not empty. Pairs of name and value, ended by NULL. */
+void metrics_labels(struct buf *out, const char *name, ...) __attribute__((sentinel));
 
 /* Appends the Prometheus text exposition (version 0.0.4) of every series,
  * grouped by family with # HELP and # TYPE lines, families in name order. */

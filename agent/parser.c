@@ -35,11 +35,9 @@ static struct metric *parser_metric(const struct instance *parser, const char *n
                                     const char *help, const char *reason)
 {
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, parser->alias);
-    buf_append_str(&labels, "\"");
+    metrics_labels(&labels, "instance", parser->alias, NULL);
     if (reason)
-        buf_printf(&labels, ",reason=\"%s\"", reason);
+        metrics_labels(&labels, "reason", reason, NULL);
     struct metric *m = metrics_counter(name, help, buf_cstr(&labels));
     buf_free(&labels);
     return m;

@@ -126,7 +126,9 @@ static void pipeline_route(struct pipeline *p, struct instance *in, const char *
                      tag);
             in->core->warned_no_route = true;
         }
-        instance_count_dropped(in, "no_route", 1);
+        if (!in->core->dropped_no_route)
+            in->core->dropped_no_route = instance_dropped_counter(in, "no_route");
+        metric_add(in->core->dropped_no_route, 1);
         pipeline_note_dropped(p, in, tag, 0, &rec->origin);
     } else {
         pipeline_append(p, in, tag, outputs, rec);
@@ -167,10 +169,10 @@ void filter_emit(struct instance *filter, struct instance *input, const char *ta
 }
 
 void filter_drop(struct instance *filter, struct instance *input, const char *tag,
-                 struct record *rec, const char *reason)
+                 struct record *rec, struct metric *dropped)
 {
     struct pipeline *p = filter->pipeline;
-    instance_count_dropped(filter, reason, 1);
+    metric_add(dropped, 1);
     pipeline_note_dropped(p, input, tag, router_lookup(p->router, tag).outputs, &rec->origin);
     record_free(rec);
 }

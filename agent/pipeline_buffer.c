@@ -307,9 +307,7 @@ void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *da
 static void pipeline_count_lost_route(const char *output, uint64_t records)
 {
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, output);
-    buf_append_str(&labels, "\",reason=\"output_removed\"");
+    metrics_labels(&labels, "instance", output, "reason", "output_removed", NULL);
     metric_add(metrics_counter("skiff_records_dropped_total",
                                "Records dropped on purpose or given up on, by reason",
                                buf_cstr(&labels)),

@@ -28,6 +28,7 @@ struct instance_core {
     int64_t buffer_bytes; /* in memory, in chunks neither released nor on disk */
     bool uses_disk;       /* its chunks are written to the disk buffer */
     bool warned_no_route;
+    struct metric *dropped_no_route; /* looked up on the first such record */
     /* Outputs: output_set_failing's state, under output_health.c's lock. */
     bool failing;
     char failing_reason[256];

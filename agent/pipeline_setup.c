@@ -27,11 +27,7 @@ static struct metric *instance_metric(const struct instance *instance, bool gaug
                                       const char *help)
 {
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, instance->alias);
-    buf_append_str(&labels, "\",plugin=\"");
-    metrics_escape_label(&labels, instance->plugin->name);
-    buf_append_str(&labels, "\"");
+    metrics_labels(&labels, "instance", instance->alias, "plugin", instance->plugin->name, NULL);
     struct metric *m = gauge ? metrics_gauge(name, help, buf_cstr(&labels))
                              : metrics_counter(name, help, buf_cstr(&labels));
     buf_free(&labels);

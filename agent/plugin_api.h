@@ -61,9 +61,11 @@ struct instance {
 };
 
 /* The series skiff_records_dropped_total{instance,reason}; a plugin that drops
- * on its hot path looks it up once. */
+ * on its hot path looks it up once (at init, or on its first drop) and keeps
+ * it: the lookup builds the labels and takes the registry's lock. */
 struct metric *instance_dropped_counter(const struct instance *instance, const char *reason);
-/* Counts dropped records under that series. */
+/* Counts dropped records under that series, looking it up each time: for
+ * drops off the hot path (a chunk at a time, at shutdown). */
 void instance_count_dropped(const struct instance *instance, const char *reason, int64_t n);
 
 /* Inputs: hands one record to the pipeline, which takes its contents (*rec is
@@ -115,12 +117,12 @@ void parser_truncated(struct instance *parser);
  * record's contents. */
 void filter_emit(struct instance *filter, struct instance *input, const char *tag,
                  struct record *rec);
-/* Filters: drops a record the filter took, counted in
- * skiff_records_dropped_total{instance=filter,reason}; its origin is
- * acknowledged in order with the records `input` sends to `tag` next. Takes
- * the record's contents. */
+/* Filters: drops a record the filter took, counted in `dropped`, a series
+ * of skiff_records_dropped_total the filter looked up once
+ * (instance_dropped_counter); its origin is acknowledged in order with the
+ * records `input` sends to `tag` next. Takes the record's contents. */
 void filter_drop(struct instance *filter, struct instance *input, const char *tag,
-                 struct record *rec, const char *reason);
+                 struct record *rec, struct metric *dropped);
 /* Filters that hold records taken from `input`: `bytes` more are held (fewer
  * when negative). They count against the input's buffer_limit, so the input
  * pauses while filters hold too much and resumes as they hand records on. */

@@ -299,13 +299,12 @@ static int k8s_validate(const void *options, const struct cfg_node *node, const 
 
 /* ---- start and stop ---- */
 
+/* A series of the filter; `reason` (NULL: none) labels it besides its instance. */
 static struct metric *k8s_metric(const struct instance *f, bool gauge, const char *name,
-                                 const char *help, const char *extra_labels)
+                                 const char *help, const char *reason)
 {
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, f->alias);
-    buf_printf(&labels, "\"%s", extra_labels);
+    metrics_labels(&labels, "instance", f->alias, "reason", reason, NULL);
     struct metric *m = gauge ? metrics_gauge(name, help, buf_cstr(&labels))
                              : metrics_counter(name, help, buf_cstr(&labels));
     buf_free(&labels);
@@ -320,30 +319,28 @@ static void k8s_metrics_init(struct instance *f, struct k8s_filter_metrics *m)
         [K8S_NO_META_FULL] = "hold_full",      [K8S_NO_META_SHUTDOWN] = "shutdown",
     };
     m->hits =
-        k8s_metric(f, false, "skiff_k8s_cache_hits_total", "Pod lookups the cache answered", "");
+        k8s_metric(f, false, "skiff_k8s_cache_hits_total", "Pod lookups the cache answered", NULL);
     m->misses = k8s_metric(f, false, "skiff_k8s_cache_misses_total",
-                           "Pod lookups the cache could not answer", "");
-    m->pods = k8s_metric(f, true, "skiff_k8s_cache_pods", "Pods in the cache", "");
+                           "Pod lookups the cache could not answer", NULL);
+    m->pods = k8s_metric(f, true, "skiff_k8s_cache_pods", "Pods in the cache", NULL);
     m->evicted = k8s_metric(f, false, "skiff_k8s_cache_evictions_total",
-                            "Pods pushed out of the cache by cache_size", "");
+                            "Pods pushed out of the cache by cache_size", NULL);
     m->held = k8s_metric(f, false, "skiff_k8s_records_held_total",
-                         "Records that waited for their pod's metadata", "");
+                         "Records that waited for their pod's metadata", NULL);
     m->held_now = k8s_metric(f, true, "skiff_k8s_records_waiting",
-                             "Records waiting for their pod's metadata now", "");
+                             "Records waiting for their pod's metadata now", NULL);
     m->held_bytes =
         k8s_metric(f, true, "skiff_k8s_records_waiting_bytes",
-                   "Bytes of the records waiting now (bounded by hold_buffer_size)", "");
-    for (int i = 0; i < K8S_NO_META_COUNT; i++) {
-        char labels[64];
-        snprintf(labels, sizeof labels, ",reason=\"%s\"", reasons[i]);
+                   "Bytes of the records waiting now (bounded by hold_buffer_size)", NULL);
+    for (int i = 0; i < K8S_NO_META_COUNT; i++)
         m->no_meta[i] = k8s_metric(f, false, "skiff_k8s_records_without_metadata_total",
-                                   "Records that went on without the API's metadata", labels);
-    }
-    m->merge_failed = k8s_metric(f, false, "skiff_k8s_merge_log_failures_total",
-                                 "log texts that looked like a JSON object but did not parse", "");
+                                   "Records that went on without the API's metadata", reasons[i]);
+    m->merge_failed =
+        k8s_metric(f, false, "skiff_k8s_merge_log_failures_total",
+                   "log texts that looked like a JSON object but did not parse", NULL);
     m->merge_collisions =
         k8s_metric(f, false, "skiff_k8s_merge_key_collisions_total",
-                   "members of merged lines left out because the record already had the key", "");
+                   "members of merged lines left out because the record already had the key", NULL);
 }
 
 static void k8s_on_tick(struct loop *loop, struct loop_timer *timer, void *data)

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -108,12 +109,10 @@ struct http_call *k8s_api_get(struct k8s_api *api, const char *url, int64_t time
 void k8s_api_count(struct k8s_api *api, const char *verb, const struct http_response *r)
 {
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, api->opts.alias);
+    char code[24] = "error";
     if (r->status > 0)
-        buf_printf(&labels, "\",verb=\"%s\",code=\"%ld\"", verb, r->status);
-    else
-        buf_printf(&labels, "\",verb=\"%s\",code=\"error\"", verb);
+        snprintf(code, sizeof code, "%ld", r->status);
+    metrics_labels(&labels, "instance", api->opts.alias, "verb", verb, "code", code, NULL);
     metric_add(metrics_counter("skiff_k8s_api_requests_total",
                                "Requests to the Kubernetes API (or kubelet), by verb and HTTP "
                                "status (\"error\": no answer)",
@@ -335,9 +334,7 @@ struct k8s_api *k8s_api_start(struct loop *loop, const struct k8s_api_options *o
     if (!api->random_state)
         api->random_state = 1;
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, opts->alias);
-    buf_append_str(&labels, "\"");
+    metrics_labels(&labels, "instance", opts->alias, NULL);
     api->bad_events = metrics_counter("skiff_k8s_bad_events_total",
                                       "Watch events and answers that were malformed, truncated "
                                       "or too large",

@@ -62,6 +62,7 @@ struct k8s_filter_metrics {
     struct metric *no_meta[K8S_NO_META_COUNT];
     struct metric *merge_failed;
     struct metric *merge_collisions;
+    struct metric *excluded; /* dropped by exclude annotations; looked up on the first */
 };
 
 struct k8s_filter_state {

@@ -340,6 +340,15 @@ static void hold(struct k8s_filter_state *state, struct k8s_source *s, struct in
     filter_hold(state->f, input, (int64_t)h->bytes);
 }
 
+/* skiff_records_dropped_total{reason="k8s_exclude"}, looked up once, on the
+ * first record an exclude annotation drops. */
+static struct metric *excluded_counter(struct k8s_filter_state *state)
+{
+    if (!state->metrics.excluded)
+        state->metrics.excluded = instance_dropped_counter(state->f, "k8s_exclude");
+    return state->metrics.excluded;
+}
+
 /* Hands on every record the source holds: with the pod's metadata if it is
  * known now, else with what the file name gives (counted under `why`). */
 static void release(struct k8s_filter_state *state, struct k8s_source *s, enum k8s_no_meta why)
@@ -359,7 +368,7 @@ static void release(struct k8s_filter_state *state, struct k8s_source *s, enum k
         if (!pod)
             enrich_from_path(state, s, &h->rec, why);
         if (pod && enrich(state, s, &h->rec) == FILTER_DROP)
-            filter_drop(f, h->input, h->tag, &h->rec, "k8s_exclude");
+            filter_drop(f, h->input, h->tag, &h->rec, excluded_counter(state));
         else
             filter_emit(f, h->input, h->tag, &h->rec);
         held_free(h);
@@ -420,7 +429,7 @@ enum filter_result k8s_filter_record(struct instance *f, struct instance *input,
     if (metadata_complete(state, s) || (!can_wait && source_lookup(state, s))) {
         enum filter_result result = enrich(state, s, rec);
         if (result == FILTER_DROP)
-            instance_count_dropped(f, "k8s_exclude", 1);
+            metric_add(excluded_counter(state), 1);
         return result;
     }
     if (can_wait) {

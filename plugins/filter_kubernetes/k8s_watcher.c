@@ -21,9 +21,8 @@ static void watcher_next(struct k8s_watcher *w);
 static struct metric *restarts_counter(const struct k8s_watcher *w, const char *reason)
 {
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, w->api->opts.alias);
-    buf_printf(&labels, "\",resource=\"%s\",reason=\"%s\"", w->resource, reason);
+    metrics_labels(&labels, "instance", w->api->opts.alias, "resource", w->resource, "reason",
+                   reason, NULL);
     struct metric *m = metrics_counter("skiff_k8s_watch_restarts_total",
                                        "LISTs and WATCHes started again, by why the last ended",
                                        buf_cstr(&labels));

@@ -391,9 +391,7 @@ static struct metric *multiline_counter(const struct instance *f, const char *na
                                         const char *help)
 {
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, f->alias);
-    buf_append_str(&labels, "\"");
+    metrics_labels(&labels, "instance", f->alias, NULL);
     struct metric *m = metrics_counter(name, help, buf_cstr(&labels));
     buf_free(&labels);
     return m;

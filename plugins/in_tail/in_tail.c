@@ -234,17 +234,12 @@ static char *tail_checkpoint_path(const struct instance *in)
 
 /* ---- lifecycle ---- */
 
+/* A series of the input; `label` (NULL: none) = `value` besides its instance. */
 static struct metric *tail_metric(const struct instance *in, bool gauge, const char *name,
-                                  const char *help, const char *extra_labels)
+                                  const char *help, const char *label, const char *value)
 {
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, in->alias);
-    buf_append_str(&labels, "\"");
-    if (extra_labels) {
-        buf_append_byte(&labels, ',');
-        buf_append_str(&labels, extra_labels);
-    }
+    metrics_labels(&labels, "instance", in->alias, label, value, NULL);
     struct metric *m = gauge ? metrics_gauge(name, help, buf_cstr(&labels))
                              : metrics_counter(name, help, buf_cstr(&labels));
     buf_free(&labels);
@@ -255,40 +250,42 @@ static void tail_register_metrics(struct tail *t)
 {
     const struct instance *in = t->in;
     struct tail_metrics *m = &t->metrics;
-    m->files_watched = tail_metric(in, true, "skiff_tail_files_watched", "Files open", NULL);
+    m->files_watched = tail_metric(in, true, "skiff_tail_files_watched", "Files open", NULL, NULL);
     m->files_polled = tail_metric(in, true, "skiff_tail_files_polled",
-                                  "Files polled because inotify could not watch them", NULL);
-    m->bytes_read = tail_metric(in, false, "skiff_tail_bytes_read_total", "Bytes read", NULL);
+                                  "Files polled because inotify could not watch them", NULL, NULL);
+    m->bytes_read = tail_metric(in, false, "skiff_tail_bytes_read_total", "Bytes read", NULL, NULL);
     m->lines_read = tail_metric(in, false, "skiff_tail_lines_read_total",
-                                "Lines read (pieces of split lines count one each)", NULL);
+                                "Lines read (pieces of split lines count one each)", NULL, NULL);
     m->rotations = tail_metric(in, false, "skiff_tail_rotations_total",
-                               "Files rotated, deleted or no longer matched", NULL);
-    m->truncations = tail_metric(in, false, "skiff_tail_truncations_total",
-                                 "Files truncated or overwritten, read again from the start", NULL);
+                               "Files rotated, deleted or no longer matched", NULL, NULL);
+    m->truncations =
+        tail_metric(in, false, "skiff_tail_truncations_total",
+                    "Files truncated or overwritten, read again from the start", NULL, NULL);
     m->long_skipped = tail_metric(in, false, "skiff_tail_long_lines_total",
-                                  "Lines longer than max_line_size", "action=\"skipped\"");
+                                  "Lines longer than max_line_size", "action", "skipped");
     m->long_split = tail_metric(in, false, "skiff_tail_long_lines_total",
-                                "Lines longer than max_line_size", "action=\"split\"");
+                                "Lines longer than max_line_size", "action", "split");
     m->files_lost = tail_metric(in, false, "skiff_tail_files_lost_total",
-                                "Files that vanished before they could be opened", NULL);
+                                "Files that vanished before they could be opened", NULL, NULL);
     m->nul_skipped = tail_metric(in, false, "skiff_tail_bytes_skipped_total",
                                  "Bytes not read as lines, by reason (nul: the hole a writer "
                                  "without O_APPEND leaves after a truncation)",
-                                 "reason=\"nul\"");
+                                 "reason", "nul");
     m->files_ignored =
         tail_metric(in, false, "skiff_tail_files_skipped_total",
-                    "Files matched but not read, by reason", "reason=\"ignore_older\"");
+                    "Files matched but not read, by reason", "reason", "ignore_older");
     m->files_compressed =
         tail_metric(in, false, "skiff_tail_files_skipped_total",
-                    "Files matched but not read, by reason", "reason=\"compressed\"");
+                    "Files matched but not read, by reason", "reason", "compressed");
     static const char *const partial_reasons[TAIL_PARTIAL_REASONS] = {
-        [TAIL_PARTIAL_TIMEOUT] = "reason=\"timeout\"",
-        [TAIL_PARTIAL_FILE_END] = "reason=\"file_end\"",
-        [TAIL_PARTIAL_SHUTDOWN] = "reason=\"shutdown\""};
+        [TAIL_PARTIAL_TIMEOUT] = "timeout",
+        [TAIL_PARTIAL_FILE_END] = "file_end",
+        [TAIL_PARTIAL_SHUTDOWN] = "shutdown"};
     for (int i = 0; i < TAIL_PARTIAL_REASONS; i++)
-        m->partial_flushed[i] = tail_metric(
-            in, false, "skiff_tail_partial_lines_total",
-            "Partial lines handed on without their last piece, by reason", partial_reasons[i]);
+        m->partial_flushed[i] =
+            tail_metric(in, false, "skiff_tail_partial_lines_total",
+                        "Partial lines handed on without their last piece, by reason", "reason",
+                        partial_reasons[i]);
 }
 
 static int tail_init(struct instance *in)

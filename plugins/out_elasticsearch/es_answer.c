@@ -28,11 +28,7 @@ static struct metric *labelled_counter(struct es_output *es, const char *name, c
                                        const char *label, const char *value)
 {
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, es->out->alias);
-    buf_printf(&labels, "\",%s=\"", label);
-    metrics_escape_label(&labels, value);
-    buf_append_byte(&labels, '"');
+    metrics_labels(&labels, "instance", es->out->alias, label, value, NULL);
     struct metric *m = metrics_counter(name, help, buf_cstr(&labels));
     buf_free(&labels);
     return m;

@@ -195,14 +195,7 @@ struct metric *es_labelled_metric(const struct instance *out, bool gauge, const 
                                   const char *help, const char *label, const char *value)
 {
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, out->alias);
-    buf_append_byte(&labels, '"');
-    if (label) {
-        buf_printf(&labels, ",%s=\"", label);
-        metrics_escape_label(&labels, value);
-        buf_append_byte(&labels, '"');
-    }
+    metrics_labels(&labels, "instance", out->alias, label, value, NULL);
     struct metric *m = gauge ? metrics_gauge(name, help, buf_cstr(&labels))
                              : metrics_counter(name, help, buf_cstr(&labels));
     buf_free(&labels);
@@ -243,9 +236,7 @@ static void es_register_metrics(struct es_output *es)
                                             "lowered while 429s last)",
                                             NULL, NULL);
     struct buf labels = BUF_INIT;
-    buf_append_str(&labels, "instance=\"");
-    metrics_escape_label(&labels, out->alias);
-    buf_append_byte(&labels, '"');
+    metrics_labels(&labels, "instance", out->alias, NULL);
     m->latency = metrics_histogram("skiff_es_request_duration_seconds",
                                    "Bulk request latency, from start to the whole response",
                                    buf_cstr(&labels), latency_bounds,

@@ -158,6 +158,21 @@ START_TEST(label_values_are_escaped)
 }
 END_TEST
 
+START_TEST(labels_are_built_escaped)
+{
+    struct buf out = BUF_INIT;
+    metrics_labels(&out, "instance", "es \"main\"", "reason", "shutdown", NULL);
+    ck_assert_str_eq(buf_cstr(&out), "instance=\"es \\\"main\\\"\",reason=\"shutdown\"");
+    metrics_labels(&out, "code", "429", NULL);
+    ck_assert_str_eq(buf_cstr(&out),
+                     "instance=\"es \\\"main\\\"\",reason=\"shutdown\",code=\"429\"");
+    buf_reset(&out);
+    metrics_labels(&out, "instance", "in", NULL, "ignored", NULL);
+    ck_assert_str_eq(buf_cstr(&out), "instance=\"in\"");
+    buf_free(&out);
+}
+END_TEST
+
 START_TEST(reset_empties_the_registry)
 {
     metric_add(metrics_counter("gone_total", "Gone.", ""), 7);
@@ -206,6 +221,7 @@ Suite *metrics_suite(void)
     tcase_add_test(tc, help_is_escaped);
     tcase_add_test(tc, empty_help_has_no_trailing_space);
     tcase_add_test(tc, label_values_are_escaped);
+    tcase_add_test(tc, labels_are_built_escaped);
     tcase_add_test(tc, reset_empties_the_registry);
     tcase_add_test(tc, threads_register_and_count_concurrently);
     suite_add_tcase(suite, tc);
