@@ -5,7 +5,7 @@
 
 #include "http_client.h"
 #include "k8s_api.h"
-#include "k8s_watch.h"
+#include "k8s_watch_decode.h"
 
 #include "hmap.h"
 

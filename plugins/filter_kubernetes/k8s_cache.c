@@ -5,7 +5,7 @@
 #include "k8s_cache.h"
 
 #include "hmap.h"
-#include "k8s_watch.h"
+#include "k8s_watch_decode.h"
 #include "xalloc.h"
 
 #include <stdlib.h>

@@ -20,7 +20,7 @@ int main(void)
     srunner_add_suite(runner, k8s_suite());
     srunner_add_suite(runner, k8s_cache_suite());
     srunner_add_suite(runner, k8s_logging_suite());
-    srunner_add_suite(runner, k8s_watch_suite());
+    srunner_add_suite(runner, k8s_watch_decode_suite());
     srunner_add_suite(runner, http_suite());
     srunner_add_suite(runner, http_client_suite());
     srunner_add_suite(runner, logfmt_suite());

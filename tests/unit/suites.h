@@ -19,7 +19,7 @@ Suite *hmap_suite(void);
 Suite *k8s_suite(void);
 Suite *k8s_cache_suite(void);
 Suite *k8s_logging_suite(void);
-Suite *k8s_watch_suite(void);
+Suite *k8s_watch_decode_suite(void);
 Suite *http_suite(void);
 Suite *http_client_suite(void);
 Suite *logfmt_suite(void);

@@ -2,8 +2,8 @@
  * stream of a WATCH, which is one JSON event per line arriving in pieces of
  * any size. Not the HTTP requests (k8s_api.c) nor what is done with the
  * objects (k8s_cache.c). */
-#ifndef SKIFF_K8S_WATCH_H
-#define SKIFF_K8S_WATCH_H
+#ifndef SKIFF_K8S_WATCH_DECODE_H
+#define SKIFF_K8S_WATCH_DECODE_H
 
 #include "buf.h"
 #include "value.h"

@@ -1,7 +1,7 @@
-/* Decodes the API server's LIST answers and WATCH streams (see k8s_watch.h).
+/* Decodes the API server's LIST answers and WATCH streams (see k8s_watch_decode.h).
  * Everything here comes from the network: shapes and types are checked, and
  * every failure is an error message, never an abort. */
-#include "k8s_watch.h"
+#include "k8s_watch_decode.h"
 
 #include "json_parse.h"
 #include "xalloc.h"

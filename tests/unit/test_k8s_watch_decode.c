@@ -7,7 +7,7 @@
 #include "json_parse.h"
 #include "plugins/filter_kubernetes/k8s_api_internal.h"
 #include "plugins/filter_kubernetes/k8s_merge.h"
-#include "plugins/filter_kubernetes/k8s_watch.h"
+#include "plugins/filter_kubernetes/k8s_watch_decode.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -262,9 +262,9 @@ START_TEST(test_backoff)
 }
 END_TEST
 
-Suite *k8s_watch_suite(void)
+Suite *k8s_watch_decode_suite(void)
 {
-    Suite *s = suite_create("k8s_watch");
+    Suite *s = suite_create("k8s_watch_decode");
     TCase *tc = tcase_create("watch");
     tcase_add_test(tc, test_stream_any_pieces);
     tcase_add_test(tc, test_stream_bound_and_stop);

@@ -8,7 +8,7 @@
 #include "json_parse.h"
 #include "plugins/filter_kubernetes/k8s_cache.h"
 #include "plugins/filter_kubernetes/k8s_logging.h"
-#include "plugins/filter_kubernetes/k8s_watch.h"
+#include "plugins/filter_kubernetes/k8s_watch_decode.h"
 
 #include <stdlib.h>
 
