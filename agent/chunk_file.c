@@ -21,13 +21,12 @@
 #include <unistd.h>
 #include <libdeflate.h>
 
-__attribute__((format(printf, 3, 4))) static int chunk_file_fail(char *error, size_t error_size,
-                                                                 const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int chunk_file_fail(char **error, const char *fmt, ...)
 {
     int saved = errno;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(error, error_size, fmt, ap);
+    *error = xvasprintf(fmt, ap);
     va_end(ap);
     errno = saved;
     return -1;
@@ -155,29 +154,26 @@ static bool chunk_file_encodable(const struct chunk *chunk, size_t output_count)
  * file is new, so if the folder cannot be synced it is removed again (the
  * caller keeps the chunk in memory); a rewritten file stays, old or new. */
 static int chunk_file_store(const char *dir, uint64_t id, const struct iovec *pieces, size_t count,
-                            bool sync, bool fresh, char *error, size_t error_size)
+                            bool sync, bool fresh, char **error)
 {
     char *path = chunk_file_path(dir, id);
-    const char *step;
-    int rc = durable_file_replace(path, pieces, count, sync, &step);
-    if (rc < 0) {
+    int rc = durable_file_replace(path, pieces, count, sync, error);
+    if (rc == DURABLE_FILE_UNSYNCED && fresh) {
         int saved = errno;
-        if (fresh && strcmp(step, "fsync folder") == 0)
-            unlink(path);
+        unlink(path);
         errno = saved;
-        chunk_file_fail(error, error_size, "%s: %s: %s", path, step, strerror(errno));
     }
     free(path);
-    return rc;
+    return rc < 0 ? -1 : 0;
 }
 
 static int chunk_file_save(const char *dir, const struct chunk *chunk, const char *input_alias,
                            const char *const *outputs, const bool *done, size_t output_count,
-                           bool sync, bool fresh, char *error, size_t error_size)
+                           bool sync, bool fresh, char **error)
 {
     if (!chunk_file_encodable(chunk, output_count)) {
         errno = EINVAL;
-        return chunk_file_fail(error, error_size,
+        return chunk_file_fail(error,
                                "chunk %" PRIu64 ": more than %d outputs or a key with a NUL byte",
                                chunk->id, CHUNK_FILE_MAX_OUTPUTS);
     }
@@ -193,7 +189,7 @@ static int chunk_file_save(const char *dir, const struct chunk *chunk, const cha
         {chunk->data.data, chunk->data.len},
         {trailer.data, trailer.len},
     };
-    int rc = chunk_file_store(dir, chunk->id, pieces, 3, sync, fresh, error, error_size);
+    int rc = chunk_file_store(dir, chunk->id, pieces, 3, sync, fresh, error);
     buf_free(&head);
     buf_free(&trailer);
     return rc;
@@ -201,19 +197,18 @@ static int chunk_file_save(const char *dir, const struct chunk *chunk, const cha
 
 int chunk_file_write(const char *dir, const struct chunk *chunk, const char *input_alias,
                      const char *const *outputs, const bool *done, size_t output_count, bool sync,
-                     char *error, size_t error_size)
+                     char **error)
 {
-    return chunk_file_save(dir, chunk, input_alias, outputs, done, output_count, sync, true, error,
-                           error_size);
+    return chunk_file_save(dir, chunk, input_alias, outputs, done, output_count, sync, true, error);
 }
 
 /* ---- reading and other disk operations ---- */
 
 int chunk_file_read(const char *path, struct chunk **out, struct chunk_file_info *info,
-                    bool *damaged, char *error, size_t error_size)
+                    bool *damaged, char **error)
 {
     struct buf content = BUF_INIT;
-    char reason[128] = "";
+    char *reason = NULL;
     *out = NULL;
     memset(info, 0, sizeof *info);
     *damaged = false;
@@ -222,13 +217,14 @@ int chunk_file_read(const char *path, struct chunk **out, struct chunk_file_info
         buf_free(&content);
         if (found == 0)
             errno = ENOENT;
-        return chunk_file_fail(error, error_size, "%s: read: %s", path, strerror(errno));
+        return chunk_file_fail(error, "%s: read: %s", path, strerror(errno));
     }
-    int rc = chunk_file_parse((const uint8_t *)content.data, content.len, out, info, damaged,
-                              reason, sizeof reason);
+    int rc =
+        chunk_file_parse((const uint8_t *)content.data, content.len, out, info, damaged, &reason);
     buf_free(&content);
     if (rc < 0 || *damaged)
-        chunk_file_fail(error, error_size, "%s: %s", path, reason);
+        chunk_file_fail(error, "%s: %s", path, reason);
+    free(reason);
     return rc;
 }
 
@@ -241,14 +237,13 @@ static int chunk_file_output_index(const struct chunk_file_info *info, const cha
     return -1;
 }
 
-int chunk_file_mark_done(const char *dir, uint64_t id, const char *output, bool sync, char *error,
-                         size_t error_size)
+int chunk_file_mark_done(const char *dir, uint64_t id, const char *output, bool sync, char **error)
 {
     char *path = chunk_file_path(dir, id);
     struct chunk *chunk;
     struct chunk_file_info info;
     bool damaged;
-    int rc = chunk_file_read(path, &chunk, &info, &damaged, error, error_size);
+    int rc = chunk_file_read(path, &chunk, &info, &damaged, error);
     free(path);
     if (rc < 0)
         return -1;
@@ -258,12 +253,11 @@ int chunk_file_mark_done(const char *dir, uint64_t id, const char *output, bool 
         rc = -1; /* the message says what is damaged */
     } else if (index < 0) {
         errno = EINVAL;
-        rc =
-            chunk_file_fail(error, error_size, "chunk %" PRIu64 " is not routed to %s", id, output);
+        rc = chunk_file_fail(error, "chunk %" PRIu64 " is not routed to %s", id, output);
     } else if (!info.done[index]) {
         info.done[index] = true;
         rc = chunk_file_save(dir, chunk, info.input_alias, (const char *const *)info.outputs,
-                             info.done, info.output_count, sync, false, error, error_size);
+                             info.done, info.output_count, sync, false, error);
     }
     int saved = errno;
     chunk_free(chunk);
@@ -302,7 +296,7 @@ static int compare_ids(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int chunk_file_list(const char *dir, uint64_t **ids, size_t *count, char *error, size_t error_size)
+int chunk_file_list(const char *dir, uint64_t **ids, size_t *count, char **error)
 {
     size_t cap = 0;
     *ids = NULL;
@@ -311,7 +305,7 @@ int chunk_file_list(const char *dir, uint64_t **ids, size_t *count, char *error,
     if (!d && errno == ENOENT)
         return 0;
     if (!d)
-        return chunk_file_fail(error, error_size, "%s: open folder: %s", dir, strerror(errno));
+        return chunk_file_fail(error, "%s: open folder: %s", dir, strerror(errno));
     for (struct dirent *entry; (entry = readdir(d)) != NULL;) {
         uint64_t id;
         if (!chunk_file_name_id(entry->d_name, &id))
@@ -325,17 +319,15 @@ int chunk_file_list(const char *dir, uint64_t **ids, size_t *count, char *error,
     return 0;
 }
 
-int chunk_file_quarantine(const char *path, const char *corrupt_dir, char *error, size_t error_size)
+int chunk_file_quarantine(const char *path, const char *corrupt_dir, char **error)
 {
     if (mkdir(corrupt_dir, 0750) < 0 && errno != EEXIST)
-        return chunk_file_fail(error, error_size, "%s: create folder: %s", corrupt_dir,
-                               strerror(errno));
+        return chunk_file_fail(error, "%s: create folder: %s", corrupt_dir, strerror(errno));
     const char *slash = strrchr(path, '/');
     char *target = xasprintf("%s/%s", corrupt_dir, slash ? slash + 1 : path);
     int rc = 0;
     if (rename(path, target) < 0)
-        rc = chunk_file_fail(error, error_size, "%s: move to %s: %s", path, corrupt_dir,
-                             strerror(errno));
+        rc = chunk_file_fail(error, "%s: move to %s: %s", path, corrupt_dir, strerror(errno));
     free(target);
     return rc;
 }

@@ -54,15 +54,14 @@ struct chunk_file_info {
  * `error`; after a failure neither the .chunk nor the .tmp file is left. */
 int chunk_file_write(const char *dir, const struct chunk *chunk, const char *input_alias,
                      const char *const *outputs, const bool *done, size_t output_count, bool sync,
-                     char *error, size_t error_size);
+                     char **error);
 
 /* Records that `output` took chunk `id`, by rewriting DIR/<id>.chunk
  * atomically. Returns 0 (also if it was already marked), or -1 with errno set
  * and a message: EBADMSG if the file is damaged, EINVAL if the chunk is not
  * routed to `output`. After a failure the file holds the old or the new flags,
  * never a mix. */
-int chunk_file_mark_done(const char *dir, uint64_t id, const char *output, bool sync, char *error,
-                         size_t error_size);
+int chunk_file_mark_done(const char *dir, uint64_t id, const char *output, bool sync, char **error);
 
 /* Removes DIR/<id>.chunk. Returns 0, also if it was already gone, or -1 with
  * errno set. The folder is not fsynced: a removal lost in a crash only means
@@ -78,20 +77,19 @@ int chunk_file_remove(const char *dir, uint64_t id);
  * and a message when the file cannot be read (errno from the system) or its
  * header or metadata is damaged (EBADMSG). */
 int chunk_file_read(const char *path, struct chunk **out, struct chunk_file_info *info,
-                    bool *damaged, char *error, size_t error_size);
+                    bool *damaged, char **error);
 /* chunk_file_read on the bytes of a file. */
 int chunk_file_parse(const uint8_t *data, size_t len, struct chunk **out,
-                     struct chunk_file_info *info, bool *damaged, char *error, size_t error_size);
+                     struct chunk_file_info *info, bool *damaged, char **error);
 void chunk_file_info_free(struct chunk_file_info *info);
 
 /* Lists the ids of DIR's <id>.chunk files in increasing order (a malloc'ed
  * array in *ids). Other files and folders are ignored; a missing DIR has no
  * chunks. Returns 0, or -1 with a message. */
-int chunk_file_list(const char *dir, uint64_t **ids, size_t *count, char *error, size_t error_size);
+int chunk_file_list(const char *dir, uint64_t **ids, size_t *count, char **error);
 
 /* Moves the file at `path` into `corrupt_dir` (created if missing), keeping its
  * name. Returns 0, or -1 with errno set and a message. */
-int chunk_file_quarantine(const char *path, const char *corrupt_dir, char *error,
-                          size_t error_size);
+int chunk_file_quarantine(const char *path, const char *corrupt_dir, char **error);
 
 #endif

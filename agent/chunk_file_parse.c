@@ -18,9 +18,9 @@
 #define ATTACHMENT_MIN_LEN 9 /* empty key + value_len + one tag byte */
 #define RECORD_CRC_LEN 4
 
-static int parse_fail(char *error, size_t error_size, const char *reason)
+static int parse_fail(char **error, const char *reason)
 {
-    snprintf(error, error_size, "%s", reason);
+    *error = xstrdup(reason);
     errno = EBADMSG;
     return -1;
 }
@@ -239,7 +239,7 @@ static bool trailer_ok(const uint8_t *data, size_t len, size_t data_end)
 }
 
 int chunk_file_parse(const uint8_t *data, size_t len, struct chunk **out,
-                     struct chunk_file_info *info, bool *damaged, char *error, size_t error_size)
+                     struct chunk_file_info *info, bool *damaged, char **error)
 {
     struct reader r = {data, len, 0, false}, meta;
     uint32_t *crcs, count;
@@ -247,12 +247,12 @@ int chunk_file_parse(const uint8_t *data, size_t len, struct chunk **out,
     memset(info, 0, sizeof *info);
     *damaged = false;
     if (!read_header(&r))
-        return parse_fail(error, error_size, "not a chunk file, or its header is damaged");
+        return parse_fail(error, "not a chunk file, or its header is damaged");
     if (!read_meta_section(&r, &meta))
-        return parse_fail(error, error_size, "metadata truncated or damaged (CRC)");
+        return parse_fail(error, "metadata truncated or damaged (CRC)");
     struct chunk *chunk = read_meta(&meta, info, &crcs, &count);
     if (!chunk)
-        return parse_fail(error, error_size, "metadata malformed");
+        return parse_fail(error, "metadata malformed");
 
     uint64_t data_len = read_le(&r, 8);
     size_t present = r.bad ? 0 : (size_t)(data_len < len - r.pos ? data_len : len - r.pos);
@@ -263,8 +263,7 @@ int chunk_file_parse(const uint8_t *data, size_t len, struct chunk **out,
     *damaged = !whole || kept < count || chunk->data.len < present;
     if (*damaged) {
         origins_from_records(chunk);
-        snprintf(error, error_size, "damaged: kept %" PRIu32 " of %" PRIu32 " records", kept,
-                 count);
+        *error = xasprintf("damaged: kept %" PRIu32 " of %" PRIu32 " records", kept, count);
     }
     chunk_seal(chunk);
     *out = chunk;

@@ -104,7 +104,7 @@ static char *folder_of(const char *path)
 }
 
 int durable_file_replace(const char *path, const struct iovec *pieces, size_t count, bool sync,
-                         const char **failed_step)
+                         char **error)
 {
     char *tmp = xasprintf("%s.tmp", path);
     const char *step = NULL;
@@ -126,8 +126,12 @@ int durable_file_replace(const char *path, const struct iovec *pieces, size_t co
         free(folder);
     }
     free(tmp);
-    *failed_step = step;
-    return step ? -1 : 0;
+    if (!step)
+        return 0;
+    int saved = errno;
+    *error = xasprintf("%s: %s: %s", path, step, strerror(saved));
+    errno = saved;
+    return strcmp(step, "fsync folder") == 0 ? DURABLE_FILE_UNSYNCED : DURABLE_FILE_FAILED;
 }
 
 /* ---- reading and folders ---- */

@@ -11,13 +11,19 @@
 #include <stddef.h>
 #include <sys/uio.h>
 
+/* How durable_file_replace fails: PATH keeps its old content, or PATH holds
+ * the new content but the folder could not be fsynced (a crash of the machine
+ * may still undo the rename). */
+enum { DURABLE_FILE_FAILED = -1, DURABLE_FILE_UNSYNCED = -2 };
+
 /* Writes `pieces` to PATH.tmp, fsyncs it (with `sync`), renames it over PATH
- * and fsyncs the folder (with `sync`). Returns 0, or -1 with errno set and
- * *failed_step naming what failed ("write temporary file", "fsync folder",
- * ...). PATH.tmp never outlives a failure. When only the folder fsync failed,
- * PATH already holds the new content. */
+ * and fsyncs the folder (with `sync`). Returns 0, or DURABLE_FILE_FAILED or
+ * DURABLE_FILE_UNSYNCED with errno set and a message in *error (malloc'ed,
+ * the caller frees it) naming the path, the step and the system's reason:
+ * "PATH: write temporary file: No space left on device". PATH.tmp never
+ * outlives a failure. */
 int durable_file_replace(const char *path, const struct iovec *pieces, size_t count, bool sync,
-                         const char **failed_step);
+                         char **error);
 /* fsyncs a folder, so that a rename or an unlink in it lasts. */
 int durable_file_sync_folder(const char *folder);
 /* Reads a whole file into `out`: 1, 0 if it does not exist, -1 with errno. */

@@ -155,9 +155,9 @@ int storage_persist(struct storage *storage, struct chunk *chunk, const char *in
     if (!storage_has_room(storage, chunk))
         return -1;
     bool done[CHUNK_FILE_MAX_OUTPUTS] = {false};
-    char error[512];
+    char *error = NULL;
     if (chunk_file_write(storage->chunks_dir, chunk, input_alias, outputs, done, output_count,
-                         storage->sync, error, sizeof error) < 0) {
+                         storage->sync, &error) < 0) {
         int err = errno;
         metric_add(storage->write_errors, 1);
         if (err != storage->write_errno)
@@ -165,6 +165,7 @@ int storage_persist(struct storage *storage, struct chunk *chunk, const char *in
                       "%s; chunks stay in memory only (inputs pause at buffer_limit) until "
                       "writes to %s succeed again",
                       error, storage->chunks_dir);
+        free(error);
         storage->write_errno = err;
         return -1;
     }
@@ -177,10 +178,10 @@ int storage_persist(struct storage *storage, struct chunk *chunk, const char *in
 
 void storage_mark_done(struct storage *storage, struct chunk *chunk, const char *output)
 {
-    char error[512];
-    if (chunk_file_mark_done(storage->chunks_dir, chunk->id, output, storage->sync, error,
-                             sizeof error) < 0)
+    char *error = NULL;
+    if (chunk_file_mark_done(storage->chunks_dir, chunk->id, output, storage->sync, &error) < 0)
         log_warn("storage", "%s; after a restart the chunk may be sent to %s again", error, output);
+    free(error);
 }
 
 /* The chunk's file is gone (removed, or moved to corrupt/). */
@@ -216,14 +217,13 @@ void storage_evict(struct storage *storage, struct chunk *chunk)
 static struct chunk *storage_read(struct storage *storage, const char *path,
                                   struct chunk_file_info *info, bool *damaged)
 {
-    char error[512];
+    char *error = NULL, *qerror = NULL;
     struct chunk *chunk = NULL;
-    if (chunk_file_read(path, &chunk, info, damaged, error, sizeof error) == 0 && !*damaged)
+    if (chunk_file_read(path, &chunk, info, damaged, &error) == 0 && !*damaged)
         return chunk;
 
     metric_add(storage->corrupt_chunks, 1);
-    char qerror[512];
-    if (chunk_file_quarantine(path, storage->corrupt_dir, qerror, sizeof qerror) < 0)
+    if (chunk_file_quarantine(path, storage->corrupt_dir, &qerror) < 0)
         log_error("storage", "%s; and it cannot be moved aside: %s", error, qerror);
     else if (chunk)
         log_error("storage",
@@ -235,6 +235,8 @@ static struct chunk *storage_read(struct storage *storage, const char *path,
                   "%s; moved to %s, none of its records can be trusted "
                   "(skiff_storage_corrupt_chunks_total)",
                   error, storage->corrupt_dir);
+    free(error);
+    free(qerror);
     return chunk;
 }
 
@@ -265,22 +267,24 @@ int storage_load(struct storage *storage, struct chunk *chunk)
 static void storage_rewrite_recovered(struct storage *storage, struct chunk *chunk,
                                       const struct chunk_file_info *info)
 {
-    char error[512];
-    if (chunk->record_count == 0 ||
-        chunk_file_write(storage->chunks_dir, chunk, info->input_alias,
-                         (const char *const *)info->outputs, info->done, info->output_count,
-                         storage->sync, error, sizeof error) < 0)
+    char *error = NULL;
+    if (chunk->record_count == 0)
         return;
-    storage_account(storage, chunk);
+    if (chunk_file_write(storage->chunks_dir, chunk, info->input_alias,
+                         (const char *const *)info->outputs, info->done, info->output_count,
+                         storage->sync, &error) == 0)
+        storage_account(storage, chunk);
+    free(error);
 }
 
 uint64_t storage_replay(struct storage *storage, storage_replay_fn *fn, void *data)
 {
     uint64_t *ids = NULL;
     size_t count = 0;
-    char error[512];
-    if (chunk_file_list(storage->chunks_dir, &ids, &count, error, sizeof error) < 0) {
+    char *error = NULL;
+    if (chunk_file_list(storage->chunks_dir, &ids, &count, &error) < 0) {
         log_error("storage", "%s", error);
+        free(error);
         return 0;
     }
     uint64_t max_id = 0;

@@ -66,14 +66,12 @@ char *xstrndup(const char *s, size_t len)
     return p;
 }
 
-char *xasprintf(const char *fmt, ...)
+char *xvasprintf(const char *fmt, va_list ap)
 {
-    va_list ap, again;
+    va_list again;
     char small[256];
-    va_start(ap, fmt);
     va_copy(again, ap);
     int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
     if (n < 0)
         out_of_memory(0);
     char *p = xmalloc((size_t)n + 1);
@@ -82,5 +80,14 @@ char *xasprintf(const char *fmt, ...)
     else
         vsnprintf(p, (size_t)n + 1, fmt, again);
     va_end(again);
+    return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = xvasprintf(fmt, ap);
+    va_end(ap);
     return p;
 }

@@ -161,21 +161,16 @@ static struct checkpoint_entry *checkpoint_store_sorted(const struct checkpoint_
     return sorted;
 }
 
-static int checkpoint_save_failed(const struct checkpoint_store *store, const char *step)
-{
-    log_error("tail", "%s: %s: %s (checkpoints stay in memory; will retry)", store->path, step,
-              strerror(errno));
-    return -1;
-}
-
 static int checkpoint_store_replace(const struct checkpoint_store *store, const char *data,
                                     size_t len)
 {
-    const char *step;
+    char *error = NULL;
     struct iovec piece = {(void *)data, len};
-    if (durable_file_replace(store->path, &piece, 1, true, &step) < 0)
-        return checkpoint_save_failed(store, step);
-    return 0;
+    if (durable_file_replace(store->path, &piece, 1, true, &error) == 0)
+        return 0;
+    log_error("tail", "%s (checkpoints stay in memory; will retry)", error);
+    free(error);
+    return -1;
 }
 
 int checkpoint_store_save(struct checkpoint_store *store)

@@ -17,8 +17,10 @@ static void check_chunk_file(const uint8_t *data, size_t size)
     struct chunk *chunk;
     struct chunk_file_info info;
     bool damaged;
-    char error[256];
-    if (chunk_file_parse(data, size, &chunk, &info, &damaged, error, sizeof error) < 0)
+    char *error = NULL;
+    int rc = chunk_file_parse(data, size, &chunk, &info, &damaged, &error);
+    free(error);
+    if (rc < 0)
         return;
 
     struct record_view view;

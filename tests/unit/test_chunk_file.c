@@ -19,6 +19,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The functions under test put a malloc'ed message in *error: each call
+ * empties the slot first (freeing the last message), and each test frees the
+ * one left at its end. */
+#define FRESH(slot) (free(slot), (slot) = NULL, &(slot))
+
 #define RECORDS 6
 
 static const char *const outputs[] = {"es", "s3", "stdout"};
@@ -118,10 +123,10 @@ static void assert_same_records(const struct chunk *got, const struct chunk *wan
 
 static void write_chunk(const char *dir, const struct chunk *chunk, const bool *done)
 {
-    char error[256];
-    ck_assert_msg(
-        chunk_file_write(dir, chunk, "tail.0", outputs, done, 3, true, error, sizeof error) == 0,
-        "%s", error);
+    char *error = NULL;
+    ck_assert_msg(chunk_file_write(dir, chunk, "tail.0", outputs, done, 3, true, FRESH(error)) == 0,
+                  "%s", error);
+    free(error);
 }
 
 static struct buf read_bytes(const char *path)
@@ -166,11 +171,12 @@ static size_t record_end(const struct chunk *chunk, uint32_t i)
 static int parse_copy(const char *data, size_t len, struct chunk **out,
                       struct chunk_file_info *info, bool *damaged)
 {
-    char error[256];
+    char *error = NULL;
     uint8_t *copy = xmalloc(len ? len : 1);
     memcpy(copy, data, len);
-    int rc = chunk_file_parse(copy, len, out, info, damaged, error, sizeof error);
+    int rc = chunk_file_parse(copy, len, out, info, damaged, FRESH(error));
     free(copy);
+    free(error);
     return rc;
 }
 
@@ -187,8 +193,8 @@ START_TEST(test_chunk_file_round_trip)
     struct chunk *back;
     struct chunk_file_info info;
     bool damaged;
-    char error[256];
-    ck_assert_int_eq(chunk_file_read(path, &back, &info, &damaged, error, sizeof error), 0);
+    char *error = NULL;
+    ck_assert_int_eq(chunk_file_read(path, &back, &info, &damaged, FRESH(error)), 0);
     ck_assert(!damaged);
     ck_assert_uint_eq(back->id, 42);
     ck_assert_str_eq(back->tag, "kube.var.log");
@@ -215,6 +221,7 @@ START_TEST(test_chunk_file_round_trip)
     chunk_free(chunk);
     free(path);
     temp_dir_remove(dir);
+    free(error);
 }
 END_TEST
 
@@ -224,14 +231,13 @@ START_TEST(test_chunk_file_empty_chunk_without_sync)
     struct chunk *chunk = chunk_new(3, 0, "t", 1, 0);
     const char *only[] = {"out"};
     bool done[] = {false};
-    char error[256];
-    ck_assert_int_eq(chunk_file_write(dir, chunk, "in", only, done, 1, false, error, sizeof error),
-                     0);
+    char *error = NULL;
+    ck_assert_int_eq(chunk_file_write(dir, chunk, "in", only, done, 1, false, FRESH(error)), 0);
     char *path = xasprintf("%s/3.chunk", dir);
     struct chunk *back;
     struct chunk_file_info info;
     bool damaged;
-    ck_assert_int_eq(chunk_file_read(path, &back, &info, &damaged, error, sizeof error), 0);
+    ck_assert_int_eq(chunk_file_read(path, &back, &info, &damaged, FRESH(error)), 0);
     ck_assert(!damaged);
     ck_assert_uint_eq(back->record_count, 0);
     ck_assert_uint_eq(back->attachment_count, 0);
@@ -242,6 +248,7 @@ START_TEST(test_chunk_file_empty_chunk_without_sync)
     chunk_free(chunk);
     free(path);
     temp_dir_remove(dir);
+    free(error);
 }
 END_TEST
 
@@ -251,19 +258,19 @@ START_TEST(test_chunk_file_mark_done)
     struct chunk *chunk = make_chunk(9);
     static const bool done[3] = {false, false, false};
     write_chunk(dir, chunk, done);
-    char error[256];
-    ck_assert_int_eq(chunk_file_mark_done(dir, 9, "s3", true, error, sizeof error), 0);
-    ck_assert_int_eq(chunk_file_mark_done(dir, 9, "s3", true, error, sizeof error), 0);
+    char *error = NULL;
+    ck_assert_int_eq(chunk_file_mark_done(dir, 9, "s3", true, FRESH(error)), 0);
+    ck_assert_int_eq(chunk_file_mark_done(dir, 9, "s3", true, FRESH(error)), 0);
     errno = 0;
-    ck_assert_int_eq(chunk_file_mark_done(dir, 9, "kafka", true, error, sizeof error), -1);
+    ck_assert_int_eq(chunk_file_mark_done(dir, 9, "kafka", true, FRESH(error)), -1);
     ck_assert_int_eq(errno, EINVAL);
-    ck_assert_int_eq(chunk_file_mark_done(dir, 10, "s3", true, error, sizeof error), -1);
+    ck_assert_int_eq(chunk_file_mark_done(dir, 10, "s3", true, FRESH(error)), -1);
     ck_assert_int_eq(errno, ENOENT);
 
     /* A failed rewrite leaves the old file whole. */
     struct durable_file_faults fault = {.fail_rename_at = 1, .errno_value = EIO};
     durable_file_set_faults(&fault);
-    ck_assert_int_eq(chunk_file_mark_done(dir, 9, "es", true, error, sizeof error), -1);
+    ck_assert_int_eq(chunk_file_mark_done(dir, 9, "es", true, FRESH(error)), -1);
     ck_assert_int_eq(errno, EIO);
     durable_file_set_faults(NULL);
     ck_assert_uint_eq(count_entries(dir), 1);
@@ -272,7 +279,7 @@ START_TEST(test_chunk_file_mark_done)
     struct chunk *back;
     struct chunk_file_info info;
     bool damaged;
-    ck_assert_int_eq(chunk_file_read(path, &back, &info, &damaged, error, sizeof error), 0);
+    ck_assert_int_eq(chunk_file_read(path, &back, &info, &damaged, FRESH(error)), 0);
     ck_assert(!damaged);
     ck_assert(!info.done[0] && info.done[1] && !info.done[2]);
     assert_same_records(back, chunk, RECORDS);
@@ -281,6 +288,7 @@ START_TEST(test_chunk_file_mark_done)
     chunk_free(chunk);
     free(path);
     temp_dir_remove(dir);
+    free(error);
 }
 END_TEST
 
@@ -310,8 +318,8 @@ START_TEST(test_chunk_file_list_in_id_order)
 
     uint64_t *ids;
     size_t count;
-    char error[256];
-    ck_assert_int_eq(chunk_file_list(dir, &ids, &count, error, sizeof error), 0);
+    char *error = NULL;
+    ck_assert_int_eq(chunk_file_list(dir, &ids, &count, FRESH(error)), 0);
     ck_assert_uint_eq(count, 4);
     ck_assert_uint_eq(ids[0], 2);
     ck_assert_uint_eq(ids[1], 10);
@@ -321,18 +329,19 @@ START_TEST(test_chunk_file_list_in_id_order)
 
     ck_assert_int_eq(chunk_file_remove(dir, 10), 0);
     ck_assert_int_eq(chunk_file_remove(dir, 10), 0);
-    ck_assert_int_eq(chunk_file_list(dir, &ids, &count, error, sizeof error), 0);
+    ck_assert_int_eq(chunk_file_list(dir, &ids, &count, FRESH(error)), 0);
     ck_assert_uint_eq(count, 3);
     free(ids);
 
-    ck_assert_int_eq(chunk_file_list(corrupt, &ids, &count, error, sizeof error), 0);
+    ck_assert_int_eq(chunk_file_list(corrupt, &ids, &count, FRESH(error)), 0);
     ck_assert_uint_eq(count, 0);
     char *missing = xasprintf("%s/missing", dir);
-    ck_assert_int_eq(chunk_file_list(missing, &ids, &count, error, sizeof error), 0);
+    ck_assert_int_eq(chunk_file_list(missing, &ids, &count, FRESH(error)), 0);
     ck_assert_uint_eq(count, 0);
     free(missing);
     free(corrupt);
     temp_dir_remove(dir);
+    free(error);
 }
 END_TEST
 
@@ -345,11 +354,11 @@ START_TEST(test_chunk_file_quarantine)
     char *path = xasprintf("%s/5.chunk", dir);
     char *corrupt = xasprintf("%s/corrupt", dir);
     char *moved = xasprintf("%s/corrupt/5.chunk", dir);
-    char error[256];
-    ck_assert_int_eq(chunk_file_quarantine(path, corrupt, error, sizeof error), 0);
+    char *error = NULL;
+    ck_assert_int_eq(chunk_file_quarantine(path, corrupt, FRESH(error)), 0);
     ck_assert(!file_exists(path));
     ck_assert(file_exists(moved));
-    ck_assert_int_eq(chunk_file_quarantine(path, corrupt, error, sizeof error), -1);
+    ck_assert_int_eq(chunk_file_quarantine(path, corrupt, FRESH(error)), -1);
     ck_assert_int_eq(errno, ENOENT);
     ck_assert_ptr_nonnull(strstr(error, "5.chunk"));
     free(moved);
@@ -357,6 +366,7 @@ START_TEST(test_chunk_file_quarantine)
     free(path);
     chunk_free(chunk);
     temp_dir_remove(dir);
+    free(error);
 }
 END_TEST
 
@@ -453,8 +463,8 @@ START_TEST(test_chunk_file_damaged_file_on_disk)
     struct chunk *back;
     struct chunk_file_info info;
     bool damaged;
-    char error[256];
-    ck_assert_int_eq(chunk_file_read(path, &back, &info, &damaged, error, sizeof error), 0);
+    char *error = NULL;
+    ck_assert_int_eq(chunk_file_read(path, &back, &info, &damaged, FRESH(error)), 0);
     ck_assert(damaged);
     ck_assert_ptr_nonnull(strstr(error, "12.chunk: damaged"));
     ck_assert_uint_gt(back->record_count, 0);
@@ -463,18 +473,19 @@ START_TEST(test_chunk_file_damaged_file_on_disk)
     /* The origins are those of the records kept. */
     ck_assert_uint_le(back->origins[0].offset, (uint64_t)back->record_count * 100);
     errno = 0;
-    ck_assert_int_eq(chunk_file_mark_done(dir, 12, "es", true, error, sizeof error), -1);
+    ck_assert_int_eq(chunk_file_mark_done(dir, 12, "es", true, FRESH(error)), -1);
     ck_assert_int_eq(errno, EBADMSG);
     chunk_file_info_free(&info);
     chunk_free(back);
 
     ck_assert_int_eq(truncate(path, 10), 0);
-    ck_assert_int_eq(chunk_file_read(path, &back, &info, &damaged, error, sizeof error), -1);
+    ck_assert_int_eq(chunk_file_read(path, &back, &info, &damaged, FRESH(error)), -1);
     ck_assert_int_eq(errno, EBADMSG);
     ck_assert_ptr_null(back);
     free(path);
     chunk_free(chunk);
     temp_dir_remove(dir);
+    free(error);
 }
 END_TEST
 
@@ -489,7 +500,7 @@ START_TEST(test_chunk_file_injected_faults)
     static const bool done[3] = {false, false, false};
     struct chunk *chunk = make_chunk(4);
     char *dir = temp_dir_make("chunk-file");
-    char error[256];
+    char *error = NULL;
     for (size_t e = 0; e < 2; e++) {
         for (int step = 0; step < 6; step++) {
             struct durable_file_faults fault = {.errno_value = errnos[e]};
@@ -501,8 +512,7 @@ START_TEST(test_chunk_file_injected_faults)
                 fault.fail_rename_at = 1;
             durable_file_set_faults(&fault);
             errno = 0;
-            int rc =
-                chunk_file_write(dir, chunk, "in", outputs, done, 3, true, error, sizeof error);
+            int rc = chunk_file_write(dir, chunk, "in", outputs, done, 3, true, FRESH(error));
             durable_file_set_faults(NULL);
             ck_assert_int_eq(rc, -1);
             ck_assert_int_eq(errno, errnos[e]);
@@ -514,6 +524,7 @@ START_TEST(test_chunk_file_injected_faults)
     ck_assert_uint_eq(count_entries(dir), 1);
     chunk_free(chunk);
     temp_dir_remove(dir);
+    free(error);
 }
 END_TEST
 
