@@ -304,7 +304,7 @@ static struct metric *k8s_metric(const struct instance *f, bool gauge, const cha
                                  const char *help, const char *reason)
 {
     struct buf labels = BUF_INIT;
-    metrics_labels(&labels, "instance", f->alias, "reason", reason, NULL);
+    metrics_labels(&labels, "instance", f->alias, reason ? "reason" : NULL, reason, NULL);
     struct metric *m = gauge ? metrics_gauge(name, help, buf_cstr(&labels))
                              : metrics_counter(name, help, buf_cstr(&labels));
     buf_free(&labels);
