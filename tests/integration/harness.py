@@ -415,9 +415,14 @@ class SkiffHttp:
                  f"/healthz on port {self.port}", alive=self.skiff)
 
     def wait_value(self, name, predicate, timeout, what, **labels):
-        """Polls one series until `predicate(value)`; returns the value."""
+        """Polls one series until `predicate(value)`; returns the value. A
+        series that does not exist yet is waited for: many appear on first
+        use (a drop reason's at the first drop)."""
         def check():
-            value = metric(self.metrics(), name, **labels)
+            samples = self.metrics()
+            if not find_series(samples, name, **labels):
+                return None
+            value = metric(samples, name, **labels)
             return (True, value) if predicate(value) else None
         return wait_for(check, timeout, what, interval=0.1, alive=self.skiff)[1]
 
