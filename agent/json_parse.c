@@ -30,7 +30,7 @@ struct parser {
     const unsigned char *text;
     size_t len;
     size_t pos;
-    char *error; /* JSON_PARSE_ERROR_SIZE bytes, or NULL */
+    char **error; /* where the message goes, or NULL */
 };
 
 static const bool json_space[256] = {[' '] = true, ['\t'] = true, ['\n'] = true, ['\r'] = true};
@@ -40,9 +40,9 @@ static int fail(struct parser *p, const char *what)
     if (!p->error)
         return -1;
     if (p->pos < p->len)
-        snprintf(p->error, JSON_PARSE_ERROR_SIZE, "%s at byte %zu", what, p->pos);
+        *p->error = xasprintf("%s at byte %zu", what, p->pos);
     else
-        snprintf(p->error, JSON_PARSE_ERROR_SIZE, "%s at end of input (byte %zu)", what, p->pos);
+        *p->error = xasprintf("%s at end of input (byte %zu)", what, p->pos);
     return -1;
 }
 
@@ -556,7 +556,7 @@ static int parse_end(struct parser *p)
     return p->pos == p->len ? 0 : fail(p, "unexpected data after the value");
 }
 
-int json_parse(const char *text, size_t len, struct value *out, char *error)
+int json_parse(const char *text, size_t len, struct value *out, char **error)
 {
     struct parser p = {(const unsigned char *)text, len, 0, error};
     *out = value_null();
@@ -584,7 +584,7 @@ static void map_merge(struct value_map *map, struct value_map *members)
     map_dedup(map);
 }
 
-int json_parse_object_into(const char *text, size_t len, struct value_map *map, char *error)
+int json_parse_object_into(const char *text, size_t len, struct value_map *map, char **error)
 {
     struct parser p = {(const unsigned char *)text, len, 0, error};
     struct value_map members = {0};

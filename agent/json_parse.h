@@ -31,17 +31,15 @@
 
 #include <stddef.h>
 
-#define JSON_PARSE_ERROR_SIZE 96
-
 /* Parses `len` bytes holding exactly one JSON value. Returns 0 and sets *out,
- * or -1 with *out VALUE_NULL and a message in `error` (JSON_PARSE_ERROR_SIZE
- * bytes; may be NULL). Reads nothing past `len`; `text` need not be
- * NUL-terminated. */
-int json_parse(const char *text, size_t len, struct value *out, char *error);
+ * or -1 with *out VALUE_NULL and a message in *error (malloc'ed, the caller
+ * frees it; `error` may be NULL: the per-record callers only want to know).
+ * Reads nothing past `len`; `text` need not be NUL-terminated. */
+int json_parse(const char *text, size_t len, struct value *out, char **error);
 
 /* The same for a text whose value must be an object: its members are added
  * to `map`, replacing the values of keys already there. On error `map` is
  * left unchanged. */
-int json_parse_object_into(const char *text, size_t len, struct value_map *map, char *error);
+int json_parse_object_into(const char *text, size_t len, struct value_map *map, char **error);
 
 #endif

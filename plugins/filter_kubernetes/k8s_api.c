@@ -212,8 +212,7 @@ static void fetch_done(void *data, const struct http_response *r)
     k8s_api_count(api, "get", r);
     if (r->status == 200) {
         struct value pod;
-        char error[JSON_PARSE_ERROR_SIZE];
-        if (json_parse(r->body, r->body_len, &pod, error) == 0 &&
+        if (json_parse(r->body, r->body_len, &pod, NULL) == 0 &&
             k8s_cache_put(api->cache, &pod) != NULL)
             k8s_api_notify(api);
         else
@@ -270,17 +269,18 @@ static void kubelet_done(void *data, const struct http_response *r)
     k8s_api_count(api, "kubelet_pods", r);
     struct value items;
     char *rv = NULL;
-    char error[JSON_PARSE_ERROR_SIZE] = "";
+    char *error = NULL;
     if (r->error || r->status != 200 ||
-        k8s_list_decode(r->body, r->body_len, &items, &rv, error) != 0) {
+        k8s_list_decode(r->body, r->body_len, &items, &rv, &error) != 0) {
         if (api->kubelet_failures++ == 0)
             log_warn(api->opts.alias,
                      "get %s: %s%s; records go on without metadata, polling "
                      "again",
                      api->kubelet_url, r->error ? r->error : "unusable answer ",
-                     r->error   ? ""
-                     : error[0] ? error
-                                : "(HTTP status not 200)");
+                     r->error ? ""
+                     : error  ? error
+                              : "(HTTP status not 200)");
+        free(error);
         k8s_api_notify(api);
         return;
     }

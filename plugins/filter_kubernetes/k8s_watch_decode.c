@@ -106,7 +106,7 @@ static int event_type_of(const struct value *type, enum k8s_event_type *out)
     return -1;
 }
 
-int k8s_event_decode(const char *line, size_t len, struct k8s_event *out, char *error)
+int k8s_event_decode(const char *line, size_t len, struct k8s_event *out, char **error)
 {
     memset(out, 0, sizeof *out);
     struct value doc;
@@ -121,7 +121,7 @@ int k8s_event_decode(const char *line, size_t len, struct k8s_event *out, char *
     else if (!member(&doc, "object", VALUE_MAP))
         problem = "event without an \"object\"";
     if (problem) {
-        snprintf(error, JSON_PARSE_ERROR_SIZE, "%s", problem);
+        *error = xstrdup(problem);
         value_free(&doc);
         return -1;
     }
@@ -144,7 +144,7 @@ void k8s_event_free(struct k8s_event *ev)
 }
 
 int k8s_list_decode(const char *body, size_t len, struct value *items, char **resource_version,
-                    char *error)
+                    char **error)
 {
     *items = value_null();
     *resource_version = NULL;
@@ -155,7 +155,7 @@ int k8s_list_decode(const char *body, size_t len, struct value *items, char **re
         /* An empty list may come as "items": null. */
         const struct value *null_items = member(&doc, "items", VALUE_NULL);
         if (!null_items) {
-            snprintf(error, JSON_PARSE_ERROR_SIZE, "list without an \"items\" array");
+            *error = xstrdup("list without an \"items\" array");
             value_free(&doc);
             return -1;
         }

@@ -50,16 +50,17 @@ struct k8s_event {
 };
 
 /* Decodes one line of a watch stream. Returns 0, or -1 with a message in
- * `error` (JSON_PARSE_ERROR_SIZE bytes) when the line is not JSON or not an
+ * *error (malloc'ed, the caller frees it) when the line is not JSON or not an
  * event of a known type with an object. */
-int k8s_event_decode(const char *line, size_t len, struct k8s_event *out, char *error);
+int k8s_event_decode(const char *line, size_t len, struct k8s_event *out, char **error);
 void k8s_event_free(struct k8s_event *ev);
 
 /* Decodes a LIST answer: moves its `items` array into *items (VALUE_ARRAY)
  * and returns its metadata.resourceVersion (malloc'ed; NULL when the list has
- * none, as the kubelet's /pods). Returns 0 or -1 with `error` set. */
+ * none, as the kubelet's /pods). Returns 0 or -1 with a message in *error
+ * (malloc'ed). */
 int k8s_list_decode(const char *body, size_t len, struct value *items, char **resource_version,
-                    char *error);
+                    char **error);
 
 /* metadata.<key> of an object if it is a non-empty string, else NULL. */
 const char *k8s_object_meta(const struct value *object, const char *key);

@@ -119,9 +119,10 @@ static int watcher_on_line(void *data, const char *line, size_t len)
 {
     struct k8s_watcher *w = data;
     struct k8s_event ev;
-    char error[JSON_PARSE_ERROR_SIZE];
-    if (k8s_event_decode(line, len, &ev, error) != 0) {
+    char *error = NULL;
+    if (k8s_event_decode(line, len, &ev, &error) != 0) {
         watcher_bad_event(w, "malformed", line, len, error);
+        free(error);
         w->abort_reason = "malformed";
         return -1;
     }
@@ -221,9 +222,10 @@ static void watcher_list_done(void *data, const struct http_response *r)
     }
     struct value items;
     char *rv;
-    char error[JSON_PARSE_ERROR_SIZE];
-    if (k8s_list_decode(r->body, r->body_len, &items, &rv, error) != 0) {
+    char *error = NULL;
+    if (k8s_list_decode(r->body, r->body_len, &items, &rv, &error) != 0) {
         watcher_bad_event(w, "unreadable list", r->body, r->body_len, error);
+        free(error);
         watcher_retry(w, "malformed", true, true);
         return;
     }

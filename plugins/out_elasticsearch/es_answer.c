@@ -210,11 +210,13 @@ static void handle_items(struct es_flush *f, const struct es_response *response)
 static void handle_ok(struct es_flush *f, const struct http_response *response)
 {
     struct es_response parsed;
-    char error[ES_RESPONSE_ERROR_SIZE];
-    if (es_response_parse(response->body, response->body_len, f->batch.count, &parsed, error) < 0) {
+    char *error = NULL;
+    if (es_response_parse(response->body, response->body_len, f->batch.count, &parsed, &error) <
+        0) {
         count_retry(f->es, "bad_response");
         es_flush_fail(f, true, "%s: the bulk response cannot be read (%s); the batch is sent again",
                       f->es->hosts[f->host].base_url, error);
+        free(error);
         return;
     }
     handle_items(f, &parsed);

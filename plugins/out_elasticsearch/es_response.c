@@ -18,14 +18,17 @@
 /* How much of a body that is not JSON goes into the message. */
 #define ES_RESPONSE_EXCERPT 40
 
-static int fail(char *error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(char **error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static int fail(char *error, const char *fmt, ...)
+static int fail(char **error, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(error, ES_RESPONSE_ERROR_SIZE, fmt, ap);
+    char *message = xvasprintf(fmt, ap);
     va_end(ap);
+    if (strlen(message) >= ES_RESPONSE_ERROR_SIZE)
+        message[ES_RESPONSE_ERROR_SIZE - 1] = '\0'; /* a server's text can be long */
+    *error = message;
     return -1;
 }
 
@@ -98,7 +101,7 @@ static void read_item_error(const struct value *result, struct es_item *item)
 }
 
 /* An item is {"<op>":{"status":N,...}} with exactly one operation. */
-static int read_item(const struct value *v, size_t i, struct es_item *item, char *error)
+static int read_item(const struct value *v, size_t i, struct es_item *item, char **error)
 {
     if (v->type != VALUE_MAP || v->as.map.count != 1)
         return fail(error, "bulk response: item %zu is not an object with one operation", i);
@@ -116,7 +119,7 @@ static int read_item(const struct value *v, size_t i, struct es_item *item, char
 
 /* A body with "error" and no "items" is a whole-request error; its type and
  * reason say more than "no items". */
-static int fail_no_items(const struct value *root, char *error)
+static int fail_no_items(const struct value *root, char **error)
 {
     const struct value *err = member(root, "error");
     const struct value *type = err ? member(err, "type") : NULL;
@@ -128,7 +131,7 @@ static int fail_no_items(const struct value *root, char *error)
 }
 
 static int read_items(const struct value *root, size_t expected, struct es_response *out,
-                      char *error)
+                      char **error)
 {
     const struct value *items = member(root, "items");
     if (!items || items->type != VALUE_ARRAY)
@@ -147,15 +150,17 @@ static int read_items(const struct value *root, size_t expected, struct es_respo
 }
 
 int es_response_parse(const char *text, size_t len, size_t expected_items, struct es_response *out,
-                      char *error)
+                      char **error)
 {
     *out = (struct es_response){0};
     struct value root;
-    char parse_error[JSON_PARSE_ERROR_SIZE];
-    if (json_parse(text, len, &root, parse_error) < 0) {
+    char *parse_error = NULL;
+    if (json_parse(text, len, &root, &parse_error) < 0) {
         char start[ES_RESPONSE_EXCERPT + 1];
         excerpt(text, len, start);
-        return fail(error, "bulk response is not JSON (%s): \"%s\"", parse_error, start);
+        fail(error, "bulk response is not JSON (%s): \"%s\"", parse_error, start);
+        free(parse_error);
+        return -1;
     }
     int rc = root.type == VALUE_MAP ? read_items(&root, expected_items, out, error)
                                     : fail(error, "bulk response is not a JSON object");
@@ -236,9 +241,8 @@ static bool append_request_error(struct buf *out, const struct value *root)
 void es_response_request_error(const char *text, size_t len, struct buf *out)
 {
     struct value root;
-    char parse_error[JSON_PARSE_ERROR_SIZE];
     bool done = false;
-    if (json_parse(text, len, &root, parse_error) == 0) {
+    if (json_parse(text, len, &root, NULL) == 0) {
         done = root.type == VALUE_MAP && append_request_error(out, &root);
         value_free(&root);
     }

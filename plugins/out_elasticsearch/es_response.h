@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The longest message of es_response_parse, NUL included: longer ones (a
+ * server's reason) are cut. */
 #define ES_RESPONSE_ERROR_SIZE 160
 
 enum es_item_class {
@@ -40,13 +42,13 @@ struct es_response {
 };
 
 /* Parses a `_bulk` response body for a request of `expected_items` records.
- * Returns 0 with every item filled in, or -1 with a message in `error`
- * (ES_RESPONSE_ERROR_SIZE bytes) when the body is not a bulk response (not
+ * Returns 0 with every item filled in, or -1 with a message in *error
+ * (malloc'ed, the caller frees it) when the body is not a bulk response (not
  * JSON, no items, a different number of items, an item without a status):
  * then nothing is known about any record and the whole request is to be
  * retried. `out` is empty after an error. */
 int es_response_parse(const char *text, size_t len, size_t expected_items, struct es_response *out,
-                      char *error);
+                      char **error);
 void es_response_free(struct es_response *response);
 
 const char *es_item_class_name(enum es_item_class class);

@@ -29,11 +29,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     size_t expected = data[0];
     struct es_response response;
-    char error[ES_RESPONSE_ERROR_SIZE] = "";
-    int rc = es_response_parse((const char *)data + 1, size - 1, expected, &response, error);
+    char *error = NULL;
+    int rc = es_response_parse((const char *)data + 1, size - 1, expected, &response, &error);
     if (rc < 0) {
-        if (error[0] == '\0' || response.items || response.count)
+        if (!error || error[0] == '\0' || response.items || response.count)
             abort();
+        free(error);
         return 0;
     }
     if (response.count != expected)

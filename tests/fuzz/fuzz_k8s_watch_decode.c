@@ -23,9 +23,11 @@ static int on_line(void *data, const char *line, size_t len)
 {
     struct fuzz_state *state = data;
     struct k8s_event ev;
-    char error[JSON_PARSE_ERROR_SIZE];
-    if (k8s_event_decode(line, len, &ev, error) != 0)
+    char *error = NULL;
+    if (k8s_event_decode(line, len, &ev, &error) != 0) {
+        free(error);
         return 0;
+    }
     state->now += 10;
     if (ev.type == K8S_EVENT_DELETED) {
         k8s_cache_delete(state->cache, &ev.object, state->now);
@@ -67,10 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct value items;
     char *rv;
-    char error[JSON_PARSE_ERROR_SIZE];
-    if (k8s_list_decode(text, len, &items, &rv, error) == 0) {
+    char *error = NULL;
+    if (k8s_list_decode(text, len, &items, &rv, &error) == 0) {
         value_free(&items);
         free(rv);
     }
+    free(error);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* Chunk files: the round trip (records, shared attachments, origins, outputs
  * and their done flags), marking done, listing, quarantine, recovery from
  * truncation and flipped bytes, and injected I/O errors. */
+#include "error_slot.h"
 #include "suites.h"
 #include "temp_dir.h"
 
@@ -18,11 +19,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* The functions under test put a malloc'ed message in *error: each call
- * empties the slot first (freeing the last message), and each test frees the
- * one left at its end. */
-#define FRESH(slot) (free(slot), (slot) = NULL, &(slot))
 
 #define RECORDS 6
 

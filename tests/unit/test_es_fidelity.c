@@ -227,8 +227,8 @@ static enum es_item_class class_of(const char *op, int status, const char *type,
                            "\"%s\",\"reason\":\"%s\"}}}]}",
                            op, status, type, reason);
     struct es_response r;
-    char error[ES_RESPONSE_ERROR_SIZE] = "";
-    ck_assert_msg(es_response_parse(text, strlen(text), 1, &r, error) == 0, "%s", error);
+    char *error = NULL;
+    ck_assert_msg(es_response_parse(text, strlen(text), 1, &r, &error) == 0, "%s", error);
     enum es_item_class class = r.items[0].class;
     es_response_free(&r);
     free(text);

@@ -15,19 +15,20 @@
 
 static void parse_ok(const char *text, size_t expected, struct es_response *r)
 {
-    char error[ES_RESPONSE_ERROR_SIZE] = "";
-    ck_assert_msg(es_response_parse(text, strlen(text), expected, r, error) == 0, "%s", error);
+    char *error = NULL;
+    ck_assert_msg(es_response_parse(text, strlen(text), expected, r, &error) == 0, "%s", error);
     ck_assert_uint_eq(r->count, expected);
 }
 
 static void parse_fails(const char *text, size_t expected, const char *message)
 {
     struct es_response r;
-    char error[ES_RESPONSE_ERROR_SIZE] = "";
-    ck_assert_int_eq(es_response_parse(text, strlen(text), expected, &r, error), -1);
+    char *error = NULL;
+    ck_assert_int_eq(es_response_parse(text, strlen(text), expected, &r, &error), -1);
     ck_assert_ptr_null(r.items);
     ck_assert_uint_eq(r.count, 0);
     ck_assert_msg(strstr(error, message) != NULL, "'%s' lacks '%s'", error, message);
+    free(error);
 }
 
 /* Elasticsearch 8.x, all created. */

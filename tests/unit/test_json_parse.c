@@ -2,6 +2,7 @@
  * lenient choices, limits and errors at every truncation point. Deep and
  * large input and the round trip through the JSON writer are in
  * test_json_parse_large.c. */
+#include "error_slot.h"
 #include "suites.h"
 
 #include "buf.h"
@@ -19,7 +20,7 @@
 
 /* Parses a copy of exactly `len` bytes, without a terminator, so that ASan
  * catches any read past the end. */
-static int parse_exact(const char *text, size_t len, struct value *out, char *error)
+static int parse_exact(const char *text, size_t len, struct value *out, char **error)
 {
     char *copy = xmalloc(len);
     memcpy(copy, text, len);
@@ -30,44 +31,48 @@ static int parse_exact(const char *text, size_t len, struct value *out, char *er
 
 static struct value parse_ok(const char *text)
 {
-    char error[JSON_PARSE_ERROR_SIZE] = "";
+    char *error = NULL;
     struct value v;
-    int rc = parse_exact(text, strlen(text), &v, error);
+    int rc = parse_exact(text, strlen(text), &v, FRESH(error));
     ck_assert_msg(rc == 0, "%s: %s", text, error);
+    free(error);
     return v;
 }
 
 static void check_error(const char *text, size_t len, const char *want)
 {
-    char error[JSON_PARSE_ERROR_SIZE] = "";
+    char *error = NULL;
     struct value v = value_int(7);
-    ck_assert_msg(parse_exact(text, len, &v, error) == -1, "accepted: %s", text);
+    ck_assert_msg(parse_exact(text, len, &v, FRESH(error)) == -1, "accepted: %s", text);
     ck_assert_int_eq(v.type, VALUE_NULL);
     ck_assert_str_eq(error, want);
+    free(error);
 }
 
 #define CHECK_ERROR(text, want) check_error(text, sizeof(text) - 1, want)
 
 static void check_rejected(const char *text)
 {
-    char error[JSON_PARSE_ERROR_SIZE] = "";
+    char *error = NULL;
     struct value v;
-    ck_assert_msg(parse_exact(text, strlen(text), &v, error) == -1, "accepted: %s", text);
+    ck_assert_msg(parse_exact(text, strlen(text), &v, FRESH(error)) == -1, "accepted: %s", text);
     ck_assert_int_eq(v.type, VALUE_NULL);
-    ck_assert_msg(error[0] != '\0', "no message for %s", text);
+    ck_assert_msg(error && error[0] != '\0', "no message for %s", text);
+    free(error);
 }
 
 /* Parses a one-string document and compares the decoded bytes. */
 static void check_string(const char *text, size_t text_len, const char *want, size_t want_len)
 {
-    char error[JSON_PARSE_ERROR_SIZE] = "";
+    char *error = NULL;
     struct value v;
-    ck_assert_msg(parse_exact(text, text_len, &v, error) == 0, "%s: %s", text, error);
+    ck_assert_msg(parse_exact(text, text_len, &v, FRESH(error)) == 0, "%s: %s", text, error);
     ck_assert_int_eq(v.type, VALUE_STRING);
     ck_assert_uint_eq(v.as.string.len, want_len);
     ck_assert_mem_eq(v.as.string.ptr, want, want_len);
     ck_assert_int_eq(v.as.string.ptr[want_len], '\0');
     value_free(&v);
+    free(error);
 }
 
 #define CHECK_STRING(text, want) check_string(text, sizeof(text) - 1, want, sizeof(want) - 1)
@@ -308,10 +313,11 @@ START_TEST(test_trailing_and_empty)
     ck_assert_int_eq(v.type, VALUE_MAP);
     value_free(&v);
 
-    char error[JSON_PARSE_ERROR_SIZE];
-    ck_assert_int_eq(json_parse(NULL, 0, &v, error), -1);
+    char *error = NULL;
+    ck_assert_int_eq(json_parse(NULL, 0, &v, FRESH(error)), -1);
     ck_assert_int_eq(json_parse("1", 1, &v, NULL), 0);
     ck_assert_int_eq(json_parse("x", 1, &v, NULL), -1);
+    free(error);
 }
 END_TEST
 
@@ -344,11 +350,13 @@ START_TEST(test_truncated_everywhere)
     ck_assert_uint_eq(whole.as.map.count, 7);
     value_free(&whole);
     for (size_t n = 0; n < len; n++) {
-        char error[JSON_PARSE_ERROR_SIZE] = "";
+        char *error = NULL;
         struct value v;
-        ck_assert_msg(parse_exact(complex_doc, n, &v, error) == -1, "prefix %zu accepted", n);
+        ck_assert_msg(parse_exact(complex_doc, n, &v, FRESH(error)) == -1, "prefix %zu accepted",
+                      n);
         ck_assert_int_eq(v.type, VALUE_NULL);
-        ck_assert_msg(error[0] != '\0', "prefix %zu: no message", n);
+        ck_assert_msg(error && error[0] != '\0', "prefix %zu: no message", n);
+        free(error);
     }
 }
 END_TEST

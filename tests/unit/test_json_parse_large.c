@@ -1,5 +1,6 @@
 /* Unit tests for json_parse.c on large and deep input: nesting depth, duplicate
  * and many keys, parsing into a record, huge strings, round trips. */
+#include "error_slot.h"
 #include "suites.h"
 
 #include "buf.h"
@@ -17,7 +18,7 @@
 
 /* Parses a copy of exactly `len` bytes, without a terminator, so that ASan
  * catches any read past the end. */
-static int parse_exact(const char *text, size_t len, struct value *out, char *error)
+static int parse_exact(const char *text, size_t len, struct value *out, char **error)
 {
     char *copy = xmalloc(len);
     memcpy(copy, text, len);
@@ -28,10 +29,11 @@ static int parse_exact(const char *text, size_t len, struct value *out, char *er
 
 static struct value parse_ok(const char *text)
 {
-    char error[JSON_PARSE_ERROR_SIZE] = "";
+    char *error = NULL;
     struct value v;
-    int rc = parse_exact(text, strlen(text), &v, error);
+    int rc = parse_exact(text, strlen(text), &v, FRESH(error));
     ck_assert_msg(rc == 0, "%s: %s", text, error);
+    free(error);
     return v;
 }
 
@@ -70,7 +72,7 @@ static char *nested(int n, bool objects)
     return b.data;
 }
 
-static int parse_nested(int n, bool objects, char *error)
+static int parse_nested(int n, bool objects, char **error)
 {
     char *text = nested(n, objects);
     struct value v;
@@ -82,19 +84,19 @@ static int parse_nested(int n, bool objects, char *error)
 
 START_TEST(test_depth)
 {
-    char error[JSON_PARSE_ERROR_SIZE];
+    char *error = NULL;
     ck_assert_int_eq(CODEC_MAX_DEPTH, 64);
-    ck_assert_int_eq(parse_nested(64, false, error), 0);
-    ck_assert_int_eq(parse_nested(64, true, error), 0);
-    ck_assert_int_eq(parse_nested(65, false, error), -1);
+    ck_assert_int_eq(parse_nested(64, false, FRESH(error)), 0);
+    ck_assert_int_eq(parse_nested(64, true, FRESH(error)), 0);
+    ck_assert_int_eq(parse_nested(65, false, FRESH(error)), -1);
     ck_assert_str_eq(error, "maps and arrays nested deeper than 64 at byte 64");
-    ck_assert_int_eq(parse_nested(65, true, error), -1);
-    ck_assert_int_eq(parse_nested(100000, false, error), -1);
+    ck_assert_int_eq(parse_nested(65, true, FRESH(error)), -1);
+    ck_assert_int_eq(parse_nested(100000, false, FRESH(error)), -1);
 
     /* The encoded value of the 64-deep document decodes again. */
     char *text = nested(64, true);
     struct value v;
-    ck_assert_int_eq(json_parse(text, strlen(text), &v, error), 0);
+    ck_assert_int_eq(json_parse(text, strlen(text), &v, FRESH(error)), 0);
     struct buf encoded = BUF_INIT;
     codec_encode_value(&encoded, &v);
     struct value decoded;
@@ -108,13 +110,14 @@ START_TEST(test_depth)
 
     /* Into a map, the top-level object is the first level. */
     struct value_map map = {0};
-    ck_assert_int_eq(json_parse_object_into(text, strlen(text), &map, error), 0);
+    ck_assert_int_eq(json_parse_object_into(text, strlen(text), &map, FRESH(error)), 0);
     value_map_free(&map);
     free(text);
     text = nested(65, true);
-    ck_assert_int_eq(json_parse_object_into(text, strlen(text), &map, error), -1);
+    ck_assert_int_eq(json_parse_object_into(text, strlen(text), &map, FRESH(error)), -1);
     ck_assert_uint_eq(map.count, 0);
     free(text);
+    free(error);
 }
 END_TEST
 
@@ -194,8 +197,8 @@ START_TEST(test_object_into)
     value_map_set(&map.as.map, "log", 3, &log);
     value_map_set(&map.as.map, "stream", 6, &stream);
     const char *text = " {\"level\":\"info\",\"stream\":\"stderr\",\"level\":\"warn\",\"n\":1} ";
-    char error[JSON_PARSE_ERROR_SIZE];
-    ck_assert_int_eq(json_parse_object_into(text, strlen(text), &map.as.map, error), 0);
+    char *error = NULL;
+    ck_assert_int_eq(json_parse_object_into(text, strlen(text), &map.as.map, FRESH(error)), 0);
     ck_assert_uint_eq(map.as.map.count, 4);
     ck_assert_str_eq(map.as.map.entries[0].key.ptr, "log");
     ck_assert_str_eq(map.as.map.entries[1].key.ptr, "stream");
@@ -211,7 +214,8 @@ START_TEST(test_object_into)
                               "expected a value at byte 22",
                               "unexpected data after the value at byte 3"};
     for (int i = 0; i < 5; i++) {
-        ck_assert_int_eq(json_parse_object_into(bad[i], strlen(bad[i]), &map.as.map, error), -1);
+        ck_assert_int_eq(json_parse_object_into(bad[i], strlen(bad[i]), &map.as.map, FRESH(error)),
+                         -1);
         ck_assert_str_eq(error, messages[i]);
         ck_assert_uint_eq(map.as.map.count, 4);
         ck_assert_str_eq(get(&map, "level")->as.string.ptr, "warn");
@@ -219,20 +223,21 @@ START_TEST(test_object_into)
     value_free(&map);
 
     struct value_map empty = {0};
-    ck_assert_int_eq(json_parse_object_into("{\"a\":[1]}", 9, &empty, error), 0);
+    ck_assert_int_eq(json_parse_object_into("{\"a\":[1]}", 9, &empty, FRESH(error)), 0);
     ck_assert_uint_eq(empty.count, 1);
     value_map_free(&empty);
 
     /* Large on both sides: the sorted merge. */
     char *first = many_keys(100, "");
     char *second = many_keys(50, ",\"z\":0");
-    ck_assert_int_eq(json_parse_object_into(first, strlen(first), &empty, error), 0);
-    ck_assert_int_eq(json_parse_object_into(second, strlen(second), &empty, error), 0);
+    ck_assert_int_eq(json_parse_object_into(first, strlen(first), &empty, FRESH(error)), 0);
+    ck_assert_int_eq(json_parse_object_into(second, strlen(second), &empty, FRESH(error)), 0);
     ck_assert_uint_eq(empty.count, 101);
     ck_assert_str_eq(empty.entries[100].key.ptr, "z");
     free(first);
     free(second);
     value_map_free(&empty);
+    free(error);
 }
 END_TEST
 
@@ -250,14 +255,15 @@ static void check_huge_string(size_t n, bool escapes)
     }
     buf_append_byte(&text, '"');
     struct value v;
-    char error[JSON_PARSE_ERROR_SIZE];
-    ck_assert_int_eq(json_parse(text.data, text.len, &v, error), 0);
+    char *error = NULL;
+    ck_assert_int_eq(json_parse(text.data, text.len, &v, FRESH(error)), 0);
     ck_assert_int_eq(v.type, VALUE_STRING);
     ck_assert_uint_eq(v.as.string.len, n);
     ck_assert_int_eq(memcmp(v.as.string.ptr, want.data, n), 0);
     value_free(&v);
     buf_free(&text);
     buf_free(&want);
+    free(error);
 }
 
 START_TEST(test_huge_strings)

@@ -1,6 +1,7 @@
 /* Unit tests for the kubernetes filter's building blocks: pod identity from
  * log file paths (k8s_path) and the metadata map built from Pod objects
  * (k8s_meta). */
+#include "error_slot.h"
 #include "suites.h"
 
 #include "buf.h"
@@ -90,8 +91,9 @@ static void scratch_free(void)
 static struct value parse(const char *json)
 {
     struct value v;
-    char error[JSON_PARSE_ERROR_SIZE];
-    ck_assert_msg(json_parse(json, strlen(json), &v, error) == 0, "fixture: %s", error);
+    char *error = NULL;
+    ck_assert_msg(json_parse(json, strlen(json), &v, FRESH(error)) == 0, "fixture: %s", error);
+    free(error);
     return v;
 }
 

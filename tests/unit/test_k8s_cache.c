@@ -1,6 +1,7 @@
 /* Unit tests for the kubernetes filter's pod cache: lookups by name and uid,
  * the shared attachments, deletion with a TTL, the size bound, full LIST
  * syncs and namespace labels. */
+#include "error_slot.h"
 #include "suites.h"
 
 #include "buf.h"
@@ -27,8 +28,9 @@ static struct value pod_value(const char *namespace_name, const char *name, cons
              "\"imageID\":\"img@sha256:ab\",\"containerID\":\"containerd://c1\"}]}}",
              name, namespace_name, uid, app, excluded ? "true" : "false");
     struct value v;
-    char error[JSON_PARSE_ERROR_SIZE];
-    ck_assert_msg(json_parse(json, strlen(json), &v, error) == 0, "%s", error);
+    char *error = NULL;
+    ck_assert_msg(json_parse(json, strlen(json), &v, FRESH(error)) == 0, "%s", error);
+    free(error);
     return v;
 }
 

@@ -1,5 +1,6 @@
 /* Unit tests for reading the API server's answers (watch streams cut into
  * pieces of any size, events, lists) and for merge_log. */
+#include "error_slot.h"
 #include "suites.h"
 
 #include "buf.h"
@@ -71,7 +72,7 @@ START_TEST(test_stream_bound_and_stop)
 }
 END_TEST
 
-static int decode(const char *line, struct k8s_event *ev, char *error)
+static int decode(const char *line, struct k8s_event *ev, char **error)
 {
     return k8s_event_decode(line, strlen(line), ev, error);
 }
@@ -79,29 +80,31 @@ static int decode(const char *line, struct k8s_event *ev, char *error)
 START_TEST(test_event_types)
 {
     struct k8s_event ev;
-    char error[JSON_PARSE_ERROR_SIZE];
+    char *error = NULL;
     ck_assert_int_eq(decode("{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"metadata\":"
                             "{\"name\":\"p\",\"namespace\":\"n\",\"resourceVersion\":\"17\"}}}",
-                            &ev, error),
+                            &ev, FRESH(error)),
                      0);
     ck_assert_int_eq(ev.type, K8S_EVENT_ADDED);
     ck_assert_str_eq(ev.resource_version, "17");
     ck_assert_str_eq(k8s_object_meta(&ev.object, "name"), "p");
     k8s_event_free(&ev);
 
-    ck_assert_int_eq(decode("{\"object\":{\"metadata\":{}},\"type\":\"MODIFIED\"}", &ev, error), 0);
+    ck_assert_int_eq(
+        decode("{\"object\":{\"metadata\":{}},\"type\":\"MODIFIED\"}", &ev, FRESH(error)), 0);
     ck_assert_int_eq(ev.type, K8S_EVENT_MODIFIED);
     ck_assert_ptr_null(ev.resource_version);
     k8s_event_free(&ev);
 
-    ck_assert_int_eq(
-        decode("{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"p\"}}}", &ev, error), 0);
+    ck_assert_int_eq(decode("{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"p\"}}}",
+                            &ev, FRESH(error)),
+                     0);
     ck_assert_int_eq(ev.type, K8S_EVENT_DELETED);
     k8s_event_free(&ev);
 
     ck_assert_int_eq(decode("{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\",\"metadata\":"
                             "{\"resourceVersion\":\"99\"}}}",
-                            &ev, error),
+                            &ev, FRESH(error)),
                      0);
     ck_assert_int_eq(ev.type, K8S_EVENT_BOOKMARK);
     ck_assert_str_eq(ev.resource_version, "99");
@@ -110,11 +113,12 @@ START_TEST(test_event_types)
     ck_assert_int_eq(decode("{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"status\":"
                             "\"Failure\",\"message\":\"too old resource version: 5 (90)\","
                             "\"reason\":\"Expired\",\"code\":410}}",
-                            &ev, error),
+                            &ev, FRESH(error)),
                      0);
     ck_assert_int_eq(ev.type, K8S_EVENT_ERROR);
     ck_assert_int_eq(ev.code, 410);
     k8s_event_free(&ev);
+    free(error);
 }
 END_TEST
 
@@ -133,11 +137,12 @@ START_TEST(test_event_malformed)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct k8s_event ev;
-        char error[JSON_PARSE_ERROR_SIZE] = "";
-        ck_assert_int_eq(decode(cases[i].line, &ev, error), -1);
+        char *error = NULL;
+        ck_assert_int_eq(decode(cases[i].line, &ev, FRESH(error)), -1);
         ck_assert_msg(strstr(error, cases[i].error), "%s: got '%s'", cases[i].line, error);
         ck_assert_int_eq(ev.object.type, VALUE_NULL);
         ck_assert_ptr_null(ev.resource_version);
+        free(error);
     }
 }
 END_TEST
@@ -149,8 +154,8 @@ START_TEST(test_list_decode)
                        "\"b\"}}]}";
     struct value items;
     char *rv;
-    char error[JSON_PARSE_ERROR_SIZE];
-    ck_assert_int_eq(k8s_list_decode(list, strlen(list), &items, &rv, error), 0);
+    char *error = NULL;
+    ck_assert_int_eq(k8s_list_decode(list, strlen(list), &items, &rv, FRESH(error)), 0);
     ck_assert_int_eq(items.type, VALUE_ARRAY);
     ck_assert_uint_eq(items.as.array.count, 2);
     ck_assert_str_eq(rv, "123");
@@ -158,17 +163,18 @@ START_TEST(test_list_decode)
     free(rv);
 
     const char *empty = "{\"kind\":\"PodList\",\"metadata\":{},\"items\":null}";
-    ck_assert_int_eq(k8s_list_decode(empty, strlen(empty), &items, &rv, error), 0);
+    ck_assert_int_eq(k8s_list_decode(empty, strlen(empty), &items, &rv, FRESH(error)), 0);
     ck_assert_uint_eq(items.as.array.count, 0);
     ck_assert_ptr_null(rv);
     value_free(&items);
 
     const char *bad[] = {"{\"kind\":\"Status\",\"code\":403}", "{\"items\":{}}", "{\"items\":["};
     for (size_t i = 0; i < 3; i++) {
-        ck_assert_int_eq(k8s_list_decode(bad[i], strlen(bad[i]), &items, &rv, error), -1);
+        ck_assert_int_eq(k8s_list_decode(bad[i], strlen(bad[i]), &items, &rv, FRESH(error)), -1);
         ck_assert_int_eq(items.type, VALUE_NULL);
         ck_assert_ptr_null(rv);
     }
+    free(error);
 }
 END_TEST
 
