@@ -21,7 +21,8 @@ from test_pipeline import read_records
 # Options every instance of a kind has; the test sets them itself.
 COMMON = {"name", "match"}
 # Plugins that need one of several options: the smallest choice.
-ONE_OF = {("filter", "grep"): {"exclude": "^never$"}}
+ONE_OF = {("filter", "grep"): {"exclude": "^never$"},
+          ("filter", "nest"): {"nested_under": "kubernetes"}}
 LINES = ['{"level":"info","msg":"hello 1"}', '{"level":"info","msg":"hello 2"}']
 
 
@@ -66,6 +67,7 @@ class Case:
             ("output", "elasticsearch", "hosts"): lambda: [self.elasticsearch().url],
             ("filter", "add_field", "key"): lambda: "cluster",
             ("filter", "add_field", "value"): lambda: "prod",
+            ("filter", "nest", "operation"): lambda: "lift",
             ("filter", "parser", "parser"): lambda: "json",
             ("filter", "multiline", "parser"): lambda: "java",
             ("parser", "regex", "regex"): lambda: r"^(?<message>.*)$",

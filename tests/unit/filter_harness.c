@@ -1,0 +1,89 @@
+/* For the unit tests of filter plugins: see filter_harness.h. */
+#include "filter_harness.h"
+
+#include "buf.h"
+#include "cfg_node.h"
+#include "json.h"
+#include "json_parse.h"
+#include "options.h"
+#include "xalloc.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+void filter_harness_open(struct filter_harness *h, const char *name, const char *yaml)
+{
+    memset(h, 0, sizeof *h);
+    const struct plugin *plugin = plugin_find(name, PLUGIN_FILTER);
+    ck_assert_ptr_nonnull(plugin);
+    struct cfg_node *root = cfg_parse_string("t.yaml", yaml, strlen(yaml), &h->diags);
+    ck_assert_ptr_nonnull(root);
+    h->options = xcalloc(1, plugin->options_size);
+    struct option_target target = {plugin->options, h->options};
+    h->validated = options_apply(&target, 1, root, "filter", NULL, &h->diags);
+    if (h->validated == 0 && plugin->validate)
+        h->validated = plugin->validate(h->options, root, "filter", &h->diags);
+    cfg_node_free(root);
+    h->instance.plugin = plugin;
+    h->instance.alias = name;
+    h->instance.options = h->options;
+    if (h->validated == 0 && plugin->init)
+        ck_assert_int_eq(plugin->init(&h->instance), 0);
+}
+
+void filter_harness_close(struct filter_harness *h)
+{
+    if (h->validated == 0 && h->instance.plugin->destroy)
+        h->instance.plugin->destroy(&h->instance);
+    options_free(h->instance.plugin->options, h->options);
+    free(h->options);
+    diag_free(&h->diags);
+}
+
+const char *filter_harness_diag(const struct filter_harness *h)
+{
+    return h->diags.count > 0 ? h->diags.messages[0] : "";
+}
+
+void filter_harness_record(struct record *rec, const char *json)
+{
+    char *error = NULL;
+    record_init(rec);
+    int rc = json_parse_object_into(json, strlen(json), &rec->fields, &error);
+    ck_assert_msg(rc == 0, "%s: %s", json, error ? error : "");
+}
+
+void filter_harness_attach(struct record *rec, const char *key, const char *json)
+{
+    struct value v;
+    char *error = NULL;
+    int rc = json_parse(json, strlen(json), &v, &error);
+    ck_assert_msg(rc == 0, "%s: %s", json, error ? error : "");
+    struct attachment *a = attachment_new(key, &v);
+    ck_assert_int_eq(record_attach(rec, a), 0);
+    attachment_unref(a);
+}
+
+char *filter_harness_run(struct filter_harness *h, struct record *rec)
+{
+    ck_assert_int_eq(h->validated, 0);
+    ck_assert_int_eq(h->instance.plugin->filter(&h->instance, NULL, "t", rec), FILTER_KEEP);
+    struct value all = value_map_new();
+    for (uint32_t i = 0; i < rec->fields.count; i++) {
+        struct value copy = value_clone(&rec->fields.entries[i].value);
+        const struct value_string *key = &rec->fields.entries[i].key;
+        value_map_set(&all.as.map, key->ptr, key->len, &copy);
+    }
+    for (uint8_t i = 0; i < rec->attachment_count; i++) {
+        struct value copy = value_clone(&rec->attachments[i]->value);
+        const struct value_string *key = &rec->attachments[i]->key;
+        value_map_set(&all.as.map, key->ptr, key->len, &copy);
+    }
+    struct buf out = {0};
+    json_write_value(&out, &all, NULL);
+    value_free(&all);
+    char *text = xstrdup(buf_cstr(&out));
+    buf_free(&out);
+    return text;
+}

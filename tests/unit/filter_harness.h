@@ -1,0 +1,31 @@
+/* For the unit tests of filter plugins: one instance of a registered filter
+ * made from YAML options (through its table and its validate, as the loader
+ * does), records made from JSON, and records rendered as JSON to compare. */
+#ifndef SKIFF_TEST_FILTER_HARNESS_H
+#define SKIFF_TEST_FILTER_HARNESS_H
+
+#include "diag.h"
+#include "plugin_api.h"
+
+struct filter_harness {
+    struct instance instance;
+    struct diag_list diags;
+    void *options;
+    int validated; /* options_apply and validate: 0, or -1 with diags */
+};
+
+/* Loads `yaml` (the plugin's own options) for filter `name`. */
+void filter_harness_open(struct filter_harness *h, const char *name, const char *yaml);
+void filter_harness_close(struct filter_harness *h);
+/* The first message, "" when none. */
+const char *filter_harness_diag(const struct filter_harness *h);
+
+/* A record whose fields are the JSON object `json`. */
+void filter_harness_record(struct record *rec, const char *json);
+/* Attaches the JSON value `json` under `key`. */
+void filter_harness_attach(struct record *rec, const char *key, const char *json);
+/* Runs the filter on `rec` and returns its fields then attachments as JSON
+ * (malloc'ed). */
+char *filter_harness_run(struct filter_harness *h, struct record *rec);
+
+#endif
