@@ -70,6 +70,7 @@ class Case:
             ("filter", "nest", "operation"): lambda: "lift",
             ("filter", "parser", "parser"): lambda: "json",
             ("filter", "multiline", "parser"): lambda: "java",
+            ("filter", "modify", "rules"): lambda: ["set modified true"],
             ("parser", "regex", "regex"): lambda: r"^(?<message>.*)$",
         }
         make = known.get((self.kind, self.name, option))

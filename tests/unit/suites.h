@@ -12,6 +12,7 @@ Suite *es_id_suite(void);
 Suite *es_response_suite(void);
 Suite *es_fidelity_suite(void);
 Suite *es_hosts_suite(void);
+Suite *filter_modify_suite(void);
 Suite *filter_nest_suite(void);
 Suite *filter_record_modifier_suite(void);
 Suite *json_suite(void);
