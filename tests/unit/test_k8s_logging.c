@@ -20,17 +20,17 @@ static struct value pod_with(const char *annotations_json)
     return pod;
 }
 
-/* "oe": whether stdout, stderr and a record of no stream are excluded, as
- * three characters 'x' (excluded) or '-'. */
+/* Whether stdout, stderr and a record of no stream are excluded, as three
+ * characters 'E' (excluded) or '-'. */
 static void expect_exclude(const char *annotations, const char *container, const char *expected)
 {
     struct value pod = pod_with(annotations);
     struct k8s_logging l;
     k8s_logging_read(&pod, container, &l);
     char got[4] = {
-        k8s_logging_excluded(&l, K8S_STREAM_STDOUT) ? 'x' : '-',
-        k8s_logging_excluded(&l, K8S_STREAM_STDERR) ? 'x' : '-',
-        k8s_logging_excluded(&l, K8S_STREAM_OTHER) ? 'x' : '-',
+        k8s_logging_excluded(&l, K8S_STREAM_STDOUT) ? 'E' : '-',
+        k8s_logging_excluded(&l, K8S_STREAM_STDERR) ? 'E' : '-',
+        k8s_logging_excluded(&l, K8S_STREAM_OTHER) ? 'E' : '-',
         '\0',
     };
     ck_assert_msg(strcmp(got, expected) == 0, "%s for %s: got %s, expected %s", annotations,
@@ -40,18 +40,18 @@ static void expect_exclude(const char *annotations, const char *container, const
 
 START_TEST(test_exclude_forms)
 {
-    expect_exclude("{\"skiff.io/exclude\":\"true\"}", "web", "xxx");
-    expect_exclude("{\"fluentbit.io/exclude\":\"true\"}", "web", "xxx");
+    expect_exclude("{\"skiff.io/exclude\":\"true\"}", "web", "EEE");
+    expect_exclude("{\"fluentbit.io/exclude\":\"true\"}", "web", "EEE");
     expect_exclude("{\"fluentbit.io/exclude\":\"false\"}", "web", "---");
-    expect_exclude("{\"fluentbit.io/exclude_stdout\":\"true\"}", "web", "x--");
-    expect_exclude("{\"fluentbit.io/exclude_stderr\":\"on\"}", "web", "-x-");
-    expect_exclude("{\"fluentbit.io/exclude-web\":\"true\"}", "web", "xxx");
+    expect_exclude("{\"fluentbit.io/exclude_stdout\":\"true\"}", "web", "E--");
+    expect_exclude("{\"fluentbit.io/exclude_stderr\":\"on\"}", "web", "-E-");
+    expect_exclude("{\"fluentbit.io/exclude-web\":\"true\"}", "web", "EEE");
     expect_exclude("{\"fluentbit.io/exclude-web\":\"true\"}", "sidecar", "---");
-    expect_exclude("{\"fluentbit.io/exclude_stderr-web\":\"true\"}", "web", "-x-");
+    expect_exclude("{\"fluentbit.io/exclude_stderr-web\":\"true\"}", "web", "-E-");
     expect_exclude("{\"fluentbit.io/exclude_stderr-web\":\"true\"}", "webx", "---");
     expect_exclude("{\"fluentbit.io/exclude_stdout\":\"true\",\"fluentbit.io/exclude_stderr\":"
                    "\"true\"}",
-                   "web", "xxx");
+                   "web", "EEE");
 }
 END_TEST
 
@@ -62,7 +62,7 @@ START_TEST(test_exclude_truthy_values)
     char json[128];
     for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
         snprintf(json, sizeof json, "{\"fluentbit.io/exclude\":\"%s\"}", yes[i]);
-        expect_exclude(json, "web", "xxx");
+        expect_exclude(json, "web", "EEE");
     }
     for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
         snprintf(json, sizeof json, "{\"fluentbit.io/exclude\":\"%s\"}", no[i]);
@@ -80,17 +80,17 @@ START_TEST(test_exclude_precedence)
     expect_exclude("{\"fluentbit.io/exclude-web\":\"false\",\"fluentbit.io/exclude\":\"true\"}",
                    "web", "---");
     expect_exclude("{\"fluentbit.io/exclude\":\"true\",\"fluentbit.io/exclude-web\":\"false\"}",
-                   "sidecar", "xxx");
+                   "sidecar", "EEE");
     expect_exclude("{\"fluentbit.io/exclude-web\":\"true\",\"fluentbit.io/exclude_stdout-web\":"
                    "\"no\"}",
-                   "web", "-x-");
+                   "web", "-E-");
     expect_exclude("{\"fluentbit.io/exclude\":\"true\",\"fluentbit.io/exclude_stdout\":\"false\"}",
-                   "web", "-x-");
+                   "web", "-E-");
     /* Same level: skiff.io/ before fluentbit.io/. */
     expect_exclude("{\"fluentbit.io/exclude\":\"true\",\"skiff.io/exclude\":\"false\"}", "web",
                    "---");
     expect_exclude("{\"skiff.io/exclude\":\"true\",\"fluentbit.io/exclude\":\"false\"}", "web",
-                   "xxx");
+                   "EEE");
 }
 END_TEST
 

@@ -3,84 +3,13 @@
 #include "suites.h"
 
 #include "record.h"
+#include "record_helpers.h"
 #include "value.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static struct field_path path(const char *text)
-{
-    struct field_path p;
-    char *error = NULL;
-    int rc = field_path_parse(text, &p, &error);
-    ck_assert_msg(rc == 0, "parse %s: %s", text, error ? error : "");
-    return p;
-}
-
-static const struct value *get(const struct record *rec, const char *text)
-{
-    struct field_path p = path(text);
-    const struct value *v = record_get(rec, &p);
-    field_path_free(&p);
-    return v;
-}
-
-static void set(struct record *rec, const char *text, struct value v)
-{
-    struct field_path p = path(text);
-    record_set(rec, &p, &v);
-    ck_assert_int_eq(v.type, VALUE_NULL);
-    field_path_free(&p);
-}
-
-static bool delete (struct record *rec, const char *text)
-{
-    struct field_path p = path(text);
-    bool found = record_delete(rec, &p);
-    field_path_free(&p);
-    return found;
-}
-
-static bool rename_path(struct record *rec, const char *from, const char *to)
-{
-    struct field_path f = path(from);
-    struct field_path t = path(to);
-    bool found = record_rename(rec, &f, &t);
-    field_path_free(&f);
-    field_path_free(&t);
-    return found;
-}
-
-static int64_t get_int(const struct record *rec, const char *text)
-{
-    const struct value *v = get(rec, text);
-    ck_assert_msg(v != NULL, "%s missing", text);
-    ck_assert_int_eq(v->type, VALUE_INT);
-    return v->as.integer;
-}
-
-static const char *get_str(const struct record *rec, const char *text)
-{
-    const struct value *v = get(rec, text);
-    ck_assert_msg(v != NULL, "%s missing", text);
-    ck_assert_int_eq(v->type, VALUE_STRING);
-    return v->as.string.ptr;
-}
-
-/* The keys of a map joined with ',' into a static buffer. */
-static const char *keys(const struct value_map *map)
-{
-    static char text[256];
-    text[0] = '\0';
-    for (uint32_t i = 0; i < map->count; i++) {
-        if (i)
-            strcat(text, ",");
-        strcat(text, map->entries[i].key.ptr);
-    }
-    return text;
-}
 
 static void map_put_int(struct value_map *map, const char *key, int64_t i)
 {
