@@ -15,11 +15,12 @@ import re
 import unittest
 
 from fake_k8s import FakeK8s
-from harness import Skiff, TempDir, run_cli, wait_for, write_config
+from harness import Skiff, TempDir, free_port, run_cli, wait_for, write_config
 from in_cluster import InCluster
 
 README = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
 MOVED_PATHS = re.compile(r"(?<![\w/.])(/etc/skiff/|/var/log/|/var/lib/skiff|/tmp/)")
+LISTEN = re.compile(r"(listen:\s*)[\w.\[\]:]*:\d+")
 LOCAL_OUTPUTS = {"file", "stdout", "null"}
 
 
@@ -70,6 +71,8 @@ class ReadmeExamples(unittest.TestCase):
             with open(local, "w") as f:
                 f.write("example\n")
         text = MOVED_PATHS.sub(lambda m: root + m.group(0), text)
+        # The example's port may be taken on this machine: any free one will do.
+        text = LISTEN.sub(lambda m: f"{m.group(1)}127.0.0.1:{free_port()}", text)
         tmp = TempDir(self)
         path = write_config(tmp, text)
         checked = run_cli(["--dry-run", "-c", path], env=pod.env(), wrapper=pod.wrapper())
