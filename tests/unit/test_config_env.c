@@ -3,6 +3,8 @@
  * tables. */
 #include "suites.h"
 
+#include "config_fixture.h"
+
 #include "cfg_node.h"
 #include "config.h"
 
@@ -10,73 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static struct config config;
-static struct diag_list diags;
-
-static void setup(void)
-{
-    memset(&config, 0, sizeof config);
-    memset(&diags, 0, sizeof diags);
-}
-
-static void teardown(void)
-{
-    config_free(&config);
-    diag_free(&diags);
-}
-
-static int load(const char *yaml)
-{
-    return config_load_string("skiff.yaml", yaml, &config, &diags);
-}
-
-#define EXPECT_DIAGS(...) expect_diags((const char *const[]){__VA_ARGS__, NULL})
-
-static void expect_diags(const char *const *expected)
-{
-    size_t n = 0;
-    for (; expected[n]; n++) {
-        ck_assert_msg(n < diags.count, "missing message: %s", expected[n]);
-        ck_assert_str_eq(diags.messages[n], expected[n]);
-    }
-    ck_assert_uint_eq(diags.count, n);
-}
-
-/* Loads a config that must fail, and checks that nothing is left behind. */
-static void expect_failure(const char *yaml)
-{
-    ck_assert_int_eq(load(yaml), -1);
-    ck_assert_ptr_null(config.root);
-    ck_assert_ptr_null(config.inputs);
-    ck_assert_ptr_null(config.outputs);
-    ck_assert_ptr_null(config.service.log_level);
-}
-
-/* The pipeline lines shared by tests that are about something else. */
-#define PIPELINE                                                                                   \
-    "pipeline:\n"                                                                                  \
-    "  inputs: [{name: dummy, tag: test}]\n"                                                       \
-    "  outputs: [{name: null, match: '*'}]\n"
-
-/* A plugin option's field, found through the plugin's table so that the tests
- * do not depend on the plugin's private struct. */
-static const void *plugin_option(const struct instance_config *inst, const char *name)
-{
-    for (const struct option_spec *spec = inst->plugin->options; spec->name; spec++) {
-        if (strcmp(spec->name, name) == 0)
-            return (const char *)inst->options + spec->offset;
-    }
-    ck_abort_msg("plugin %s has no option %s", inst->plugin->name, name);
-    return NULL;
-}
-
-static const struct value *record_field(const struct value *record, const char *key)
-{
-    const struct value *v = value_map_get(&record->as.map, key, strlen(key));
-    ck_assert_msg(v != NULL, "record has no field '%s'", key);
-    return v;
-}
 
 START_TEST(test_env_substitution)
 {
@@ -255,7 +190,7 @@ Suite *config_env_suite(void)
 {
     Suite *s = suite_create("config_env");
     TCase *tc = tcase_create("load");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, config_fixture_setup, config_fixture_teardown);
     tcase_add_test(tc, test_env_substitution);
     tcase_add_test(tc, test_env_errors);
     tcase_add_test(tc, test_yaml_errors);

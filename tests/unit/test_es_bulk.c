@@ -3,6 +3,8 @@
  * test_es_id.c, the parser of `_bulk` responses in test_es_response.c. */
 #include "suites.h"
 
+#include "es_helpers.h"
+
 #include "chunk.h"
 #include "plugins/out_elasticsearch/es_bulk.h"
 #include "plugins/out_elasticsearch/es_id.h"
@@ -14,93 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define T_2024_05_01 1714558500 /* 2024-05-01T10:15:00Z */
-
-static void set_str(struct value_map *map, const char *key, const char *s)
-{
-    struct value v = value_cstring(s);
-    value_map_set(map, key, strlen(key), &v);
-}
-
-static void set_int(struct value_map *map, const char *key, int64_t i)
-{
-    struct value v = value_int(i);
-    value_map_set(map, key, strlen(key), &v);
-}
-
 /* Attaches `value` under `key`; the record holds the only reference. */
 static void attach(struct record *rec, const char *key, struct value *value)
 {
     struct attachment *a = attachment_new(key, value);
     ck_assert_int_eq(record_attach(rec, a), 0);
     attachment_unref(a);
-}
-
-static void make_record(struct record *rec, int64_t sec, uint64_t source, uint64_t offset)
-{
-    record_init(rec);
-    rec->time = (struct record_time){sec, 123};
-    rec->origin = (struct record_origin){source, offset};
-}
-
-/* A chunk of `n` records {"log":"line <i>","stream":"stdout"}, source 7,
- * offsets 100, 200, ... */
-static struct chunk *make_log_chunk(int n)
-{
-    struct chunk *chunk = chunk_new(1, 0, "kube.x", 1, 0);
-    for (int i = 0; i < n; i++) {
-        struct record rec;
-        char line[32];
-        snprintf(line, sizeof line, "line %d", i);
-        make_record(&rec, T_2024_05_01, 7, (uint64_t)(i + 1) * 100);
-        set_str(&rec.fields, "log", line);
-        set_str(&rec.fields, "stream", "stdout");
-        ck_assert_uint_gt(chunk_append(chunk, &rec), 0);
-        record_free(&rec);
-    }
-    return chunk;
-}
-
-static struct chunk *chunk_of(struct record *rec)
-{
-    struct chunk *chunk = chunk_new(1, 0, "kube.x", 1, 0);
-    ck_assert_uint_gt(chunk_append(chunk, rec), 0);
-    record_free(rec);
-    return chunk;
-}
-
-static struct es_index_pattern *compile_ok(const char *text)
-{
-    char *error;
-    struct es_index_pattern *p = es_index_pattern_compile(text, &error);
-    ck_assert_msg(p != NULL, "%s", error ? error : "");
-    return p;
-}
-
-static struct es_bulk_options default_options(const struct es_index_pattern *index)
-{
-    return (struct es_bulk_options){
-        .index = index,
-        .id_mode = ES_ID_NONE,
-        .node_name = "node-1",
-        .time_key = "@timestamp",
-    };
-}
-
-/* Builds one body from the whole chunk; returns it NUL-terminated (caller
- * frees) and the result. */
-static char *build_all(const struct chunk *chunk, const struct es_bulk_options *opts,
-                       struct es_bulk_result *result)
-{
-    struct es_record_list list = {0};
-    ck_assert_int_eq(es_record_list_from_chunk(&list, chunk), 0);
-    struct buf body = BUF_INIT;
-    ck_assert_int_eq(es_bulk_build(chunk, &list, 0, opts, &body, result), 0);
-    ck_assert_uint_eq(result->records, list.count);
-    es_record_list_free(&list);
-    char *text = xstrndup(body.data ? body.data : "", body.len);
-    buf_free(&body);
-    return text;
 }
 
 /* The index name one record gets with `pattern`. */

@@ -5,6 +5,8 @@
  * from Elasticsearch's error object. Bodies from ../shared/es-responses/. */
 #include "suites.h"
 
+#include "es_helpers.h"
+
 #include "chunk.h"
 #include "plugins/out_elasticsearch/es_bulk.h"
 #include "plugins/out_elasticsearch/es_index.h"
@@ -14,14 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define T_2024_05_01 1714558500 /* 2024-05-01T10:15:00Z */
-
-static void set_str(struct value_map *map, const char *key, const char *s)
-{
-    struct value v = value_cstring(s);
-    value_map_set(map, key, strlen(key), &v);
-}
 
 static struct chunk *chunk_of_record(const char *const *pairs)
 {

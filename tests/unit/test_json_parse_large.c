@@ -1,6 +1,7 @@
 /* Unit tests for json_parse.c on large and deep input: nesting depth, duplicate
  * and many keys, parsing into a record, huge strings, round trips. */
 #include "error_slot.h"
+#include "json_parse_helpers.h"
 #include "suites.h"
 
 #include "buf.h"
@@ -15,27 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* Parses a copy of exactly `len` bytes, without a terminator, so that ASan
- * catches any read past the end. */
-static int parse_exact(const char *text, size_t len, struct value *out, char **error)
-{
-    char *copy = xmalloc(len);
-    memcpy(copy, text, len);
-    int rc = json_parse(copy, len, out, error);
-    free(copy);
-    return rc;
-}
-
-static struct value parse_ok(const char *text)
-{
-    char *error = NULL;
-    struct value v;
-    int rc = parse_exact(text, strlen(text), &v, FRESH(error));
-    ck_assert_msg(rc == 0, "%s: %s", text, error);
-    free(error);
-    return v;
-}
 
 /* The writer's canonical form of what `text` parses to. */
 static void check_round_trip(const char *text, const char *want)
