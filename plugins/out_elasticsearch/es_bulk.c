@@ -82,20 +82,67 @@ static bool write_field_id(struct buf *out, const struct es_field *field, struct
     return true;
 }
 
+/* Collects the values of the spec's fields into `message` (es_id.h); false
+ * when one is missing, empty or neither a string nor a number. Returns -1 if
+ * the encoding is malformed. */
+static int collect_id_values(const struct record_view *view, struct attachment *const *attachments,
+                             const struct es_id_spec *spec, struct buf *message)
+{
+    struct buf number = BUF_INIT;
+    int collected = 1;
+    for (size_t i = 0; i < spec->path_count && collected == 1; i++) {
+        struct es_field field;
+        if (es_field_get(view, attachments, &spec->paths[i], &field) < 0) {
+            collected = -1;
+        } else if (field.kind == ES_FIELD_STRING) {
+            collected = field.len > 0;
+            es_id_values_add(message, true, field.str, field.len);
+        } else {
+            number.len = 0;
+            collected = es_field_append_text(&number, &field);
+            es_id_values_add(message, false, number.data, number.len);
+        }
+    }
+    buf_free(&number);
+    return collected;
+}
+
+/* Writes the id hashed from several fields; false (nothing written) when a
+ * field has no usable value. */
+static int write_fields_id(struct buf *out, const struct record_view *view,
+                           struct attachment *const *attachments, const struct es_id_spec *spec)
+{
+    struct buf message = BUF_INIT;
+    int collected = collect_id_values(view, attachments, spec, &message);
+    if (collected == 1) {
+        char id[ES_ID_ORIGIN_LEN + 1];
+        es_id_of_values(&message, id);
+        json_write_string(out, id, ES_ID_ORIGIN_LEN, NULL);
+    }
+    buf_free(&message);
+    return collected;
+}
+
 /* Appends ,"_id":"..." for the record. */
 static int write_id(struct buf *out, const struct record_view *view,
                     struct attachment *const *attachments, const struct es_bulk_options *opts,
                     struct es_bulk_result *result)
 {
-    if (opts->id_mode == ES_ID_NONE)
+    const struct es_id_spec *spec = opts->id;
+    if (!spec || spec->mode == ES_ID_NONE)
         return 0;
     buf_append_str(out, ",\"_id\":");
-    if (opts->id_mode == ES_ID_FIELD) {
+    if (spec->mode == ES_ID_FIELD) {
         struct es_field field;
-        if (es_field_get(view, attachments, opts->id_field, &field) < 0)
+        if (es_field_get(view, attachments, &spec->paths[0], &field) < 0)
             return -1;
         if (write_field_id(out, &field, &result->stats))
             return 0;
+        result->id_fallbacks++;
+    } else if (spec->mode == ES_ID_FIELDS) {
+        int written = write_fields_id(out, view, attachments, spec);
+        if (written != 0)
+            return written == 1 ? 0 : -1;
         result->id_fallbacks++;
     }
     char id[ES_ID_ORIGIN_LEN + 1];

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "chunk.h"
+#include "es_id.h"
 #include "es_index.h"
 #include "json.h"
 #include "record.h"
@@ -20,15 +21,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-enum es_id_mode {
-    ES_ID_ORIGIN, /* from (node name, origin source id, origin offset): es_id.h */
-    /* A record field (a string or number). A record lacking it, or where it is
-     * empty, longer than ES_ID_MAX_BYTES or not a scalar, gets its origin id
-     * and is counted: still idempotent, never rejected for its id. */
-    ES_ID_FIELD,
-    ES_ID_NONE, /* Elasticsearch picks one: retries may duplicate */
-};
 
 /* The first index name fixed in a batch, for the output's one log line. */
 struct es_index_fix_example {
@@ -40,11 +32,10 @@ struct es_index_fix_example {
 struct es_bulk_options {
     /* The index name, or with data_stream the data stream's name. */
     const struct es_index_pattern *index;
-    bool create; /* "create" actions (409 if the id exists) instead of "index" */
-    enum es_id_mode id_mode;
-    const struct field_path *id_field; /* ES_ID_FIELD */
-    const char *node_name;             /* ES_ID_ORIGIN and the fallback of ES_ID_FIELD */
-    const char *time_key;              /* e.g. "@timestamp" */
+    bool create;                 /* "create" actions (409 if the id exists) instead of "index" */
+    const struct es_id_spec *id; /* NULL: no _id, Elasticsearch picks one */
+    const char *node_name;       /* origin ids, and the fallback of field ids */
+    const char *time_key;        /* e.g. "@timestamp" */
     /* A record's own member named time_key goes under this name, e.g.
      * "@timestamp_original", unless the record has that member too. */
     const char *time_key_original;
@@ -73,7 +64,7 @@ void es_record_list_free(struct es_record_list *list);
 struct es_bulk_result {
     size_t records;                         /* list positions first .. first + records - 1 */
     size_t index_fallbacks;                 /* records whose index name used ES_INDEX_FALLBACK */
-    size_t id_fallbacks;                    /* ES_ID_FIELD records that got their origin id */
+    size_t id_fallbacks;                    /* field ids that fell back to origin ids */
     size_t index_fixes[ES_INDEX_FIX_COUNT]; /* records whose index name was fixed, by reason */
     size_t time_key_conflicts;              /* records with their own time_key member */
     struct json_stats stats;                /* invalid UTF-8 replaced */

@@ -153,21 +153,14 @@ static int check_pattern(const char *option, const char *text, const struct cfg_
 static int check_id(const char *id, const struct cfg_node *node, const char *context,
                     struct diag_list *diags)
 {
-    if (strcmp(id, "origin") == 0 || strcmp(id, "none") == 0)
+    struct es_id_spec spec;
+    char *error = NULL;
+    if (es_id_spec_parse(id, &spec, &error) == 0) {
+        es_id_spec_free(&spec);
         return 0;
-    if (strncmp(id, "field:", 6) == 0) {
-        struct field_path path;
-        char *error = NULL;
-        if (field_path_parse(id + 6, &path, &error) == 0) {
-            field_path_free(&path);
-            return 0;
-        }
-        diag_add(diags, option_node(node, "id"), "%s: option 'id': %s", context, error);
-        free(error);
-        return 1;
     }
-    diag_add(diags, option_node(node, "id"),
-             "%s: option 'id': '%s' is not origin, none or field:<path>", context, id);
+    diag_add(diags, option_node(node, "id"), "%s: option 'id': %s", context, error);
+    free(error);
     return 1;
 }
 

@@ -111,3 +111,98 @@ void es_id_origin(const char *node_name, const struct record_origin *origin,
         free(msg);
     base64url_16(hash, out);
 }
+
+/* ---- ids from fields ---- */
+
+/* Another key than origin ids', so that the two kinds never meet by design. */
+static const uint8_t es_id_fields_key[16] = "skiff-es-fields1";
+
+/* Where the path that starts at `p` ends: the next comma outside a quoted
+ * segment, or the end. */
+static const char *path_end(const char *p)
+{
+    bool quoted = false;
+    for (; *p; p++) {
+        if (quoted && *p == '\\' && p[1])
+            p++;
+        else if (*p == '"')
+            quoted = !quoted;
+        else if (*p == ',' && !quoted)
+            break;
+    }
+    return p;
+}
+
+static int parse_paths(const char *list, bool several, struct es_id_spec *out, char **error)
+{
+    out->paths = xcalloc(ES_ID_MAX_FIELDS, sizeof *out->paths);
+    for (const char *p = list;; p++) {
+        const char *end = several ? path_end(p) : p + strlen(p);
+        if (out->path_count == ES_ID_MAX_FIELDS) {
+            *error = xasprintf("'%s': at most %d fields", list, ES_ID_MAX_FIELDS);
+            return -1;
+        }
+        char *text = xstrndup(p, (size_t)(end - p));
+        char *path_error = NULL;
+        int rc = field_path_parse(text, &out->paths[out->path_count], &path_error);
+        free(text);
+        if (rc < 0) {
+            *error = several
+                         ? xasprintf("'%s', field %zu: %s", list, out->path_count + 1, path_error)
+                         : xstrdup(path_error);
+            free(path_error);
+            return -1;
+        }
+        out->path_count++;
+        if (*end == '\0')
+            return 0;
+        p = end;
+    }
+}
+
+int es_id_spec_parse(const char *text, struct es_id_spec *out, char **error)
+{
+    *out = (struct es_id_spec){.mode = ES_ID_ORIGIN};
+    if (strcmp(text, "origin") == 0)
+        return 0;
+    if (strcmp(text, "none") == 0) {
+        out->mode = ES_ID_NONE;
+        return 0;
+    }
+    bool several = strncmp(text, "fields:", 7) == 0;
+    if (!several && strncmp(text, "field:", 6) != 0) {
+        *error =
+            xasprintf("'%s' is not origin, none, field:<path> or fields:<path>,<path>,...", text);
+        return -1;
+    }
+    out->mode = several ? ES_ID_FIELDS : ES_ID_FIELD;
+    if (parse_paths(text + (several ? 7 : 6), several, out, error) < 0) {
+        es_id_spec_free(out);
+        return -1;
+    }
+    return 0;
+}
+
+void es_id_spec_free(struct es_id_spec *spec)
+{
+    for (size_t i = 0; i < spec->path_count; i++)
+        field_path_free(&spec->paths[i]);
+    free(spec->paths);
+    *spec = (struct es_id_spec){.mode = ES_ID_ORIGIN};
+}
+
+void es_id_values_add(struct buf *message, bool is_string, const char *text, size_t len)
+{
+    uint8_t frame[9];
+    frame[0] = is_string ? 's' : 'n';
+    store64_le(frame + 1, len);
+    buf_append(message, frame, sizeof frame);
+    buf_append(message, text, len);
+}
+
+void es_id_of_values(const struct buf *message, char out[ES_ID_ORIGIN_LEN + 1])
+{
+    uint8_t hash[16];
+    es_siphash128(es_id_fields_key, message->data ? message->data : "", message->len, hash);
+    base64url_16(hash, out);
+}

@@ -11,7 +11,10 @@
 #ifndef SKIFF_ES_ID_H
 #define SKIFF_ES_ID_H
 
+#include "buf.h"
 #include "record.h"
+
+#include <stdbool.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +22,42 @@
 #define ES_ID_ORIGIN_LEN 22
 /* Elasticsearch rejects longer _id values. */
 #define ES_ID_MAX_BYTES 512
+
+/* At most this many fields in `id: fields:...`. */
+#define ES_ID_MAX_FIELDS 8
+
+/* What the `id` option names: nothing, the origin, one field whose value is
+ * the id, or several fields whose values are hashed into one. */
+enum es_id_mode {
+    ES_ID_ORIGIN, /* from (node name, origin source id, origin offset) */
+    /* ES_ID_FIELD and ES_ID_FIELDS: a record lacking a field, or where one is
+     * empty, not a string or number, or (FIELD) longer than ES_ID_MAX_BYTES,
+     * gets its origin id and is counted: still idempotent, never rejected for
+     * its id. */
+    ES_ID_FIELD,  /* a record field's value, as it is */
+    ES_ID_FIELDS, /* SipHash-128 of several fields' values, as origin ids */
+    ES_ID_NONE,   /* Elasticsearch picks one: retries may duplicate */
+};
+
+/* The `id` option compiled: its mode and, for FIELD and FIELDS, the paths. */
+struct es_id_spec {
+    enum es_id_mode mode;
+    struct field_path *paths;
+    size_t path_count;
+};
+
+/* Parses `origin`, `none`, `field:<path>` or `fields:<path>,<path>,...` (at
+ * most ES_ID_MAX_FIELDS; a comma inside a quoted segment, as in
+ * labels["a,b"], belongs to the path). Returns 0, or -1 with a message. */
+int es_id_spec_parse(const char *text, struct es_id_spec *out, char **error);
+void es_id_spec_free(struct es_id_spec *spec);
+
+/* Collects the values of an ES_ID_FIELDS id, one after the other, each
+ * framed by its kind and length so that ("ab","c") and ("a","bc") differ. */
+void es_id_values_add(struct buf *message, bool is_string, const char *text, size_t len);
+/* The id of the values collected in `message`: ES_ID_ORIGIN_LEN characters
+ * and a NUL. */
+void es_id_of_values(const struct buf *message, char out[ES_ID_ORIGIN_LEN + 1]);
 
 /* SipHash-2-4 with the 128-bit output variant of the reference
  * implementation, bytes in its order. */

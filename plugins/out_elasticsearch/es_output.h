@@ -87,8 +87,7 @@ struct es_output {
     struct http_client *http;
     struct es_bulk_options bulk;
     struct es_index_pattern *index;
-    struct field_path id_field;
-    bool has_id_field;
+    struct es_id_spec id;
     char *node_name;
     /* Credentials taken out of a host URL (percent-decoded), or NULL. */
     char *url_user;

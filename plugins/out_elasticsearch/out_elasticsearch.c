@@ -78,8 +78,9 @@ static const struct option_spec es_options_table[] = {
      .default_value = "origin",
      .offset = OPT(id),
      .description = "document _id: origin (from node, file and offset: a retry is answered "
-                    "409, already there), field:<path> (a record field), or none (duplicates "
-                    "possible)"},
+                    "409, already there), field:<path> (a record field's value), "
+                    "fields:<path>,<path>,... (a hash of several fields' values, e.g. "
+                    "fields:auditID,stage), or none (duplicates possible)"},
     {.name = "write_operation",
      .type = OPT_STRING,
      .default_value = "create",
@@ -250,10 +251,7 @@ static void es_bulk_setup(struct es_output *es)
     es->bulk = (struct es_bulk_options){
         .index = es->index,
         .create = opts->data_stream || strcmp(opts->write_operation, "create") == 0,
-        .id_mode = strcmp(opts->id, "none") == 0         ? ES_ID_NONE
-                   : strncmp(opts->id, "field:", 6) == 0 ? ES_ID_FIELD
-                                                         : ES_ID_ORIGIN,
-        .id_field = es->has_id_field ? &es->id_field : NULL,
+        .id = &es->id,
         .node_name = es->node_name,
         .time_key = opts->time_key,
         .time_key_original = es->time_key_original,
@@ -285,8 +283,7 @@ static void es_destroy(struct instance *out)
     buf_free(&es->fix_example.original);
     buf_free(&es->fix_example.fixed);
     free(es->time_key_original);
-    if (es->has_id_field)
-        field_path_free(&es->id_field);
+    es_id_spec_free(&es->id);
     if (es->gzip)
         libdeflate_free_compressor(es->gzip);
     free(es->node_name);
@@ -306,11 +303,8 @@ static int es_init(struct instance *out)
         es_index_pattern_compile(opts->data_stream ? opts->data_stream : opts->index, &error);
     if (!es->index)
         goto fail;
-    if (strncmp(opts->id, "field:", 6) == 0) {
-        if (field_path_parse(opts->id + 6, &es->id_field, &error) < 0)
-            goto fail;
-        es->has_id_field = true;
-    }
+    if (es_id_spec_parse(opts->id, &es->id, &error) < 0)
+        goto fail;
     es_hosts_init(es);
     if (es_headers_init(es, &error) < 0)
         goto fail;

@@ -58,11 +58,12 @@ struct es_index_pattern *compile_ok(const char *text)
     return p;
 }
 
+const struct es_id_spec origin_ids = {.mode = ES_ID_ORIGIN};
+
 struct es_bulk_options default_options(const struct es_index_pattern *index)
 {
     return (struct es_bulk_options){
         .index = index,
-        .id_mode = ES_ID_NONE,
         .node_name = "node-1",
         .time_key = "@timestamp",
     };

@@ -23,7 +23,9 @@ struct chunk *make_log_chunk(int n);
 struct chunk *chunk_of(struct record *rec);
 /* Compiles an index pattern; fails the test with the error otherwise. */
 struct es_index_pattern *compile_ok(const char *text);
-/* Index `index`, no ids, node name "node-1", time key "@timestamp". */
+/* `id: origin`. */
+extern const struct es_id_spec origin_ids;
+/* Index `index`, no _id, node name "node-1", time key "@timestamp". */
 struct es_bulk_options default_options(const struct es_index_pattern *index);
 /* Builds one body from the whole chunk; returns it NUL-terminated (caller
  * frees) and the result; checks every record is in it. */

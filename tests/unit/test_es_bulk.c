@@ -87,7 +87,7 @@ START_TEST(test_bulk_data_stream_mode)
     struct es_index_pattern *index = compile_ok("logs-app-default");
     struct es_bulk_options opts = default_options(index);
     opts.create = true;
-    opts.id_mode = ES_ID_ORIGIN;
+    opts.id = &origin_ids;
     opts.time_key = "ts";
     struct es_bulk_result result;
     char *body = build_all(chunk, &opts, &result);

@@ -57,23 +57,22 @@ START_TEST(create_action_with_every_id_mode)
     static const char *const fields[] = {"log", "x", "audit", "a-1", NULL};
     struct chunk *chunk = chunk_of_record(fields);
     struct es_index_pattern *index = compile("logs");
-    struct field_path path;
-    char *error = NULL;
-    ck_assert_int_eq(field_path_parse("audit", &path, &error), 0);
-    enum es_id_mode modes[] = {ES_ID_ORIGIN, ES_ID_FIELD, ES_ID_NONE};
-    for (size_t i = 0; i < 3; i++) {
+    static const char *const ids[] = {"origin", "field:audit", "fields:audit,log", "none"};
+    for (size_t i = 0; i < 4; i++) {
+        struct es_id_spec id;
+        char *error = NULL;
+        ck_assert_int_eq(es_id_spec_parse(ids[i], &id, &error), 0);
         struct es_bulk_options opts = {.index = index,
                                        .create = true,
-                                       .id_mode = modes[i],
-                                       .id_field = &path,
+                                       .id = &id,
                                        .node_name = "n",
                                        .time_key = "@timestamp"};
         struct es_bulk_result result;
         char *body = build(chunk, &opts, &result);
         ck_assert_msg(strncmp(body, "{\"create\":{\"_index\":\"logs\"", 26) == 0, "%s", body);
         free(body);
+        es_id_spec_free(&id);
     }
-    field_path_free(&path);
     es_index_pattern_free(index);
     chunk_free(chunk);
 }
@@ -155,7 +154,7 @@ START_TEST(bulk_fixes_names_from_fields_and_counts_them)
     struct es_index_pattern *index = compile("logs-${team}");
     struct es_index_fix_example example = {0};
     struct es_bulk_options opts = {
-        .index = index, .id_mode = ES_ID_NONE, .time_key = "@timestamp", .fix_example = &example};
+        .index = index, .time_key = "@timestamp", .fix_example = &example};
     struct es_bulk_result result;
     char *body = build(chunk, &opts, &result);
     ck_assert_msg(strncmp(body, "{\"index\":{\"_index\":\"logs-équipe_a\"}}\n", 38) == 0, "%s",
@@ -179,7 +178,6 @@ static char *document_of(const char *const *fields, struct es_bulk_result *resul
     struct chunk *chunk = chunk_of_record(fields);
     struct es_index_pattern *index = compile("logs");
     struct es_bulk_options opts = {.index = index,
-                                   .id_mode = ES_ID_NONE,
                                    .time_key = "@timestamp",
                                    .time_key_original = "@timestamp_original"};
     char *body = build(chunk, &opts, result);

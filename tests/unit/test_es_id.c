@@ -3,6 +3,8 @@
  * fields, and ids in _bulk bodies. */
 #include "suites.h"
 
+#include "error_slot.h"
+
 #include "es_helpers.h"
 
 #include "chunk.h"
@@ -15,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The id of (auditID "7a1f", stage "RequestReceived"), pinned. */
+#define FIELDS_ID_7A1F_REQUEST_RECEIVED "J55gYYuL3JOQzCLEy2y3OA"
 
 /* vectors_sip128 of the reference implementation: key 00..0f, message
  * 00..len-1 for len 0, 8 (one whole block) and 15 (a block and a tail). */
@@ -84,12 +89,11 @@ static const char *id_of_body(const char *body, char *out, size_t size)
 START_TEST(test_field_ids)
 {
     struct es_index_pattern *index = compile_ok("audit");
-    struct field_path path;
+    struct es_id_spec id;
     char *error;
-    ck_assert_int_eq(field_path_parse("auditID", &path, &error), 0);
+    ck_assert_int_eq(es_id_spec_parse("field:auditID", &id, &error), 0);
     struct es_bulk_options opts = default_options(index);
-    opts.id_mode = ES_ID_FIELD;
-    opts.id_field = &path;
+    opts.id = &id;
 
     struct chunk *chunk = chunk_new(1, 0, "t", 1, 0);
     struct record rec;
@@ -122,7 +126,7 @@ START_TEST(test_field_ids)
     free(want);
     free(body);
     chunk_free(chunk);
-    field_path_free(&path);
+    es_id_spec_free(&id);
     es_index_pattern_free(index);
 }
 END_TEST
@@ -132,12 +136,11 @@ END_TEST
 START_TEST(test_field_id_fallbacks)
 {
     struct es_index_pattern *index = compile_ok("audit");
-    struct field_path path;
+    struct es_id_spec spec;
     char *error;
-    ck_assert_int_eq(field_path_parse("auditID", &path, &error), 0);
+    ck_assert_int_eq(es_id_spec_parse("field:auditID", &spec, &error), 0);
     struct es_bulk_options opts = default_options(index);
-    opts.id_mode = ES_ID_FIELD;
-    opts.id_field = &path;
+    opts.id = &spec;
 
     char long_id[ES_ID_MAX_BYTES + 2];
     memset(long_id, 'x', sizeof long_id - 1);
@@ -173,7 +176,7 @@ START_TEST(test_field_id_fallbacks)
     ck_assert_ptr_nonnull(strstr(body, long_id));
     free(body);
     chunk_free(chunk);
-    field_path_free(&path);
+    es_id_spec_free(&spec);
     es_index_pattern_free(index);
 }
 END_TEST
@@ -183,7 +186,7 @@ START_TEST(test_origin_ids_in_bulk)
     struct chunk *chunk = make_log_chunk(2);
     struct es_index_pattern *index = compile_ok("logs");
     struct es_bulk_options opts = default_options(index);
-    opts.id_mode = ES_ID_ORIGIN;
+    opts.id = &origin_ids;
     struct es_bulk_result result;
     char *first = build_all(chunk, &opts, &result);
     char *again = build_all(chunk, &opts, &result);
@@ -207,6 +210,136 @@ START_TEST(test_origin_ids_in_bulk)
 }
 END_TEST
 
+START_TEST(test_id_spec_parse)
+{
+    struct es_id_spec spec;
+    char *error = NULL;
+    ck_assert_int_eq(es_id_spec_parse("fields:auditID,stage", &spec, FRESH(error)), 0);
+    ck_assert_int_eq(spec.mode, ES_ID_FIELDS);
+    ck_assert_uint_eq(spec.path_count, 2);
+    ck_assert_str_eq(spec.paths[1].text, "stage");
+    es_id_spec_free(&spec);
+
+    /* A comma inside a quoted segment belongs to the path. */
+    ck_assert_int_eq(es_id_spec_parse("fields:labels[\"a,b\"],x", &spec, FRESH(error)), 0);
+    ck_assert_uint_eq(spec.path_count, 2);
+    ck_assert_str_eq(spec.paths[0].text, "labels[\"a,b\"]");
+    es_id_spec_free(&spec);
+    ck_assert_int_eq(es_id_spec_parse("field:a,b", &spec, FRESH(error)), 0);
+    ck_assert_uint_eq(spec.path_count, 1); /* one field: a key may hold a comma */
+    es_id_spec_free(&spec);
+
+    static const char *const bad[] = {
+        "fields:", "fields:a,,b", "fields:a,", "field:", "fields:a,b,c,d,e,f,g,h,i",
+        "hash:a",  "Origin"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(es_id_spec_parse(bad[i], &spec, FRESH(error)) == -1, "%s", bad[i]);
+        ck_assert_ptr_nonnull(error);
+        ck_assert_uint_eq(spec.path_count, 0);
+        ck_assert_ptr_null(spec.paths);
+    }
+    free(error);
+}
+END_TEST
+
+/* Appends a record with auditID and stage (NULL: absent) at `offset`. */
+static void append_audit(struct chunk *chunk, uint64_t offset, const char *audit_id,
+                         const char *stage)
+{
+    struct record rec;
+    make_record(&rec, T_2024_05_01, 3, offset);
+    if (audit_id)
+        set_str(&rec.fields, "auditID", audit_id);
+    if (stage)
+        set_str(&rec.fields, "stage", stage);
+    ck_assert_uint_gt(chunk_append(chunk, &rec), 0);
+    record_free(&rec);
+}
+
+/* The ids of a body's documents, in order, into ids[n][64]. */
+static void ids_of_body(const char *body, char (*ids)[64], size_t n)
+{
+    const char *at = body;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_ptr_nonnull(id_of_body(at, ids[i], sizeof ids[i]));
+        at = strchr(strchr(at, '\n') + 1, '\n') + 1; /* past the document line */
+    }
+}
+
+/* One audit event is logged at every stage with the same auditID: ids from
+ * (auditID, stage) keep each stage, and the same event read again (a retry,
+ * a restart: another origin) gets the same id. */
+START_TEST(test_fields_ids)
+{
+    struct es_index_pattern *index = compile_ok("audit");
+    struct es_id_spec spec;
+    char *error = NULL;
+    ck_assert_int_eq(es_id_spec_parse("fields:auditID,stage", &spec, &error), 0);
+    struct es_bulk_options opts = default_options(index);
+    opts.id = &spec;
+
+    struct chunk *chunk = chunk_new(1, 0, "t", 1, 0);
+    append_audit(chunk, 10, "7a1f", "RequestReceived");
+    append_audit(chunk, 20, "7a1f", "ResponseComplete");
+    append_audit(chunk, 30, "7a1f", "RequestReceived"); /* read again */
+    append_audit(chunk, 40, "7a1fR", "equestReceived"); /* the same bytes, framed apart */
+    append_audit(chunk, 50, "7a1f", NULL);              /* no stage: its origin id */
+    append_audit(chunk, 60, "", "RequestReceived");     /* empty: its origin id */
+    struct es_bulk_result result;
+    char *body = build_all(chunk, &opts, &result);
+    char ids[6][64];
+    ids_of_body(body, ids, 6);
+    ck_assert_str_ne(ids[0], ids[1]);
+    ck_assert_str_eq(ids[0], ids[2]);
+    ck_assert_str_ne(ids[0], ids[3]);
+    /* Ids must not change between versions: a changed id makes the first
+     * document sent after an upgrade a duplicate. */
+    ck_assert_str_eq(ids[0], FIELDS_ID_7A1F_REQUEST_RECEIVED);
+    char want[ES_ID_ORIGIN_LEN + 1];
+    es_id_origin("node-1", &(struct record_origin){3, 50}, want);
+    ck_assert_str_eq(ids[4], want);
+    es_id_origin("node-1", &(struct record_origin){3, 60}, want);
+    ck_assert_str_eq(ids[5], want);
+    ck_assert_uint_eq(result.id_fallbacks, 2);
+    free(body);
+    chunk_free(chunk);
+    es_id_spec_free(&spec);
+    es_index_pattern_free(index);
+}
+END_TEST
+
+/* A number and the string of its digits are different values. */
+START_TEST(test_fields_ids_numbers)
+{
+    struct es_index_pattern *index = compile_ok("audit");
+    struct es_id_spec spec;
+    char *error = NULL;
+    ck_assert_int_eq(es_id_spec_parse("fields:n", &spec, &error), 0);
+    struct es_bulk_options opts = default_options(index);
+    opts.id = &spec;
+    struct chunk *chunk = chunk_new(1, 0, "t", 1, 0);
+    struct record rec;
+    make_record(&rec, T_2024_05_01, 3, 10);
+    set_int(&rec.fields, "n", 17);
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+    make_record(&rec, T_2024_05_01, 3, 20);
+    set_str(&rec.fields, "n", "17");
+    chunk_append(chunk, &rec);
+    record_free(&rec);
+    struct es_bulk_result result;
+    char *body = build_all(chunk, &opts, &result);
+    char ids[2][64];
+    ids_of_body(body, ids, 2);
+    ck_assert_str_ne(ids[0], ids[1]);
+    ck_assert_uint_eq(result.id_fallbacks, 0);
+    free(body);
+    chunk_free(chunk);
+    es_id_spec_free(&spec);
+    es_index_pattern_free(index);
+}
+END_TEST
+
 Suite *es_id_suite(void)
 {
     Suite *s = suite_create("es_id");
@@ -216,6 +349,9 @@ Suite *es_id_suite(void)
     tcase_add_test(tc, test_field_ids);
     tcase_add_test(tc, test_field_id_fallbacks);
     tcase_add_test(tc, test_origin_ids_in_bulk);
+    tcase_add_test(tc, test_id_spec_parse);
+    tcase_add_test(tc, test_fields_ids);
+    tcase_add_test(tc, test_fields_ids_numbers);
     suite_add_tcase(s, tc);
     return s;
 }
