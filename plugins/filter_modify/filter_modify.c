@@ -2,6 +2,7 @@
  * `rename log message`, ...) run in order on each record for which every
  * condition (`key_value_equals stream stderr`, ...) holds. The program is
  * compiled once at load; modify_rules.c has the actions. */
+#include "buf.h"
 #include "cfg_node.h"
 #include "diag.h"
 #include "log.h"
@@ -10,11 +11,13 @@
 #include "xalloc.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 struct modify_options {
     struct string_list rules;
     struct string_list condition;
+    int64_t encode_max_size;
 };
 
 static const struct option_spec modify_options_table[] = {
@@ -25,7 +28,8 @@ static const struct option_spec modify_options_table[] = {
      .description = "the rules, in order, each `action arg...`: `set KEY VALUE`, "
                     "`add KEY VALUE`, `remove KEY`, `remove_wildcard PREFIX*`, "
                     "`remove_regex REGEX`, `rename KEY NEW`, `hard_rename KEY NEW`, "
-                    "`copy KEY NEW`, `hard_copy KEY NEW`"},
+                    "`copy KEY NEW`, `hard_copy KEY NEW`, `encode_json KEY` (a map or array "
+                    "becomes one string of its JSON)"},
     {.name = "condition",
      .type = OPT_LIST,
      .offset = offsetof(struct modify_options, condition),
@@ -35,6 +39,14 @@ static const struct option_spec modify_options_table[] = {
                     "`key_value_matches KEY REGEX`, `key_value_does_not_match KEY REGEX`, "
                     "`matching_keys_have_matching_values KEY_REGEX VALUE_REGEX`, "
                     "`matching_keys_do_not_have_matching_values KEY_REGEX VALUE_REGEX`"},
+    {.name = "encode_max_size",
+     .type = OPT_SIZE,
+     .default_value = "32KiB",
+     .min = 256,
+     .max = 64 << 20,
+     .offset = offsetof(struct modify_options, encode_max_size),
+     .description = "encode_json: longer JSON is cut to this size and ends in `...[cut N bytes]` "
+                    "(counted in skiff_modify_encode_cut_total)"},
     {0},
 };
 
@@ -91,14 +103,28 @@ static int modify_validate(const void *options, const struct cfg_node *node, con
     return rc;
 }
 
+static struct metric *encode_cut_counter(const struct instance *f)
+{
+    struct buf labels = BUF_INIT;
+    metrics_labels(&labels, "instance", f->alias, NULL);
+    struct metric *m =
+        metrics_counter("skiff_modify_encode_cut_total",
+                        "Values encode_json cut at encode_max_size", buf_cstr(&labels));
+    buf_free(&labels);
+    return m;
+}
+
 static int modify_init(struct instance *f)
 {
+    const struct modify_options *opts = f->options;
     struct modify_program *prog = xcalloc(1, sizeof *prog);
-    if (compile_program(f->options, prog, NULL, f->alias, NULL) < 0) {
+    if (compile_program(opts, prog, NULL, f->alias, NULL) < 0) {
         modify_program_free(prog);
         free(prog);
         return -1;
     }
+    prog->encode_max_bytes = (size_t)opts->encode_max_size;
+    prog->encode_cut = encode_cut_counter(f);
     f->state = prog;
     return 0;
 }

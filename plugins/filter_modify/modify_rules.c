@@ -4,10 +4,13 @@
  * actions look at top-level keys (fields and attachments) only. */
 #include "modify_rules.h"
 
+#include "buf.h"
+#include "json.h"
 #include "xalloc.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -36,6 +39,7 @@ enum modify_op {
     MOD_HARD_RENAME,
     MOD_COPY,
     MOD_HARD_COPY,
+    MOD_ENCODE_JSON,
 };
 
 /* What each argument is: a field path, a plain string, a regex, a prefix. */
@@ -70,6 +74,7 @@ static const struct modify_action actions[] = {
     {"hard_rename", MOD_HARD_RENAME, false, ARG_PATH, ARG_PATH},
     {"copy", MOD_COPY, false, ARG_PATH, ARG_PATH},
     {"hard_copy", MOD_HARD_COPY, false, ARG_PATH, ARG_PATH},
+    {"encode_json", MOD_ENCODE_JSON, false, ARG_PATH, ARG_NONE},
 };
 
 struct modify_operand {
@@ -441,6 +446,45 @@ static bool rename_key(struct record *rec, const struct modify_step *step, bool 
     return record_rename(rec, &step->a.path, &step->b.path);
 }
 
+/* Where to cut `len` bytes of UTF-8 to at most `max`, without splitting a
+ * character. */
+static size_t utf8_cut(const char *text, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t at = max;
+    while (at > 0 && ((unsigned char)text[at] & 0xC0) == 0x80)
+        at--;
+    return at;
+}
+
+/* encode_json: a map or array becomes one string of its JSON, so that its
+ * keys do not become mapped fields; past encode_max_bytes it is cut at a
+ * character boundary and marked (no longer valid JSON, and counted). */
+static bool encode_json(const struct modify_program *prog, struct record *rec,
+                        const struct modify_step *step)
+{
+    const struct value *v = record_get(rec, &step->a.path);
+    if (!v || (v->type != VALUE_MAP && v->type != VALUE_ARRAY))
+        return false;
+    struct buf json = BUF_INIT;
+    json_write_value(&json, v, NULL);
+    size_t max = prog->encode_max_bytes ? prog->encode_max_bytes : MODIFY_ENCODE_MAX_DEFAULT;
+    size_t keep = utf8_cut(json.data, json.len, max);
+    if (keep < json.len) {
+        char marker[64];
+        int n = snprintf(marker, sizeof marker, "...[cut %zu bytes]", json.len - keep);
+        json.len = keep;
+        buf_append(&json, marker, (size_t)n);
+        if (prog->encode_cut)
+            metric_add(prog->encode_cut, 1);
+    }
+    struct value encoded = value_string(json.data, json.len);
+    buf_free(&json);
+    record_set(rec, &step->a.path, &encoded);
+    return true;
+}
+
 static bool apply_rule(const struct modify_program *prog, struct record *rec,
                        const struct modify_step *step)
 {
@@ -464,6 +508,8 @@ static bool apply_rule(const struct modify_program *prog, struct record *rec,
     case MOD_COPY:
     case MOD_HARD_COPY:
         return copy_value(rec, step, step->op == MOD_HARD_COPY);
+    case MOD_ENCODE_JSON:
+        return encode_json(prog, rec, step);
     default:
         return false;
     }

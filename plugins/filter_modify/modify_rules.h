@@ -4,6 +4,7 @@
 #ifndef SKIFF_MODIFY_RULES_H
 #define SKIFF_MODIFY_RULES_H
 
+#include "metrics.h"
 #include "record.h"
 
 #include <stdbool.h>
@@ -17,7 +18,14 @@ struct modify_program {
     struct modify_step *rules;
     size_t rule_count;
     void *match_data; /* pcre2_match_data *, shared by the regexes */
+    /* encode_json: longer JSON is cut to this many bytes and marked (0: the
+     * default, MODIFY_ENCODE_MAX_DEFAULT); each cut is counted in
+     * `encode_cut` (may be NULL). */
+    size_t encode_max_bytes;
+    struct metric *encode_cut;
 };
+
+#define MODIFY_ENCODE_MAX_DEFAULT (32 * 1024)
 
 /* Compiles one line into `prog` (a condition when `condition`, else a rule).
  * Returns 0, or -1 with a malloc'ed message in *error naming the action. */

@@ -241,6 +241,55 @@ START_TEST(test_attachments)
 }
 END_TEST
 
+/* encode_json turns a subtree into one string of its JSON (here inside an
+ * attachment, which stays shared and unchanged); scalars and missing keys
+ * are left alone. */
+START_TEST(test_encode_json)
+{
+    struct record rec;
+    base(&rec);
+    struct attachment *a = kube();
+    ck_assert_int_eq(record_attach(&rec, a), 0);
+    const char *rules[] = {"encode_json kubernetes.labels", "encode_json log",
+                           "encode_json missing", NULL};
+    ck_assert(run(&rec, NULL, rules));
+    ck_assert_str_eq(get(&rec, "kubernetes.labels")->as.string.ptr, "{\"app\":\"web\"}");
+    ck_assert_str_eq(str(&rec, "log"), "hello");
+    ck_assert_ptr_null(record_get_key(&rec, "missing"));
+    ck_assert_int_eq(value_map_get(&a->value.as.map, "labels", 6)->type, VALUE_MAP);
+    record_free(&rec);
+    attachment_unref(a);
+}
+END_TEST
+
+/* Past encode_max_bytes the JSON is cut at a character boundary, marked with
+ * the bytes cut, and counted. */
+START_TEST(test_encode_json_cut)
+{
+    struct record rec;
+    record_init(&rec);
+    struct value obj = value_map_new();
+    struct value s = value_cstring("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"); /* 4 x U+00E9 */
+    value_map_set(&obj.as.map, "k", 1, &s);
+    record_set_key(&rec, "o", &obj);
+    struct modify_program prog = program(NULL, (const char *[]){"encode_json o", NULL});
+    struct metric cut = {0};
+    prog.encode_cut = &cut;
+    prog.encode_max_bytes = 9; /* byte 9 is inside the second é: cut before it */
+    ck_assert(modify_apply(&prog, &rec));
+    ck_assert_str_eq(str(&rec, "o"), "{\"k\":\"\xc3\xa9...[cut 8 bytes]");
+    ck_assert_int_eq(cut.value, 1);
+    prog.encode_max_bytes = 0; /* the default: a short value is whole */
+    struct value again = value_map_new();
+    record_set_key(&rec, "o", &again);
+    ck_assert(modify_apply(&prog, &rec));
+    ck_assert_str_eq(str(&rec, "o"), "{}");
+    ck_assert_int_eq(cut.value, 1);
+    modify_program_free(&prog);
+    record_free(&rec);
+}
+END_TEST
+
 /* Each bad line's message names the problem. */
 static void bad(bool condition, const char *line, const char *expect)
 {
@@ -266,6 +315,7 @@ START_TEST(test_compile_errors)
     bad(false, "remove_regex (", "remove_regex: regex '('");
     bad(true, "matching_keys_have_matching_values ^a (", "regex '('");
     bad(false, "rename a.. b", "rename: key 'a..'");
+    bad(false, "encode_json", "encode_json: takes 1 argument");
     struct modify_program prog = {0};
     char *error = NULL;
     ck_assert_int_eq(modify_add_line(&prog, false, "SET a b", &error), 0);
@@ -286,6 +336,8 @@ Suite *filter_modify_suite(void)
     tcase_add_test(tc, test_matching_keys_values);
     tcase_add_test(tc, test_attachments);
     tcase_add_test(tc, test_compile_errors);
+    tcase_add_test(tc, test_encode_json);
+    tcase_add_test(tc, test_encode_json_cut);
     suite_add_tcase(s, tc);
     return s;
 }
