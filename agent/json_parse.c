@@ -25,6 +25,8 @@
 
 #define STRINGIFY(x) #x
 #define TOO_DEEP(max) "maps and arrays nested deeper than " STRINGIFY(max)
+/* Levels a subtree kept as text may have (parse_raw_container). */
+#define JSON_RAW_MAX_DEPTH 8192
 
 struct parser {
     const unsigned char *text;
@@ -508,11 +510,63 @@ static int parse_array(struct parser *p, int depth, struct value_array *array)
     }
 }
 
+/* Moves p->pos past the string that starts there. */
+static int skip_string(struct parser *p)
+{
+    for (size_t i = p->pos + 1; i < p->len; i++) {
+        if (p->text[i] == '\\') {
+            i++;
+        } else if (p->text[i] == '"') {
+            p->pos = i + 1;
+            return 0;
+        }
+    }
+    return fail(p, "unterminated string");
+}
+
+/* A map or array at CODEC_MAX_DEPTH: the string of its JSON text, so that
+ * the levels above keep their fields. Its brackets must match (up to
+ * JSON_RAW_MAX_DEPTH more levels, one bit each) and its strings end, but
+ * nothing else inside is checked. */
+static int parse_raw_container(struct parser *p, struct value *out)
+{
+    uint8_t is_object[JSON_RAW_MAX_DEPTH / 8];
+    size_t depth = 0, start = p->pos;
+    while (p->pos < p->len) {
+        unsigned char c = p->text[p->pos];
+        if (c == '"') {
+            if (skip_string(p) < 0)
+                return -1;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            if (depth == JSON_RAW_MAX_DEPTH)
+                return fail(p, TOO_DEEP(JSON_RAW_MAX_DEPTH));
+            uint8_t bit = (uint8_t)(1u << (depth % 8));
+            is_object[depth / 8] =
+                (uint8_t)(c == '{' ? is_object[depth / 8] | bit : is_object[depth / 8] & ~bit);
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+            bool object = is_object[depth / 8] & (1u << (depth % 8));
+            if (object != (c == '}'))
+                return fail(p, object ? "expected '}'" : "expected ']'");
+            if (depth == 0) {
+                p->pos++;
+                *out = value_string((const char *)p->text + start, p->pos - start);
+                return 0;
+            }
+        }
+        p->pos++;
+    }
+    return fail(p, "unterminated map or array");
+}
+
 /* Reads the map or array at p->pos, inside `depth` others. */
 static int parse_container(struct parser *p, int depth, struct value *out)
 {
     if (depth >= CODEC_MAX_DEPTH)
-        return fail(p, TOO_DEEP(CODEC_MAX_DEPTH));
+        return parse_raw_container(p, out);
     int rc;
     if (peek(p) == '{') {
         *out = value_map_new();

@@ -16,7 +16,10 @@
  *   beyond the range of a double (1e400) is an error, as in jansson and Go;
  *   one too small for it (1e-400) becomes 0 or a subnormal.
  * - Maps and arrays nest at most CODEC_MAX_DEPTH (64) deep, counting the top
- *   level; deeper input is an error, so recursion stays bounded.
+ *   level, so recursion stays bounded. A map or array that would be deeper is
+ *   kept whole as a string of its JSON text: an event with one deep part
+ *   keeps its other fields (and its time). Inside such a part only the
+ *   brackets (8192 levels at most) and the strings are checked.
  * - Of duplicate keys the last value wins, at the position of the first key
  *   (as value_map_set).
  * - Only the four JSON whitespace characters may surround the value; a byte
