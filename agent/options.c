@@ -77,7 +77,10 @@ static void convert_string(const struct option_slot *slot, const struct cfg_node
     }
     char **field = slot->field;
     free(*field);
-    *field = xstrndup(value->scalar, value->scalar_len);
+    if (slot->spec->empty_is_unset && value->scalar_len == 0)
+        *field = NULL;
+    else
+        *field = xstrndup(value->scalar, value->scalar_len);
 }
 
 static void convert_bool(const struct option_slot *slot, const struct cfg_node *value)

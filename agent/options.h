@@ -64,6 +64,9 @@ struct option_spec {
     int64_t max;
     /* For OPT_STRING: the allowed values, NULL-terminated; NULL = any. */
     const char *const *choices;
+    /* For OPT_STRING: "" leaves the option unset (NULL), as when it is not
+     * given, so that `${VAR:-}` can mean "none" (a file a variable may name). */
+    bool empty_is_unset;
     size_t offset;
     const char *description;
     /* For OPT_SECTION: the nested table, terminated by a zero entry. */

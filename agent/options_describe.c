@@ -44,6 +44,8 @@ static char *describe_text(const struct option_spec *spec)
         else
             buf_printf(&text, " (%s..%s)", min, max);
     }
+    if (spec->empty_is_unset)
+        buf_append_str(&text, " (\"\" is unset)");
     buf_cstr(&text);
     return text.data;
 }

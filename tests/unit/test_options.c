@@ -18,6 +18,7 @@
 struct test_tls {
     bool verify;
     char *ca_file;
+    char *cert_file;
 };
 
 struct test_config {
@@ -48,6 +49,11 @@ static const struct option_spec tls_specs[] = {
      .type = OPT_STRING,
      .offset = offsetof(struct test_tls, ca_file),
      .description = "CA bundle"},
+    {.name = "cert_file",
+     .type = OPT_STRING,
+     .empty_is_unset = true,
+     .offset = offsetof(struct test_tls, cert_file),
+     .description = "client certificate"},
     {0},
 };
 
@@ -241,6 +247,16 @@ START_TEST(test_null_keeps_default)
     ck_assert_str_eq(config.mode, "safe");
     ck_assert_str_eq(config.hosts.items[0], "localhost");
     ck_assert(config.tls.verify);
+}
+END_TEST
+
+/* With empty_is_unset, "" is no value (`${VAR:-}` for "no file"); without,
+ * it is the empty string. */
+START_TEST(test_empty_is_unset)
+{
+    ck_assert_int_eq(apply("path: x\ntls: {ca_file: '', cert_file: ''}\n"), 0);
+    ck_assert_str_eq(config.tls.ca_file, "");
+    ck_assert_ptr_null(config.tls.cert_file);
 }
 END_TEST
 
@@ -537,6 +553,7 @@ Suite *options_suite(void)
     tcase_add_test(apply_case, test_defaults);
     tcase_add_test(apply_case, test_every_type);
     tcase_add_test(apply_case, test_null_keeps_default);
+    tcase_add_test(apply_case, test_empty_is_unset);
     tcase_add_test(apply_case, test_list_forms);
     tcase_add_test(apply_case, test_list_errors);
     tcase_add_test(apply_case, test_map_typing);
