@@ -5,6 +5,8 @@
  * Not an HTTP implementation: framing, TLS and pooling are curl's. */
 #include "http_client.h"
 
+#include "http_tls.h"
+
 #include "buf.h"
 #include "log.h"
 #include "loop.h"
@@ -43,6 +45,8 @@ struct http_call {
     bool over_limit;  /* collected body exceeded max_response_bytes or the budget */
     bool over_budget; /* ... the client's budget */
     bool aborted;     /* on_data asked to stop */
+    /* The server asked for a client certificate and none is configured. */
+    bool asked_for_cert;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -124,9 +128,18 @@ static const char *call_error(struct http_call *call, CURLcode result)
                  call->max_response_bytes);
         return call->errbuf;
     }
-    if (call->errbuf[0])
+    const char *detail = call->errbuf[0] ? call->errbuf : curl_easy_strerror(result);
+    if (call->asked_for_cert) {
+        /* What follows a refused client is a reset or an alert the socket
+         * layer reports its own way ("getpeername() failed..."). */
+        char text[CURL_ERROR_SIZE];
+        snprintf(text, sizeof text,
+                 "the server requires a client certificate, and none is configured (%.180s)",
+                 detail);
+        snprintf(call->errbuf, sizeof call->errbuf, "%s", text);
         return call->errbuf;
-    return curl_easy_strerror(result);
+    }
+    return detail;
 }
 
 static void call_finish(struct http_call *call, CURLcode result)
@@ -420,23 +433,6 @@ static CURLcode call_set_method(CURL *easy, const struct http_request *request)
     return rc;
 }
 
-static CURLcode call_set_tls(CURL *easy, const struct http_tls *tls)
-{
-    CURLcode rc = CURLE_OK;
-    if (!tls)
-        return rc;
-    rc = curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, tls->verify ? 1L : 0L);
-    if (rc == CURLE_OK)
-        rc = curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, tls->verify ? 2L : 0L);
-    if (rc == CURLE_OK && tls->ca_file)
-        rc = curl_easy_setopt(easy, CURLOPT_CAINFO, tls->ca_file);
-    if (rc == CURLE_OK && tls->cert_file)
-        rc = curl_easy_setopt(easy, CURLOPT_SSLCERT, tls->cert_file);
-    if (rc == CURLE_OK && tls->key_file)
-        rc = curl_easy_setopt(easy, CURLOPT_SSLKEY, tls->key_file);
-    return rc;
-}
-
 static CURLcode call_set_timeouts(CURL *easy, const struct http_request *request)
 {
     int64_t connect_ms =
@@ -479,7 +475,7 @@ static CURLcode call_set_options(struct http_call *call, const struct http_reque
     if (rc == CURLE_OK)
         rc = call_set_method(easy, request);
     if (rc == CURLE_OK)
-        rc = call_set_tls(easy, request->tls);
+        rc = http_tls_apply(easy, request->tls, &call->asked_for_cert);
     if (rc == CURLE_OK)
         rc = call_set_timeouts(easy, request);
     return rc;
