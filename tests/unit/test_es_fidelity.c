@@ -62,11 +62,8 @@ START_TEST(create_action_with_every_id_mode)
         struct es_id_spec id;
         char *error = NULL;
         ck_assert_int_eq(es_id_spec_parse(ids[i], &id, &error), 0);
-        struct es_bulk_options opts = {.index = index,
-                                       .create = true,
-                                       .id = &id,
-                                       .node_name = "n",
-                                       .time_key = "@timestamp"};
+        struct es_bulk_options opts = {
+            .index = index, .create = true, .id = &id, .node_name = "n", .time_key = "@timestamp"};
         struct es_bulk_result result;
         char *body = build(chunk, &opts, &result);
         ck_assert_msg(strncmp(body, "{\"create\":{\"_index\":\"logs\"", 26) == 0, "%s", body);
@@ -177,9 +174,8 @@ static char *document_of(const char *const *fields, struct es_bulk_result *resul
 {
     struct chunk *chunk = chunk_of_record(fields);
     struct es_index_pattern *index = compile("logs");
-    struct es_bulk_options opts = {.index = index,
-                                   .time_key = "@timestamp",
-                                   .time_key_original = "@timestamp_original"};
+    struct es_bulk_options opts = {
+        .index = index, .time_key = "@timestamp", .time_key_original = "@timestamp_original"};
     char *body = build(chunk, &opts, result);
     es_index_pattern_free(index);
     chunk_free(chunk);
