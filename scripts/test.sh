@@ -4,11 +4,17 @@
 # errors, then run every test suite: the Check unit tests and the integration
 # tests that run the real binary; then each libFuzzer target briefly from its
 # seed corpus (SKIFF_FUZZ_SECONDS each, default 10; 0 skips). The meson tests
-# include a formatting check with clang-format, installed here too.
+# include a formatting check with clang-format, installed here too, and the
+# Kubernetes manifest checks, with node and npm.
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 SKIFF_PACKAGES="$SKIFF_PACKAGES clang libclang-rt-14-dev clang-format"
+# node and npm for the manifest checks (tests/manifests), from Debian unless a
+# node is there already (a NodeSource node brings its own npm).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    SKIFF_PACKAGES="$SKIFF_PACKAGES nodejs npm"
+fi
 skiff_install_deps
 
 build=build-sanitize

@@ -1,7 +1,9 @@
-"""The shipped Kubernetes packaging agrees with the shipped config: the
-ConfigMap holds config/kubernetes.yaml exactly, the config passes
-`skiff --dry-run` with the environment the DaemonSet gives it, and the
-DaemonSet mounts the paths the config's defaults point to."""
+"""The shipped Kubernetes packaging agrees with the shipped configs: each
+ConfigMap holds its config (config/kubernetes.yaml, config/audit.yaml)
+exactly, the configs pass `skiff --dry-run` with the environment their
+DaemonSet gives them, and the DaemonSets mount the paths the configs'
+defaults point to. (tests/manifests checks the manifests against the
+Kubernetes schema and the security settings the README promises.)"""
 
 import os
 import unittest
@@ -11,6 +13,7 @@ from harness import TempDir
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 CONFIG = os.path.join(ROOT, "config", "kubernetes.yaml")
+AUDIT_CONFIG = os.path.join(ROOT, "config", "audit.yaml")
 PACKAGING = os.path.join(ROOT, "packaging", "kubernetes")
 
 
@@ -32,17 +35,52 @@ def daemonset_env(tmp):
             "SKIFF_STATE_DIR": tmp.join("state")}
 
 
+def audit_env(tmp):
+    """What the audit DaemonSet gives skiff (the Secret's files in `tmp`)."""
+    for name in ("password", "ca.crt", "tls.crt", "tls.key"):
+        with open(tmp.join(name), "w") as f:
+            f.write("x\n")
+    return {"ES_PASSWORD_FILE": tmp.join("password"), "ES_CA_FILE": tmp.join("ca.crt"),
+            "ES_CLIENT_CERT": tmp.join("tls.crt"), "ES_CLIENT_KEY": tmp.join("tls.key"),
+            "SKIFF_STATE_DIR": tmp.join("state")}
+
+
 class Packaging(unittest.TestCase):
-    def test_configmap_holds_the_config(self):
-        """packaging/kubernetes/configmap.yaml is config/kubernetes.yaml
-        indented under `skiff.yaml: |` (scripts/gen-configmap.sh)."""
-        text = read(os.path.join(PACKAGING, "configmap.yaml"))
-        marker = "  skiff.yaml: |\n"
+    def assert_configmap_holds(self, configmap, key, config):
+        """`configmap` is `config` indented under `KEY: |`
+        (scripts/gen-configmap.sh)."""
+        text = read(configmap)
+        marker = f"  {key}: |\n"
         self.assertIn(marker, text)
         embedded = text.split(marker, 1)[1]
         lines = [line[4:] if line.strip() else line for line in embedded.split("\n")]
-        self.assertEqual("\n".join(lines), read(CONFIG),
-                         "configmap.yaml is stale: run sh scripts/gen-configmap.sh")
+        self.assertEqual("\n".join(lines), read(config),
+                         f"{configmap} is stale: run sh scripts/gen-configmap.sh")
+
+    def test_configmap_holds_the_config(self):
+        self.assert_configmap_holds(os.path.join(PACKAGING, "configmap.yaml"), "skiff.yaml",
+                                    CONFIG)
+        self.assert_configmap_holds(os.path.join(PACKAGING, "audit", "configmap.yaml"),
+                                    "audit.yaml", AUDIT_CONFIG)
+
+    def test_audit_config_passes_dry_run(self):
+        tmp = TempDir(self)
+        result = harness.run_cli(["--dry-run", "-c", AUDIT_CONFIG], env=audit_env(tmp))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        # Empty CA and client certificate variables mean "none".
+        env = dict(audit_env(tmp), ES_CA_FILE="", ES_CLIENT_CERT="", ES_CLIENT_KEY="")
+        result = harness.run_cli(["--dry-run", "-c", AUDIT_CONFIG], env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_audit_daemonset_mounts_what_the_config_reads(self):
+        daemonset = read(os.path.join(PACKAGING, "audit", "daemonset.yaml"))
+        config = read(AUDIT_CONFIG)
+        for path in ("/var/log/kubernetes/audit", "/var/lib/skiff-audit",
+                     "/etc/skiff/elasticsearch", "/etc/skiff/audit.yaml"):
+            self.assertIn(f"mountPath: {path}", daemonset)
+        for default in ("/var/log/kubernetes/audit/audit.log", "/var/lib/skiff-audit", "2021"):
+            self.assertIn(default, config)
+        self.assertIn("containerPort: 2021", daemonset)
 
     def test_config_passes_dry_run(self):
         tmp = TempDir(self)
