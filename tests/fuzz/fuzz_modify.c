@@ -4,8 +4,9 @@
  * that do not compile are refused with a message; the program made of the
  * others runs on a record with nested maps, an array, odd keys and a shared
  * `kubernetes` attachment. Whatever the lines, the record must keep unique
- * keys in every map, render as JSON, and the attachment that other records
- * share must not change (a write below it copies it). */
+ * keys in every map, render as JSON, be as it was when the rules say they
+ * changed nothing, and the attachment that other records share must not
+ * change (a write below it copies it). */
 #include "fuzz.h"
 
 #include "json.h"
@@ -49,19 +50,22 @@ static void check_unique_keys(const struct value *v)
     }
 }
 
-/* The record's top level: fields and attachments must not share a key. */
+/* The record's top level: fields and attachments must not share a key.
+ * Leaves the record, attachments included, as JSON in `json`. */
 static void check_record(const struct record *rec, struct buf *json)
 {
     struct value fields = {.type = VALUE_MAP, .as.map = rec->fields};
     check_unique_keys(&fields);
+    buf_reset(json);
+    json_write_value(json, &fields, NULL);
     for (uint8_t i = 0; i < rec->attachment_count; i++) {
         const struct value_string *key = &rec->attachments[i]->key;
         if (value_map_get(&rec->fields, key->ptr, key->len))
             abort();
         check_unique_keys(&rec->attachments[i]->value);
+        json_write_string(json, key->ptr, key->len, NULL);
+        json_write_value(json, &rec->attachments[i]->value, NULL);
     }
-    buf_reset(json);
-    json_write_value(json, &fields, NULL);
 }
 
 static struct attachment *kube_attachment(void)
@@ -107,9 +111,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (record_attach(&rec, kube) < 0)
         abort();
 
-    struct buf json = BUF_INIT;
-    modify_apply(&prog, &rec);
+    struct buf json = BUF_INIT, before_json = BUF_INIT;
+    check_record(&rec, &before_json);
+    bool changed = modify_apply(&prog, &rec);
     check_record(&rec, &json);
+    /* "unchanged" is a promise: the record is as it was */
+    if (!changed && (json.len != before_json.len || memcmp(json.data, before_json.data, json.len)))
+        abort();
     /* again, on what the rules made of it */
     modify_apply(&prog, &rec);
     check_record(&rec, &json);
@@ -117,6 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
 
     buf_free(&json);
+    buf_free(&before_json);
     value_free(&before);
     record_free(&rec);
     attachment_unref(kube);
