@@ -5,6 +5,7 @@
 #include "cfg_node.h"
 #include "json.h"
 #include "json_parse.h"
+#include "loop.h"
 #include "options.h"
 #include "xalloc.h"
 
@@ -28,6 +29,8 @@ void filter_harness_open(struct filter_harness *h, const char *name, const char 
     h->instance.plugin = plugin;
     h->instance.alias = name;
     h->instance.options = h->options;
+    /* Never run: its clock stays at the time it was made. */
+    h->instance.loop = loop_create();
     if (h->validated == 0 && plugin->init)
         ck_assert_int_eq(plugin->init(&h->instance), 0);
 }
@@ -36,6 +39,7 @@ void filter_harness_close(struct filter_harness *h)
 {
     if (h->validated == 0 && h->instance.plugin->destroy)
         h->instance.plugin->destroy(&h->instance);
+    loop_destroy(h->instance.loop);
     options_free(h->instance.plugin->options, h->options);
     free(h->options);
     diag_free(&h->diags);

@@ -14,7 +14,8 @@ struct filter_harness {
     int validated; /* options_apply and validate: 0, or -1 with diags */
 };
 
-/* Loads `yaml` (the plugin's own options) for filter `name`. */
+/* Loads `yaml` (the plugin's own options) for filter `name`, on a loop that
+ * never runs: loop_now_ms() stands still for the filter. */
 void filter_harness_open(struct filter_harness *h, const char *name, const char *yaml);
 void filter_harness_close(struct filter_harness *h);
 /* The first message, "" when none. */
