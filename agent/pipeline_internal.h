@@ -29,6 +29,12 @@ struct instance_core {
     bool uses_disk;       /* its chunks are written to the disk buffer */
     bool warned_no_route;
     struct metric *dropped_no_route; /* looked up on the first such record */
+    /* A filter gave some of its records new tags (filter_reemit): its open
+     * chunks are sealed together, as one group (pipeline_buffer.c). */
+    bool retagged;
+    /* Filters: records dropped at the end of a chain of new tags. */
+    bool warned_rewrite_loop;
+    struct metric *dropped_rewrite_loop;
     /* Outputs: output_set_failing's state, under output_health.c's lock. */
     bool failing;
     char failing_reason[256];
@@ -86,6 +92,9 @@ struct output_lane {
 
 /* pipeline_buffer.c: the chunk life cycle. */
 void pipeline_seal(struct pipeline *p, struct chunk *chunk);
+/* Seals a full open chunk: alone, or with all of its input's open chunks
+ * when the input's records were given new tags (core->retagged). */
+void pipeline_seal_open(struct pipeline *p, struct chunk *chunk);
 void pipeline_seal_input(struct pipeline *p, unsigned input_index);
 void pipeline_seal_all(struct pipeline *p);
 /* Reads back the chunks left on disk and queues them first. */

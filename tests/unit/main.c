@@ -38,6 +38,7 @@ int main(void)
     srunner_add_suite(runner, record_attachment_suite());
     srunner_add_suite(runner, router_suite());
     srunner_add_suite(runner, chunk_suite());
+    srunner_add_suite(runner, chunk_group_suite());
     srunner_add_suite(runner, chunk_file_suite());
     srunner_add_suite(runner, line_splitter_suite());
     srunner_add_suite(runner, tail_checkpoint_suite());
