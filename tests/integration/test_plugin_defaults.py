@@ -71,6 +71,7 @@ class Case:
             ("filter", "parser", "parser"): lambda: "json",
             ("filter", "multiline", "parser"): lambda: "java",
             ("filter", "modify", "rules"): lambda: ["set modified true"],
+            ("filter", "rewrite_tag", "rules"): lambda: ["$log hello retagged false"],
             ("parser", "regex", "regex"): lambda: r"^(?<message>.*)$",
         }
         make = known.get((self.kind, self.name, option))

@@ -14,6 +14,7 @@ int main(void)
     srunner_add_suite(runner, es_fidelity_suite());
     srunner_add_suite(runner, es_hosts_suite());
     srunner_add_suite(runner, filter_modify_suite());
+    srunner_add_suite(runner, filter_rewrite_tag_suite());
     srunner_add_suite(runner, filter_nest_suite());
     srunner_add_suite(runner, filter_record_modifier_suite());
     srunner_add_suite(runner, json_suite());

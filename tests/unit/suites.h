@@ -13,6 +13,7 @@ Suite *es_response_suite(void);
 Suite *es_fidelity_suite(void);
 Suite *es_hosts_suite(void);
 Suite *filter_modify_suite(void);
+Suite *filter_rewrite_tag_suite(void);
 Suite *filter_nest_suite(void);
 Suite *filter_record_modifier_suite(void);
 Suite *json_suite(void);
