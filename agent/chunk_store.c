@@ -154,8 +154,20 @@ void chunk_store_seal(struct chunk_store *store, struct chunk *chunk, unsigned r
     chunk_store_append(store, chunk->input_index, chunk, routes_left);
 }
 
+/* Removes the origin `held_back` from the chunk, if it is there as it is. */
+static void chunk_hold_back(struct chunk *chunk, const struct record_origin *held_back)
+{
+    for (size_t i = 0; i < chunk->origin_count; i++) {
+        struct record_origin *o = &chunk->origins[i];
+        if (o->source_id == held_back->source_id && o->offset == held_back->offset) {
+            *o = chunk->origins[--chunk->origin_count];
+            return;
+        }
+    }
+}
+
 void chunk_store_seal_group(struct chunk_store *store, struct chunk **chunks, size_t count,
-                            const unsigned *routes_left)
+                            const unsigned *routes_left, const struct record_origin *held_back)
 {
     for (size_t i = 0; i < count; i++) {
         chunk_store_seal(store, chunks[i], routes_left[i]);
@@ -166,8 +178,11 @@ void chunk_store_seal_group(struct chunk_store *store, struct chunk **chunks, si
             chunk_note_origin(chunks[0], &chunks[i]->origins[j]);
         chunks[i]->origin_count = 0;
     }
-    if (count > 0)
-        chunks[0]->group_size = (unsigned)count;
+    if (count == 0)
+        return;
+    chunks[0]->group_size = (unsigned)count;
+    if (held_back)
+        chunk_hold_back(chunks[0], held_back);
 }
 
 void chunk_store_add_sealed(struct chunk_store *store, unsigned queue, struct chunk *chunk,

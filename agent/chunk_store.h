@@ -43,9 +43,12 @@ void chunk_store_seal(struct chunk_store *store, struct chunk *chunk, unsigned r
  * only when every chunk in it is safe, all at once, with each source's
  * highest offset in the group once (the origins move to chunks[0]). For an
  * input whose sources' records are spread over several tags: a checkpoint
- * never passes a record of a chunk still in flight. */
+ * never passes a record of a chunk still in flight. `held_back` (or NULL)
+ * is the origin of a record whose copies go into this group and the next:
+ * when it is its source's highest here, this group does not acknowledge
+ * that source (the next one will). */
 void chunk_store_seal_group(struct chunk_store *store, struct chunk **chunks, size_t count,
-                            const unsigned *routes_left);
+                            const unsigned *routes_left, const struct record_origin *held_back);
 /* Appends a chunk that was never open (read back from disk) to `queue`. A
  * chunk already acknowledged (chunk->acked) is not acknowledged again. */
 void chunk_store_add_sealed(struct chunk_store *store, unsigned queue, struct chunk *chunk,

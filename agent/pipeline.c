@@ -38,6 +38,8 @@ static size_t pipeline_chunk_limit(const struct instance *in)
 static void input_pause(struct instance *in)
 {
     pipeline_seal_input(in->pipeline, in->index);
+    if (in->core->seal_pending)
+        return; /* sealed once the record is done; pipeline_seal_deferred checks again */
     if (!input_must_wait(in))
         return; /* the sealed chunks went to disk: their memory no longer counts */
     in->core->paused = true;
@@ -47,6 +49,21 @@ static void input_pause(struct instance *in)
               (long long)in->core->buffer_bytes);
     if (in->plugin->pause)
         in->plugin->pause(in);
+}
+
+/* The groups whose sealing waited for the records on their way
+ * (pipeline_seal_open): sealed now, then each input's buffer checked. */
+static void pipeline_seal_deferred(struct pipeline *p)
+{
+    p->seal_pending = false;
+    for (size_t i = 0; i < p->input_count; i++) {
+        struct instance *in = &p->inputs[i];
+        if (!in->core->seal_pending)
+            continue;
+        pipeline_seal_input(p, (unsigned)i);
+        if (!in->core->paused && !p->stopping && input_must_wait(in))
+            input_pause(in);
+    }
 }
 
 static void pipeline_on_flush_timer(struct loop *loop, struct loop_timer *timer, void *data)
@@ -90,7 +107,7 @@ static void pipeline_append(struct pipeline *p, struct instance *in, const char 
     size_t grown = chunk_append(chunk, rec);
     if (grown == 0) {
         /* The chunk's attachment table is full: start a new chunk. */
-        pipeline_seal_open(p, chunk);
+        pipeline_seal_full(p, chunk, rec);
         chunk = pipeline_open_chunk(p, in, tag, routes);
         grown = chunk_append(chunk, rec);
     }
@@ -144,6 +161,7 @@ static void pipeline_process(struct pipeline *p, struct instance *in, const char
     struct route route = router_lookup(p->router, tag);
     enum filter_result result = FILTER_KEEP;
 
+    p->processing++;
     if (rec->retagged_by > 0)
         filters &= ~(1ull << (rec->retagged_by - 1));
 
@@ -157,6 +175,8 @@ static void pipeline_process(struct pipeline *p, struct instance *in, const char
      * input's buffer (filter_hold). */
     if (!in->core->paused && !p->stopping && input_must_wait(in))
         input_pause(in);
+    if (--p->processing == 0 && p->seal_pending)
+        pipeline_seal_deferred(p);
 }
 
 void input_emit(struct instance *in, const char *tag, struct record *rec)

@@ -272,10 +272,12 @@ void pipeline_seal(struct pipeline *p, struct chunk *chunk)
 
 /* Seals every open chunk of an input whose records were given new tags as
  * one group (chunk_store_seal_group), so that a checkpoint waits for all the
- * tags a source's records went to. Every chunk is in the store before any is
- * handed on; a chunk with no output may be released by the last step, so
- * only those with outputs are touched after the dispatch. */
-static void pipeline_seal_group(struct pipeline *p, unsigned input_index)
+ * tags a source's records went to. `in_flight`: the origin of a record on
+ * its way, or NULL. Every chunk is in the store before any is handed on; a
+ * chunk with no output may be released by the last step, so only those with
+ * outputs are touched after the dispatch. */
+static void pipeline_seal_group(struct pipeline *p, unsigned input_index,
+                                const struct record_origin *in_flight)
 {
     size_t count, n = 0;
     struct chunk **group = chunk_store_list_open(p->store, &count);
@@ -287,7 +289,8 @@ static void pipeline_seal_group(struct pipeline *p, unsigned input_index)
     uint64_t dispatch = 0;
     for (size_t i = 0; i < n; i++)
         routes[i] = pipeline_close(group[i]);
-    chunk_store_seal_group(p->store, group, n, routes);
+    chunk_store_seal_group(p->store, group, n, routes, in_flight);
+    p->inputs[input_index].core->seal_pending = false;
     for (size_t i = 0; i < n; i++) {
         pipeline_queue_sealed(p, group[i], routes[i]);
         if (routes[i] > 0)
@@ -308,10 +311,31 @@ static bool input_seals_in_groups(const struct pipeline *p, unsigned input_index
     return input_index < p->input_count && p->inputs[input_index].core->retagged;
 }
 
+/* While a record is on its way (p->processing), a group is not sealed: with
+ * KEEP one copy of the record could be in it and another in the next, and
+ * its acknowledgement would pass the copy still to come. It is sealed once
+ * the record is done (pipeline_seal_deferred). */
+static bool pipeline_defer_group(struct pipeline *p, unsigned input_index)
+{
+    if (p->processing == 0)
+        return false;
+    p->inputs[input_index].core->seal_pending = true;
+    p->seal_pending = true;
+    return true;
+}
+
 void pipeline_seal_open(struct pipeline *p, struct chunk *chunk)
 {
+    if (!input_seals_in_groups(p, chunk->input_index))
+        pipeline_seal(p, chunk);
+    else if (!pipeline_defer_group(p, chunk->input_index))
+        pipeline_seal_group(p, chunk->input_index, NULL);
+}
+
+void pipeline_seal_full(struct pipeline *p, struct chunk *chunk, const struct record *rec)
+{
     if (input_seals_in_groups(p, chunk->input_index))
-        pipeline_seal_group(p, chunk->input_index);
+        pipeline_seal_group(p, chunk->input_index, &rec->origin);
     else
         pipeline_seal(p, chunk);
 }
@@ -319,7 +343,8 @@ void pipeline_seal_open(struct pipeline *p, struct chunk *chunk)
 void pipeline_seal_input(struct pipeline *p, unsigned input_index)
 {
     if (input_seals_in_groups(p, input_index)) {
-        pipeline_seal_group(p, input_index);
+        if (!pipeline_defer_group(p, input_index))
+            pipeline_seal_group(p, input_index, NULL);
         return;
     }
     size_t count;
@@ -342,7 +367,7 @@ void pipeline_seal_all(struct pipeline *p)
     free(open);
     for (size_t i = 0; i < p->input_count; i++) {
         if (input_seals_in_groups(p, (unsigned)i))
-            pipeline_seal_group(p, (unsigned)i);
+            pipeline_seal_group(p, (unsigned)i, NULL);
     }
 }
 

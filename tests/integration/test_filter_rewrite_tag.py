@@ -184,7 +184,7 @@ class RewriteTagCheckpoint(unittest.TestCase):
         self.addCleanup(es.stop)
         return es
 
-    def start(self, tmp, log, es_app, es_err, port):
+    def start(self, tmp, log, es_app, es_err, port, keep=False):
         # buffer_limit 256KiB: chunks are sealed at 64KiB, so the lines after
         # the first error fill and seal chunks of tag `app` while the chunk
         # of tag `errors` is still open.
@@ -196,11 +196,16 @@ class RewriteTagCheckpoint(unittest.TestCase):
         config = harness.pipeline_config([tail], outputs, port=port, flush_interval="1s",
                                          state_dir=tmp.join("state"))
         config["pipeline"]["filters"] = [
-            {"name": "rewrite_tag", "match": "app", "rules": ["log ^ERROR errors false"]}]
+            {"name": "rewrite_tag", "match": "app",
+             "rules": [f"log ^ERROR errors {str(keep).lower()}"]}]
         skiff = Skiff(self, tmp, write_config(tmp, config))
         http = SkiffHttp(skiff, port)
         http.wait_up()
         return skiff, http
+
+    def checkpoints(self, tmp):
+        path = os.path.join(tmp.join("state"), "tail", "tail.0.checkpoints")
+        return [o for o, _ in tail_writer.read_checkpoints(path).values()]
 
     def test_failing_output_of_the_new_tag_holds_the_checkpoint(self):
         """The first line goes to `errors`, whose Elasticsearch answers 503;
@@ -224,8 +229,7 @@ class RewriteTagCheckpoint(unittest.TestCase):
         wait_for(lambda: es_app.doc_count() >= 1000, 30, "1000 app documents", alive=skiff)
         wait_for(lambda: len(es_err.requests) >= 2, 30, "errors retried", alive=skiff)
         time.sleep(0.5)  # several checkpoint intervals
-        ckpt = os.path.join(tmp.join("state"), "tail", "tail.0.checkpoints")
-        offsets = [o for o, _ in tail_writer.read_checkpoints(ckpt).values()]
+        offsets = self.checkpoints(tmp)
         self.assertTrue(all(o < error_end for o in offsets),
                         f"checkpoint {offsets} passed the undelivered error line")
         skiff.proc.send_signal(signal.SIGKILL)
@@ -235,18 +239,51 @@ class RewriteTagCheckpoint(unittest.TestCase):
             es_err.request_faults = []
         skiff, _ = self.start(tmp, log, es_app, es_err, port)
         wait_for(lambda: es_err.doc_count() >= 1, 30, "the error line", alive=skiff)
-        wait_for(lambda: self.checkpoint_at_end(ckpt, log), 30, "the checkpoint at the end",
-                 alive=skiff)
+        wait_for(lambda: self.checkpoints(tmp) == [os.path.getsize(log)], 30,
+                 "the checkpoint at the end", alive=skiff)
         skiff.assert_exit(self, 0, skiff.stop())
         self.assertEqual(es_err.doc_count(), 1)
         self.assertEqual(es_app.doc_count(), 1000)
         self.assertEqual(set(es_app.writes.values()), {1}, "a document was written twice")
         self.assertEqual([d["log"] for d in es_err.docs.values()], ["ERROR first"])
 
-    @staticmethod
-    def checkpoint_at_end(ckpt, log):
-        return [o for o, _ in tail_writer.read_checkpoints(ckpt).values()] == [
-            os.path.getsize(log)]
+    def test_keep_copy_delivered_does_not_pass_the_original(self):
+        """KEEP true, and the first line is bigger than a chunk: its copy
+        under `errors` fills a chunk on its own and is delivered, while the
+        line itself, under `app`, meets an output answering 503. The copy's
+        chunk is sealed with the line's own, after the line, so the
+        checkpoint stays before it; after SIGKILL and a restart with `app`
+        working, the line arrives, and nothing twice."""
+        tmp = TempDir(self)
+        log = tmp.join("app.log")
+        with open(log, "w", encoding="utf-8") as f:
+            f.write("ERROR " + "y" * 70000 + "\n")
+            for i in range(100):
+                f.write(f"line {i:04d}\n")
+        error_end = 70007
+        es_app, es_err = self.fake(), self.fake()
+        es_app.request_faults = [(503, None)] * 1000000
+        port = free_port()
+        skiff, _ = self.start(tmp, log, es_app, es_err, port, keep=True)
+        wait_for(lambda: es_err.doc_count() >= 1, 30, "the copy under errors", alive=skiff)
+        wait_for(lambda: len(es_app.requests) >= 2, 30, "app retried", alive=skiff)
+        time.sleep(0.5)  # several checkpoint intervals
+        offsets = self.checkpoints(tmp)
+        self.assertTrue(all(o < error_end for o in offsets),
+                        f"checkpoint {offsets} passed the undelivered line under app")
+        skiff.proc.send_signal(signal.SIGKILL)
+        skiff.wait_exit(10, "after SIGKILL")
+
+        with es_app.lock:
+            es_app.request_faults = []
+        skiff, _ = self.start(tmp, log, es_app, es_err, port, keep=True)
+        wait_for(lambda: es_app.doc_count() >= 101, 30, "101 app documents", alive=skiff)
+        wait_for(lambda: self.checkpoints(tmp) == [os.path.getsize(log)], 30,
+                 "the checkpoint at the end", alive=skiff)
+        skiff.assert_exit(self, 0, skiff.stop())
+        self.assertEqual(es_app.doc_count(), 101)
+        self.assertEqual(es_err.doc_count(), 1)
+        self.assertEqual(set(es_err.writes.values()), {1}, "the copy was written twice")
 
 
 if __name__ == "__main__":
