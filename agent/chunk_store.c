@@ -136,6 +136,7 @@ static void chunk_store_append(struct chunk_store *store, unsigned queue_index, 
     struct sealed_queue *queue = &store->sealed[queue_index];
 
     chunk->routes_left = routes_left;
+    chunk->group_size = 1;
     chunk->next_sealed = NULL;
     if (queue->tail)
         queue->tail->next_sealed = chunk;
@@ -153,6 +154,37 @@ void chunk_store_seal(struct chunk_store *store, struct chunk *chunk, unsigned r
     chunk_store_append(store, chunk->input_index, chunk, routes_left);
 }
 
+/* Removes the origin `held_back` from the chunk, if it is there as it is. */
+static void chunk_hold_back(struct chunk *chunk, const struct record_origin *held_back)
+{
+    for (size_t i = 0; i < chunk->origin_count; i++) {
+        struct record_origin *o = &chunk->origins[i];
+        if (o->source_id == held_back->source_id && o->offset == held_back->offset) {
+            *o = chunk->origins[--chunk->origin_count];
+            return;
+        }
+    }
+}
+
+void chunk_store_seal_group(struct chunk_store *store, struct chunk **chunks, size_t count,
+                            const unsigned *routes_left, const struct record_origin *held_back)
+{
+    for (size_t i = 0; i < count; i++) {
+        chunk_store_seal(store, chunks[i], routes_left[i]);
+        chunks[i]->group_size = 0;
+        if (i == 0)
+            continue;
+        for (size_t j = 0; j < chunks[i]->origin_count; j++)
+            chunk_note_origin(chunks[0], &chunks[i]->origins[j]);
+        chunks[i]->origin_count = 0;
+    }
+    if (count == 0)
+        return;
+    chunks[0]->group_size = (unsigned)count;
+    if (held_back)
+        chunk_hold_back(chunks[0], held_back);
+}
+
 void chunk_store_add_sealed(struct chunk_store *store, unsigned queue, struct chunk *chunk,
                             unsigned routes_left)
 {
@@ -164,18 +196,36 @@ static bool chunk_is_safe(const struct chunk *chunk)
     return chunk->routes_left == 0 || chunk->persisted;
 }
 
+/* The chunk after `first`'s group when every chunk of the group is safe
+ * (NULL at the end of the queue); `first` itself when one is not. A group's
+ * chunks follow each other in the queue: they were sealed at once. */
+static struct chunk *chunk_group_end_if_safe(struct chunk *first)
+{
+    struct chunk *c = first;
+    for (unsigned i = 0; i < first->group_size; i++, c = c->next_sealed) {
+        if (!chunk_is_safe(c))
+            return first;
+    }
+    return c;
+}
+
 void chunk_store_advance(struct chunk_store *store, unsigned queue_index,
                          const struct chunk_store_hooks *hooks)
 {
     struct sealed_queue *queue = &store->sealed[queue_index];
 
-    while (queue->ack_next && chunk_is_safe(queue->ack_next)) {
-        struct chunk *chunk = queue->ack_next;
-        queue->ack_next = chunk->next_sealed;
+    while (queue->ack_next) {
+        struct chunk *first = queue->ack_next;
+        struct chunk *end = chunk_group_end_if_safe(first);
+        if (end == first)
+            break;
+        queue->ack_next = end;
         while (queue->ack_next && queue->ack_next->acked)
             queue->ack_next = queue->ack_next->next_sealed;
-        chunk->acked = true;
-        hooks->ack(chunk, hooks->data);
+        for (struct chunk *c = first; c != end; c = c->next_sealed) {
+            c->acked = true;
+            hooks->ack(c, hooks->data);
+        }
     }
     while (queue->head && queue->head->routes_left == 0 && queue->head->acked) {
         struct chunk *done = queue->head;

@@ -13,9 +13,9 @@
 struct chunk_store;
 
 /* What the store calls as chunks finish: `ack` once per chunk, in order per
- * queue, when the chunk is safe (every output took it, or a chunk file holds
- * it); `release` when every output took it and everything before it in the
- * queue is released (release frees the chunk). */
+ * queue, when the chunk (and every chunk of its group) is safe (every output
+ * took it, or a chunk file holds it); `release` when every output took it and
+ * everything before it in the queue is released (release frees the chunk). */
 struct chunk_store_hooks {
     void (*ack)(struct chunk *chunk, void *data);
     void (*release)(struct chunk *chunk, void *data);
@@ -38,6 +38,17 @@ struct chunk **chunk_store_list_open(const struct chunk_store *store, size_t *co
 /* Moves an open chunk to the end of queue chunk->input_index; `routes_left`
  * outputs must report it done before it is released. */
 void chunk_store_seal(struct chunk_store *store, struct chunk *chunk, unsigned routes_left);
+/* Seals `count` open chunks of one input together, as one group, at the end
+ * of its queue (`routes_left[i]` for chunks[i]): the group is acknowledged
+ * only when every chunk in it is safe, all at once, with each source's
+ * highest offset in the group once (the origins move to chunks[0]). For an
+ * input whose sources' records are spread over several tags: a checkpoint
+ * never passes a record of a chunk still in flight. `held_back` (or NULL)
+ * is the origin of a record whose copies go into this group and the next:
+ * when it is its source's highest here, this group does not acknowledge
+ * that source (the next one will). */
+void chunk_store_seal_group(struct chunk_store *store, struct chunk **chunks, size_t count,
+                            const unsigned *routes_left, const struct record_origin *held_back);
 /* Appends a chunk that was never open (read back from disk) to `queue`. A
  * chunk already acknowledged (chunk->acked) is not acknowledged again. */
 void chunk_store_add_sealed(struct chunk_store *store, unsigned queue, struct chunk *chunk,

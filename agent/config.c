@@ -376,6 +376,24 @@ static void check_aliases_unique(const struct config *config, struct diag_list *
     free(all);
 }
 
+/* Whether a tag a filter may give (plugin->emitted_tags) fits `match`. */
+static bool reaches_retag(const struct config *config, const char *match)
+{
+    bool found = false;
+    for (size_t i = 0; i < config->filter_count && !found; i++) {
+        const struct instance_config *f = &config->filters[i];
+        if (!f->plugin || !f->plugin->emitted_tags)
+            continue;
+        char **tags = f->plugin->emitted_tags(f->options);
+        for (size_t j = 0; tags && tags[j]; j++) {
+            found = found || tag_patterns_overlap(match, tags[j]);
+            free(tags[j]);
+        }
+        free(tags);
+    }
+    return found;
+}
+
 static bool reaches_input(const struct config *config, const char *match)
 {
     for (size_t i = 0; i < config->input_count; i++) {
@@ -383,7 +401,7 @@ static bool reaches_input(const struct config *config, const char *match)
         if (tag && tag_patterns_overlap(match, tag))
             return true;
     }
-    return false;
+    return reaches_retag(config, match);
 }
 
 /* "'test', 'app.*'", or NULL when no input has a tag (they all failed to

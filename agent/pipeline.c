@@ -38,6 +38,8 @@ static size_t pipeline_chunk_limit(const struct instance *in)
 static void input_pause(struct instance *in)
 {
     pipeline_seal_input(in->pipeline, in->index);
+    if (in->core->seal_pending)
+        return; /* sealed once the record is done; pipeline_seal_deferred checks again */
     if (!input_must_wait(in))
         return; /* the sealed chunks went to disk: their memory no longer counts */
     in->core->paused = true;
@@ -47,6 +49,21 @@ static void input_pause(struct instance *in)
               (long long)in->core->buffer_bytes);
     if (in->plugin->pause)
         in->plugin->pause(in);
+}
+
+/* The groups whose sealing waited for the records on their way
+ * (pipeline_seal_open): sealed now, then each input's buffer checked. */
+static void pipeline_seal_deferred(struct pipeline *p)
+{
+    p->seal_pending = false;
+    for (size_t i = 0; i < p->input_count; i++) {
+        struct instance *in = &p->inputs[i];
+        if (!in->core->seal_pending)
+            continue;
+        pipeline_seal_input(p, (unsigned)i);
+        if (!in->core->paused && !p->stopping && input_must_wait(in))
+            input_pause(in);
+    }
 }
 
 static void pipeline_on_flush_timer(struct loop *loop, struct loop_timer *timer, void *data)
@@ -90,7 +107,7 @@ static void pipeline_append(struct pipeline *p, struct instance *in, const char 
     size_t grown = chunk_append(chunk, rec);
     if (grown == 0) {
         /* The chunk's attachment table is full: start a new chunk. */
-        pipeline_seal(p, chunk);
+        pipeline_seal_full(p, chunk, rec);
         chunk = pipeline_open_chunk(p, in, tag, routes);
         grown = chunk_append(chunk, rec);
     }
@@ -98,7 +115,7 @@ static void pipeline_append(struct pipeline *p, struct instance *in, const char 
     input_update_buffer(in, (int64_t)grown);
     pipeline_count_memory(p, (int64_t)grown, 0);
     if (chunk->data.len >= pipeline_chunk_limit(in))
-        pipeline_seal(p, chunk);
+        pipeline_seal_open(p, chunk);
 }
 
 /* A dropped record is acknowledged with the chunk its tag is filling, so that
@@ -136,12 +153,17 @@ static void pipeline_route(struct pipeline *p, struct instance *in, const char *
 }
 
 /* Runs the filters in `filters` that match the tag, then routes the record.
- * Takes the record's contents. */
+ * Takes the record's contents. A record a filter gave a new tag skips that
+ * filter. */
 static void pipeline_process(struct pipeline *p, struct instance *in, const char *tag,
                              struct record *rec, uint64_t filters)
 {
     struct route route = router_lookup(p->router, tag);
     enum filter_result result = FILTER_KEEP;
+
+    p->processing++;
+    if (rec->retagged_by > 0)
+        filters &= ~(1ull << (rec->retagged_by - 1));
 
     if (route.filters & filters)
         result = pipeline_filter(p, route.filters & filters, in, tag, rec);
@@ -153,6 +175,8 @@ static void pipeline_process(struct pipeline *p, struct instance *in, const char
      * input's buffer (filter_hold). */
     if (!in->core->paused && !p->stopping && input_must_wait(in))
         input_pause(in);
+    if (--p->processing == 0 && p->seal_pending)
+        pipeline_seal_deferred(p);
 }
 
 void input_emit(struct instance *in, const char *tag, struct record *rec)
@@ -175,6 +199,43 @@ void filter_drop(struct instance *filter, struct instance *input, const char *ta
     metric_add(dropped, 1);
     pipeline_note_dropped(p, input, tag, router_lookup(p->router, tag).outputs, &rec->origin);
     record_free(rec);
+}
+
+/* A chain of new tags this long ends: the record is dropped. */
+enum { RETAG_MAX = 8 };
+
+static void pipeline_drop_retag_loop(struct instance *filter, struct instance *in, const char *tag,
+                                     struct record *rec)
+{
+    struct pipeline *p = filter->pipeline;
+    if (!filter->core->warned_rewrite_loop) {
+        log_warn(filter->alias,
+                 "a record was given a new tag %d times (the last: '%s'): the filters' rules "
+                 "make a loop; such records are dropped and counted in "
+                 "skiff_records_dropped_total{reason=\"rewrite_loop\"}",
+                 RETAG_MAX, tag);
+        filter->core->warned_rewrite_loop = true;
+    }
+    if (!filter->core->dropped_rewrite_loop)
+        filter->core->dropped_rewrite_loop = instance_dropped_counter(filter, "rewrite_loop");
+    metric_add(filter->core->dropped_rewrite_loop, 1);
+    pipeline_note_dropped(p, in, tag, router_lookup(p->router, tag).outputs, &rec->origin);
+    record_free(rec);
+}
+
+void filter_reemit(struct instance *filter, struct instance *input, const char *tag,
+                   struct record *rec)
+{
+    /* Set before anything is appended under the new tag: from now on the
+     * input's chunks are sealed in groups. */
+    input->core->retagged = true;
+    if (rec->retags >= RETAG_MAX) {
+        pipeline_drop_retag_loop(filter, input, tag, rec);
+        return;
+    }
+    rec->retags++;
+    rec->retagged_by = (uint8_t)(filter->index + 1);
+    pipeline_process(filter->pipeline, input, tag, rec, ~0ull);
 }
 
 void filter_hold(struct instance *filter, struct instance *input, int64_t bytes)

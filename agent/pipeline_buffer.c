@@ -228,31 +228,125 @@ static void pipeline_persist(struct pipeline *p, struct chunk *chunk)
         input_update_buffer(in, -(int64_t)chunk->bytes);
 }
 
-void pipeline_seal(struct pipeline *p, struct chunk *chunk)
+/* Closes the chunk to new records; returns how many outputs take it. */
+static unsigned pipeline_close(struct chunk *chunk)
 {
     unsigned routes = chunk->record_count ? (unsigned)__builtin_popcountll(chunk->routes) : 0;
-
     chunk_seal(chunk);
     chunk->bytes = chunk->data.len;
-    chunk_store_seal(p->store, chunk, routes);
+    return routes;
+}
+
+/* A chunk just sealed in the store goes to disk (if its input buffers there)
+ * and onto the lane of each output it is routed to. */
+static void pipeline_queue_sealed(struct pipeline *p, struct chunk *chunk, unsigned routes)
+{
     metric_set(p->chunks_pending, (int64_t)chunk_store_sealed_count(p->store));
     pipeline_persist(p, chunk);
     for (size_t i = 0; i < p->output_count && routes > 0; i++) {
         if (chunk->routes & (1ull << i))
             lane_push(&p->lanes[i], chunk);
     }
-    for (size_t i = 0; i < p->output_count && routes > 0; i++) {
-        if (chunk->routes & (1ull << i))
+}
+
+static void pipeline_dispatch_routes(struct pipeline *p, uint64_t routes)
+{
+    for (size_t i = 0; i < p->output_count; i++) {
+        if (routes & (1ull << i))
             lane_dispatch(p, (unsigned)i);
     }
-    if (routes > 0)
+}
+
+void pipeline_seal(struct pipeline *p, struct chunk *chunk)
+{
+    unsigned routes = pipeline_close(chunk);
+    chunk_store_seal(p->store, chunk, routes);
+    pipeline_queue_sealed(p, chunk, routes);
+    if (routes > 0) {
+        pipeline_dispatch_routes(p, chunk->routes);
         pipeline_maybe_evict(p, chunk); /* it waits on disk for its turn */
+    }
     /* Acknowledges it if it is on disk, or releases it if no output takes it. */
     chunk_store_advance(p->store, chunk->input_index, pipeline_hooks(p));
 }
 
+/* Seals every open chunk of an input whose records were given new tags as
+ * one group (chunk_store_seal_group), so that a checkpoint waits for all the
+ * tags a source's records went to. `in_flight`: the origin of a record on
+ * its way, or NULL. Every chunk is in the store before any is handed on; a
+ * chunk with no output may be released by the last step, so only those with
+ * outputs are touched after the dispatch. */
+static void pipeline_seal_group(struct pipeline *p, unsigned input_index,
+                                const struct record_origin *in_flight)
+{
+    size_t count, n = 0;
+    struct chunk **group = chunk_store_list_open(p->store, &count);
+    for (size_t i = 0; i < count; i++) {
+        if (group[i]->input_index == input_index)
+            group[n++] = group[i];
+    }
+    unsigned *routes = xcalloc(n ? n : 1, sizeof *routes);
+    uint64_t dispatch = 0;
+    for (size_t i = 0; i < n; i++)
+        routes[i] = pipeline_close(group[i]);
+    chunk_store_seal_group(p->store, group, n, routes, in_flight);
+    p->inputs[input_index].core->seal_pending = false;
+    for (size_t i = 0; i < n; i++) {
+        pipeline_queue_sealed(p, group[i], routes[i]);
+        if (routes[i] > 0)
+            dispatch |= group[i]->routes;
+    }
+    pipeline_dispatch_routes(p, dispatch);
+    for (size_t i = 0; i < n; i++) {
+        if (routes[i] > 0)
+            pipeline_maybe_evict(p, group[i]);
+    }
+    free(routes);
+    free(group);
+    chunk_store_advance(p->store, input_index, pipeline_hooks(p));
+}
+
+static bool input_seals_in_groups(const struct pipeline *p, unsigned input_index)
+{
+    return input_index < p->input_count && p->inputs[input_index].core->retagged;
+}
+
+/* While a record is on its way (p->processing), a group is not sealed: with
+ * KEEP one copy of the record could be in it and another in the next, and
+ * its acknowledgement would pass the copy still to come. It is sealed once
+ * the record is done (pipeline_seal_deferred). */
+static bool pipeline_defer_group(struct pipeline *p, unsigned input_index)
+{
+    if (p->processing == 0)
+        return false;
+    p->inputs[input_index].core->seal_pending = true;
+    p->seal_pending = true;
+    return true;
+}
+
+void pipeline_seal_open(struct pipeline *p, struct chunk *chunk)
+{
+    if (!input_seals_in_groups(p, chunk->input_index))
+        pipeline_seal(p, chunk);
+    else if (!pipeline_defer_group(p, chunk->input_index))
+        pipeline_seal_group(p, chunk->input_index, NULL);
+}
+
+void pipeline_seal_full(struct pipeline *p, struct chunk *chunk, const struct record *rec)
+{
+    if (input_seals_in_groups(p, chunk->input_index))
+        pipeline_seal_group(p, chunk->input_index, &rec->origin);
+    else
+        pipeline_seal(p, chunk);
+}
+
 void pipeline_seal_input(struct pipeline *p, unsigned input_index)
 {
+    if (input_seals_in_groups(p, input_index)) {
+        if (!pipeline_defer_group(p, input_index))
+            pipeline_seal_group(p, input_index, NULL);
+        return;
+    }
     size_t count;
     struct chunk **open = chunk_store_list_open(p->store, &count);
     for (size_t i = 0; i < count; i++) {
@@ -266,9 +360,15 @@ void pipeline_seal_all(struct pipeline *p)
 {
     size_t count;
     struct chunk **open = chunk_store_list_open(p->store, &count);
-    for (size_t i = 0; i < count; i++)
-        pipeline_seal(p, open[i]);
+    for (size_t i = 0; i < count; i++) {
+        if (!input_seals_in_groups(p, open[i]->input_index))
+            pipeline_seal(p, open[i]);
+    }
     free(open);
+    for (size_t i = 0; i < p->input_count; i++) {
+        if (input_seals_in_groups(p, (unsigned)i))
+            pipeline_seal_group(p, (unsigned)i, NULL);
+    }
 }
 
 /* ---- completions ---- */

@@ -29,6 +29,13 @@ struct instance_core {
     bool uses_disk;       /* its chunks are written to the disk buffer */
     bool warned_no_route;
     struct metric *dropped_no_route; /* looked up on the first such record */
+    /* A filter gave some of its records new tags (filter_reemit): its open
+     * chunks are sealed together, as one group (pipeline_buffer.c). */
+    bool retagged;
+    bool seal_pending; /* its group is sealed once the record on its way is done */
+    /* Filters: records dropped at the end of a chain of new tags. */
+    bool warned_rewrite_loop;
+    struct metric *dropped_rewrite_loop;
     /* Outputs: output_set_failing's state, under output_health.c's lock. */
     bool failing;
     char failing_reason[256];
@@ -60,6 +67,8 @@ struct pipeline {
     struct loop_timer *grace_timer;
     uint64_t next_chunk_id;
     bool stopping;
+    unsigned processing; /* records on their way (pipeline_process, nested by re-entry) */
+    bool seal_pending;   /* some input's group waits for processing to end */
 
     struct metric *chunks_pending;
     struct metric *memory_bytes_gauge;
@@ -86,6 +95,13 @@ struct output_lane {
 
 /* pipeline_buffer.c: the chunk life cycle. */
 void pipeline_seal(struct pipeline *p, struct chunk *chunk);
+/* Seals a full open chunk: alone, or with all of its input's open chunks
+ * when the input's records were given new tags (core->retagged), then
+ * after the record on its way (pipeline_seal_input likewise). */
+void pipeline_seal_open(struct pipeline *p, struct chunk *chunk);
+/* Seals a chunk whose attachment table is full, now, before `rec` goes into
+ * a new one: in a group, rec's offset is left to the next group. */
+void pipeline_seal_full(struct pipeline *p, struct chunk *chunk, const struct record *rec);
 void pipeline_seal_input(struct pipeline *p, unsigned input_index);
 void pipeline_seal_all(struct pipeline *p);
 /* Reads back the chunks left on disk and queues them first. */

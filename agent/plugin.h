@@ -77,6 +77,12 @@ struct plugin {
     enum filter_result (*filter)(struct instance *instance, struct instance *input, const char *tag,
                                  struct record *rec);
     void (*drain)(struct instance *instance);
+    /* Filters that give records new tags (filter_reemit): the tags they may
+     * give, as `match` patterns with `*` where the tag depends on the record,
+     * so that a `match` for them is not reported as reaching no input. At
+     * load time, from the options (which may have failed their checks): a
+     * malloc'ed NULL-terminated array of malloc'ed strings, or NULL. */
+    char **(*emitted_tags)(const void *options);
 
     /* Outputs, on the output thread: send the delivery's chunk and call
      * delivery_done() exactly once, now or later from the output loop. */

@@ -123,6 +123,20 @@ void filter_emit(struct instance *filter, struct instance *input, const char *ta
  * records `input` sends to `tag` next. Takes the record's contents. */
 void filter_drop(struct instance *filter, struct instance *input, const char *tag,
                  struct record *rec, struct metric *dropped);
+/* Filters: gives a record from `input` the tag `tag` and sends it through
+ * the whole pipeline again, from the first filter, as if `input` had emitted
+ * it under that tag (filters and outputs by the new tag; the record skips
+ * the filter that calls this). Its origin stays `input`'s, so `input` is
+ * acknowledged for it as for its other records: from then on the input's
+ * chunks are sealed together, and a checkpoint moves only when every tag a
+ * source's records went to is done. A record given a new tag 8 times is
+ * dropped (skiff_records_dropped_total{reason="rewrite_loop"}, logged once).
+ * Takes the record's contents: a filter that keeps the record under its own
+ * tag too re-emits a copy (record_copy) and returns FILTER_KEEP; one that
+ * does not returns FILTER_TAKEN. Called from the filter callback, it runs
+ * the record through before returning. */
+void filter_reemit(struct instance *filter, struct instance *input, const char *tag,
+                   struct record *rec);
 /* Filters that hold records taken from `input`: `bytes` more are held (fewer
  * when negative). They count against the input's buffer_limit, so the input
  * pauses while filters hold too much and resumes as they hand records on. */

@@ -40,6 +40,15 @@ void record_move(struct record *to, struct record *from)
     record_init(from);
 }
 
+void record_copy(struct record *to, const struct record *from)
+{
+    struct value fields = {.type = VALUE_MAP, .as.map = from->fields};
+    *to = *from;
+    to->fields = value_clone(&fields).as.map;
+    for (uint8_t i = 0; i < to->attachment_count; i++)
+        attachment_ref(to->attachments[i]);
+}
+
 struct attachment *attachment_new(const char *key, struct value *value)
 {
     struct attachment *a = xmalloc(sizeof *a);

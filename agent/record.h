@@ -49,6 +49,11 @@ struct record {
     struct value_map fields;
     struct attachment *attachments[RECORD_MAX_ATTACHMENTS];
     uint8_t attachment_count;
+    /* Set by filter_reemit: how many times the record was given a new tag,
+     * which bounds a chain of them, and the filter that did it last (its
+     * index + 1; 0: none), which the record then skips. */
+    uint8_t retags;
+    uint8_t retagged_by;
 };
 
 /* A compiled field path: `kubernetes.labels.app`, or with a key that holds
@@ -71,6 +76,9 @@ void record_init_now(struct record *rec);
 void record_free(struct record *rec); /* fields and attachment references */
 /* Moves the contents of *from into *to (which must be empty); *from is left empty. */
 void record_move(struct record *to, struct record *from);
+/* Makes *to (which must be empty) a deep copy of *from: its own fields, the
+ * same attachments (referenced again), time, origin and retags. */
+void record_copy(struct record *to, const struct record *from);
 
 /* NULL if any segment is missing or is not a map. */
 const struct value *record_get(const struct record *rec, const struct field_path *path);

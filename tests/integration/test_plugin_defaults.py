@@ -72,6 +72,7 @@ class Case:
             ("filter", "multiline", "parser"): lambda: "java",
             ("filter", "modify", "rules"): lambda: ["set modified true"],
             ("filter", "throttle", "rate"): lambda: 1000,
+            ("filter", "rewrite_tag", "rules"): lambda: ["$log hello retagged false"],
             ("parser", "regex", "regex"): lambda: r"^(?<message>.*)$",
         }
         make = known.get((self.kind, self.name, option))

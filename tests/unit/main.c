@@ -14,6 +14,7 @@ int main(void)
     srunner_add_suite(runner, es_fidelity_suite());
     srunner_add_suite(runner, es_hosts_suite());
     srunner_add_suite(runner, filter_modify_suite());
+    srunner_add_suite(runner, filter_rewrite_tag_suite());
     srunner_add_suite(runner, filter_nest_suite());
     srunner_add_suite(runner, filter_record_modifier_suite());
     srunner_add_suite(runner, filter_throttle_suite());
@@ -39,6 +40,7 @@ int main(void)
     srunner_add_suite(runner, record_attachment_suite());
     srunner_add_suite(runner, router_suite());
     srunner_add_suite(runner, chunk_suite());
+    srunner_add_suite(runner, chunk_group_suite());
     srunner_add_suite(runner, chunk_file_suite());
     srunner_add_suite(runner, line_splitter_suite());
     srunner_add_suite(runner, tail_checkpoint_suite());
