@@ -104,38 +104,37 @@ static size_t utf8_valid_prefix(const unsigned char *s, size_t len)
     return len;
 }
 
+/* Appends s with each maximal ill-formed subpart replaced by U+FFFD, or
+ * only measures what that would take when out is NULL. */
+static size_t append_replaced(struct buf *out, const unsigned char *s, size_t len,
+                              uint64_t *invalid)
+{
+    size_t written = 0;
+    size_t i = 0;
+    while (i < len) {
+        bool valid = true;
+        size_t n = s[i] < 0x80 ? 1 : utf8_sequence(s + i, len - i, &valid);
+        if (out && valid)
+            buf_append(out, s + i, n);
+        else if (out)
+            buf_append(out, "\xef\xbf\xbd", 3);
+        if (out && !valid)
+            (*invalid)++;
+        written += valid ? n : 3;
+        i += n;
+    }
+    return written;
+}
+
 void fw_mp_write_text(struct buf *out, const char *s, size_t len, uint64_t *invalid)
 {
     const unsigned char *u = (const unsigned char *)s;
-    size_t valid_len = utf8_valid_prefix(u, len);
-    if (valid_len == len) {
+    if (utf8_valid_prefix(u, len) == len) {
         fw_mp_write_str(out, s, len);
         return;
     }
-    /* The replaced text is written after a str 32 header, then the header
-     * gets its length. */
-    size_t at = out->len;
-    put_tagged(out, 0xdb, 0, 4);
-    buf_append(out, s, valid_len);
-    size_t i = valid_len;
-    while (i < len) {
-        if (u[i] < 0x80) {
-            buf_append_byte(out, (char)u[i++]);
-            continue;
-        }
-        bool valid;
-        size_t n = utf8_sequence(u + i, len - i, &valid);
-        if (valid) {
-            buf_append(out, u + i, n);
-        } else {
-            buf_append(out, "\xef\xbf\xbd", 3);
-            (*invalid)++;
-        }
-        i += n;
-    }
-    size_t written = out->len - at - 5;
-    for (unsigned k = 0; k < 4; k++)
-        out->data[at + 1 + k] = (char)(written >> (8 * (3 - k)));
+    fw_mp_write_str_header(out, (uint32_t)append_replaced(NULL, u, len, invalid));
+    append_replaced(out, u, len, invalid);
 }
 
 void fw_mp_write_bin_header(struct buf *out, uint32_t len)
