@@ -18,7 +18,7 @@ static const struct fw_credentials credentials = {
     .self_hostname = "client.example",
     .shared_key = "Zq9-shared-secret",
     .username = "user",
-    .password = "password",
+    .password = "Pw7-user-password",
 };
 
 /* Reads every header of one whole value, in order. */
@@ -65,10 +65,10 @@ static void read_as_answers(const uint8_t *data, size_t len)
 
     struct fw_helo fixed = {.nonce = "0123456789abcdef", .nonce_len = 16, .keepalive = true};
     error = NULL;
-    enum fw_pong_result pong = fw_pong_check(data, len, &credentials,
-                                             "00112233445566778899aabbccddeeff", &fixed, &error);
-    if (error && strstr(error, credentials.shared_key))
-        abort(); /* no message shows the key */
+    enum fw_pong_result pong =
+        fw_pong_check(data, len, &credentials, "00112233445566778899aabbccddeeff", &fixed, &error);
+    if (error && (strstr(error, credentials.shared_key) || strstr(error, credentials.password)))
+        abort(); /* no message shows a secret, even one the server sends */
     check_error(pong != FW_PONG_OK, error);
 
     error = NULL;

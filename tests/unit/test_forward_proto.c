@@ -222,6 +222,12 @@ START_TEST(pong_refusal_and_malformed_pongs)
                      FW_PONG_REFUSED);
     ck_assert_str_eq(error, "the server refused the handshake: 'shared_key mismatch??[31m'");
 
+    /* A server that echoes a secret does not get it into the log. */
+    write_pong(false, "not " FX_KEY " nor " FX_PASSWORD, "", "");
+    ck_assert_int_eq(fw_pong_check(data(), msg.len, &cred, FX_SALT, &helo, FRESH(error)),
+                     FW_PONG_REFUSED);
+    ck_assert_str_eq(error, "the server refused the handshake: 'not ********** nor *****'");
+
     buf_reset(&msg);
     fw_mp_write_array_header(&msg, 4);
     fw_mp_write_str(&msg, "PONG", 4);
