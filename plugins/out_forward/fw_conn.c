@@ -128,6 +128,8 @@ void fw_conn_deadline(struct fw_conn *conn, int64_t ms)
     conn->timer = loop_add_timer(loop, ms, 0, conn_on_timeout, conn);
 }
 
+static void conn_read(struct fw_conn *conn);
+
 static void conn_ready(struct fw_conn *conn)
 {
     struct fw_output *fw = conn->fw;
@@ -155,7 +157,9 @@ static void conn_established(struct fw_conn *conn)
     }
     fw_salt(salt, conn->salt);
     conn->state = FW_CONN_HELO;
-    fw_io_watch(conn);
+    /* TLS may hold the HELO already, read with the end of its handshake,
+     * where the loop cannot see it. */
+    conn_read(conn);
 }
 
 static void conn_tls_step(struct fw_conn *conn)
@@ -210,8 +214,9 @@ static void conn_try_next(struct fw_conn *conn, int last_error)
             last_error = errno;
             continue;
         }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
-            bool now = errno != EINPROGRESS;
+        int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (rc == 0 || errno == EINPROGRESS) {
+            bool now = rc == 0;
             conn->fd = fd;
             conn->state = FW_CONN_CONNECTING;
             if (now)

@@ -74,7 +74,13 @@ class Delivery(ForwardCase):
         each acknowledged; the metrics count chunks and connections."""
         tmp = TempDir(self)
         server = self.fake()
-        skiff, http = self.start(tmp, {"hosts": [server.address]}, count=150)
+        skiff, http = self.start(tmp, {"hosts": [server.address], "max_in_flight": 1},
+                                 count=120)
+        self.wait_events(server, skiff, 120)
+        with open(tmp.join("app.log"), "a") as f:  # a later chunk, on the same connection
+            for i in range(120, 150):
+                f.write('{"time":"2026-11-23T05:00:%02d.%09dZ","seq":%d,"msg":"line %d"}\n'
+                        % (i % 60, 100000000 + i, i, i))
         self.wait_events(server, skiff, 150)
         self.assert_each_once(server, 150)
         with server.lock:
@@ -98,6 +104,7 @@ class Delivery(ForwardCase):
         self.wait_metric(http, "skiff_output_records_total", lambda v: v == 150, 10,
                          "150 records delivered", instance=OUT)
         self.assertEqual(server.acks_sent, len(messages))
+        self.assertGreaterEqual(len(messages), 2)
         self.assertEqual(server.connections, 1, "the connection is kept for the next chunks")
         self.stop(skiff)
 
@@ -118,10 +125,12 @@ class Delivery(ForwardCase):
 
     def test_fixed_tag_and_no_ack(self):
         """`tag` replaces the records' tag; require_ack: false sends no chunk
-        id, and a chunk counts as delivered once written."""
+        id, and a chunk counts as delivered once written. `host` is a name,
+        looked up off the output thread (and tried at each of its addresses:
+        the fake listens on 127.0.0.1 only)."""
         tmp = TempDir(self)
         server = self.fake()
-        skiff, http = self.start(tmp, {"host": "127.0.0.1", "port": server.port,
+        skiff, http = self.start(tmp, {"host": "localhost", "port": server.port,
                                        "tag": "from.skiff", "require_ack": False}, count=30)
         self.wait_events(server, skiff, 30)
         self.wait_metric(http, "skiff_output_records_total", lambda v: v == 30, 10,
