@@ -13,6 +13,7 @@ import unittest
 
 import harness
 from fake_es import FakeElasticsearch
+from fake_fluentd import FakeFluentd
 from fake_k8s import FakeK8s
 from harness import Skiff, TempDir, run_cli, skiff_bin, skiff_env, wait_for, write_config
 from in_cluster import InCluster
@@ -20,9 +21,11 @@ from test_pipeline import read_records
 
 # Options every instance of a kind has; the test sets them itself.
 COMMON = {"name", "match"}
-# Plugins that need one of several options: the smallest choice.
+# Plugins that need one of several options: the smallest choice (a function
+# of the case when it needs a server).
 ONE_OF = {("filter", "grep"): {"exclude": "^never$"},
-          ("filter", "nest"): {"nested_under": "kubernetes"}}
+          ("filter", "nest"): {"nested_under": "kubernetes"},
+          ("output", "forward"): lambda case: {"hosts": [case.fluentd().address]}}
 LINES = ['{"level":"info","msg":"hello 1"}', '{"level":"info","msg":"hello 2"}']
 
 
@@ -87,10 +90,17 @@ class Case:
             self.test.addCleanup(self.fake.stop)
         return self.fake
 
+    def fluentd(self):
+        if not self.fake:
+            self.fake = FakeFluentd().start()
+            self.test.addCleanup(self.fake.stop)
+        return self.fake
+
     def options(self):
         options = {o: self.value(o) for o in required_options(self.name)}
         # Needs one of several options, which a table cannot mark required.
-        options.update(ONE_OF.get((self.kind, self.name), {}))
+        one_of = ONE_OF.get((self.kind, self.name), {})
+        options.update(one_of(self) if callable(one_of) else one_of)
         return options
 
     def config(self):
@@ -137,6 +147,8 @@ class Case:
         """How many records reached where this case sends them."""
         if self.kind == "output" and self.name == "elasticsearch":
             return self.fake.doc_count()
+        if self.kind == "output" and self.name == "forward":
+            return self.fake.event_count()
         if self.kind == "output" and self.name == "stdout":
             return harness.count_lines(self.tmp.join("skiff.stdout"))
         if self.kind == "output" and self.name == "null":

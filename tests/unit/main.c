@@ -18,6 +18,9 @@ int main(void)
     srunner_add_suite(runner, filter_nest_suite());
     srunner_add_suite(runner, filter_record_modifier_suite());
     srunner_add_suite(runner, filter_throttle_suite());
+    srunner_add_suite(runner, forward_message_suite());
+    srunner_add_suite(runner, forward_msgpack_suite());
+    srunner_add_suite(runner, forward_proto_suite());
     srunner_add_suite(runner, json_suite());
     srunner_add_suite(runner, json_parse_suite());
     srunner_add_suite(runner, json_parse_large_suite());
