@@ -8,7 +8,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-SKIFF_PACKAGES="$SKIFF_PACKAGES clang libclang-rt-14-dev clang-format"
+# systemd-journal-remote writes the journal files the systemd input's tests read.
+SKIFF_PACKAGES="$SKIFF_PACKAGES clang libclang-rt-14-dev clang-format systemd-journal-remote"
 skiff_install_deps
 
 build=build-sanitize
