@@ -16,7 +16,9 @@ import subprocess
 
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
 BOOT_ID = "0123456789abcdef0123456789abcdef"
-BASE_USEC = 1_800_000_000_000_000  # 2027-01-15T08:00:00Z
+# In the past: systemd-journal-remote does not append to a file whose last
+# entry is from the future (it renames it `.journal~` and starts a new one).
+BASE_USEC = 1_700_000_000_000_000  # 2023-11-14T22:13:20Z
 
 
 def need_journal_remote():

@@ -52,7 +52,7 @@ class RecordShape(JournalCase):
         the time is __REALTIME_TIMESTAMP to the microsecond; `host.*` takes
         the entry's unit, `unknown` without one."""
         jf.write(os.path.join(self.journal, "a.journal"), [
-            [("seq", 1), ("usec", 1_800_000_000_123_456), ("MESSAGE", "kubelet started"),
+            [("seq", 1), ("usec", 1_700_000_000_123_456), ("MESSAGE", "kubelet started"),
              ("_SYSTEMD_UNIT", "kubelet.service"), ("PRIORITY", "6"), ("TAG", "x"),
              ("TAG", "y"), ("BLOB", b"\x00\xffraw\nline")],
             {"seq": 2, "MESSAGE": "pulling image", "_SYSTEMD_UNIT": "containerd.service"},
@@ -68,7 +68,7 @@ class RecordShape(JournalCase):
 
         self.assertEqual(len(kubelet), 1)
         record = kubelet[0]
-        self.assertEqual(record["@timestamp"], "2027-01-15T08:00:00.123456000Z")
+        self.assertEqual(record["@timestamp"], "2023-11-14T22:13:20.123456000Z")
         self.assertEqual(record["message"], "kubelet started")
         self.assertNotIn("MESSAGE", record)
         self.assertEqual(record["_SYSTEMD_UNIT"], "kubelet.service")
