@@ -1,9 +1,11 @@
 """The shipped Kubernetes packaging agrees with the shipped config: the
 ConfigMap holds config/kubernetes.yaml exactly, the config passes
 `skiff --dry-run` with the environment the DaemonSet gives it, and the
-DaemonSet mounts the paths the config's defaults point to."""
+DaemonSet mounts the paths the config's defaults point to (the node's
+journal and machine id included)."""
 
 import os
+import re
 import unittest
 
 import harness
@@ -63,8 +65,14 @@ class Packaging(unittest.TestCase):
         daemonset = read(os.path.join(PACKAGING, "daemonset.yaml"))
         config = read(CONFIG)
         for path in ("/var/log", "/var/lib/skiff", "/etc/skiff/elasticsearch",
-                     "/etc/skiff/skiff.yaml"):
+                     "/etc/skiff/skiff.yaml", "/run/log/journal", "/etc/machine-id"):
             self.assertIn(f"mountPath: {path}", daemonset)
+        # The journal input reads the node's journal (an empty path), which
+        # sd-journal finds by the machine id: both mounted read-only.
+        self.assertIn('path: "${SKIFF_JOURNAL_PATH:-}"', config)
+        for path in ("/run/log/journal", "/etc/machine-id"):
+            self.assertRegex(daemonset, r"mountPath: %s, readOnly: true" % re.escape(path))
+            self.assertIn(f"hostPath: {{ path: {path},", daemonset)
         for default in ("/var/log/containers/*.log", "/var/lib/skiff",
                         "/etc/skiff/elasticsearch/password", "/etc/skiff/elasticsearch/ca.crt"):
             self.assertIn(default, config)
