@@ -13,7 +13,6 @@
 #include "loop.h"
 #include "systemd_checkpoint.h"
 #include "systemd_match.h"
-#include "systemd_origin.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -195,6 +194,10 @@ static void systemd_register_metrics(struct systemd_input *s)
                                        "Times reading waited for acknowledgements because the "
                                        "entries in flight reached their bound",
                                        NULL, NULL);
+    m->renumbered = systemd_metric(in, false, "skiff_systemd_renumbered_total",
+                                   "Entries whose journal sequence number was not above the "
+                                   "last read for their seqnum id; they got new origins",
+                                   NULL, NULL);
     m->unreadable = instance_dropped_counter(in, "unreadable");
 }
 
@@ -238,12 +241,15 @@ static int systemd_init(struct instance *in)
     s->fd = -1;
     in->state = s;
     s->ring = journal_ring_new(systemd_ring_capacity(in));
+    s->numbering = journal_numbering_new();
     s->fallback_epoch = systemd_fallback_epoch(in);
     systemd_register_metrics(s);
     if (systemd_load_checkpoint(s) < 0 || systemd_journal_open(s) < 0) {
         systemd_destroy(in);
         return -1;
     }
+    if (s->start_cursor)
+        journal_numbering_seed(s->numbering, s->start_cursor);
     systemd_files_check(s);
     s->files_checked_ms = monotonic_ms();
     return 0;
@@ -327,6 +333,7 @@ static void systemd_destroy(struct instance *in)
     }
     systemd_files_free(s);
     journal_ring_free(s->ring);
+    journal_numbering_free(s->numbering);
     buf_free(&s->key);
     free(s->checkpoint_path);
     free(s->start_cursor);

@@ -10,6 +10,7 @@
 #include "hmap.h"
 #include "options.h"
 #include "plugin_api.h"
+#include "systemd_origin.h"
 #include "systemd_ring.h"
 
 #include <stdbool.h>
@@ -44,6 +45,7 @@ struct systemd_metrics {
     struct metric *read_errors;    /* sd_journal calls that failed while reading */
     struct metric *unreadable;     /* entries dropped: no cursor or no time */
     struct metric *waits_for_acks; /* times the ring of entries in flight was full */
+    struct metric *renumbered;     /* entries whose seqnum was not above the last read */
 };
 
 /* Problems logged once each: (call, errno) pairs already reported. */
@@ -69,7 +71,7 @@ struct systemd_input {
     bool on_unread;    /* the journal stands on an entry not emitted yet */
 
     /* Origins (systemd_origin.h). */
-    uint32_t generation;
+    struct journal_numbering *numbering;
     uint64_t fallback_epoch; /* when cursors do not parse: a source per run */
     uint64_t fallback_offset;
 

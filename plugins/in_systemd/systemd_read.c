@@ -47,33 +47,44 @@ void systemd_report(struct systemd_input *s, const char *call, int err, const ch
 
 /* ---- origins ---- */
 
+/* An origin of this run's own numbering, for an entry whose cursor does not
+ * parse: unique, but not the same at the next read. */
+static void systemd_fallback_origin(struct systemd_input *s, const char *tag, uint64_t *source,
+                                    uint64_t *offset)
+{
+    char epoch[32];
+    snprintf(epoch, sizeof epoch, "%016llx", (unsigned long long)s->fallback_epoch);
+    *source = journal_source_id(epoch, tag, 0);
+    *offset = ++s->fallback_offset;
+}
+
 /* Gives `rec` its origin and puts the entry in the ring (it is not full:
  * the caller checked). */
 static void systemd_set_origin(struct systemd_input *s, struct record *rec, const char *tag,
                                const char *cursor)
 {
-    char seqnum_id[JOURNAL_SEQNUM_ID_LEN + 1];
     uint64_t source, offset;
-    char *copy = xstrdup(cursor);
-    if (journal_cursor_seqnum(cursor, seqnum_id, &offset)) {
-        source = journal_source_id(seqnum_id, tag, s->generation);
-        if (!journal_ring_push(s->ring, source, offset, copy)) {
-            /* The journal handed out an entry below the last of its source
-             * still in flight: a new source keeps offsets growing. */
-            s->generation++;
-            source = journal_source_id(seqnum_id, tag, s->generation);
-            if (!journal_ring_push(s->ring, source, offset, copy))
-                free(copy);
-        }
-    } else {
+    bool renumbered = false;
+    if (!journal_numbering_origin(s->numbering, cursor, tag, &source, &offset, &renumbered)) {
         systemd_report(s, "sd_journal_get_cursor", -EPROTO,
                        "cursor '%s' is not in the shape this build knows; entries are numbered "
                        "per run, so ids from origins do not stay the same across restarts",
                        cursor);
-        char epoch[32];
-        snprintf(epoch, sizeof epoch, "%016llx", (unsigned long long)s->fallback_epoch);
-        source = journal_source_id(epoch, tag, 0);
-        offset = ++s->fallback_offset;
+        systemd_fallback_origin(s, tag, &source, &offset);
+    } else if (renumbered) {
+        metric_add(s->metrics.renumbered, 1);
+        systemd_report(s, "sd_journal_next", -EEXIST,
+                       "an entry's sequence number (cursor %s) is not above the last one read "
+                       "for its seqnum id (journald before 254 reuses numbers after a restart): "
+                       "it and the entries after it get new ids, so entries read again after a "
+                       "crash may be indexed twice",
+                       cursor);
+    }
+    char *copy = xstrdup(cursor);
+    if (!journal_ring_push(s->ring, source, offset, copy)) {
+        /* Offsets grow per seqnum_id, so this cannot happen; if it did, the
+         * entry must still be tracked for the checkpoint. */
+        systemd_fallback_origin(s, tag, &source, &offset);
         if (!journal_ring_push(s->ring, source, offset, copy))
             free(copy);
     }

@@ -1,6 +1,7 @@
 /* The systemd input's pure logic: `matches` checked as sd-journal takes them
  * (and compared with sd_journal_add_match itself) and described the way
- * journalctl combines them; origins read from cursors; the checkpoint file's
+ * journalctl combines them; origins read from cursors, and kept apart when
+ * journald reused sequence numbers; the checkpoint file's
  * format, its strict decoder (every truncation and byte flip) and its load
  * and save. The ring of entries in flight is in test_systemd_ring.c. */
 #include "suites.h"
@@ -163,6 +164,116 @@ START_TEST(test_source_id)
 }
 END_TEST
 
+static char *cursor_of(const char *seqnum_id, uint64_t seqnum)
+{
+    return xasprintf("s=%s;i=%llx;b=0123456789abcdef0123456789abcdef;m=1;t=2;x=3", seqnum_id,
+                     (unsigned long long)seqnum);
+}
+
+/* The origin of entry (seqnum_id, seqnum) for tag "t". */
+static void origin_of(struct journal_numbering *n, const char *id, uint64_t seqnum,
+                      uint64_t *source, uint64_t *offset, bool *renumbered)
+{
+    char *cursor = cursor_of(id, seqnum);
+    ck_assert(journal_numbering_origin(n, cursor, "t", source, offset, renumbered));
+    free(cursor);
+}
+
+#define ID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define ID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+START_TEST(test_numbering_same_entry_same_origin)
+{
+    /* A first run reads 1..10; a restart from the checkpoint at 4 reads
+     * 5..10 again: each gets the origin it had. */
+    struct journal_numbering *first = journal_numbering_new();
+    uint64_t sources[11], offsets[11], source, offset;
+    bool renumbered;
+    for (uint64_t i = 1; i <= 10; i++) {
+        origin_of(first, ID_A, i, &sources[i], &offsets[i], &renumbered);
+        ck_assert(!renumbered);
+        ck_assert_uint_eq(offsets[i], i);
+        ck_assert_uint_eq(sources[i], journal_source_id(ID_A, "t", 0));
+    }
+    journal_numbering_free(first);
+
+    struct journal_numbering *again = journal_numbering_new();
+    char *checkpoint = cursor_of(ID_A, 4);
+    journal_numbering_seed(again, checkpoint);
+    free(checkpoint);
+    for (uint64_t i = 5; i <= 10; i++) {
+        origin_of(again, ID_A, i, &source, &offset, &renumbered);
+        ck_assert(!renumbered);
+        ck_assert_uint_eq(source, sources[i]);
+        ck_assert_uint_eq(offset, offsets[i]);
+    }
+    /* Another seqnum_id is numbered on its own. */
+    origin_of(again, ID_B, 1, &source, &offset, &renumbered);
+    ck_assert(!renumbered);
+    ck_assert_uint_eq(source, journal_source_id(ID_B, "t", 0));
+    journal_numbering_free(again);
+}
+END_TEST
+
+/* journald before 254, restarted, hands out 5 and 6 again (systemd's
+ * test-journal.c "sequence_numbers"): the second 5 and what follows get
+ * origins no entry had, and the origins of one source still grow. */
+START_TEST(test_numbering_reused_numbers_get_new_origins)
+{
+    struct journal_numbering *n = journal_numbering_new();
+    uint64_t seen_sources[8], seen_offsets[8], source, offset;
+    size_t count = 0;
+    bool renumbered;
+    static const uint64_t numbers[] = {1, 2, 5, 6, 5, 6, 7};
+    static const bool expect_renumbered[] = {false, false, false, false, true, false, false};
+    for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++) {
+        origin_of(n, ID_A, numbers[i], &source, &offset, &renumbered);
+        ck_assert_msg(renumbered == expect_renumbered[i], "entry %zu", i);
+        for (size_t k = 0; k < count; k++)
+            ck_assert_msg(seen_sources[k] != source || seen_offsets[k] != offset,
+                          "entry %zu has the origin of entry %zu", i, k);
+        if (count > 0 && seen_sources[count - 1] == source)
+            ck_assert_uint_gt(offset, seen_offsets[count - 1]);
+        seen_sources[count] = source;
+        seen_offsets[count++] = offset;
+    }
+    /* A number at or below the checkpoint's, after a restart, too. */
+    struct journal_numbering *again = journal_numbering_new();
+    char *checkpoint = cursor_of(ID_A, 6);
+    journal_numbering_seed(again, checkpoint);
+    free(checkpoint);
+    origin_of(again, ID_A, 6, &source, &offset, &renumbered);
+    ck_assert(renumbered);
+    ck_assert_uint_ne(source, journal_source_id(ID_A, "t", 0));
+    journal_numbering_free(again);
+    journal_numbering_free(n);
+}
+END_TEST
+
+START_TEST(test_numbering_bounded)
+{
+    struct journal_numbering *n = journal_numbering_new();
+    uint64_t source, offset;
+    bool renumbered;
+    char id[JOURNAL_SEQNUM_ID_LEN + 1];
+    for (int i = 0; i <= JOURNAL_NUMBERING_MAX; i++) {
+        snprintf(id, sizeof id, "%032x", i);
+        origin_of(n, id, 10, &source, &offset, &renumbered);
+        ck_assert(!renumbered);
+    }
+    /* The first seqnum_id was the least recently used: forgotten, so 10 is
+     * new again; the latest one still remembers. */
+    snprintf(id, sizeof id, "%032x", 0);
+    origin_of(n, id, 10, &source, &offset, &renumbered);
+    ck_assert(!renumbered);
+    snprintf(id, sizeof id, "%032x", JOURNAL_NUMBERING_MAX);
+    origin_of(n, id, 10, &source, &offset, &renumbered);
+    ck_assert(renumbered);
+    ck_assert(!journal_numbering_origin(n, "not a cursor", "t", &source, &offset, &renumbered));
+    journal_numbering_free(n);
+}
+END_TEST
+
 /* ---- the checkpoint file ---- */
 
 static char *encoded(const char *cursor, size_t *len)
@@ -281,6 +392,9 @@ Suite *systemd_suite(void)
     tc = tcase_create("origin");
     tcase_add_test(tc, test_cursor_seqnum);
     tcase_add_test(tc, test_source_id);
+    tcase_add_test(tc, test_numbering_same_entry_same_origin);
+    tcase_add_test(tc, test_numbering_reused_numbers_get_new_origins);
+    tcase_add_test(tc, test_numbering_bounded);
     suite_add_tcase(s, tc);
     tc = tcase_create("checkpoint");
     tcase_add_test(tc, test_checkpoint_round_trip);
