@@ -260,14 +260,9 @@ static void systemd_log_start(const struct systemd_input *s)
     const struct systemd_options *opts = s->opts;
     char *matches =
         journal_matches_describe(opts->matches.items, opts->matches.count, opts->match_any);
-    const char *where = s->start_cursor && !s->on_unread && !s->checkpoint_dirty
-                            ? "after its checkpoint"
-                        : s->start_cursor     ? "after its checkpoint, at a new entry"
-                        : s->done_cursor      ? "at the journal's end (first start)"
-                        : s->checkpoint_found ? "at the journal's head (checkpoint)"
-                                              : "at the journal's head";
     log_info(s->in->alias, "reading %s %s; entries: %s",
-             opts->path && *opts->path ? opts->path : "the system's journal", where, matches);
+             opts->path && *opts->path ? opts->path : "the system's journal", s->start_place,
+             matches);
     free(matches);
 }
 

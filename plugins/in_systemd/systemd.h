@@ -66,9 +66,10 @@ struct systemd_input {
     char *start_cursor;    /* the checkpoint's cursor at start (NULL: head or none) */
     char *done_cursor;     /* newest acknowledged position, to save (NULL: none yet) */
     bool checkpoint_dirty;
-    bool save_failed;  /* the last save failed (logged once per run of failures) */
-    char *last_cursor; /* of the entry last emitted, to find the place again after an error */
-    bool on_unread;    /* the journal stands on an entry not emitted yet */
+    bool save_failed;        /* the last save failed (logged once per run of failures) */
+    char *last_cursor;       /* of the entry last emitted, to find the place again after an error */
+    bool on_unread;          /* the journal stands on an entry not emitted yet */
+    const char *start_place; /* where reading started, for the log */
 
     /* Origins (systemd_origin.h). */
     struct journal_numbering *numbering;

@@ -160,21 +160,28 @@ int systemd_journal_position(struct systemd_input *s)
     int exists = cursor ? systemd_cursor_exists(s, cursor) : 0;
     if (systemd_add_matches(s) < 0)
         return -1;
-    if (cursor && exists)
+    if (cursor && exists) {
+        s->start_place = "after its checkpoint";
         return systemd_seek_after(s, cursor);
+    }
     if (cursor) {
         /* Saved as "head" at once, so that a crash before any acknowledgement
          * does not count the same loss again. */
         systemd_cursor_lost(s, cursor);
         s->checkpoint_dirty = true;
+        s->start_place = "at the oldest entry (the checkpoint's entry is gone)";
         return systemd_seek_head(s);
     }
     /* The checkpoint, or a first start with read_from_head, says: the head.
      * A first start saves where it stood at once (done_cursor, or the head),
      * so that a crash before any acknowledgement resumes there too. */
     s->checkpoint_dirty = !s->checkpoint_found;
-    if (s->checkpoint_found || s->opts->read_from_head)
+    if (s->checkpoint_found || s->opts->read_from_head) {
+        s->start_place = s->checkpoint_found ? "at the oldest entry (its checkpoint)"
+                                             : "at the oldest entry (first start, read_from_head)";
         return systemd_seek_head(s);
+    }
+    s->start_place = "at the journal's end (first start)";
     return systemd_seek_tail(s);
 }
 
