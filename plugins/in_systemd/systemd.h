@@ -75,6 +75,8 @@ struct systemd_input {
     struct journal_numbering *numbering;
     uint64_t fallback_epoch; /* when cursors do not parse: a source per run */
     uint64_t fallback_offset;
+    bool warned_cursor_shape; /* logged once each */
+    bool warned_renumbered;
 
     /* The loop. */
     struct loop_timer *work_timer;

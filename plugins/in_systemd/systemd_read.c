@@ -66,19 +66,23 @@ static void systemd_set_origin(struct systemd_input *s, struct record *rec, cons
     uint64_t source, offset;
     bool renumbered = false;
     if (!journal_numbering_origin(s->numbering, cursor, tag, &source, &offset, &renumbered)) {
-        systemd_report(s, "sd_journal_get_cursor", -EPROTO,
-                       "cursor '%s' is not in the shape this build knows; entries are numbered "
-                       "per run, so ids from origins do not stay the same across restarts",
-                       cursor);
+        if (!s->warned_cursor_shape)
+            log_warn(s->in->alias,
+                     "cursor '%s' is not in the shape this build knows; entries are numbered "
+                     "per run, so ids from origins do not stay the same across restarts",
+                     cursor);
+        s->warned_cursor_shape = true;
         systemd_fallback_origin(s, tag, &source, &offset);
     } else if (renumbered) {
         metric_add(s->metrics.renumbered, 1);
-        systemd_report(s, "sd_journal_next", -EEXIST,
-                       "an entry's sequence number (cursor %s) is not above the last one read "
-                       "for its seqnum id (journald before 254 reuses numbers after a restart): "
-                       "it and the entries after it get new ids, so entries read again after a "
-                       "crash may be indexed twice",
-                       cursor);
+        if (!s->warned_renumbered)
+            log_warn(s->in->alias,
+                     "an entry's sequence number (cursor %s) is not above the last one read for "
+                     "its seqnum id (journald before 254 reuses numbers after a restart): it and "
+                     "the entries after it get new ids, so entries read again after a crash may "
+                     "be indexed twice (counted in skiff_systemd_renumbered_total)",
+                     cursor);
+        s->warned_renumbered = true;
     }
     char *copy = xstrdup(cursor);
     if (!journal_ring_push(s->ring, source, offset, copy)) {
