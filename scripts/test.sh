@@ -9,7 +9,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-SKIFF_PACKAGES="$SKIFF_PACKAGES clang libclang-rt-14-dev clang-format"
+# systemd-journal-remote writes the journal files the systemd input's tests read.
+SKIFF_PACKAGES="$SKIFF_PACKAGES clang libclang-rt-14-dev clang-format systemd-journal-remote"
 # node and npm for the manifest checks (tests/manifests), from Debian unless a
 # node is there already (a NodeSource node brings its own npm).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

@@ -2,10 +2,12 @@
 ConfigMap holds its config (config/kubernetes.yaml, config/audit.yaml)
 exactly, the configs pass `skiff --dry-run` with the environment their
 DaemonSet gives them, and the DaemonSets mount the paths the configs'
-defaults point to. (tests/manifests checks the manifests against the
-Kubernetes schema and the security settings the README promises.)"""
+defaults point to (the node's journal and machine id included).
+(tests/manifests checks the manifests against the Kubernetes schema and the
+security settings the README promises.)"""
 
 import os
+import re
 import unittest
 
 import harness
@@ -101,8 +103,14 @@ class Packaging(unittest.TestCase):
         daemonset = read(os.path.join(PACKAGING, "daemonset.yaml"))
         config = read(CONFIG)
         for path in ("/var/log", "/var/lib/skiff", "/etc/skiff/elasticsearch",
-                     "/etc/skiff/skiff.yaml"):
+                     "/etc/skiff/skiff.yaml", "/run/log/journal", "/etc/machine-id"):
             self.assertIn(f"mountPath: {path}", daemonset)
+        # The journal input reads the node's journal (an empty path), which
+        # sd-journal finds by the machine id: both mounted read-only.
+        self.assertIn('path: "${SKIFF_JOURNAL_PATH:-}"', config)
+        for path in ("/run/log/journal", "/etc/machine-id"):
+            self.assertRegex(daemonset, r"mountPath: %s, readOnly: true" % re.escape(path))
+            self.assertIn(f"hostPath: {{ path: {path},", daemonset)
         for default in ("/var/log/containers/*.log", "/var/lib/skiff",
                         "/etc/skiff/elasticsearch/password", "/etc/skiff/elasticsearch/ca.crt"):
             self.assertIn(default, config)

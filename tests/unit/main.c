@@ -52,6 +52,8 @@ int main(void)
     srunner_add_suite(runner, timefmt_suite());
     srunner_add_suite(runner, timefmt_zone_suite());
     srunner_add_suite(runner, storage_suite());
+    srunner_add_suite(runner, systemd_suite());
+    srunner_add_suite(runner, systemd_ring_suite());
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);

@@ -51,5 +51,7 @@ Suite *tail_scan_suite(void);
 Suite *timefmt_suite(void);
 Suite *timefmt_zone_suite(void);
 Suite *storage_suite(void);
+Suite *systemd_suite(void);
+Suite *systemd_ring_suite(void);
 
 #endif
