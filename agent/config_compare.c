@@ -31,6 +31,23 @@ static bool lists_equal(const struct string_list *a, const struct string_list *b
     return true;
 }
 
+/* A map option's entries in the same order too: a dummy input writes its
+ * record's fields in that order. */
+static bool maps_equal(const struct value *a, const struct value *b)
+{
+    if (a->type != VALUE_MAP || b->type != VALUE_MAP)
+        return value_equal(a, b);
+    if (a->as.map.count != b->as.map.count)
+        return false;
+    for (uint32_t i = 0; i < a->as.map.count; i++) {
+        const struct map_entry *x = &a->as.map.entries[i], *y = &b->as.map.entries[i];
+        if (x->key.len != y->key.len || memcmp(x->key.ptr, y->key.ptr, x->key.len) != 0 ||
+            !value_equal(&x->value, &y->value))
+            return false;
+    }
+    return true;
+}
+
 static bool option_equal(const struct option_spec *spec, const void *a, const void *b)
 {
     const void *x = (const char *)a + spec->offset;
@@ -48,7 +65,7 @@ static bool option_equal(const struct option_spec *spec, const void *a, const vo
     case OPT_LIST:
         return lists_equal(x, y);
     case OPT_MAP:
-        return value_equal(x, y);
+        return maps_equal(x, y);
     case OPT_REGEX:
         return text_equal(((const struct option_regex *)x)->pattern,
                           ((const struct option_regex *)y)->pattern);
