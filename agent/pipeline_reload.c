@@ -382,16 +382,19 @@ static void reload_again(struct loop *loop, struct loop_timer *timer, void *data
 void pipeline_reload_done(struct pipeline *p)
 {
     struct reloader *r = p->reloader;
+    size_t held = 0;
     for (struct owned_config **link = &r->configs; *link;) {
         struct owned_config *c = *link;
         if (config_in_use(p, &c->config)) {
             link = &c->next;
+            held++;
             continue;
         }
         *link = c->next;
         config_free(&c->config);
         free(c);
     }
+    log_debug("reload", "done; %zu configurations loaded by reloads are still in use", held);
     if (r->again && !r->next) {
         r->again = false;
         r->next = loop_add_timer(p->loop, 0, 0, reload_again, p);

@@ -152,7 +152,8 @@ static void reroute_all(struct pipeline *p, const struct pipeline_parts *old)
     map_outputs(p, old, map);
     chunk_store_each_sealed(p->store, collect_chunk, &list);
     /* In the order they were made, as the lanes had them. */
-    qsort(list.items, list.count, sizeof *list.items, compare_ids);
+    if (list.count > 1)
+        qsort(list.items, list.count, sizeof *list.items, compare_ids);
     for (size_t i = 0; i < list.count; i++)
         reroute_chunk(p, old, map, list.items[i]);
     for (size_t i = 0; i < list.count; i++) {
