@@ -269,7 +269,7 @@ static void reload_run(struct pipeline *p, struct http_reply *reply)
     char *reason = NULL;
     int listen_fd = -1;
 
-    log_info("reload", "reading %s again", p->config->path);
+    log_debug("reload", "reading %s again", p->config->path);
     if (config_load(p->config->path, &next->config, &diags) < 0) {
         reason = diags_text(p->config->path, &diags);
         free(next);

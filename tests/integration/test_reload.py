@@ -286,8 +286,9 @@ class FailingOutput(ReloadCase):
     def test_delivery_under_way_finishes_and_counts(self):
         """A bulk request is under way (the cluster answers after 3 s) when
         the output is changed to a file: the reload waits for it, a second
-        reload meanwhile is answered 409, and what the request delivered is
-        not written to the file; the records after it are."""
+        reload meanwhile is answered 409 (a SIGHUP is queued), and what the
+        request delivered is not written to the file; the records after it
+        are."""
         es = self.fake_es()
         es.delay = 3.0
         self.tmp = TempDir(self)
@@ -304,6 +305,10 @@ class FailingOutput(ReloadCase):
         status, answer = post_reload(self.port)
         self.assertEqual((status, answer["result"]), (409, "refused"))
         self.assertIn("a reload is under way", answer["reason"])
+        self.skiff.proc.send_signal(signal.SIGHUP)  # queued: runs once this one is done
+        self.http.wait_value("skiff_reloads_total", lambda v: v == 2, 20, "the queued reload",
+                             result="applied")
+        self.assertIn("one more reload follows it", self.skiff.stderr_text())
         wait_for(lambda: harness.count_lines(out) >= 50, 20, "the added input's records",
                  alive=self.skiff)
         self.skiff.assert_exit(self, 0, self.skiff.stop())
@@ -367,6 +372,29 @@ class DuringShutdown(ReloadCase):
         rc = self.skiff.wait_exit(20, "after SIGTERM and SIGHUP")
         self.skiff.assert_exit(self, 0, rc)
         self.assertIn("asked while shutting down: ignored", self.skiff.stderr_text())
+
+    def test_sigterm_while_a_reload_waits(self):
+        """SIGTERM while a reload waits for a bulk request under way (3 s):
+        the request ends and counts (every record once in Elasticsearch,
+        none sent again to the new file output), the input the reload adds
+        does not start, and skiff exits 0."""
+        es = FakeElasticsearch().start()
+        self.addCleanup(es.stop)
+        es.delay = 3.0
+        self.tmp = TempDir(self)
+        out = self.tmp.join("out.log")
+        self.start([dummy(rate=0, count=100)],
+                   [{"name": "elasticsearch", "match": "*", "hosts": [es.url],
+                     "id": "field:seq"}], grace="20s")
+        wait_for(lambda: any(r["path"].endswith("/_bulk") for r in es.requests), 10,
+                 "a bulk request", alive=self.skiff)
+        self.inputs = [dummy(rate=0, count=100), dummy(alias="more", rate=0, count=50)]
+        self.outputs = [file_output(out)]
+        self.write()
+        self.assertEqual(post_reload(self.port)[0], 200)
+        self.skiff.assert_exit(self, 0, self.skiff.stop())
+        self.assertEqual(es.doc_count(), 100)
+        self.assertEqual(tw.read_json_lines(out), [])
 
 
 if __name__ == "__main__":
