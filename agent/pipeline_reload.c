@@ -219,7 +219,7 @@ static void reload_on_grace(struct loop *loop, struct loop_timer *timer, void *d
     log_warn("reload",
              "the old outputs still had %u deliveries under way after service.grace (%.1fs); "
              "they are abandoned, and the new outputs send their chunks",
-             busy, (double)p->config->service.grace_ms / 1000.0);
+             busy, (double)p->reloader->running->grace_ms / 1000.0);
     pipeline_reload_finish(p);
 }
 
@@ -251,12 +251,12 @@ static void reload_commit(struct pipeline *p, struct reload *reload, struct owne
     metric_set(r->load_time, (int64_t)time(NULL));
     r->running = reload;
     reload->started_ms = loop_now_ms(p->loop);
+    reload->grace_ms = next->config.service.grace_ms;
     p->outputs_closing = true;
     output_worker_finish(p->worker);
     loop_watch_fd(p->loop, output_worker_completion_fd(p->worker), LOOP_READABLE,
                   reload_on_completion, p);
-    reload->grace_timer =
-        loop_add_timer(p->loop, next->config.service.grace_ms, 0, reload_on_grace, p);
+    reload->grace_timer = loop_add_timer(p->loop, reload->grace_ms, 0, reload_on_grace, p);
 }
 
 /* Loads, compares, builds and commits; answers `reply` (NULL for SIGHUP). */
@@ -369,6 +369,10 @@ static bool config_in_use(const struct pipeline *p, const struct config *config)
         if (p->parsers[i]->service == &config->service)
             return true;
     }
+    for (size_t i = 0; i < p->orphan_parser_count; i++) {
+        if (p->orphan_parsers[i]->service == &config->service)
+            return true;
+    }
     return false;
 }
 
@@ -379,7 +383,7 @@ static void reload_again(struct loop *loop, struct loop_timer *timer, void *data
     pipeline_reload_signal(p);
 }
 
-void pipeline_reload_done(struct pipeline *p)
+void pipeline_reload_collect(struct pipeline *p)
 {
     struct reloader *r = p->reloader;
     size_t held = 0;
@@ -394,7 +398,13 @@ void pipeline_reload_done(struct pipeline *p)
         config_free(&c->config);
         free(c);
     }
-    log_debug("reload", "done; %zu configurations loaded by reloads are still in use", held);
+    log_debug("reload", "%zu configurations loaded by reloads are still in use", held);
+}
+
+void pipeline_reload_done(struct pipeline *p)
+{
+    struct reloader *r = p->reloader;
+    pipeline_reload_collect(p);
     if (r->again && !r->next) {
         r->again = false;
         r->next = loop_add_timer(p->loop, 0, 0, reload_again, p);

@@ -44,6 +44,7 @@ struct reload {
     struct pipeline_parts parts; /* the new ones meanwhile */
     struct loop_timer *grace_timer;
     int64_t started_ms;
+    int64_t grace_ms;        /* the new config's service.grace */
     int *input_from;         /* config_diff's: per new input, the old one it keeps */
     struct instance **added; /* new inputs, initialised, started by the swap */
     size_t added_count;
@@ -83,8 +84,9 @@ void reload_inputs_hold_parsers(struct pipeline *p, struct instance *const *kept
  * parts take over, each chunk not yet delivered is routed again by its tag,
  * and the old parts are destroyed. */
 void pipeline_reload_finish(struct pipeline *p);
-/* pipeline_reload.c: frees the configs no instance runs on any more, and
- * starts the reload a SIGHUP asked for meanwhile. */
+/* pipeline_reload.c: frees the configs no instance runs on any more. */
+void pipeline_reload_collect(struct pipeline *p);
+/* The same, then starts the reload a SIGHUP asked for meanwhile. */
 void pipeline_reload_done(struct pipeline *p);
 
 #endif

@@ -258,11 +258,16 @@ void pipeline_retire_check(struct pipeline *p)
     /* During a reload's wait the swap does it; at shutdown pipeline_destroy. */
     if (p->stopping || (p->reloader && p->reloader->running))
         return;
+    bool retired = false;
     for (size_t i = 0; i < p->input_count; i++) {
         struct instance *in = p->inputs[i];
         if (in && in->core->retiring && chunk_store_queue_empty(p->store, (unsigned)i) &&
-            !has_open_chunks(p, (unsigned)i))
+            !has_open_chunks(p, (unsigned)i)) {
             retire_slot(p, (unsigned)i);
+            retired = true;
+        }
     }
     release_orphan_parsers(p);
+    if (retired)
+        pipeline_reload_collect(p);
 }

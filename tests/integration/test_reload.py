@@ -317,6 +317,28 @@ class FailingOutput(ReloadCase):
         self.assertEqual(sorted(r["seq"] for r in records), list(range(50)))
         self.assertTrue(all(r.get("more") for r in records))
 
+    def test_grace_over_abandons_the_delivery_under_way(self):
+        """The bulk request under way outlasts service.grace (1 s): the
+        reload abandons it, and the new output takes the chunk whole."""
+        es = self.fake_es()
+        es.delay = 6.0
+        self.tmp = TempDir(self)
+        out = self.tmp.join("out.log")
+        self.start([dummy(rate=0, count=100)], [self.es_output(es)], grace="1s")
+        wait_for(lambda: any(r["path"].endswith("/_bulk") for r in es.requests), 10,
+                 "a bulk request", alive=self.skiff)
+        self.outputs = [file_output(out, alias="main")]
+        self.write()
+        started = time.monotonic()
+        self.assertEqual(post_reload(self.port)[0], 200)
+        wait_for(lambda: harness.count_lines(out) >= 100, 10, "100 records in the file",
+                 alive=self.skiff)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertIn("the old outputs still had 1 deliveries under way after service.grace "
+                      "(1.0s)", self.skiff.stderr_text())
+        self.skiff.assert_exit(self, 0, self.skiff.stop())
+        self.assertEqual(sorted(r["seq"] for r in tw.read_json_lines(out)), list(range(100)))
+
 
 class Endpoint(ReloadCase):
 
