@@ -266,6 +266,33 @@ int chunk_file_mark_done(const char *dir, uint64_t id, const char *output, bool 
     return rc;
 }
 
+int chunk_file_set_outputs(const char *dir, uint64_t id, const char *const *outputs,
+                           size_t output_count, bool sync, char **error)
+{
+    char *path = chunk_file_path(dir, id);
+    struct chunk *chunk;
+    struct chunk_file_info info;
+    bool damaged;
+    int rc = chunk_file_read(path, &chunk, &info, &damaged, error);
+    free(path);
+    if (rc < 0)
+        return -1;
+    if (damaged) {
+        errno = EBADMSG;
+        rc = -1; /* the message says what is damaged */
+    } else {
+        bool *done = xcalloc(output_count ? output_count : 1, sizeof *done);
+        rc = chunk_file_save(dir, chunk, info.input_alias, outputs, done, output_count, sync, false,
+                             error);
+        free(done);
+    }
+    int saved = errno;
+    chunk_free(chunk);
+    chunk_file_info_free(&info);
+    errno = saved;
+    return rc;
+}
+
 int chunk_file_remove(const char *dir, uint64_t id)
 {
     char *path = chunk_file_path(dir, id);

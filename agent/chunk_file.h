@@ -63,6 +63,13 @@ int chunk_file_write(const char *dir, const struct chunk *chunk, const char *inp
  * never a mix. */
 int chunk_file_mark_done(const char *dir, uint64_t id, const char *output, bool sync, char **error);
 
+/* Routes chunk `id` to `outputs` instead (none of them done yet), by
+ * rewriting DIR/<id>.chunk atomically, as a reload re-routes it. Returns 0,
+ * or -1 with errno set and a message (EBADMSG if the file is damaged); the
+ * file then holds the old list or the new one. */
+int chunk_file_set_outputs(const char *dir, uint64_t id, const char *const *outputs,
+                           size_t output_count, bool sync, char **error);
+
 /* Removes DIR/<id>.chunk. Returns 0, also if it was already gone, or -1 with
  * errno set. The folder is not fsynced: a removal lost in a crash only means
  * the chunk is sent again. */

@@ -258,3 +258,15 @@ void chunk_store_each_sealed(const struct chunk_store *store,
             fn(c, data);
     }
 }
+
+unsigned chunk_store_add_queue(struct chunk_store *store)
+{
+    store->sealed = xrealloc(store->sealed, (store->queue_count + 1) * sizeof *store->sealed);
+    store->sealed[store->queue_count] = (struct sealed_queue){0};
+    return (unsigned)store->queue_count++;
+}
+
+bool chunk_store_queue_empty(const struct chunk_store *store, unsigned queue)
+{
+    return store->sealed[queue].head == NULL;
+}

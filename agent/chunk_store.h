@@ -25,6 +25,10 @@ struct chunk_store_hooks {
 /* One queue per input, plus any more the caller wants (chunks replayed from
  * disk go to their own). */
 struct chunk_store *chunk_store_create(size_t queue_count);
+/* One more queue (a reload added an input); returns its index. */
+unsigned chunk_store_add_queue(struct chunk_store *store);
+/* True when every sealed chunk of `queue` was released. */
+bool chunk_store_queue_empty(const struct chunk_store *store, unsigned queue);
 /* Frees every open and sealed chunk. */
 void chunk_store_destroy(struct chunk_store *store);
 

@@ -16,7 +16,8 @@ static const struct option_spec http_options[] = {
     {.name = "listen",
      .type = OPT_STRING,
      .offset = offsetof(struct http_config, listen),
-     .description = "host:port of the /metrics, /healthz and /readyz server; unset = no server"},
+     .description = "host:port of the /metrics, /healthz, /readyz and /reload server; unset = no "
+                    "server"},
     {0},
 };
 
@@ -89,8 +90,9 @@ const struct option_spec service_options[] = {
      .min = 0,
      .max = 600000,
      .offset = offsetof(struct service_config, grace_ms),
-     .description =
-         "on SIGTERM or SIGINT, how long the outputs may take to deliver what is buffered"},
+     .description = "on SIGTERM or SIGINT, how long the outputs may take to deliver what is "
+                    "buffered; on a reload, how long the old outputs may take to finish what "
+                    "they are sending"},
     {.name = "http",
      .type = OPT_SECTION,
      .section = http_options,

@@ -161,6 +161,15 @@ void delivery_done(struct delivery *delivery, enum delivery_result result, const
 {
     struct instance *out = delivery->output;
 
+    if (result == DELIVERY_RETRY && delivery->no_retry) {
+        /* A reload replaces the output: the new one sends the chunk. */
+        log_warn(out->alias, "chunk %llu (tag %s, %u records): %s; the reloaded outputs send it",
+                 (unsigned long long)delivery->chunk->id, delivery->chunk->tag,
+                 delivery->chunk->record_count, reason ? reason : "failed");
+        delivery->abandoned = true;
+        delivery->on_end(delivery, delivery->end_data);
+        return;
+    }
     if (result == DELIVERY_RETRY && delivery_retries_left(delivery)) {
         delivery_schedule_retry(delivery, reason);
         return;

@@ -29,7 +29,8 @@ struct delivery {
     void *end_data;
     unsigned attempts; /* flushes started */
     enum delivery_result result;
-    bool abandoned; /* still unsent when the worker stopped */
+    bool abandoned; /* still unsent when the worker stopped or finished */
+    bool no_retry;  /* the worker is finishing: a retry ends it abandoned instead */
     struct loop_timer *retry_timer;
     int64_t retry_after_ms; /* the output asked the next retry to wait this long */
     uint64_t *records_done; /* bitmap by record index, allocated on first mark */

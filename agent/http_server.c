@@ -1,6 +1,7 @@
 /* The monitoring HTTP server (see http_server.h): accepts on the loop, reads one
  * request head, answers from a route table and closes. No keep-alive, no
- * request bodies, no chunked encoding: scrapers and probes need none of them. */
+ * request bodies, no chunked encoding: scrapers and probes need none of them,
+ * nor does POST /reload. The listen address is http_listen.c's. */
 #include "http_server.h"
 
 #include "log.h"
@@ -8,9 +9,6 @@
 #include "xalloc.h"
 
 #include <errno.h>
-#include <netdb.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +19,6 @@ enum {
     HTTP_MAX_REQUEST = 8192,
     HTTP_MAX_CLIENTS = 64,
     HTTP_CLIENT_TIMEOUT_MS = 5000,
-    HTTP_BACKLOG = 64,
     HTTP_ACCEPT_RETRY_MS = 1000,
 };
 
@@ -29,6 +26,7 @@ struct http_route {
     char *path;
     http_handler *handler;
     void *data;
+    bool post; /* POST only; otherwise GET and HEAD */
 };
 
 struct http_conn {
@@ -59,185 +57,76 @@ struct http_server {
 
 static void on_listener_readable(struct loop *loop, int fd, unsigned events, void *data);
 
-/* ---- listening ---- */
-
-static bool port_parse(const char *text, char *port, size_t size)
+/* Stops accepting on the current listener, if any. */
+static void listener_close(struct http_server *server)
 {
-    size_t len = strlen(text);
-    if (len == 0 || len >= size || strspn(text, "0123456789") != len || atol(text) > 65535)
-        return false;
-    memcpy(port, text, len + 1);
-    return true;
+    loop_cancel_timer(server->loop, server->accept_retry);
+    server->accept_retry = NULL;
+    if (server->listen_fd < 0)
+        return;
+    loop_unwatch_fd(server->loop, server->listen_fd);
+    close(server->listen_fd);
+    server->listen_fd = -1;
+    server->port = 0;
 }
 
-/* Splits "host:port", "[v6]:port" or ":port" into a malloc'ed host ("" for
- * all addresses) and the port digits. Unbracketed IPv6 is refused because its
- * last colon is ambiguous. */
-static bool listen_split(const char *listen, char **host, char *port, size_t port_size,
-                         bool *bracketed)
+int http_server_relisten(struct http_server *server, int fd, const char *listen, char **error)
 {
-    const char *start = listen, *end, *colon;
-    *bracketed = listen[0] == '[';
-    if (*bracketed) {
-        start = listen + 1;
-        end = strchr(start, ']');
-        if (!end || end == start || end[1] != ':')
-            return false;
-        colon = end + 1;
-    } else {
-        colon = strrchr(listen, ':');
-        if (!colon || memchr(listen, ':', (size_t)(colon - listen)))
-            return false;
-        end = colon;
-    }
-    if (!port_parse(colon + 1, port, port_size))
-        return false;
-    *host = xstrndup(start, (size_t)(end - start));
-    return true;
-}
-
-static bool host_name_ok(const char *host)
-{
-    size_t len = strlen(host);
-    if (len > 253 || host[0] == '-' || host[0] == '.')
-        return false;
-    for (const char *c = host; *c; c++) {
-        bool alnum =
-            (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9');
-        if (!alnum && *c != '-' && *c != '.')
-            return false;
-    }
-    return true;
-}
-
-/* Digits and dots are an IPv4 address, never a name: "999.1.1.1" is refused. */
-static const char *listen_host_problem(const char *host, bool bracketed)
-{
-    unsigned char address[sizeof(struct in6_addr)];
-    if (bracketed)
-        return inet_pton(AF_INET6, host, address) == 1 ? NULL : "not an IPv6 address";
-    if (host[0] == '\0')
-        return NULL;
-    if (strspn(host, "0123456789.") == strlen(host))
-        return inet_pton(AF_INET, host, address) == 1 ? NULL : "not an IPv4 address";
-    return host_name_ok(host) ? NULL : "not a host name";
-}
-
-int http_listen_check(const char *listen, char **error)
-{
-    char *host;
-    char port[6];
-    bool bracketed;
-    if (!listen_split(listen, &host, port, sizeof port, &bracketed)) {
-        *error = xasprintf("'%s' is not host:port, [ipv6]:port or :port with a port of 0 to "
-                           "65535 (e.g. 0.0.0.0:2020, 127.0.0.1:2020, [::1]:2020)",
-                           listen);
+    int port = fd >= 0 ? http_listener_port(fd) : 0;
+    if (fd >= 0 && (port < 0 || loop_watch_fd(server->loop, fd, LOOP_READABLE, on_listener_readable,
+                                              server) < 0)) {
+        *error = xasprintf("http: listen on %s: %s", listen, strerror(errno));
+        close(fd);
         return -1;
     }
-    const char *problem = listen_host_problem(host, bracketed);
-    if (problem)
-        *error = xasprintf("'%s': the host '%s' is %s", listen, host, problem);
-    free(host);
-    return problem ? -1 : 0;
-}
-
-/* No host means all IPv4 addresses; brackets mean an IPv6 literal. */
-static int listen_family(const char *host, bool bracketed)
-{
-    if (host[0] == '\0')
-        return AF_INET;
-    return bracketed ? AF_INET6 : AF_UNSPEC;
-}
-
-static int listen_resolve(const char *listen, struct addrinfo **result, char **error)
-{
-    char *host;
-    char port[6];
-    bool bracketed;
-    if (!listen_split(listen, &host, port, sizeof port, &bracketed)) {
-        *error = xasprintf("http: listen on %s: expected host:port, [ipv6]:port or :port", listen);
-        return -1;
-    }
-    struct addrinfo hints = {
-        .ai_flags = AI_PASSIVE | AI_NUMERICSERV | (bracketed ? AI_NUMERICHOST : 0),
-        .ai_family = listen_family(host, bracketed),
-        .ai_socktype = SOCK_STREAM,
-    };
-    int rc = getaddrinfo(host[0] == '\0' ? NULL : host, port, &hints, result);
-    free(host);
-    if (rc != 0) {
-        *error = xasprintf("http: listen on %s: %s", listen, gai_strerror(rc));
-        return -1;
-    }
+    listener_close(server);
+    server->listen_fd = fd;
+    server->port = port;
+    if (fd >= 0)
+        log_info("http", "listening on %s (port %d)", listen, port);
     return 0;
 }
 
-static int listener_open(const struct addrinfo *ai)
+struct http_server *http_server_create(struct loop *loop)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0)
-        return -1;
-    int one = 1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, HTTP_BACKLOG) < 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    return fd;
-}
-
-static int listener_port(int fd)
-{
-    struct sockaddr_storage addr;
-    socklen_t len = sizeof addr;
-    if (getsockname(fd, (struct sockaddr *)&addr, &len) < 0)
-        return -1;
-    if (addr.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&addr)->sin_port);
-}
-
-static int listener_bind(const char *listen, char **error)
-{
-    struct addrinfo *ai;
-    if (listen_resolve(listen, &ai, error) < 0)
-        return -1;
-    int fd = listener_open(ai);
-    freeaddrinfo(ai);
-    if (fd < 0)
-        *error = xasprintf("http: listen on %s: %s", listen, strerror(errno));
-    return fd;
+    struct http_server *server = xcalloc(1, sizeof *server);
+    server->loop = loop;
+    server->listen_fd = -1;
+    return server;
 }
 
 struct http_server *http_server_start(struct loop *loop, const char *listen, char **error)
 {
-    int fd = listener_bind(listen, error);
+    int fd = http_listener_open(listen, error);
     if (fd < 0)
         return NULL;
-    struct http_server *server = xcalloc(1, sizeof *server);
-    server->loop = loop;
-    server->listen_fd = fd;
-    server->port = listener_port(fd);
-    if (server->port < 0 ||
-        loop_watch_fd(loop, fd, LOOP_READABLE, on_listener_readable, server) < 0) {
-        *error = xasprintf("http: listen on %s: %s", listen, strerror(errno));
-        close(fd);
+    struct http_server *server = http_server_create(loop);
+    if (http_server_relisten(server, fd, listen, error) < 0) {
         free(server);
         return NULL;
     }
-    log_info("http", "listening on %s (port %d)", listen, server->port);
     return server;
+}
+
+static void route_add(struct http_server *server, const char *path, http_handler *handler,
+                      void *data, bool post)
+{
+    server->routes =
+        xgrow(server->routes, &server->routes_cap, server->routes_len + 1, sizeof *server->routes);
+    server->routes[server->routes_len++] =
+        (struct http_route){.path = xstrdup(path), .handler = handler, .data = data, .post = post};
 }
 
 void http_server_route(struct http_server *server, const char *path, http_handler *handler,
                        void *data)
 {
-    server->routes =
-        xgrow(server->routes, &server->routes_cap, server->routes_len + 1, sizeof *server->routes);
-    server->routes[server->routes_len++] =
-        (struct http_route){.path = xstrdup(path), .handler = handler, .data = data};
+    route_add(server, path, handler, data, false);
+}
+
+void http_server_route_post(struct http_server *server, const char *path, http_handler *handler,
+                            void *data)
+{
+    route_add(server, path, handler, data, true);
 }
 
 int http_server_port(const struct http_server *server)
@@ -348,6 +237,8 @@ static const struct {
     {403, "Forbidden"},
     {404, "Not Found"},
     {405, "Method Not Allowed"},
+    {409, "Conflict"},
+    {422, "Unprocessable Content"},
     {429, "Too Many Requests"},
     {431, "Request Header Fields Too Large"},
     {500, "Internal Server Error"},
@@ -363,27 +254,29 @@ static const char *reason_phrase(int status)
     return "Unknown";
 }
 
+/* `allow` is the Allow header of a 405. */
 static void client_respond(struct http_conn *client, const struct http_reply *response,
-                           bool with_body)
+                           bool with_body, const char *allow)
 {
     struct buf *out = &client->response;
     const char *type =
         response->content_type ? response->content_type : "text/plain; charset=utf-8";
     buf_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n",
                response->status, reason_phrase(response->status), type, response->body.len);
-    if (response->status == 405)
-        buf_append_str(out, "Allow: GET, HEAD\r\n");
+    if (response->status == 405 && allow)
+        buf_printf(out, "Allow: %s\r\n", allow);
     buf_append_str(out, "Connection: close\r\n\r\n");
     if (with_body)
         buf_append(out, response->body.data, response->body.len);
     client_flush(client);
 }
 
-static void client_respond_error(struct http_conn *client, int status, bool with_body)
+static void client_respond_error(struct http_conn *client, int status, bool with_body,
+                                 const char *allow)
 {
     struct http_reply response = {.status = status, .body = BUF_INIT};
     buf_printf(&response.body, "%s\n", reason_phrase(status));
-    client_respond(client, &response, with_body);
+    client_respond(client, &response, with_body, allow);
     buf_free(&response.body);
 }
 
@@ -399,19 +292,20 @@ static const struct http_route *route_find(const struct http_server *server, con
 static void client_serve(struct http_conn *client, const char *method, char *target)
 {
     bool head = strcmp(method, "HEAD") == 0;
-    if (!head && strcmp(method, "GET") != 0) {
-        client_respond_error(client, 405, true);
-        return;
-    }
+    bool get = head || strcmp(method, "GET") == 0;
     target[strcspn(target, "?")] = '\0';
     const struct http_route *route = route_find(client->server, target);
     if (!route) {
-        client_respond_error(client, 404, !head);
+        client_respond_error(client, get ? 404 : 405, !head, "GET, HEAD");
+        return;
+    }
+    if (route->post ? strcmp(method, "POST") != 0 : !get) {
+        client_respond_error(client, 405, !head, route->post ? "POST" : "GET, HEAD");
         return;
     }
     struct http_reply response = {.status = 200, .body = BUF_INIT};
     route->handler(target, &response, route->data);
-    client_respond(client, &response, !head);
+    client_respond(client, &response, !head, NULL);
     buf_free(&response.body);
 }
 
@@ -425,7 +319,7 @@ static void client_handle(struct http_conn *client)
     char *target = strchr(line, ' ');
     char *version = target ? strchr(target + 1, ' ') : NULL;
     if (!version || strncmp(version + 1, "HTTP/1.", 7) != 0) {
-        client_respond_error(client, 400, true);
+        client_respond_error(client, 400, true, NULL);
         return;
     }
     *target++ = '\0';
@@ -447,7 +341,7 @@ static void on_client_readable(struct loop *loop, int fd, unsigned events, void 
     for (;;) {
         size_t room = HTTP_MAX_REQUEST - client->request_len;
         if (room == 0) {
-            client_respond_error(client, 431, true);
+            client_respond_error(client, 431, true, NULL);
             return;
         }
         ssize_t n = read(fd, client->request + client->request_len, room);
@@ -538,9 +432,7 @@ void http_server_stop(struct http_server *server)
         return;
     while (server->clients)
         client_close(server->clients);
-    loop_cancel_timer(server->loop, server->accept_retry);
-    loop_unwatch_fd(server->loop, server->listen_fd);
-    close(server->listen_fd);
+    listener_close(server);
     for (size_t i = 0; i < server->routes_len; i++)
         free(server->routes[i].path);
     free(server->routes);

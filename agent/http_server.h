@@ -1,5 +1,6 @@
-/* A small HTTP/1.1 server on the pipeline loop for /metrics, /healthz and
- * /readyz. GET and HEAD only, one request per connection, bounded request size,
+/* A small HTTP/1.1 server on the pipeline loop for /metrics, /healthz,
+ * /readyz and /reload. GET and HEAD, or POST for the routes that take it (no
+ * request body is read), one request per connection, bounded request size,
  * bounded number of clients, idle clients dropped after a timeout. Not a
  * general web server. */
 #ifndef SKIFF_HTTP_SERVER_H
@@ -27,10 +28,27 @@ struct http_server *http_server_start(struct loop *loop, const char *listen, cha
  * bracketed IPv6 literal or a host name. Returns 0, or -1 with a malloc'ed
  * message in *error that says what is wrong. */
 int http_listen_check(const char *listen, char **error);
-/* Adds a handler for an exact path. Other paths answer 404. */
+/* A server that does not listen yet (see http_server_relisten). */
+struct http_server *http_server_create(struct loop *loop);
+/* Binds `listen` and returns the listening socket (non-blocking), or -1 with
+ * a malloc'ed message in *error. http_server_start does it; a reload does it
+ * before it commits to a new address. */
+int http_listener_open(const char *listen, char **error);
+/* The port a listening socket is bound to, or -1. */
+int http_listener_port(int fd);
+/* Makes `fd` (from http_listener_open, or -1 to stop listening) the server's
+ * listener, closing the one it had; clients already connected are answered
+ * as before. Returns 0, or -1 with a message (then `fd` is closed and the
+ * old listener kept). */
+int http_server_relisten(struct http_server *server, int fd, const char *listen, char **error);
+/* Adds a handler for an exact path, for GET and HEAD; other methods answer
+ * 405 with `Allow: GET, HEAD`. Other paths answer 404. */
 void http_server_route(struct http_server *server, const char *path, http_handler *handler,
                        void *data);
-/* The port actually bound (useful with port 0). */
+/* The same for POST only: other methods answer 405 with `Allow: POST`. */
+void http_server_route_post(struct http_server *server, const char *path, http_handler *handler,
+                            void *data);
+/* The port actually bound (useful with port 0); 0 while not listening. */
 int http_server_port(const struct http_server *server);
 /* Closes the listener and every client. */
 void http_server_stop(struct http_server *server);

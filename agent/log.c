@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,14 @@
 #include <unistd.h>
 
 static _Atomic int current_level = LOG_INFO;
+
+/* Error lines this thread logs between log_capture_start and log_capture_end,
+ * as "component: message; ...", cut at its size. */
+static _Thread_local struct {
+    bool on;
+    size_t len;
+    char text[1024];
+} capture;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -40,6 +49,28 @@ const char *log_level_name(enum log_level level)
     return level_names[level];
 }
 
+void log_capture_start(void)
+{
+    capture.on = true;
+    capture.len = 0;
+    capture.text[0] = '\0';
+}
+
+char *log_capture_end(void)
+{
+    capture.on = false;
+    return capture.len ? strdup(capture.text) : NULL;
+}
+
+static void log_capture(const char *component, const char *message)
+{
+    size_t room = sizeof capture.text - capture.len;
+    int n = snprintf(capture.text + capture.len, room, "%s%s: %s", capture.len ? "; " : "",
+                     component, message);
+    if (n > 0)
+        capture.len += (size_t)n < room ? (size_t)n : room - 1;
+}
+
 void log_write(enum log_level level, const char *component, const char *fmt, ...)
 {
     if ((int)level > atomic_load(&current_level))
@@ -60,6 +91,8 @@ void log_write(enum log_level level, const char *component, const char *fmt, ...
     va_end(ap);
     if (n < 0)
         n = 0;
+    if (capture.on && level == LOG_ERROR)
+        log_capture(component, line + len);
     len += (size_t)n;
     if (len > sizeof line - 2) {
         /* Truncated: mark it so a reader knows the line was cut. */

@@ -18,6 +18,13 @@ const char *log_level_name(enum log_level level);
 void log_write(enum log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Keeps the error lines this thread logs from now on, as well as writing
+ * them, so that a caller can also report them elsewhere (a refused reload's
+ * HTTP answer). log_capture_end returns them malloc'ed, "component: message;
+ * ...", or NULL when there were none, and stops keeping them. */
+void log_capture_start(void);
+char *log_capture_end(void);
+
 #define log_error(component, ...) log_write(LOG_ERROR, component, __VA_ARGS__)
 #define log_warn(component, ...) log_write(LOG_WARN, component, __VA_ARGS__)
 #define log_info(component, ...) log_write(LOG_INFO, component, __VA_ARGS__)

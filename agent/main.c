@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,8 @@ struct cli {
 
 static void print_help(FILE *out)
 {
-    fprintf(out, "Usage: skiff -c FILE              run the pipeline until SIGTERM or SIGINT\n"
+    fprintf(out, "Usage: skiff -c FILE              run the pipeline until SIGTERM or SIGINT;\n"
+                 "                                  SIGHUP or POST /reload reloads FILE\n"
                  "       skiff --dry-run -c FILE    check FILE and exit (0 valid, 2 invalid)\n"
                  "       skiff --list-plugins       list the built-in plugins\n"
                  "       skiff --describe PLUGIN    print a plugin's options\n"
@@ -197,9 +199,21 @@ static void raise_fd_limit(void)
     }
 }
 
+/* SIGHUP reloads once the pipeline runs (pipeline_reload.c); one that comes
+ * while the config loads waits for it rather than ending the process. */
+static void defer_sighup(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 static int run(const struct cli *cli)
 {
     struct config config;
+    if (cli->command == CMD_RUN)
+        defer_sighup();
     if (load_config(cli->config_path, &config) < 0)
         return EXIT_USAGE;
     if (cli->command == CMD_DRY_RUN) {

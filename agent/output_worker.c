@@ -34,10 +34,13 @@ struct output_worker {
     unsigned random_state;
     struct dead_letter *dead_letter;
 
-    pthread_mutex_t lock;       /* guards the two lists and `stopping` */
+    pthread_mutex_t lock;       /* guards the two lists and the three flags */
     struct delivery *incoming;  /* pipeline -> worker, newest first */
     struct delivery *completed; /* worker -> pipeline */
     bool stopping;
+    bool finish_asked; /* output_worker_finish */
+    bool finished;     /* the thread has ended */
+    bool finishing;    /* output thread's copy of finish_asked */
     int incoming_fd;   /* eventfd: work arrived or stop requested */
     int completion_fd; /* eventfd: deliveries finished */
 };
@@ -84,9 +87,9 @@ static void worker_complete(struct output_worker *worker, struct delivery *deliv
     eventfd_signal(worker->completion_fd);
 }
 
-static void queue_dispatch(struct output_queue *queue)
+static void queue_dispatch(struct output_worker *worker, struct output_queue *queue)
 {
-    if (queue->dispatching)
+    if (queue->dispatching || worker->finishing)
         return; /* a flush finished synchronously: the outer loop goes on */
     queue->dispatching = true;
     while (queue->head && queue->in_flight < queue->output->max_in_flight) {
@@ -106,14 +109,62 @@ static struct output_queue *worker_queue(struct output_worker *worker, struct in
     return &worker->queues[output->index];
 }
 
-/* delivery.c calls this when a delivery ended (delivered or given up on). */
+/* While finishing: the thread ends once no attempt is running. */
+static void worker_maybe_finished(struct output_worker *worker)
+{
+    for (size_t i = 0; i < worker->queue_count; i++) {
+        if (worker->queues[i].active_count > 0)
+            return;
+    }
+    loop_stop(worker->loop);
+}
+
+/* delivery.c calls this when a delivery ended (delivered, given up on, or
+ * abandoned because the worker is finishing). */
 static void worker_on_delivery_end(struct delivery *delivery, void *data)
 {
     struct output_worker *worker = data;
     struct output_queue *queue = worker_queue(worker, delivery->output);
     queue_deactivate(queue, delivery);
     worker_complete(worker, delivery);
-    queue_dispatch(queue);
+    queue_dispatch(worker, queue);
+    if (worker->finishing)
+        worker_maybe_finished(worker);
+}
+
+static void worker_abandon(struct output_worker *worker, struct delivery *delivery)
+{
+    if (delivery->retry_timer)
+        loop_cancel_timer(worker->loop, delivery->retry_timer);
+    delivery->retry_timer = NULL;
+    delivery->abandoned = true;
+    worker_complete(worker, delivery);
+}
+
+/* output_worker_finish reached the thread: what waits goes back now, what
+ * is being attempted goes back when its attempt ends. */
+static void worker_begin_finish(struct output_worker *worker)
+{
+    worker->finishing = true;
+    for (size_t i = 0; i < worker->queue_count; i++) {
+        struct output_queue *queue = &worker->queues[i];
+        while (queue->head) {
+            struct delivery *d = queue->head;
+            queue->head = d->next;
+            worker_abandon(worker, d);
+        }
+        queue->tail = NULL;
+        for (unsigned a = queue->active_count; a-- > 0;) {
+            struct delivery *d = queue->active[a];
+            if (d->retry_timer) {
+                queue_deactivate(queue, d);
+                worker_abandon(worker, d);
+            } else {
+                d->no_retry = true;
+            }
+        }
+    }
+    worker_maybe_finished(worker);
 }
 
 static void worker_take_incoming(struct output_worker *worker)
@@ -121,6 +172,7 @@ static void worker_take_incoming(struct output_worker *worker)
     pthread_mutex_lock(&worker->lock);
     struct delivery *list = worker->incoming;
     bool stopping = worker->stopping;
+    bool finish = worker->finish_asked;
     worker->incoming = NULL;
     pthread_mutex_unlock(&worker->lock);
 
@@ -147,8 +199,12 @@ static void worker_take_incoming(struct output_worker *worker)
         loop_stop(worker->loop);
         return;
     }
+    if (finish && !worker->finishing) {
+        worker_begin_finish(worker);
+        return;
+    }
     for (size_t i = 0; i < worker->queue_count; i++)
-        queue_dispatch(&worker->queues[i]);
+        queue_dispatch(worker, &worker->queues[i]);
 }
 
 static void worker_on_incoming(struct loop *loop, int fd, unsigned events, void *data)
@@ -162,20 +218,13 @@ static void worker_abandon_all(struct output_worker *worker)
 {
     for (size_t i = 0; i < worker->queue_count; i++) {
         struct output_queue *queue = &worker->queues[i];
-        while (queue->active_count > 0) {
-            struct delivery *d = queue->active[--queue->active_count];
-            if (d->retry_timer)
-                loop_cancel_timer(worker->loop, d->retry_timer);
-            d->retry_timer = NULL;
-            d->abandoned = true;
-            worker_complete(worker, d);
-        }
+        while (queue->active_count > 0)
+            worker_abandon(worker, queue->active[--queue->active_count]);
         queue->in_flight = 0;
         while (queue->head) {
             struct delivery *d = queue->head;
             queue->head = d->next;
-            d->abandoned = true;
-            worker_complete(worker, d);
+            worker_abandon(worker, d);
         }
         queue->tail = NULL;
     }
@@ -191,6 +240,10 @@ static void *worker_main(void *arg)
         if (out->plugin->destroy)
             out->plugin->destroy(out);
     }
+    pthread_mutex_lock(&worker->lock);
+    worker->finished = true;
+    pthread_mutex_unlock(&worker->lock);
+    eventfd_signal(worker->completion_fd);
     return NULL;
 }
 
@@ -265,6 +318,22 @@ struct delivery *output_worker_take_completed(struct output_worker *worker)
     worker->completed = NULL;
     pthread_mutex_unlock(&worker->lock);
     return list;
+}
+
+void output_worker_finish(struct output_worker *worker)
+{
+    pthread_mutex_lock(&worker->lock);
+    worker->finish_asked = true;
+    pthread_mutex_unlock(&worker->lock);
+    eventfd_signal(worker->incoming_fd);
+}
+
+bool output_worker_finished(struct output_worker *worker)
+{
+    pthread_mutex_lock(&worker->lock);
+    bool finished = worker->finished || !worker->started;
+    pthread_mutex_unlock(&worker->lock);
+    return finished;
 }
 
 void output_worker_stop(struct output_worker *worker)

@@ -1,7 +1,8 @@
 /* The pipeline thread: builds the instances from the config, runs inputs and
  * filters on its event loop, routes records into chunks, seals chunks on size
  * or on the flush timer, hands them to the output thread, releases them as
- * outputs finish, and runs the shutdown sequence on SIGTERM/SIGINT.
+ * outputs finish, and runs the shutdown sequence on SIGTERM/SIGINT (SIGHUP
+ * reloads: pipeline_reload.c).
  * Backpressure and acknowledgements live here; chunk bookkeeping lives in
  * chunk_store.c and the output side in output_worker.c. */
 #include "pipeline_internal.h"
@@ -57,8 +58,8 @@ static void pipeline_seal_deferred(struct pipeline *p)
 {
     p->seal_pending = false;
     for (size_t i = 0; i < p->input_count; i++) {
-        struct instance *in = &p->inputs[i];
-        if (!in->core->seal_pending)
+        struct instance *in = p->inputs[i];
+        if (!in || !in->core->seal_pending)
             continue;
         pipeline_seal_input(p, (unsigned)i);
         if (!in->core->paused && !p->stopping && input_must_wait(in))
@@ -251,7 +252,10 @@ void filter_hold(struct instance *filter, struct instance *input, int64_t bytes)
 static void pipeline_stop_inputs(struct pipeline *p)
 {
     for (size_t i = 0; i < p->input_count; i++) {
-        struct instance *in = &p->inputs[i];
+        struct instance *in = p->inputs[i];
+        if (!in || in->core->stopped)
+            continue; /* a free slot, or one a reload removed */
+        in->core->stopped = true;
         if (in->plugin->stop)
             in->plugin->stop(in);
     }
@@ -304,7 +308,10 @@ static void pipeline_on_signal(struct loop *loop, int fd, unsigned events, void 
     ssize_t n = read(fd, &info, sizeof info);
     if (n != (ssize_t)sizeof info)
         return;
-    pipeline_begin_shutdown(data, info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+    if (info.ssi_signo == SIGHUP)
+        pipeline_reload_signal(data);
+    else
+        pipeline_begin_shutdown(data, info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
 static int pipeline_watch_signals(struct pipeline *p)
@@ -313,6 +320,7 @@ static int pipeline_watch_signals(struct pipeline *p)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     p->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (p->signal_fd < 0) {
         log_error("pipeline", "signalfd: %s", strerror(errno));
@@ -326,8 +334,8 @@ static int pipeline_watch_signals(struct pipeline *p)
 static int pipeline_start_inputs(struct pipeline *p)
 {
     for (size_t i = 0; i < p->input_count; i++) {
-        struct instance *in = &p->inputs[i];
-        if (in->plugin->start && in->plugin->start(in) < 0) {
+        struct instance *in = p->inputs[i];
+        if (in && in->plugin->start && in->plugin->start(in) < 0) {
             log_error(in->alias, "cannot start");
             return -1;
         }
@@ -351,7 +359,7 @@ int pipeline_run(struct pipeline *p)
     p->flush_timer =
         loop_add_timer(p->loop, p->config->service.flush_interval_ms,
                        p->config->service.flush_interval_ms, pipeline_on_flush_timer, p);
-    log_info("pipeline", "started: %zu inputs, %zu filters, %zu outputs", p->input_count,
+    log_info("pipeline", "started: %zu inputs, %zu filters, %zu outputs", p->config->input_count,
              p->filter_count, p->output_count);
 
     if (loop_run(p->loop) < 0)

@@ -28,8 +28,10 @@ bool input_uses_disk(const struct instance *in)
 
 void pipeline_note_storage(struct pipeline *p)
 {
-    for (size_t i = 0; i < p->input_count; i++)
-        p->inputs[i].core->uses_disk = p->storage && input_uses_disk(&p->inputs[i]);
+    for (size_t i = 0; i < p->input_count; i++) {
+        if (p->inputs[i])
+            p->inputs[i]->core->uses_disk = p->storage && input_uses_disk(p->inputs[i]);
+    }
 }
 
 bool input_is_paused(const struct instance *in)
@@ -61,7 +63,7 @@ bool input_must_wait(const struct instance *in)
 
 void input_maybe_resume(struct instance *in)
 {
-    if (!in->core->paused || in->pipeline->stopping || input_must_wait(in))
+    if (!in->core->paused || in->core->stopped || in->pipeline->stopping || input_must_wait(in))
         return;
     in->core->paused = false;
     metric_set(in->metrics.paused, 0);
@@ -73,13 +75,15 @@ void input_maybe_resume(struct instance *in)
 
 static void inputs_maybe_resume(struct pipeline *p)
 {
-    for (size_t i = 0; i < p->input_count; i++)
-        input_maybe_resume(&p->inputs[i]);
+    for (size_t i = 0; i < p->input_count; i++) {
+        if (p->inputs[i])
+            input_maybe_resume(p->inputs[i]);
+    }
 }
 
 static struct instance *chunk_input(struct pipeline *p, const struct chunk *chunk)
 {
-    return chunk->replayed ? NULL : &p->inputs[chunk->input_index];
+    return chunk->replayed ? NULL : p->inputs[chunk->input_index];
 }
 
 /* ---- acknowledgement and release ---- */
@@ -111,6 +115,8 @@ static void pipeline_release_chunk(struct chunk *chunk, void *data)
         inputs_maybe_resume(p);
     else if (in)
         input_maybe_resume(in);
+    if (in && in->core->retiring)
+        pipeline_retire_soon(p); /* destroyed once its last chunk is released */
 }
 
 static const struct chunk_store_hooks *pipeline_hooks(struct pipeline *p)
@@ -131,7 +137,7 @@ static void pipeline_maybe_evict(struct pipeline *p, struct chunk *chunk)
 
 /* ---- output lanes ---- */
 
-static void lane_push(struct output_lane *lane, struct chunk *chunk)
+void lane_push(struct output_lane *lane, struct chunk *chunk)
 {
     if (lane->count == lane->cap) {
         size_t cap = lane->cap ? lane->cap * 2 : 16;
@@ -166,6 +172,16 @@ void pipeline_open_lanes(struct pipeline *p)
     }
 }
 
+void pipeline_close_lanes(struct pipeline *p)
+{
+    if (!p->lanes)
+        return;
+    for (size_t i = 0; i < p->output_count; i++)
+        free(p->lanes[i].ring);
+    free(p->lanes);
+    p->lanes = NULL;
+}
+
 static void pipeline_route_finished(struct pipeline *p, struct chunk *chunk, unsigned output)
 {
     chunk->routes_done |= 1ull << output;
@@ -191,9 +207,11 @@ static bool pipeline_load(struct pipeline *p, struct chunk *chunk, struct instan
     return chunk->record_count > 0;
 }
 
-static void lane_dispatch(struct pipeline *p, unsigned output)
+void lane_dispatch(struct pipeline *p, unsigned output)
 {
     struct output_lane *lane = &p->lanes[output];
+    if (p->outputs_closing)
+        return; /* a reload: the new outputs take the lane's chunks */
     while (lane->count > 0 && lane->submitted < lane->window) {
         struct chunk *chunk = lane_pop(lane);
         if (!pipeline_load(p, chunk, &p->outputs[output])) {
@@ -215,7 +233,7 @@ static void lane_dispatch(struct pipeline *p, unsigned output)
  * records no longer count against the input's buffer_limit. */
 static void pipeline_persist(struct pipeline *p, struct chunk *chunk)
 {
-    struct instance *in = &p->inputs[chunk->input_index];
+    struct instance *in = p->inputs[chunk->input_index];
     if (!in->core->uses_disk || chunk->routes_left == 0)
         return;
     const char *outputs[CHUNK_FILE_MAX_OUTPUTS];
@@ -290,7 +308,8 @@ static void pipeline_seal_group(struct pipeline *p, unsigned input_index,
     for (size_t i = 0; i < n; i++)
         routes[i] = pipeline_close(group[i]);
     chunk_store_seal_group(p->store, group, n, routes, in_flight);
-    p->inputs[input_index].core->seal_pending = false;
+    if (p->inputs[input_index])
+        p->inputs[input_index]->core->seal_pending = false;
     for (size_t i = 0; i < n; i++) {
         pipeline_queue_sealed(p, group[i], routes[i]);
         if (routes[i] > 0)
@@ -308,7 +327,8 @@ static void pipeline_seal_group(struct pipeline *p, unsigned input_index,
 
 static bool input_seals_in_groups(const struct pipeline *p, unsigned input_index)
 {
-    return input_index < p->input_count && p->inputs[input_index].core->retagged;
+    return input_index < p->input_count && p->inputs[input_index] &&
+           p->inputs[input_index]->core->retagged;
 }
 
 /* While a record is on its way (p->processing), a group is not sealed: with
@@ -319,7 +339,8 @@ static bool pipeline_defer_group(struct pipeline *p, unsigned input_index)
 {
     if (p->processing == 0)
         return false;
-    p->inputs[input_index].core->seal_pending = true;
+    if (p->inputs[input_index])
+        p->inputs[input_index]->core->seal_pending = true;
     p->seal_pending = true;
     return true;
 }
@@ -402,6 +423,12 @@ void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *da
     pipeline_check_drained(p);
 }
 
+void pipeline_advance_all(struct pipeline *p)
+{
+    for (size_t i = 0; i < p->input_count; i++) /* the queue of replayed chunks too */
+        chunk_store_advance(p->store, (unsigned)i, pipeline_hooks(p));
+}
+
 /* ---- start and end ---- */
 
 static void pipeline_count_lost_route(const char *output, uint64_t records)
@@ -445,7 +472,7 @@ static void pipeline_replay_chunk(struct chunk *chunk, const struct chunk_file_i
     }
     chunk->replayed = true;
     chunk->acked = true; /* its input was acknowledged when it was written */
-    chunk->input_index = (unsigned)p->input_count;
+    chunk->input_index = p->replay_queue;
     unsigned routes = (unsigned)__builtin_popcountll(chunk->routes);
     if (routes == 0) {
         storage_remove(p->storage, chunk);
@@ -455,7 +482,7 @@ static void pipeline_replay_chunk(struct chunk *chunk, const struct chunk_file_i
     storage_evict(p->storage, chunk); /* read again when its turn comes */
     if (!chunk->evicted)              /* not on disk after all (recovered but not written back) */
         pipeline_count_memory(p, (int64_t)chunk->bytes, 1);
-    chunk_store_add_sealed(p->store, (unsigned)p->input_count, chunk, routes);
+    chunk_store_add_sealed(p->store, p->replay_queue, chunk, routes);
     for (size_t i = 0; i < p->output_count; i++) {
         if (chunk->routes & (1ull << i))
             lane_push(&p->lanes[i], chunk);

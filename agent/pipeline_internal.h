@@ -13,6 +13,8 @@
 
 struct chunk;
 struct chunk_store;
+struct http_reply;
+struct reloader;
 struct dead_letter;
 struct http_server;
 struct storage;
@@ -36,6 +38,13 @@ struct instance_core {
     /* Filters: records dropped at the end of a chain of new tags. */
     bool warned_rewrite_loop;
     struct metric *dropped_rewrite_loop;
+    bool initialised;                /* plugin init done: destroy is due */
+    bool stopped;                    /* plugin stop called: it emits no more */
+    /* A reload removed or changed it: it is destroyed (its checkpoints saved)
+     * once its chunks are all acknowledged, then `successor` (the changed
+     * input, not initialised yet) takes its slot and starts. */
+    bool retiring;
+    struct instance *successor;
     /* Outputs: output_set_failing's state, under output_health.c's lock. */
     bool failing;
     char failing_reason[256];
@@ -44,14 +53,23 @@ struct instance_core {
 struct pipeline {
     const struct config *config;
     struct loop *loop;
-    struct instance *inputs;
-    size_t input_count;
+    /* Inputs by slot; a slot is the chunk store queue of the input's chunks
+     * (chunk->input_index, instance->index). NULL for the queue of chunks
+     * replayed from disk and for slots a removed input freed. */
+    struct instance **inputs;
+    size_t input_count; /* slots */
+    unsigned replay_queue;
+    struct loop_timer *retire_timer; /* pipeline_retire_soon */
     struct instance *filters;
     size_t filter_count;
     struct instance *outputs;
     size_t output_count;
-    struct instance *parsers; /* the user's, then the built-in ones */
+    size_t outputs_initialised; /* plugin init done, and not yet destroyed */
+    struct instance **parsers;  /* the user's, then the built-in ones */
     size_t parser_count;
+    /* Parsers a reload dropped while inputs that may hold them retire. */
+    struct instance **orphan_parsers;
+    size_t orphan_parser_count;
     struct instance_config *builtin_parsers; /* configs of the built-in ones */
     size_t builtin_parser_count;
     const char **filter_matches;
@@ -79,6 +97,11 @@ struct pipeline {
     struct storage *storage; /* NULL when no input uses the disk and none is left there */
     struct dead_letter *dead_letter;
     struct output_lane *lanes; /* one per output */
+
+    /* A reload waits for the old outputs' attempts under way: nothing more
+     * is handed to them (pipeline_reload.c). */
+    bool outputs_closing;
+    struct reloader *reloader;
 };
 
 /* The chunks waiting for one output, in the order it must take them. With a
@@ -112,11 +135,19 @@ size_t output_health_report(const struct instance *outputs, size_t count, struct
 
 /* Sizes the output lanes once the outputs' max_in_flight is known. */
 void pipeline_open_lanes(struct pipeline *p);
+/* Frees the lanes (not the chunks they hold: the chunk store owns them). */
+void pipeline_close_lanes(struct pipeline *p);
+void lane_push(struct output_lane *lane, struct chunk *chunk);
+/* Hands a lane's chunks to the output thread, as far as its window goes. */
+void lane_dispatch(struct pipeline *p, unsigned output);
 void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *data);
 /* After the output thread stopped: what was not delivered stays on disk, or
  * is counted as dropped. */
 void pipeline_finish_buffer(struct pipeline *p);
 void pipeline_check_drained(struct pipeline *p);
+/* Acknowledges and releases what became ready in every queue (after a
+ * reload changed which outputs chunks wait for). */
+void pipeline_advance_all(struct pipeline *p);
 bool input_uses_disk(const struct instance *in);
 /* Sets each input's uses_disk, once the storage is open (or not). */
 void pipeline_note_storage(struct pipeline *p);
@@ -133,5 +164,42 @@ void parser_support_free(struct instance *parser);
 
 /* Starts the HTTP server if service.http.listen is set. Returns 0 or -1. */
 int pipeline_start_http(struct pipeline *p);
+/* Serves on listener `fd` (http_listener_open; -1: stops listening), making
+ * the server on first use. Returns 0 or -1 (logged). */
+int pipeline_http_listen(struct pipeline *p, int fd, const char *listen);
+
+/* pipeline_setup.c: an input from `config` (of p->config), with its core and
+ * metrics; input_init runs plugin init (-1 after logging); input_destroy
+ * runs plugin destroy if init ran, and frees it and its successor. */
+struct instance *input_create(struct pipeline *p, const struct instance_config *config);
+int input_init(struct instance *in);
+void input_destroy(struct instance *in);
+/* Runs plugin destroy on a parser and frees it. */
+void parser_destroy(struct instance *parser);
+/* pipeline_reload_inputs.c: destroys the retiring inputs whose chunks are
+ * all acknowledged and starts their successors; pipeline_retire_soon does it
+ * from a timer, for callers inside the chunk store's hooks. */
+void pipeline_retire_check(struct pipeline *p);
+void pipeline_retire_soon(struct pipeline *p);
+
+/* pipeline_setup.c: what a reload makes anew from p->config (router,
+ * parsers, dead-letter folder, outputs and their worker, filters), into p's
+ * fields. Parsers of `old_parsers` that are the same are taken over. Returns
+ * 0, or -1 after logging (the caller unbuilds what was made). */
+int pipeline_build(struct pipeline *p, struct instance *const *old_parsers, size_t old_count);
+/* Destroys what pipeline_build made, but the parsers in `keep_parsers`. */
+void pipeline_unbuild(struct pipeline *p, struct instance *const *keep_parsers, size_t keep_count);
+
+/* pipeline_reload.c: reloading the configuration on SIGHUP or POST /reload. */
+void pipeline_reload_init(struct pipeline *p);
+/* Cancels a reload under way (its new parts are destroyed). */
+void pipeline_reload_destroy(struct pipeline *p);
+/* Frees the configs reloads loaded, once every instance is gone. */
+void pipeline_reload_free(struct pipeline *p);
+/* SIGHUP: reloads, or notes that one more reload is wanted when one is
+ * under way; ignored once shutdown began. */
+void pipeline_reload_signal(struct pipeline *p);
+/* The /reload route (POST). */
+void pipeline_reload_http(const char *path, struct http_reply *reply, void *data);
 
 #endif

@@ -2,6 +2,7 @@
  * filter and output, their metrics, the router, the chunk store, the output
  * thread and the HTTP endpoints. The record path itself is in pipeline.c. */
 #include "chunk_store.h"
+#include "config_compare.h"
 #include "dead_letter.h"
 #include "http_server.h"
 #include "log.h"
@@ -124,7 +125,7 @@ static struct instance *instances_create(struct pipeline *p, const struct instan
     for (size_t i = 0; i < count; i++) {
         struct instance *instance = &instances[i];
         if (instance->plugin->init && instance->plugin->init(instance) < 0) {
-            log_error(instance->alias, "cannot initialise; stopping");
+            log_error(instance->alias, "cannot initialise");
             instances_destroy(instances, i, count);
             return NULL;
         }
@@ -132,15 +133,60 @@ static struct instance *instances_create(struct pipeline *p, const struct instan
     return instances;
 }
 
+struct instance *input_create(struct pipeline *p, const struct instance_config *config)
+{
+    struct instance *in = xcalloc(1, sizeof *in);
+    instance_setup(in, p, config);
+    in->core = xcalloc(1, sizeof *in->core);
+    input_register_metrics(in);
+    return in;
+}
+
+int input_init(struct instance *in)
+{
+    if (in->plugin->init && in->plugin->init(in) < 0) {
+        log_error(in->alias, "cannot initialise");
+        return -1;
+    }
+    in->core->initialised = true;
+    return 0;
+}
+
+void input_destroy(struct instance *in)
+{
+    if (!in)
+        return;
+    if (in->core->initialised && in->plugin->destroy)
+        in->plugin->destroy(in);
+    input_destroy(in->core->successor);
+    free(in->core);
+    free(in);
+}
+
+/* One slot per input, in config order, and the queue of replayed chunks. */
+static int pipeline_create_inputs(struct pipeline *p)
+{
+    const struct config *config = p->config;
+    p->input_count = config->input_count + 1;
+    p->replay_queue = (unsigned)config->input_count;
+    p->inputs = xcalloc(p->input_count, sizeof *p->inputs);
+    for (size_t i = 0; i < config->input_count; i++) {
+        p->inputs[i] = input_create(p, &config->inputs[i]);
+        if (input_init(p->inputs[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int outputs_init(struct pipeline *p)
 {
     for (size_t i = 0; i < p->output_count; i++) {
         struct instance *out = &p->outputs[i];
         if (out->plugin->init && out->plugin->init(out) < 0) {
-            log_error(out->alias, "cannot initialise; stopping");
-            p->output_count = i; /* destroy only those that were initialised */
+            log_error(out->alias, "cannot initialise");
             return -1;
         }
+        p->outputs_initialised = i + 1;
     }
     return 0;
 }
@@ -187,27 +233,56 @@ static int parser_start(struct instance *parser)
     if (parser_support_init(parser) < 0)
         return -1;
     if (parser->plugin->init && parser->plugin->init(parser) < 0) {
-        log_error(parser->alias, "cannot initialise; stopping");
+        log_error(parser->alias, "cannot initialise");
         parser_support_free(parser);
         return -1;
     }
     return 0;
 }
 
-static int pipeline_create_parsers(struct pipeline *p)
+static bool parser_is_builtin(const struct pipeline *p, const struct instance_config *c)
+{
+    return c >= p->builtin_parsers && c < p->builtin_parsers + p->builtin_parser_count;
+}
+
+/* A parser of `old` to keep for config `c`: the same built-in one, or a
+ * defined one with the same name and options (inputs that keep running hold
+ * it, and their per-file states are its). */
+static struct instance *parser_reusable(const struct pipeline *p, struct instance *const *old,
+                                        size_t old_count, const struct instance_config *c)
+{
+    for (size_t i = 0; i < old_count; i++) {
+        const struct instance_config *was = old[i]->config;
+        if (was == c)
+            return old[i];
+        if (!parser_is_builtin(p, c) && !parser_is_builtin(p, was) && config_instance_equal(was, c))
+            return old[i];
+    }
+    return NULL;
+}
+
+/* The parsers of p->config, then the built-in ones; those of `old` that are
+ * the same are taken over rather than made again. */
+static int pipeline_create_parsers(struct pipeline *p, struct instance *const *old,
+                                   size_t old_count)
 {
     const struct config *config = p->config;
-    pipeline_builtin_parsers(p);
     size_t total = config->parser_count + p->builtin_parser_count;
     p->parsers = xcalloc(total ? total : 1, sizeof *p->parsers);
     for (size_t i = 0; i < total; i++) {
         const struct instance_config *c = i < config->parser_count
                                               ? &config->parsers[i]
                                               : &p->builtin_parsers[i - config->parser_count];
-        instance_setup(&p->parsers[i], p, c);
-        if (parser_start(&p->parsers[i]) < 0)
-            return -1;
-        p->parser_count++;
+        struct instance *parser = parser_reusable(p, old, old_count, c);
+        if (!parser) {
+            parser = xcalloc(1, sizeof *parser);
+            instance_setup(parser, p, c);
+            if (parser_start(parser) < 0) {
+                free(parser);
+                return -1;
+            }
+        }
+        p->parsers[p->parser_count++] = parser;
     }
     return 0;
 }
@@ -215,8 +290,8 @@ static int pipeline_create_parsers(struct pipeline *p)
 struct instance *pipeline_parser(const struct pipeline *p, const char *name)
 {
     for (size_t i = 0; i < p->parser_count; i++) {
-        if (strcmp(p->parsers[i].alias, name) == 0)
-            return &p->parsers[i];
+        if (strcmp(p->parsers[i]->alias, name) == 0)
+            return p->parsers[i];
     }
     return NULL;
 }
@@ -226,14 +301,38 @@ const struct config *pipeline_config(const struct pipeline *p)
     return p->config;
 }
 
-static void pipeline_destroy_parsers(struct pipeline *p)
+static bool parser_in(struct instance *parser, struct instance *const *set, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (set[i] == parser)
+            return true;
+    }
+    return false;
+}
+
+void parser_destroy(struct instance *parser)
+{
+    if (parser->plugin->destroy)
+        parser->plugin->destroy(parser);
+    parser_support_free(parser);
+    free(parser);
+}
+
+/* Destroys p's parsers but those also in `keep`. */
+static void pipeline_destroy_parsers(struct pipeline *p, struct instance *const *keep,
+                                     size_t keep_count)
 {
     for (size_t i = 0; i < p->parser_count; i++) {
-        if (p->parsers[i].plugin->destroy)
-            p->parsers[i].plugin->destroy(&p->parsers[i]);
-        parser_support_free(&p->parsers[i]);
+        if (!parser_in(p->parsers[i], keep, keep_count))
+            parser_destroy(p->parsers[i]);
     }
     free(p->parsers);
+    p->parsers = NULL;
+    p->parser_count = 0;
+}
+
+static void pipeline_free_builtin_parsers(struct pipeline *p)
+{
     for (size_t i = 0; i < p->builtin_parser_count; i++) {
         struct instance_config *c = &p->builtin_parsers[i];
         options_free(parser_common_options, &c->common);
@@ -256,9 +355,9 @@ static void pipeline_build_router(struct pipeline *p)
                               config->output_count, ROUTER_CACHE_TAGS);
 }
 
-/* SIGTERM and SIGINT are blocked from here on, so one that arrives while the
- * pipeline starts waits for the signalfd instead of killing the process; the
- * output thread inherits the mask. SIGPIPE is ignored: a closed pipe is a
+/* SIGTERM, SIGINT and SIGHUP are blocked from here on, so one that arrives
+ * while the pipeline starts waits for the signalfd instead of killing the
+ * process; the output threads inherit the mask. SIGPIPE is ignored: a closed pipe is a
  * write error that the output retries. */
 static void pipeline_block_signals(void)
 {
@@ -266,6 +365,7 @@ static void pipeline_block_signals(void)
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
@@ -292,6 +392,55 @@ static int pipeline_open_storage(struct pipeline *p)
     return p->storage ? 0 : -1;
 }
 
+int pipeline_build(struct pipeline *p, struct instance *const *old_parsers, size_t old_count)
+{
+    const struct config *config = p->config;
+    pipeline_build_router(p);
+    if (pipeline_create_parsers(p, old_parsers, old_count) < 0)
+        return -1;
+    p->dead_letter =
+        dead_letter_create(config->service.state_dir, config->service.dead_letter.max_size);
+    p->output_count = config->output_count;
+    p->outputs =
+        instances_create(p, config->outputs, config->output_count, output_register_metrics, false);
+    p->worker = output_worker_create(p->outputs, p->output_count, p->dead_letter);
+    if (!p->worker || outputs_init(p) < 0)
+        return -1;
+    p->filters =
+        instances_create(p, config->filters, config->filter_count, filter_register_metrics, true);
+    if (!p->filters)
+        return -1;
+    p->filter_count = config->filter_count;
+    return 0;
+}
+
+void pipeline_unbuild(struct pipeline *p, struct instance *const *keep_parsers, size_t keep_count)
+{
+    instances_destroy(p->filters, p->filter_count, p->filter_count);
+    p->filters = NULL;
+    p->filter_count = 0;
+    if (p->worker) {
+        /* A worker that ran has destroyed its outputs on its own thread. */
+        output_worker_stop(p->worker);
+        if (p->worker_started)
+            p->outputs_initialised = 0;
+        output_worker_destroy(p->worker);
+        p->worker = NULL;
+        p->worker_started = false;
+    }
+    instances_destroy(p->outputs, p->outputs_initialised, p->output_count);
+    p->outputs = NULL;
+    p->output_count = p->outputs_initialised = 0;
+    pipeline_destroy_parsers(p, keep_parsers, keep_count);
+    dead_letter_destroy(p->dead_letter);
+    p->dead_letter = NULL;
+    router_destroy(p->router);
+    p->router = NULL;
+    free(p->filter_matches);
+    free(p->output_matches);
+    p->filter_matches = p->output_matches = NULL;
+}
+
 struct pipeline *pipeline_create(const struct config *config)
 {
     pipeline_block_signals();
@@ -311,31 +460,15 @@ struct pipeline *pipeline_create(const struct config *config)
         metrics_gauge("skiff_storage_memory_bytes", "Bytes of buffered records held in memory", "");
     p->memory_chunks_gauge =
         metrics_gauge("skiff_storage_memory_chunks", "Chunks whose records are held in memory", "");
-    pipeline_build_router(p);
     /* One queue per input, and one for the chunks read back from disk. */
     p->store = chunk_store_create(config->input_count + 1);
-    if (pipeline_create_parsers(p) < 0 || pipeline_open_storage(p) < 0)
+    pipeline_builtin_parsers(p);
+    if (pipeline_open_storage(p) < 0 || pipeline_build(p, NULL, 0) < 0)
         goto fail;
-    p->dead_letter =
-        dead_letter_create(config->service.state_dir, config->service.dead_letter.max_size);
-
-    p->output_count = config->output_count;
-    p->outputs =
-        instances_create(p, config->outputs, config->output_count, output_register_metrics, false);
-    p->worker = output_worker_create(p->outputs, p->output_count, p->dead_letter);
-    if (!p->worker || outputs_init(p) < 0)
+    if (pipeline_create_inputs(p) < 0)
         goto fail;
-    p->filters =
-        instances_create(p, config->filters, config->filter_count, filter_register_metrics, true);
-    if (!p->filters)
-        goto fail;
-    p->filter_count = config->filter_count;
-    p->inputs =
-        instances_create(p, config->inputs, config->input_count, input_register_metrics, true);
-    if (!p->inputs)
-        goto fail;
-    p->input_count = config->input_count;
     pipeline_note_storage(p);
+    pipeline_reload_init(p);
     return p;
 
 fail:
@@ -349,31 +482,23 @@ void pipeline_destroy(struct pipeline *p)
         return;
     if (p->http)
         http_server_stop(p->http);
-    instances_destroy(p->inputs, p->input_count, p->input_count);
-    instances_destroy(p->filters, p->filter_count, p->filter_count);
-    if (p->worker) {
-        /* A worker that ran has destroyed its outputs on its own thread. */
-        output_worker_stop(p->worker);
-        if (p->worker_started)
-            p->output_count = 0;
-        output_worker_destroy(p->worker);
-    }
-    instances_destroy(p->outputs, p->output_count, p->config->output_count);
-    pipeline_destroy_parsers(p);
+    pipeline_reload_destroy(p);
+    for (size_t i = 0; i < p->input_count; i++)
+        input_destroy(p->inputs[i]);
+    free(p->inputs);
+    for (size_t i = 0; i < p->orphan_parser_count; i++)
+        parser_destroy(p->orphan_parsers[i]);
+    free(p->orphan_parsers);
+    loop_cancel_timer(p->loop, p->retire_timer);
+    pipeline_close_lanes(p); /* while output_count still sizes them */
+    pipeline_unbuild(p, NULL, 0);
+    pipeline_free_builtin_parsers(p);
     chunk_store_destroy(p->store);
-    if (p->lanes) {
-        for (size_t i = 0; i < p->config->output_count; i++)
-            free(p->lanes[i].ring);
-        free(p->lanes);
-    }
     storage_close(p->storage);
-    dead_letter_destroy(p->dead_letter);
-    router_destroy(p->router);
-    free(p->filter_matches);
-    free(p->output_matches);
     if (p->signal_fd >= 0)
         close(p->signal_fd);
     loop_destroy(p->loop);
+    pipeline_reload_free(p); /* last: instances point into the configs it owns */
     free(p);
 }
 
@@ -409,20 +534,37 @@ static void http_readyz(const char *path, struct http_reply *response, void *dat
     buf_append_str(&response->body, "ready\n");
 }
 
+int pipeline_http_listen(struct pipeline *p, int fd, const char *listen)
+{
+    char *error = NULL;
+    bool routes = !p->http;
+    if (!p->http)
+        p->http = http_server_create(p->loop);
+    if (http_server_relisten(p->http, fd, listen, &error) < 0) {
+        log_error("http", "%s", error);
+        free(error);
+        return -1;
+    }
+    if (routes) {
+        http_server_route(p->http, "/metrics", http_metrics, p);
+        http_server_route(p->http, "/healthz", http_healthz, p);
+        http_server_route(p->http, "/readyz", http_readyz, p);
+        http_server_route_post(p->http, "/reload", pipeline_reload_http, p);
+    }
+    return 0;
+}
+
 int pipeline_start_http(struct pipeline *p)
 {
     const char *listen = p->config->service.http.listen;
     if (!listen)
         return 0;
     char *error = NULL;
-    p->http = http_server_start(p->loop, listen, &error);
-    if (!p->http) {
+    int fd = http_listener_open(listen, &error);
+    if (fd < 0) {
         log_error("http", "%s", error);
         free(error);
         return -1;
     }
-    http_server_route(p->http, "/metrics", http_metrics, p);
-    http_server_route(p->http, "/healthz", http_healthz, p);
-    http_server_route(p->http, "/readyz", http_readyz, p);
-    return 0;
+    return pipeline_http_listen(p, fd, listen);
 }

@@ -176,6 +176,25 @@ int storage_persist(struct storage *storage, struct chunk *chunk, const char *in
     return 0;
 }
 
+void storage_configure(struct storage *storage, const struct storage_config *config)
+{
+    storage->max_bytes = (uint64_t)config->max_size;
+    storage->sync = strcmp(config->sync, "full") == 0;
+}
+
+void storage_set_outputs(struct storage *storage, struct chunk *chunk, const char *const *outputs,
+                         size_t output_count)
+{
+    char *error = NULL;
+    if (chunk_file_set_outputs(storage->chunks_dir, chunk->id, outputs, output_count, storage->sync,
+                               &error) < 0)
+        log_warn("storage",
+                 "%s; the chunk goes to the reloaded configuration's outputs, but after a "
+                 "restart it would go to those it was routed to before",
+                 error);
+    free(error);
+}
+
 void storage_mark_done(struct storage *storage, struct chunk *chunk, const char *output)
 {
     char *error = NULL;

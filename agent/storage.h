@@ -25,6 +25,9 @@ struct storage;
 struct storage *storage_open(const char *state_dir, const struct storage_config *config);
 void storage_close(struct storage *storage);
 
+/* A reload: takes on max_size and sync (the folder stays). */
+void storage_configure(struct storage *storage, const struct storage_config *config);
+
 /* Bytes of chunk files now, and whether max_size is reached. */
 uint64_t storage_disk_bytes(const struct storage *storage);
 bool storage_full(const struct storage *storage);
@@ -38,6 +41,11 @@ int storage_persist(struct storage *storage, struct chunk *chunk, const char *in
  * sends it only to the others. A failure is logged: the chunk may then be
  * sent to that output again after a restart. */
 void storage_mark_done(struct storage *storage, struct chunk *chunk, const char *output);
+/* Notes in the chunk file that the chunk now goes to `outputs` (a reload
+ * routed it again), so that a restart sends it to them. A failure is
+ * logged. */
+void storage_set_outputs(struct storage *storage, struct chunk *chunk, const char *const *outputs,
+                         size_t output_count);
 /* Removes the chunk's file (every output took it). */
 void storage_remove(struct storage *storage, struct chunk *chunk);
 

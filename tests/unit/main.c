@@ -8,6 +8,7 @@ int main(void)
     SRunner *runner = srunner_create(codec_suite());
     srunner_add_suite(runner, config_suite());
     srunner_add_suite(runner, config_env_suite());
+    srunner_add_suite(runner, config_compare_suite());
     srunner_add_suite(runner, es_bulk_suite());
     srunner_add_suite(runner, es_id_suite());
     srunner_add_suite(runner, es_response_suite());

@@ -7,6 +7,7 @@
 Suite *codec_suite(void);
 Suite *config_suite(void);
 Suite *config_env_suite(void);
+Suite *config_compare_suite(void);
 Suite *es_bulk_suite(void);
 Suite *es_id_suite(void);
 Suite *es_response_suite(void);

@@ -60,6 +60,7 @@ static void setup(void)
     http_server_route(server, "/hello", on_hello, NULL);
     http_server_route(server, "/readyz", on_not_ready, NULL);
     http_server_route(server, "/big", on_big, NULL);
+    http_server_route_post(server, "/post", on_hello, NULL);
     last_path[0] = '\0';
 }
 
@@ -242,6 +243,29 @@ START_TEST(post_is_405_with_allow)
 }
 END_TEST
 
+START_TEST(post_route_takes_only_post)
+{
+    char *response = exchange_str("POST /post HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+    ck_assert_ptr_nonnull(strstr(response, "HTTP/1.1 200 OK\r\n"));
+    ck_assert_str_eq(last_path, "/post");
+    free(response);
+    last_path[0] = '\0';
+    assert_response("GET /post HTTP/1.1\r\n\r\n", "HTTP/1.1 405 Method Not Allowed\r\n"
+                                                  "Content-Type: text/plain; charset=utf-8\r\n"
+                                                  "Content-Length: 19\r\n"
+                                                  "Allow: POST\r\n"
+                                                  "Connection: close\r\n"
+                                                  "\r\n"
+                                                  "Method Not Allowed\n");
+    response = exchange_str("HEAD /post HTTP/1.1\r\n\r\n");
+    ck_assert_ptr_nonnull(strstr(response, "HTTP/1.1 405 Method Not Allowed\r\n"));
+    ck_assert_ptr_nonnull(strstr(response, "\r\nAllow: POST\r\n"));
+    ck_assert_ptr_null(strstr(response, "Method Not Allowed\n"));
+    free(response);
+    ck_assert_str_eq(last_path, "");
+}
+END_TEST
+
 START_TEST(head_sends_headers_only)
 {
     assert_response("HEAD /hello HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\n"
@@ -382,6 +406,42 @@ START_TEST(idle_client_is_dropped_after_5s)
 }
 END_TEST
 
+/* A client connected before the listener moves is still answered; new ones
+ * reach the new address only. */
+START_TEST(relisten_moves_the_listener)
+{
+    int old_port = http_server_port(server);
+    int early = client_connect();
+    client_send(early, "GET /he", 7);
+    run_for(30);
+    char *error = NULL;
+    int fd = http_listener_open("127.0.0.1:0", &error);
+    ck_assert_msg(fd >= 0, "%s", error);
+    ck_assert_int_eq(http_server_relisten(server, fd, "127.0.0.1:0", &error), 0);
+    ck_assert_int_ne(http_server_port(server), old_port);
+    client_send(early, "llo HTTP/1.1\r\n\r\n", 17);
+    char *response = client_read_until_close(early, 2000);
+    ck_assert_ptr_nonnull(strstr(response, "HTTP/1.1 200 OK\r\n"));
+    free(response);
+    close(early);
+    assert_response("GET /nope HTTP/1.1\r\n\r\n", "HTTP/1.1 404 Not Found\r\n"
+                                                  "Content-Type: text/plain; charset=utf-8\r\n"
+                                                  "Content-Length: 10\r\n"
+                                                  "Connection: close\r\n"
+                                                  "\r\n"
+                                                  "Not Found\n");
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons((uint16_t)old_port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int late = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_eq(connect(late, (struct sockaddr *)&addr, sizeof addr), -1);
+    ck_assert_int_eq(errno, ECONNREFUSED);
+    close(late);
+    ck_assert_int_eq(http_server_relisten(server, -1, NULL, &error), 0);
+    ck_assert_int_eq(http_server_port(server), 0);
+}
+END_TEST
+
 /* ---- listening ---- */
 
 START_TEST(port_zero_binds_a_free_port)
@@ -462,6 +522,7 @@ Suite *http_suite(void)
     tcase_add_test(requests, handler_sets_status_and_content_type);
     tcase_add_test(requests, unknown_path_is_404);
     tcase_add_test(requests, post_is_405_with_allow);
+    tcase_add_test(requests, post_route_takes_only_post);
     tcase_add_test(requests, head_sends_headers_only);
     tcase_add_test(requests, malformed_request_line_is_400);
     tcase_add_test(requests, request_of_8_kib_is_accepted);
@@ -475,6 +536,7 @@ Suite *http_suite(void)
     tcase_set_timeout(connections, 15);
     tcase_add_test(connections, clients_beyond_the_limit_are_closed);
     tcase_add_test(connections, stop_closes_clients);
+    tcase_add_test(connections, relisten_moves_the_listener);
     tcase_add_test(connections, idle_client_is_dropped_after_5s);
     suite_add_tcase(suite, connections);
 

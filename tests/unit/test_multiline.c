@@ -67,7 +67,7 @@ static void teardown(void)
 static enum filter_result feed_stream(int fi, uint64_t source, const char *stream, const char *line)
 {
     struct instance *f = &pipeline->filters[fi];
-    struct instance *in = &pipeline->inputs[fi];
+    struct instance *in = pipeline->inputs[fi];
     struct record rec;
     record_init(&rec);
     rec.origin.source_id = source;
