@@ -14,6 +14,7 @@ struct cfg_node;
 
 struct http_config {
     char *listen; /* host:port, or NULL when the server is off */
+    char *reload; /* who may POST /reload: "local", "any" or "off" */
 };
 
 struct storage_config {

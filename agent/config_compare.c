@@ -11,7 +11,8 @@
 /* Service settings a running pipeline takes on at a reload. Any other
  * setting (state_dir, storage.type, one added later) needs a restart. */
 static const char *const service_live[] = {
-    "log_level",    "flush_interval",       "grace", "http.listen", "storage.max_size",
+    "log_level",    "flush_interval",       "grace",
+    "http.listen",  "http.reload",          "storage.max_size",
     "storage.sync", "dead_letter.max_size", NULL,
 };
 

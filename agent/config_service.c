@@ -12,12 +12,21 @@
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 
+static const char *const reload_callers[] = {"local", "any", "off", NULL};
+
 static const struct option_spec http_options[] = {
     {.name = "listen",
      .type = OPT_STRING,
      .offset = offsetof(struct http_config, listen),
      .description = "host:port of the /metrics, /healthz, /readyz and /reload server; unset = no "
                     "server"},
+    {.name = "reload",
+     .type = OPT_STRING,
+     .default_value = "local",
+     .choices = reload_callers,
+     .offset = offsetof(struct http_config, reload),
+     .description = "who may POST /reload: local (callers on this host: in a pod, `kubectl exec`), "
+                    "any (every caller that reaches listen), off (SIGHUP only)"},
     {0},
 };
 

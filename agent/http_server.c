@@ -8,7 +8,9 @@
 #include "loop.h"
 #include "xalloc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@ struct http_conn {
     struct http_conn *prev;
     struct http_conn *next;
     int fd;
+    bool from_loopback; /* the peer's address is this host's */
     /* Bounds the whole exchange, so slow readers and slow writers both go. */
     struct loop_timer *timeout;
     struct buf response;
@@ -303,7 +306,8 @@ static void client_serve(struct http_conn *client, const char *method, char *tar
         client_respond_error(client, 405, !head, route->post ? "POST" : "GET, HEAD");
         return;
     }
-    struct http_reply response = {.status = 200, .body = BUF_INIT};
+    struct http_reply response = {
+        .status = 200, .body = BUF_INIT, .from_loopback = client->from_loopback};
     route->handler(target, &response, route->data);
     client_respond(client, &response, !head, NULL);
     buf_free(&response.body);
@@ -362,11 +366,26 @@ static void on_client_readable(struct loop *loop, int fd, unsigned events, void 
     }
 }
 
-static void client_open(struct http_server *server, int fd)
+/* Whether `peer` is a loopback address, IPv4, IPv6 or IPv4-mapped. */
+static bool is_loopback(const struct sockaddr_storage *peer)
+{
+    if (peer->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)peer;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (peer->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+static void client_open(struct http_server *server, int fd, bool from_loopback)
 {
     struct http_conn *client = xcalloc(1, sizeof *client);
     client->server = server;
     client->fd = fd;
+    client->from_loopback = from_loopback;
     if (loop_watch_fd(server->loop, fd, LOOP_READABLE, on_client_readable, client) < 0) {
         close(fd);
         free(client);
@@ -408,10 +427,13 @@ static void on_listener_readable(struct loop *loop, int fd, unsigned events, voi
     (void)events;
     struct http_server *server = data;
     for (;;) {
-        int client_fd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        int client_fd =
+            accept4(fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (client_fd >= 0) {
             if (server->clients_len < HTTP_MAX_CLIENTS)
-                client_open(server, client_fd);
+                client_open(server, client_fd, is_loopback(&peer));
             else
                 close(client_fd);
             continue;

@@ -8,6 +8,8 @@
 
 #include "buf.h"
 
+#include <stdbool.h>
+
 struct loop;
 struct http_server;
 
@@ -15,6 +17,9 @@ struct http_reply {
     int status;               /* default 200 */
     const char *content_type; /* default text/plain; charset=utf-8 */
     struct buf body;
+    /* Set by the server: the request came from this host (127.0.0.0/8, ::1,
+     * or ::ffff:127.0.0.0/104), for handlers only local callers may use. */
+    bool from_loopback;
 };
 
 /* Fills `response`; `path` excludes the query string. */

@@ -333,10 +333,27 @@ void pipeline_reload_signal(struct pipeline *p)
         reload_run(p, NULL);
 }
 
+/* service.http.reload: local callers only by default, since the server
+ * listens on every address in a pod and a reload re-reads the file and
+ * hands held records on. */
+static bool reload_forbidden(const struct pipeline *p, struct http_reply *reply)
+{
+    const char *who = p->config->service.http.reload;
+    if (strcmp(who, "any") == 0 || (strcmp(who, "local") == 0 && reply->from_loopback))
+        return false;
+    log_warn("reload", "POST /reload from %s refused (service.http.reload: %s)",
+             reply->from_loopback ? "this host" : "another host", who);
+    reload_answer(reply, 403, "refused", "reason",
+                  strcmp(who, "off") == 0
+                      ? "reloading over HTTP is off (service.http.reload: off); send SIGHUP"
+                      : "only callers on this host may reload (service.http.reload: local)");
+    return true;
+}
+
 void pipeline_reload_http(const char *path, struct http_reply *reply, void *data)
 {
     struct pipeline *p = data;
-    if (!reload_busy(p, reply))
+    if (!reload_forbidden(p, reply) && !reload_busy(p, reply))
         reload_run(p, reply);
 }
 

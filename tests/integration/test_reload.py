@@ -373,6 +373,27 @@ class Endpoint(ReloadCase):
         self.skiff.assert_exit(self, 0, self.skiff.stop())
 
 
+    def test_reload_over_http_can_be_off(self):
+        """service.http.reload: local (the default) takes POST /reload from
+        this host; off refuses it with 403 and the reason, and SIGHUP still
+        reloads. (Callers from other hosts, refused under `local`, would
+        need traffic to another address than 127.0.0.1.)"""
+        self.tmp = TempDir(self)
+        self.start([dummy()], [{"name": "null", "match": "*"}])
+        self.assertEqual(post_reload(self.port)[0], 200)
+        self.service["http"] = {"listen": f"{HOST}:{self.port}", "reload": "off"}
+        self.write()
+        self.assertEqual(post_reload(self.port), (200, {"result": "applied",
+                                                        "changes": "service: http.reload"}))
+        status, answer = post_reload(self.port)
+        self.assertEqual(status, 403)
+        self.assertEqual(answer["result"], "refused")
+        self.assertIn("service.http.reload: off", answer["reason"])
+        self.sighup_and_wait()
+        self.assertEqual(self.reloads("applied"), 3)
+        self.skiff.assert_exit(self, 0, self.skiff.stop())
+
+
 class DuringShutdown(ReloadCase):
 
     def test_sighup_during_shutdown_is_ignored(self):
