@@ -38,8 +38,8 @@ struct instance_core {
     /* Filters: records dropped at the end of a chain of new tags. */
     bool warned_rewrite_loop;
     struct metric *dropped_rewrite_loop;
-    bool initialised;                /* plugin init done: destroy is due */
-    bool stopped;                    /* plugin stop called: it emits no more */
+    bool initialised; /* plugin init done: destroy is due */
+    bool stopped;     /* plugin stop called: it emits no more */
     /* A reload removed or changed it: it is destroyed (its checkpoints saved)
      * once its chunks are all acknowledged, then `successor` (the changed
      * input, not initialised yet) takes its slot and starts. */
