@@ -483,9 +483,10 @@ void k8s_hold_tick(struct instance *f)
         } else if (!s->fetch_asked && k8s_api_synced(state->api) &&
                    waited >= opts->metadata_wait_ms / 4) {
             /* Listed, and still unknown a moment later: the watch has not
-             * brought it (yet), so ask for this one pod. */
-            k8s_api_fetch_pod(state->api, s->parsed.namespace_name, s->parsed.pod_name);
-            s->fetch_asked = true;
+             * brought it (yet), so ask for this one pod; again at the next
+             * tick if pod_get_rate says wait. */
+            s->fetch_asked =
+                k8s_api_fetch_pod(state->api, s->parsed.namespace_name, s->parsed.pod_name);
         }
     }
     if (now - state->last_expire_ms >= EXPIRE_EVERY_MS) {

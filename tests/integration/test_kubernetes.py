@@ -322,6 +322,21 @@ class Waiting(unittest.TestCase):
         self.assertEqual(run.fake.count("get"), 1)
         self.assertEqual(run.fake.paths["/api/v1/namespaces/default/pods/ghost-1"], 1)
 
+    def test_every_missing_pod_is_fetched_within_the_rate(self):
+        """Twelve new pods the node's LIST did not bring, more than
+        pod_get_rate lets skiff GET at once: those over the rate are fetched
+        a moment later, not forgotten, so every record gets its pod's
+        metadata, with one GET per pod."""
+        pods = [make_pod(f"late-{i}", node="node-2") for i in range(12)]
+        run = K8sRun(self, pods=pods, filter_options={"metadata_wait": "10s", "pod_get_rate": 4})
+        run.fake.wait_watch()
+        for i in range(12):
+            run.write_cri(f"late-{i}", [f"line {i}"])
+        records = run.wait_records(lambda r: len(r) >= 12, "the 12 records", timeout=30)
+        run.stop()
+        self.assertEqual([r["kubernetes"].get("pod_ip") for r in records], ["10.244.0.10"] * 12)
+        self.assertEqual(run.fake.count("get"), 12)
+
     def test_drain_at_shutdown(self):
         """Records still waiting at SIGTERM are handed on before skiff exits."""
         run = K8sRun(self, filter_options={"metadata_wait": "60s"})
