@@ -260,7 +260,10 @@ static enum filter_result enrich(struct k8s_filter_state *state, struct k8s_sour
     enum k8s_log_stream stream = k8s_logging_stream(record_get_key(rec, "stream"));
     if (k8s_logging_excluded(&s->logging, stream))
         return FILTER_DROP;
-    attach(state, rec, k8s_pod_attachment(state->cache, s->pod, s->parsed.container_name));
+    attach(
+        state, rec,
+        k8s_pod_attachment(state->cache, s->pod, s->parsed.container_name, s->parsed.container_id));
+    attach(state, rec, k8s_namespace_attachment(state->cache, s->parsed.namespace_name));
     struct k8s_merge_collisions collisions = {0};
     struct instance *parser = stream_parser(s, stream);
     if (parser)
@@ -284,6 +287,8 @@ static void enrich_from_path(struct k8s_filter_state *state, struct k8s_source *
         s->path_meta = attachment_new(K8S_ATTACHMENT_KEY, &meta);
     }
     attach(state, rec, s->path_meta);
+    /* The namespace may be known when its pod is not, as in Fluent Bit. */
+    attach(state, rec, k8s_namespace_attachment(state->cache, s->parsed.namespace_name));
 }
 
 /* ---- holding ---- */

@@ -1,15 +1,17 @@
 """The kubernetes filter where Fluent Bit users depend on its behaviour:
 fluentbit.io/ annotations in every form (per container, per stream, a
 container's "false" over the pod's exclude), pod_ip, container_hash without
-the runtime's scheme, merge_log_trim, and container log files recognised by
-name in any folder. Fluent Bit's behaviour is from its kubernetes filter
-(kube_property.c, kube_meta.c, kubernetes.c) and documentation."""
+the runtime's scheme, docker_id (the file's container first),
+kubernetes_namespace, ownerReferences, merge_log_trim, and container log
+files recognised by name in any folder. Fluent Bit's behaviour is from its
+kubernetes filter (kube_property.c, kube_meta.c, kubernetes.c) and
+documentation."""
 
 import json
 import os
 import unittest
 
-from fake_k8s import container_id, make_pod
+from fake_k8s import container_id, make_namespace, make_pod
 from test_kubernetes import K8sRun
 
 
@@ -89,7 +91,7 @@ class Fields(unittest.TestCase):
         run.stop()
         self.assertEqual(meta["pod_ip"], "10.244.0.10")
         self.assertEqual(meta["container_hash"], "registry.example/app@sha256:" + "ab" * 32)
-        self.assertEqual(meta["container_id"], container_id("web-1", "app"))
+        self.assertEqual(meta["docker_id"], container_id("web-1", "app"))
 
     def test_merge_log_trim(self):
         """merge_log_trim (on by default): line breaks and written \\n that
@@ -121,6 +123,64 @@ class Fields(unittest.TestCase):
         run.stop()
         self.assertEqual(rec["kubernetes"]["pod_name"], "web-1")
         self.assertEqual(rec["kubernetes"]["pod_ip"], "10.244.0.10")
+
+
+class FluentBitShape(unittest.TestCase):
+    def test_docker_id_is_the_container_that_wrote_the_file(self):
+        """After a restart the pod's status names the new container; lines
+        still read from the old container's file keep the old id (the one in
+        the file's name), as Fluent Bit takes docker_id from the name first."""
+        pod = make_pod("web-1")
+        new_id = "ab" * 32
+        pod["status"]["containerStatuses"][0]["containerID"] = f"containerd://{new_id}"
+        run = K8sRun(self, pods=[pod])
+        run.write_cri("web-1", ["from the old container"])
+        with open(run.cri_file("web-1").replace(container_id("web-1", "app"), new_id), "w") as f:
+            f.write(cri("stdout", "from the new container"))
+        old = run.wait_log("from the old container")["kubernetes"]
+        new = run.wait_log("from the new container")["kubernetes"]
+        run.stop()
+        self.assertEqual(old["docker_id"], container_id("web-1", "app"))
+        self.assertEqual(new["docker_id"], new_id)
+        self.assertNotIn("container_id", old)
+        self.assertEqual(old["pod_ip"], new["pod_ip"])
+
+    def test_namespace_metadata_under_kubernetes_namespace(self):
+        """namespace_labels and namespace_annotations go to a record's
+        kubernetes_namespace: {name, labels, annotations}, as Fluent Bit
+        writes them; also for a pod the API does not know."""
+        run = K8sRun(self, pods=[make_pod("web-1", namespace="team")], start=False,
+                     filter_options={"namespace_labels": True, "namespace_annotations": True,
+                                     "metadata_wait": "1s"})
+        run.fake.add_namespace(make_namespace("team", labels={"tier": "gold"},
+                                              annotations={"owner.io/contact": "sre"}))
+        run.start()
+        run.write_cri("web-1", ["known pod"], namespace="team")
+        run.write_cri("ghost-1", ["unknown pod"], namespace="team")
+        known = run.wait_log("known pod")
+        unknown = run.wait_log("unknown pod")
+        run.stop()
+        expected = {"name": "team", "labels": {"tier": "gold"},
+                    "annotations": {"owner_io/contact": "sre"}}
+        self.assertEqual(known["kubernetes_namespace"], expected)
+        self.assertEqual(unknown["kubernetes_namespace"], expected)
+        self.assertNotIn("namespace_labels", known["kubernetes"])
+        self.assertNotIn("labels", unknown["kubernetes"])
+
+    def test_owner_references(self):
+        """owner_references: the pod's ownerReferences as they are, under
+        kubernetes.ownerReferences (Fluent Bit's Owner_References); off by
+        default, as there."""
+        pod = make_pod("web-1", owner=("DaemonSet", "agent"))
+        for options, expected in (({}, None),
+                                  ({"owner_references": True},
+                                   pod["metadata"]["ownerReferences"])):
+            run = K8sRun(self, pods=[pod], filter_options=options)
+            run.write_cri("web-1", ["owned"])
+            meta = run.wait_log("owned")["kubernetes"]
+            run.stop()
+            self.assertEqual(meta.get("ownerReferences"), expected, options)
+            self.assertEqual(meta["owner"], {"kind": "DaemonSet", "name": "agent"})
 
 
 if __name__ == "__main__":
