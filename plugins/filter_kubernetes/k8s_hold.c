@@ -191,6 +191,17 @@ static void attach(struct k8s_filter_state *state, struct record *rec, struct at
     state->warned_attach = true;
 }
 
+static struct k8s_merge_options merge_options(const struct k8s_filter_options *opts)
+{
+    return (struct k8s_merge_options){
+        .log_key = opts->log_key,
+        .merge_key = opts->merge_log_key,
+        .keep_log = opts->keep_log,
+        .trim = opts->merge_log_trim,
+    };
+}
+
+/* The fields of the parser an annotation names go where merge_log's go. */
 static void apply_parser(struct k8s_filter_state *state, struct instance *parser,
                          struct record *rec, struct k8s_merge_collisions *collisions)
 {
@@ -206,7 +217,8 @@ static void apply_parser(struct k8s_filter_state *state, struct instance *parser
         rec->time = parsed.time;
         if (!opts->keep_log)
             value_map_remove(&rec->fields, opts->log_key, key_len);
-        k8s_merge_members(rec, &parsed.fields, collisions);
+        struct k8s_merge_options merge = merge_options(opts);
+        k8s_merge_place(rec, &parsed.fields, &merge, collisions);
     }
     record_free(&parsed);
 }
@@ -233,12 +245,7 @@ static void count_collisions(struct k8s_filter_state *state,
 static enum k8s_merge_result merge_log(const struct k8s_filter_options *opts, struct record *rec,
                                        struct k8s_merge_collisions *collisions)
 {
-    struct k8s_merge_options merge = {
-        .log_key = opts->log_key,
-        .merge_key = opts->merge_log_key,
-        .keep_log = opts->keep_log,
-        .trim = opts->merge_log_trim,
-    };
+    struct k8s_merge_options merge = merge_options(opts);
     return k8s_merge_log(rec, &merge, collisions);
 }
 

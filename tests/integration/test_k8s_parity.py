@@ -107,6 +107,21 @@ class Fields(unittest.TestCase):
             run.stop()
             self.assertEqual((rec["app"]["msg"], rec["app"]["raw"]), expected, trim)
 
+    def test_annotation_parser_fields_follow_merge_log_key_and_trim(self):
+        """The fields of a parser named by an annotation go where merge_log's
+        go: under merge_log_key, trimmed with merge_log_trim, as Fluent Bit
+        does with both; an empty object adds no key."""
+        pod = make_pod("p-1", annotations={"fluentbit.io/parser": "json"})
+        run = K8sRun(self, pods=[pod],
+                     filter_options={"merge_log": True, "merge_log_key": "app"})
+        run.write_cri("p-1", [json.dumps({"level": "warn", "msg": "slow\\n"}), "{}"])
+        records = run.wait_records(lambda r: len(r) >= 2, "both records")
+        run.stop()
+        self.assertEqual(records[0]["app"], {"level": "warn", "msg": "slow"})
+        self.assertNotIn("level", records[0])
+        self.assertEqual(records[1]["log"], "{}")
+        self.assertNotIn("app", records[1])
+
     def test_container_log_named_as_kubelet_does_in_any_folder(self):
         """A file named <pod>_<namespace>_<container>-<64 hex>.log outside a
         folder called containers (a DaemonSet that mounts it elsewhere) is
