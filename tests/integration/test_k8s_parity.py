@@ -68,6 +68,27 @@ class FluentBitAnnotations(unittest.TestCase):
         self.assertEqual((by_stream["stderr"]["level"], by_stream["stderr"]["msg"]),
                          ("warn", "slow"))
 
+    def test_parser_time(self):
+        """An annotation's parser with a time_key gives the record its time;
+        one without keeps the time the runtime wrote (where Fluent Bit would
+        give the time it parsed the line)."""
+        pods = [make_pod("t-1", annotations={"fluentbit.io/parser": "logfmt"}),
+                make_pod("t-2", annotations={"fluentbit.io/parser": "stamped"})]
+        run = K8sRun(self, pods=pods, start=False)
+        run.config["parsers"] = [{"name": "stamped", "format": "regex",
+                                  "regex": r"^\[(?<time>[^\]]+)\] (?<message>.+)$",
+                                  "time_key": "time", "time_format": "%Y-%m-%dT%H:%M:%S.%L"}]
+        run.start()
+        run.write_cri("t-1", ["level=info msg=plain"])
+        run.write_cri("t-2", ["[2019-04-05T14:54:23.584269761] stamped"])
+        records = run.wait_records(lambda r: len(r) >= 2, "both records")
+        run.stop()
+        by_pod = {r["kubernetes"]["pod_name"]: r for r in records}
+        self.assertEqual((by_pod["t-1"]["msg"], by_pod["t-1"]["@timestamp"]),
+                         ("plain", "2026-11-23T05:00:00.000000001Z"))
+        self.assertEqual((by_pod["t-2"]["message"], by_pod["t-2"]["@timestamp"]),
+                         ("stamped", "2019-04-05T14:54:23.584269761Z"))
+
     def test_malformed_annotation_is_warned_once(self):
         pod = make_pod("odd-1", annotations={"fluentbit.io/exclude_stdin": "true"})
         run = K8sRun(self, pods=[pod])
