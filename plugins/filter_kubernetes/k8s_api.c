@@ -224,16 +224,17 @@ static void fetch_done(void *data, const struct http_response *r)
     fetch_free(api, fetch);
 }
 
-void k8s_api_fetch_pod(struct k8s_api *api, const char *namespace_name, const char *name)
+bool k8s_api_fetch_pod(struct k8s_api *api, const char *namespace_name, const char *name)
 {
     if (api->opts.use_kubelet)
-        return;
+        return true;
     char *key = xasprintf("%s/%s", namespace_name, name);
     int64_t now = loop_now_ms(api->loop);
     struct fetched *f = fetched_find(api, key);
-    if ((f && now - f->at_ms < REFETCH_AFTER_MS) || !fetch_allowed(api)) {
+    bool recent = f && now - f->at_ms < REFETCH_AFTER_MS;
+    if (recent || !fetch_allowed(api)) {
         free(key);
-        return;
+        return recent;
     }
     if (!f) {
         if (api->fetched.count >= MAX_FETCHED_REMEMBERED)
@@ -256,6 +257,7 @@ void k8s_api_fetch_pod(struct k8s_api *api, const char *namespace_name, const ch
         k8s_api_get(api, fetch->url, api->opts.request_timeout_ms, NULL, fetch_done, fetch);
     if (!fetch->call)
         fetch_free(api, fetch);
+    return true;
 }
 
 /* ---- kubelet ---- */

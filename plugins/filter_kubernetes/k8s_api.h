@@ -54,8 +54,10 @@ bool k8s_api_synced(const struct k8s_api *api);
  * answered nor failed: a pod's metadata is then known without its
  * namespace's labels and annotations yet. */
 bool k8s_api_namespaces_pending(const struct k8s_api *api);
-/* Asks for one GET of a pod the cache misses, unless one was made for it
- * already or the rate limit is reached. No-op with use_kubelet. */
-void k8s_api_fetch_pod(struct k8s_api *api, const char *namespace_name, const char *name);
+/* Asks for one GET of a pod the cache misses. Returns false when the GET
+ * must wait (pod_get_rate, or too many GETs in flight): ask again later.
+ * Returns true once it is started, or made for the pod within the last
+ * minute, or with use_kubelet (no GETs). */
+bool k8s_api_fetch_pod(struct k8s_api *api, const char *namespace_name, const char *name);
 
 #endif

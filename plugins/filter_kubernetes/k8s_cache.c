@@ -1,7 +1,7 @@
 /* The pod cache (see k8s_cache.h): a hash map by "<namespace>/<name>" with a
- * least-recently-used list for the bound. Attachments are built lazily, on
- * the first record of a container, and dropped when the pod or its namespace
- * changes. */
+ * least-recently-used list for the bound. A pod's attachments are built
+ * lazily, on the first record of a container, and dropped when the pod
+ * changes; a namespace's when it is put. */
 #include "k8s_cache.h"
 
 #include "hmap.h"
@@ -14,8 +14,8 @@
 struct k8s_container {
     struct k8s_container *next;
     char *name;
+    char *docker_id; /* the log file's, or NULL */
     struct attachment *attachment;
-    uint64_t namespace_version; /* of the namespace when it was built */
 };
 
 struct k8s_pod {
@@ -33,8 +33,7 @@ struct k8s_pod {
 struct k8s_namespace {
     struct hmap_node node;
     char *name;
-    struct value labels, annotations;
-    uint64_t version;
+    struct attachment *attachment;
 };
 
 struct k8s_cache {
@@ -43,7 +42,6 @@ struct k8s_cache {
     struct k8s_pod *newest, *oldest;
     size_t count;
     uint64_t sync;
-    uint64_t namespace_versions;
     uint64_t version;
 };
 
@@ -66,6 +64,7 @@ static void containers_free(struct k8s_pod *pod)
         next = c->next;
         attachment_unref(c->attachment);
         free(c->name);
+        free(c->docker_id);
         free(c);
     }
     pod->containers = NULL;
@@ -111,8 +110,8 @@ static void pod_remove(struct k8s_cache *cache, struct k8s_pod *pod)
 
 static void namespace_free(struct k8s_namespace *ns)
 {
-    value_free(&ns->labels);
-    value_free(&ns->annotations);
+    if (ns->attachment)
+        attachment_unref(ns->attachment);
     free(ns->name);
     free(ns);
 }
@@ -273,22 +272,20 @@ static struct k8s_namespace *namespace_lookup(const struct k8s_cache *cache, con
     return NULL;
 }
 
-/* A copy of metadata.<key> if it is a non-empty map, else VALUE_NULL. */
-static struct value meta_map(const struct value *object, const char *key)
+/* metadata.<key> of `object` if it is a map, else NULL. */
+static const struct value *meta_map(const struct value *object, const char *key)
 {
     const struct value *metadata = value_map_get(&object->as.map, "metadata", 8);
     if (!metadata || metadata->type != VALUE_MAP)
-        return value_null();
+        return NULL;
     const struct value *m = value_map_get(&metadata->as.map, key, strlen(key));
-    if (!m || m->type != VALUE_MAP || m->as.map.count == 0)
-        return value_null();
-    return value_clone(m);
+    return m && m->type == VALUE_MAP ? m : NULL;
 }
 
 void k8s_cache_put_namespace(struct k8s_cache *cache, const struct value *object)
 {
     const char *name = k8s_object_meta(object, "name");
-    if (!name)
+    if (!name || (!cache->opts.namespace_labels && !cache->opts.namespace_annotations))
         return;
     struct k8s_namespace *ns = namespace_lookup(cache, name);
     if (!ns) {
@@ -296,13 +293,17 @@ void k8s_cache_put_namespace(struct k8s_cache *cache, const struct value *object
         ns->name = xstrdup(name);
         hmap_insert(&cache->namespaces, &ns->node, hash_bytes(name, strlen(name)));
     }
-    value_free(&ns->labels);
-    value_free(&ns->annotations);
+    struct value meta = value_map_new();
+    struct value name_value = value_string(name, strlen(name));
+    value_map_set(&meta.as.map, "name", 4, &name_value);
+    bool dedot = cache->opts.meta.dedot;
     if (cache->opts.namespace_labels)
-        ns->labels = meta_map(object, "labels");
+        k8s_meta_set_map(&meta, "labels", meta_map(object, "labels"), dedot);
     if (cache->opts.namespace_annotations)
-        ns->annotations = meta_map(object, "annotations");
-    ns->version = ++cache->namespace_versions;
+        k8s_meta_set_map(&meta, "annotations", meta_map(object, "annotations"), dedot);
+    if (ns->attachment)
+        attachment_unref(ns->attachment);
+    ns->attachment = attachment_new(K8S_NAMESPACE_ATTACHMENT_KEY, &meta);
 }
 
 void k8s_cache_delete_namespace(struct k8s_cache *cache, const struct value *object)
@@ -313,59 +314,38 @@ void k8s_cache_delete_namespace(struct k8s_cache *cache, const struct value *obj
         return;
     hmap_remove(&cache->namespaces, &ns->node);
     namespace_free(ns);
-    cache->namespace_versions++;
 }
 
-/* ---- attachments ---- */
-
-static uint64_t namespace_version(const struct k8s_cache *cache, const struct k8s_pod *pod)
+struct attachment *k8s_namespace_attachment(struct k8s_cache *cache, const char *namespace_name)
 {
-    if (!cache->opts.namespace_labels && !cache->opts.namespace_annotations)
-        return 0;
-    const struct k8s_namespace *ns = namespace_lookup(cache, pod->namespace_name);
-    return ns ? ns->version : 0;
+    const struct k8s_namespace *ns = namespace_lookup(cache, namespace_name);
+    return ns ? ns->attachment : NULL;
 }
 
-static struct attachment *attachment_build(struct k8s_cache *cache, struct k8s_pod *pod,
-                                           const char *container)
+/* ---- pod attachments ---- */
+
+static bool same_id(const char *a, const char *b)
 {
-    struct value meta;
-    if (k8s_meta_build(&pod->object, container, &cache->opts.meta, &meta) != 0)
-        return NULL;
-    const struct k8s_namespace *ns = namespace_lookup(cache, pod->namespace_name);
-    bool dedot = cache->opts.meta.dedot;
-    if (ns && cache->opts.namespace_labels)
-        k8s_meta_set_map(&meta, "namespace_labels", &ns->labels, dedot);
-    if (ns && cache->opts.namespace_annotations)
-        k8s_meta_set_map(&meta, "namespace_annotations", &ns->annotations, dedot);
-    return attachment_new(K8S_ATTACHMENT_KEY, &meta);
+    return a == b || (a && b && strcmp(a, b) == 0);
 }
 
 struct attachment *k8s_pod_attachment(struct k8s_cache *cache, struct k8s_pod *pod,
-                                      const char *container)
+                                      const char *container, const char *docker_id)
 {
-    uint64_t version = namespace_version(cache, pod);
     struct k8s_container **link = &pod->containers;
     for (; *link; link = &(*link)->next) {
-        if (strcmp((*link)->name, container) == 0)
-            break;
+        if (strcmp((*link)->name, container) == 0 && same_id((*link)->docker_id, docker_id))
+            return (*link)->attachment;
     }
-    struct k8s_container *c = *link;
-    if (c && c->namespace_version == version)
-        return c->attachment;
-    struct attachment *a = attachment_build(cache, pod, container);
-    if (!a)
+    struct value meta;
+    if (k8s_meta_build(&pod->object, container, docker_id, &cache->opts.meta, &meta) != 0)
         return NULL;
-    if (!c) {
-        c = xcalloc(1, sizeof *c);
-        c->name = xstrdup(container);
-        *link = c;
-    } else {
-        attachment_unref(c->attachment);
-    }
-    c->attachment = a;
-    c->namespace_version = version;
-    return a;
+    struct k8s_container *c = xcalloc(1, sizeof *c);
+    c->name = xstrdup(container);
+    c->docker_id = docker_id ? xstrdup(docker_id) : NULL;
+    c->attachment = attachment_new(K8S_ATTACHMENT_KEY, &meta);
+    *link = c;
+    return c->attachment;
 }
 
 const struct value *k8s_pod_object(const struct k8s_pod *pod)

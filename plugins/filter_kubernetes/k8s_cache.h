@@ -1,7 +1,9 @@
 /* The kubernetes filter's pod cache: the Pod objects of this node by
  * "<namespace>/<name>", each with its `kubernetes` attachments (one per
- * container, built once and shared by every record of that container), and
- * the namespaces' labels and annotations when those are wanted. Bounded by a
+ * container and log file's container id, built once and shared by every
+ * record of that container), and, when namespace labels or annotations are
+ * wanted, each namespace's `kubernetes_namespace` attachment
+ * ({"name", "labels", "annotations"}, as Fluent Bit writes it). Bounded by a
  * number of pods (least recently used go first); a deleted pod stays for a
  * time-to-live so its last lines are still enriched. Not the API client: it
  * is fed objects and asked questions, nothing more. Pipeline thread only. */
@@ -16,6 +18,7 @@
 #include <stdint.h>
 
 #define K8S_ATTACHMENT_KEY "kubernetes"
+#define K8S_NAMESPACE_ATTACHMENT_KEY "kubernetes_namespace"
 
 struct k8s_cache_options {
     size_t max_pods;
@@ -58,10 +61,15 @@ uint64_t k8s_cache_version(const struct k8s_cache *cache);
 void k8s_cache_put_namespace(struct k8s_cache *cache, const struct value *object);
 void k8s_cache_delete_namespace(struct k8s_cache *cache, const struct value *object);
 
-/* The attachment for the records of `container` (borrowed: record_attach
- * takes its own reference). NULL only if the metadata cannot be built. */
+/* The namespace's `kubernetes_namespace` attachment (borrowed), or NULL if
+ * the namespace is not known or neither labels nor annotations are wanted. */
+struct attachment *k8s_namespace_attachment(struct k8s_cache *cache, const char *namespace_name);
+
+/* The attachment for the records of `container` whose log file's name gives
+ * `docker_id` (NULL: none; see k8s_meta_build), borrowed: record_attach
+ * takes its own reference. NULL only if the metadata cannot be built. */
 struct attachment *k8s_pod_attachment(struct k8s_cache *cache, struct k8s_pod *pod,
-                                      const char *container);
+                                      const char *container, const char *docker_id);
 const struct value *k8s_pod_object(const struct k8s_pod *pod);
 /* Set once a problem with the pod's annotations was logged, so it is logged
  * once per pod version; cleared when the pod changes. */

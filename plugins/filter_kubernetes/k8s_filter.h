@@ -23,6 +23,7 @@ struct k8s_filter_options {
     int64_t kubelet_interval_ms;
     bool labels;
     bool annotations;
+    bool owner_references;
     bool dedot;
     bool namespace_labels;
     bool namespace_annotations;

@@ -191,6 +191,17 @@ static void attach(struct k8s_filter_state *state, struct record *rec, struct at
     state->warned_attach = true;
 }
 
+static struct k8s_merge_options merge_options(const struct k8s_filter_options *opts)
+{
+    return (struct k8s_merge_options){
+        .log_key = opts->log_key,
+        .merge_key = opts->merge_log_key,
+        .keep_log = opts->keep_log,
+        .trim = opts->merge_log_trim,
+    };
+}
+
+/* The fields of the parser an annotation names go where merge_log's go. */
 static void apply_parser(struct k8s_filter_state *state, struct instance *parser,
                          struct record *rec, struct k8s_merge_collisions *collisions)
 {
@@ -206,7 +217,8 @@ static void apply_parser(struct k8s_filter_state *state, struct instance *parser
         rec->time = parsed.time;
         if (!opts->keep_log)
             value_map_remove(&rec->fields, opts->log_key, key_len);
-        k8s_merge_members(rec, &parsed.fields, collisions);
+        struct k8s_merge_options merge = merge_options(opts);
+        k8s_merge_place(rec, &parsed.fields, &merge, collisions);
     }
     record_free(&parsed);
 }
@@ -233,12 +245,7 @@ static void count_collisions(struct k8s_filter_state *state,
 static enum k8s_merge_result merge_log(const struct k8s_filter_options *opts, struct record *rec,
                                        struct k8s_merge_collisions *collisions)
 {
-    struct k8s_merge_options merge = {
-        .log_key = opts->log_key,
-        .merge_key = opts->merge_log_key,
-        .keep_log = opts->keep_log,
-        .trim = opts->merge_log_trim,
-    };
+    struct k8s_merge_options merge = merge_options(opts);
     return k8s_merge_log(rec, &merge, collisions);
 }
 
@@ -260,7 +267,10 @@ static enum filter_result enrich(struct k8s_filter_state *state, struct k8s_sour
     enum k8s_log_stream stream = k8s_logging_stream(record_get_key(rec, "stream"));
     if (k8s_logging_excluded(&s->logging, stream))
         return FILTER_DROP;
-    attach(state, rec, k8s_pod_attachment(state->cache, s->pod, s->parsed.container_name));
+    attach(
+        state, rec,
+        k8s_pod_attachment(state->cache, s->pod, s->parsed.container_name, s->parsed.container_id));
+    attach(state, rec, k8s_namespace_attachment(state->cache, s->parsed.namespace_name));
     struct k8s_merge_collisions collisions = {0};
     struct instance *parser = stream_parser(s, stream);
     if (parser)
@@ -284,6 +294,8 @@ static void enrich_from_path(struct k8s_filter_state *state, struct k8s_source *
         s->path_meta = attachment_new(K8S_ATTACHMENT_KEY, &meta);
     }
     attach(state, rec, s->path_meta);
+    /* The namespace may be known when its pod is not, as in Fluent Bit. */
+    attach(state, rec, k8s_namespace_attachment(state->cache, s->parsed.namespace_name));
 }
 
 /* ---- holding ---- */
@@ -483,9 +495,10 @@ void k8s_hold_tick(struct instance *f)
         } else if (!s->fetch_asked && k8s_api_synced(state->api) &&
                    waited >= opts->metadata_wait_ms / 4) {
             /* Listed, and still unknown a moment later: the watch has not
-             * brought it (yet), so ask for this one pod. */
-            k8s_api_fetch_pod(state->api, s->parsed.namespace_name, s->parsed.pod_name);
-            s->fetch_asked = true;
+             * brought it (yet), so ask for this one pod; again at the next
+             * tick if pod_get_rate says wait. */
+            s->fetch_asked =
+                k8s_api_fetch_pod(state->api, s->parsed.namespace_name, s->parsed.pod_name);
         }
     }
     if (now - state->last_expire_ms >= EXPIRE_EVERY_MS) {

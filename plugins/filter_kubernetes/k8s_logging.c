@@ -59,9 +59,11 @@ static bool parse_form(const char *name, size_t len, struct annotation_form *for
     return true;
 }
 
+/* Fluent Bit's words for true (flb_utils_bool): not "1", so that a pod Fluent
+ * Bit ships is not dropped here. */
 static bool truthy(const struct value *v)
 {
-    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const yes[] = {"true", "yes", "on"};
     if (v->type != VALUE_STRING)
         return false;
     for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {

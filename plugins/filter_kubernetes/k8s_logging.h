@@ -8,9 +8,10 @@
  *   <property>_<stream>-<container>   one container, one stream
  * The more specific form wins: a container's over the pod's, one stream's over
  * both's; at the same level skiff.io/ over fluentbit.io/, then the first in
- * the pod's order. An exclude value of true, yes, on or 1 (any case) excludes;
- * any other value does not, so a container's "false" lets it log although the
- * pod says "true". Pure functions of the Pod object. */
+ * the pod's order. An exclude value of true, yes or on (any case, Fluent
+ * Bit's words) excludes; any other value does not, so a container's "false"
+ * lets it log although the pod says "true". Pure functions of the Pod
+ * object. */
 #ifndef SKIFF_K8S_LOGGING_H
 #define SKIFF_K8S_LOGGING_H
 

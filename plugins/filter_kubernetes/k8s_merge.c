@@ -59,6 +59,23 @@ static void trim_values(struct value_map *map)
     }
 }
 
+void k8s_merge_place(struct record *rec, struct value_map *members,
+                     const struct k8s_merge_options *opts, struct k8s_merge_collisions *collisions)
+{
+    if (opts->trim)
+        trim_values(members);
+    if (!opts->merge_key[0]) {
+        k8s_merge_members(rec, members, collisions);
+        return;
+    }
+    struct value placed = {.type = VALUE_MAP, .as.map = *members};
+    memset(members, 0, sizeof *members);
+    if (placed.as.map.count > 0)
+        record_set_key(rec, opts->merge_key, &placed);
+    else
+        value_free(&placed);
+}
+
 enum k8s_merge_result k8s_merge_log(struct record *rec, const struct k8s_merge_options *opts,
                                     struct k8s_merge_collisions *collisions)
 {
@@ -78,13 +95,8 @@ enum k8s_merge_result k8s_merge_log(struct record *rec, const struct k8s_merge_o
         value_free(&parsed);
         return K8S_MERGE_FAILED;
     }
-    if (opts->trim)
-        trim_values(&parsed.as.map);
     if (!opts->keep_log)
         value_map_remove(&rec->fields, log_key, log_len);
-    if (opts->merge_key[0])
-        record_set_key(rec, opts->merge_key, &parsed);
-    else
-        k8s_merge_members(rec, &parsed.as.map, collisions);
+    k8s_merge_place(rec, &parsed.as.map, opts, collisions);
     return K8S_MERGE_OK;
 }

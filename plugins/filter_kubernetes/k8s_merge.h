@@ -36,13 +36,19 @@ struct k8s_merge_options {
     bool trim;             /* merge_log_trim */
 };
 
+/* Puts parsed members where merge_log puts them, as Fluent Bit does for
+ * merge_log and for a parser an annotation names: with `trim`, line breaks
+ * and their written forms (the two characters \n or \r) that end its
+ * top-level string values are removed first (merge_log_trim); then they go
+ * under `merge_key` (no key at all for an empty object), or to the root when
+ * `merge_key` is "" (k8s_merge_members). Empties `members`. */
+void k8s_merge_place(struct record *rec, struct value_map *members,
+                     const struct k8s_merge_options *opts, struct k8s_merge_collisions *collisions);
+
 /* Parses the text of the top-level field `log_key` if it holds a JSON object
- * (surrounding whitespace allowed) and moves its members under `merge_key`,
- * or to the root when `merge_key` is "" (through k8s_merge_members). With
- * `trim`, line breaks and their written forms (the two characters \n or \r)
- * that end its top-level string values are removed first, as Fluent Bit's
- * merge_log_trim does. The text itself stays under `log_key` if `keep_log`,
- * else is removed first. */
+ * (surrounding whitespace allowed) and places its members with
+ * k8s_merge_place. The text itself stays under `log_key` if `keep_log`, else
+ * is removed first. */
 enum k8s_merge_result k8s_merge_log(struct record *rec, const struct k8s_merge_options *opts,
                                     struct k8s_merge_collisions *collisions);
 

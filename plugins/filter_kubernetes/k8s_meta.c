@@ -100,13 +100,17 @@ static void copy_without_scheme(struct value *out, const char *key, const struct
 }
 
 static void set_container_fields(struct value *out, const struct value *spec,
-                                 const struct value *status, const char *container)
+                                 const struct value *status, const char *container,
+                                 const char *docker_id)
 {
     const struct value *container_status = find_container(status, status_lists, container);
     const struct value *image = member_text(container_status, "image");
     if (!image)
         image = member_text(find_container(spec, spec_lists, container), "image");
-    copy_without_scheme(out, "container_id", member_text(container_status, "containerID"));
+    if (docker_id)
+        copy_cstring(out, "docker_id", docker_id);
+    else
+        copy_without_scheme(out, "docker_id", member_text(container_status, "containerID"));
     copy_text(out, "container_image", image);
     copy_without_scheme(out, "container_hash", member_text(container_status, "imageID"));
 }
@@ -151,7 +155,7 @@ void k8s_meta_set_map(struct value *out, const char *field, const struct value *
     value_map_set(&out->as.map, field, strlen(field), &copy);
 }
 
-int k8s_meta_build(const struct value *pod, const char *container,
+int k8s_meta_build(const struct value *pod, const char *container, const char *docker_id,
                    const struct k8s_meta_options *opts, struct value *out)
 {
     const struct value *metadata = member(pod, "metadata", VALUE_MAP);
@@ -170,8 +174,13 @@ int k8s_meta_build(const struct value *pod, const char *container,
     copy_text(out, "pod_ip", member_text(status, "podIP"));
     copy_text(out, "host", member_text(spec, "nodeName"));
     copy_cstring(out, "container_name", container);
-    set_container_fields(out, spec, status, container);
+    set_container_fields(out, spec, status, container, docker_id);
     set_owner(out, metadata);
+    const struct value *refs = member(metadata, "ownerReferences", VALUE_ARRAY);
+    if (opts->owner_references && refs && refs->as.array.count > 0) {
+        struct value copy = value_clone(refs);
+        value_map_set(&out->as.map, "ownerReferences", strlen("ownerReferences"), &copy);
+    }
     if (opts->labels)
         k8s_meta_set_map(out, "labels", member(metadata, "labels", VALUE_MAP), opts->dedot);
     if (opts->annotations)
@@ -187,5 +196,5 @@ void k8s_meta_from_path(const struct k8s_path *path, struct value *out)
     copy_cstring(out, "namespace_name", path->namespace_name);
     copy_cstring(out, "pod_id", path->pod_uid);
     copy_cstring(out, "container_name", path->container_name);
-    copy_cstring(out, "container_id", path->container_id);
+    copy_cstring(out, "docker_id", path->container_id);
 }

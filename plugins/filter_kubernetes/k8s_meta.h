@@ -6,9 +6,9 @@
  *
  * Field names are those of Fluent Bit's kubernetes filter, so existing
  * dashboards keep working, in this order: pod_name, namespace_name, pod_id,
- * pod_ip, host, container_name, container_id, container_image, container_hash,
- * owner, labels, annotations. A field whose source is missing, empty or of the wrong
- * type is left out. */
+ * pod_ip, host, container_name, docker_id, container_image, container_hash,
+ * owner (skiff's own), ownerReferences, labels, annotations. A field whose
+ * source is missing, empty or of the wrong type is left out. */
 #ifndef SKIFF_K8S_META_H
 #define SKIFF_K8S_META_H
 
@@ -20,6 +20,9 @@
 struct k8s_meta_options {
     bool labels;
     bool annotations;
+    /* metadata.ownerReferences as they are, under `ownerReferences`, as
+     * Fluent Bit's Owner_References gives them. */
+    bool owner_references;
     /* Replace '.' by '_' in label and annotation keys, so that `app` and
      * `app.kubernetes.io/name` cannot clash as text and object in an
      * Elasticsearch mapping. Of two keys that become equal the later wins. */
@@ -30,13 +33,16 @@ struct k8s_meta_options {
  * The container is looked up among the regular, init and ephemeral containers;
  * its id and image id (without a "containerd://" or "docker-pullable://"
  * style prefix) and image come from the pod's status, the image from the spec while there is no
- * status. Returns 0, or -1 with *out VALUE_NULL if the pod has no
- * metadata.name or metadata.namespace string. */
-int k8s_meta_build(const struct value *pod, const char *container,
+ * status. `docker_id`, when not NULL, is the container id the log file's
+ * name gives: it is the id of the container that wrote the file, where the
+ * status has the current one (after a restart, the next container's), so it
+ * wins, as in Fluent Bit. Returns 0, or -1 with *out VALUE_NULL if the pod
+ * has no metadata.name or metadata.namespace string. */
+int k8s_meta_build(const struct value *pod, const char *container, const char *docker_id,
                    const struct k8s_meta_options *opts, struct value *out);
 
 /* Sets *out to a new VALUE_MAP with what the path gives: pod_name,
- * namespace_name, pod_id (pods/ paths), container_name and container_id
+ * namespace_name, pod_id (pods/ paths), container_name and docker_id
  * (containers/ paths). */
 void k8s_meta_from_path(const struct k8s_path *path, struct value *out);
 /* Copies the map `source` (labels or annotations) under `field` of `out`,

@@ -32,7 +32,7 @@ static void fuzz_path(const char *text, size_t len, struct buf *json)
 static void fuzz_pod(const char *text, size_t len, struct buf *json)
 {
     static const struct k8s_meta_options options[] = {
-        {.labels = true, .annotations = true, .dedot = true},
+        {.labels = true, .annotations = true, .owner_references = true, .dedot = true},
         {.labels = true, .annotations = false, .dedot = false},
     };
     struct value pod;
@@ -42,7 +42,7 @@ static void fuzz_pod(const char *text, size_t len, struct buf *json)
     k8s_logging_read(&pod, "app", &logging);
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
         struct value meta;
-        if (k8s_meta_build(&pod, "app", &options[i], &meta) == 0) {
+        if (k8s_meta_build(&pod, "app", i ? "0123abcd" : NULL, &options[i], &meta) == 0) {
             buf_reset(json);
             json_write_value(json, &meta, NULL);
             value_free(&meta);

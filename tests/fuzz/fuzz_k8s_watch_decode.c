@@ -34,7 +34,7 @@ static int on_line(void *data, const char *line, size_t len)
     } else if (ev.type == K8S_EVENT_ADDED || ev.type == K8S_EVENT_MODIFIED) {
         struct k8s_pod *pod = k8s_cache_put(state->cache, &ev.object);
         if (pod) {
-            k8s_pod_attachment(state->cache, pod, "app");
+            k8s_pod_attachment(state->cache, pod, "app", NULL);
             struct k8s_logging logging;
             k8s_logging_read(k8s_pod_object(pod), "app", &logging);
         }

@@ -345,7 +345,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             field, _, value = selector.partition("=")
             if field != "spec.nodeName":
                 return None
-            items = [p for p in items if p["spec"].get("nodeName") == value]
+            # A pod not yet scheduled has no spec.nodeName (and an object
+            # a test serves as it is may have no spec at all).
+            items = [p for p in items if (p.get("spec") or {}).get("nodeName") == value]
         return items
 
     def _list(self, kind, selector):

@@ -210,7 +210,8 @@ class MinimalConfigs(unittest.TestCase):
         record = run.wait_count(1)[0]
         run.stop()
         self.assertEqual(record["kubernetes"]["pod_name"], "web-1")
-        self.assertEqual(record["kubernetes"].get("namespace_labels"), {"team": "sre"})
+        self.assertEqual(record.get("kubernetes_namespace"),
+                         {"name": "default", "labels": {"team": "sre"}})
 
     def test_tls_verify_false_warns(self):
         """tls_verify: false is said at start, as the Elasticsearch output says it."""

@@ -131,7 +131,7 @@ class Enrichment(unittest.TestCase):
         self.assertEqual(k["pod_id"], web["metadata"]["uid"])
         self.assertEqual(k["host"], NODE)
         self.assertEqual(k["container_name"], "app")
-        self.assertEqual(k["container_id"], container_id("web-7d9f-x2k4p", "app"))
+        self.assertEqual(k["docker_id"], container_id("web-7d9f-x2k4p", "app"))
         self.assertEqual(k["container_image"], "nginx:1.25")
         self.assertTrue(k["container_hash"].startswith("nginx@sha256:"))
         self.assertEqual(k["owner"], {"kind": "ReplicaSet", "name": "web-7d9f"})
@@ -220,7 +220,7 @@ class Faults(unittest.TestCase):
         rec = run.wait_log("unknown during outage", timeout=10)
         self.assertEqual(rec["kubernetes"], {
             "pod_name": "unknown-1", "namespace_name": "default", "container_name": "app",
-            "container_id": container_id("unknown-1", "app")})
+            "docker_id": container_id("unknown-1", "app")})
         self.assertIn("labels", run.wait_log("known during outage")["kubernetes"])
         wait_for(lambda: run.metric("skiff_k8s_records_without_metadata_total",
                                     reason="api_unavailable") >= 1
@@ -322,6 +322,21 @@ class Waiting(unittest.TestCase):
         self.assertEqual(run.fake.count("get"), 1)
         self.assertEqual(run.fake.paths["/api/v1/namespaces/default/pods/ghost-1"], 1)
 
+    def test_every_missing_pod_is_fetched_within_the_rate(self):
+        """Twelve new pods the node's LIST did not bring, more than
+        pod_get_rate lets skiff GET at once: those over the rate are fetched
+        a moment later, not forgotten, so every record gets its pod's
+        metadata, with one GET per pod."""
+        pods = [make_pod(f"late-{i}", node="node-2") for i in range(12)]
+        run = K8sRun(self, pods=pods, filter_options={"metadata_wait": "10s", "pod_get_rate": 4})
+        run.fake.wait_watch()
+        for i in range(12):
+            run.write_cri(f"late-{i}", [f"line {i}"])
+        records = run.wait_records(lambda r: len(r) >= 12, "the 12 records", timeout=30)
+        run.stop()
+        self.assertEqual([r["kubernetes"].get("pod_ip") for r in records], ["10.244.0.10"] * 12)
+        self.assertEqual(run.fake.count("get"), 12)
+
     def test_drain_at_shutdown(self):
         """Records still waiting at SIGTERM are handed on before skiff exits."""
         run = K8sRun(self, filter_options={"metadata_wait": "60s"})
@@ -413,7 +428,8 @@ class Annotations(unittest.TestCase):
         rec = run.wait_records(lambda r: len(r) >= 1, "the record")[0]
         self.assertEqual(rec["app"], {"user": "ann", "n": 3})
         self.assertNotIn("log", rec)
-        self.assertEqual(rec["kubernetes"]["namespace_labels"], {"owner_io/team": "sre"})
+        self.assertEqual(rec["kubernetes_namespace"], {"name": "team",
+                                                       "labels": {"owner_io/team": "sre"}})
         # A change of the namespace comes on its watch.
         run.fake.wait_watch(started=2)
         run.fake.add_namespace(make_namespace("team", labels={"owner.io/team": "platform"}))
@@ -421,7 +437,7 @@ class Annotations(unittest.TestCase):
         def relabelled():
             run.write_cri("m-1", ['{"user":"bob"}'], namespace="team")
             last = [r for r in run.records() if r.get("app") == {"user": "bob"}]
-            return last and last[-1]["kubernetes"]["namespace_labels"] == {
+            return last and last[-1]["kubernetes_namespace"]["labels"] == {
                 "owner_io/team": "platform"}
         wait_for(relabelled, 20, "the namespace's new labels", interval=0.5)
         self.assertEqual(run.fake.count("watch"), 2)  # pods and namespaces

@@ -255,7 +255,7 @@ class Scenario(unittest.TestCase):
             seen[key] = doc_id
             k8s = doc["kubernetes"]
             self.assertEqual(k8s["container_name"], c.container)
-            self.assertEqual(k8s["container_id"], c.container_id)
+            self.assertEqual(k8s["docker_id"], c.container_id)
             self.assertEqual(k8s["labels"]["app"], c.container)
             self.assertEqual(k8s["host"], self.node.name)
             if c.kind == "java":

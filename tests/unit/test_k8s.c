@@ -105,14 +105,14 @@ static const char *json_of(const struct value *v)
     return buf_cstr(&scratch);
 }
 
-/* The JSON of the metadata built from `pod_json`, or "-1" if it is refused. */
-static const char *meta_json(const char *pod_json, const char *container, bool labels,
-                             bool annotations, bool dedot)
+/* The JSON of the metadata built from `pod_json` for a file whose name gives
+ * `docker_id` (or none), or "-1" if it is refused. */
+static const char *meta_json_for(const char *pod_json, const char *container, const char *docker_id,
+                                 const struct k8s_meta_options *opts)
 {
-    struct k8s_meta_options opts = {.labels = labels, .annotations = annotations, .dedot = dedot};
     struct value pod = parse(pod_json);
     struct value meta;
-    int rc = k8s_meta_build(&pod, container, &opts, &meta);
+    int rc = k8s_meta_build(&pod, container, docker_id, opts, &meta);
     value_free(&pod);
     if (rc != 0) {
         ck_assert_int_eq(meta.type, VALUE_NULL);
@@ -121,6 +121,13 @@ static const char *meta_json(const char *pod_json, const char *container, bool l
     const char *json = json_of(&meta);
     value_free(&meta);
     return json;
+}
+
+static const char *meta_json(const char *pod_json, const char *container, bool labels,
+                             bool annotations, bool dedot)
+{
+    struct k8s_meta_options opts = {.labels = labels, .annotations = annotations, .dedot = dedot};
+    return meta_json_for(pod_json, container, NULL, &opts);
 }
 
 /* The parsed path in one line, "kind|pod|ns|container|id|uid|restarts", or
@@ -246,7 +253,7 @@ START_TEST(test_meta_from_path)
     ck_assert(k8s_path_parse("/var/log/containers/web-0_shop_nginx-" ID64 ".log", &path));
     k8s_meta_from_path(&path, &meta);
     ck_assert_str_eq(json_of(&meta), "{\"pod_name\":\"web-0\",\"namespace_name\":\"shop\","
-                                     "\"container_name\":\"nginx\",\"container_id\":\"" ID64 "\"}");
+                                     "\"container_name\":\"nginx\",\"docker_id\":\"" ID64 "\"}");
     value_free(&meta);
     k8s_path_free(&path);
 
@@ -265,7 +272,7 @@ END_TEST
     "\"host\":\"node-a.example.internal\","
 
 #define DEPLOYMENT_WEB                                                                             \
-    DEPLOYMENT_HEAD "\"container_name\":\"web\",\"container_id\":\"" ID64 "\","                    \
+    DEPLOYMENT_HEAD "\"container_name\":\"web\",\"docker_id\":\"" ID64 "\","                       \
                     "\"container_image\":\"docker.io/library/nginx:1.25\","                        \
                     "\"container_hash\":\"docker.io/library/nginx@sha256:"                         \
                     "0d17b565c37bcbd895e9d92315a05c1c3c9a29f762b011a10c54a66cd53c9b31\","          \
@@ -299,14 +306,14 @@ END_TEST
 START_TEST(test_meta_other_containers)
 {
     ck_assert_str_eq(meta_json(pod_deployment, "sidecar", false, false, true), DEPLOYMENT_HEAD
-                     "\"container_name\":\"sidecar\",\"container_id\":"
+                     "\"container_name\":\"sidecar\",\"docker_id\":"
                      "\"2222222222222222222222222222222222222222222222222222222222222222\","
                      "\"container_image\":\"docker.io/fluent/fluent-bit:3.0\","
                      "\"container_hash\":\"docker.io/fluent/fluent-bit@sha256:"
                      "aaaa1111bbbb2222cccc3333dddd4444eeee5555ffff6666000077778888999a\","
                      "\"owner\":{\"kind\":\"ReplicaSet\",\"name\":\"web-7d9f8b6c5d\"}}");
     ck_assert_str_eq(meta_json(pod_deployment, "init-config", false, false, true), DEPLOYMENT_HEAD
-                     "\"container_name\":\"init-config\",\"container_id\":"
+                     "\"container_name\":\"init-config\",\"docker_id\":"
                      "\"1111111111111111111111111111111111111111111111111111111111111111\","
                      "\"container_image\":\"docker.io/library/busybox:1.36\","
                      "\"container_hash\":\"docker.io/library/busybox@sha256:"
@@ -324,7 +331,7 @@ START_TEST(test_meta_docker_pod)
     ck_assert_str_eq(meta_json(pod_docker, "shell", true, false, true),
                      "{\"pod_name\":\"debug.shell\",\"namespace_name\":\"default\","
                      "\"pod_id\":\"c0ffee00-1234-5678-9abc-def012345678\",\"host\":\"worker-1\","
-                     "\"container_name\":\"shell\",\"container_id\":\"" ID64 "\","
+                     "\"container_name\":\"shell\",\"docker_id\":\"" ID64 "\","
                      "\"container_image\":\"ubuntu:22.04\","
                      "\"container_hash\":\"ubuntu@sha256:"
                      "77906da86b60585ce12215807090eb327e7386c8fafb5402369e421f44eff17e\","
@@ -347,6 +354,35 @@ START_TEST(test_meta_pending_pod)
                      "\"owner\":{\"kind\":\"Job\",\"name\":\"batch-28512345\"},"
                      "\"annotations\":{\"skiff_io/exclude\":\"false\","
                      "\"skiff_io/parser\":\"\"}}");
+}
+END_TEST
+
+/* The file's container id wins over the status's (which, after a restart,
+ * is the next container's); ownerReferences come as they are on request. */
+START_TEST(test_meta_file_id_and_owner_references)
+{
+    static const struct k8s_meta_options plain = {.dedot = true};
+    static const char old_id[] = "9999999999999999999999999999999999999999999999999999999999999999";
+    const char *json = meta_json_for(pod_deployment, "web", old_id, &plain);
+    ck_assert_ptr_nonnull(strstr(json, "\"docker_id\":\""
+                                       "9999999999"));
+    ck_assert_ptr_null(strstr(json, ID64));
+    ck_assert_ptr_null(strstr(json, "ownerReferences"));
+
+    static const struct k8s_meta_options refs = {.owner_references = true, .dedot = true};
+    ck_assert_str_eq(meta_json_for(pod_deployment, "web", NULL, &refs),
+                     DEPLOYMENT_WEB ",\"ownerReferences\":[{\"apiVersion\":\"v1\","
+                                    "\"kind\":\"ConfigMap\",\"name\":\"cfg\","
+                                    "\"uid\":\"00000000-0000-0000-0000-000000000001\"},"
+                                    "{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\","
+                                    "\"name\":\"web-7d9f8b6c5d\","
+                                    "\"uid\":\"5b1d0c8e-aaaa-bbbb-cccc-ddddeeeeffff\","
+                                    "\"controller\":true,\"blockOwnerDeletion\":true}]}");
+    /* No ownerReferences, or an empty list: nothing. */
+    ck_assert_str_eq(meta_json_for(pod_docker, "debugger", NULL, &refs),
+                     "{\"pod_name\":\"debug.shell\",\"namespace_name\":\"default\","
+                     "\"pod_id\":\"c0ffee00-1234-5678-9abc-def012345678\",\"host\":\"worker-1\","
+                     "\"container_name\":\"debugger\",\"container_image\":\"busybox:latest\"}");
 }
 END_TEST
 
@@ -400,7 +436,7 @@ START_TEST(test_meta_malformed)
                                "\"containerID\":\"abc\"}]}}",
                                "c", true, true, true),
                      "{\"pod_name\":\"p\",\"namespace_name\":\"n\",\"container_name\":\"c\","
-                     "\"container_id\":\"abc\"}");
+                     "\"docker_id\":\"abc\"}");
 }
 END_TEST
 
@@ -420,6 +456,7 @@ Suite *k8s_suite(void)
     tcase_add_test(meta, test_meta_other_containers);
     tcase_add_test(meta, test_meta_docker_pod);
     tcase_add_test(meta, test_meta_pending_pod);
+    tcase_add_test(meta, test_meta_file_id_and_owner_references);
     tcase_add_test(meta, test_meta_dedot_collision);
     tcase_add_test(meta, test_meta_malformed);
     tcase_add_checked_fixture(meta, NULL, scratch_free);

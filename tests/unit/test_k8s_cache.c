@@ -73,20 +73,28 @@ START_TEST(test_cache_find_and_share)
     ck_assert_ptr_null(k8s_cache_find(cache, "shop", "web-1", "u-2")); /* recreated pod */
 
     /* One attachment per container, shared by every record. */
-    struct attachment *a = k8s_pod_attachment(cache, pod, "main");
+    struct attachment *a = k8s_pod_attachment(cache, pod, "main", NULL);
     ck_assert_ptr_nonnull(a);
-    ck_assert_ptr_eq(k8s_pod_attachment(cache, pod, "main"), a);
+    ck_assert_ptr_eq(k8s_pod_attachment(cache, pod, "main", NULL), a);
     ck_assert_str_eq(a->key.ptr, "kubernetes");
     char *json = attachment_json(a);
     ck_assert_str_eq(json, "{\"pod_name\":\"web-1\",\"namespace_name\":\"shop\",\"pod_id\":"
                            "\"u-1\",\"host\":\"n1\",\"container_name\":\"main\","
-                           "\"container_id\":\"c1\",\"container_image\":\"img:1\","
+                           "\"docker_id\":\"c1\",\"container_image\":\"img:1\","
                            "\"container_hash\":\"img@sha256:ab\",\"labels\":{\"app\":\"web\","
                            "\"app_kubernetes_io/name\":\"x\"}}");
     free(json);
-    struct attachment *other = k8s_pod_attachment(cache, pod, "sidecar");
+    struct attachment *other = k8s_pod_attachment(cache, pod, "sidecar", NULL);
     ck_assert_ptr_nonnull(other);
     ck_assert_ptr_ne(other, a);
+    /* A file of the container that names another container id (written
+     * before a restart) has its own, with that id. */
+    struct attachment *old = k8s_pod_attachment(cache, pod, "main", "c0");
+    ck_assert_ptr_ne(old, a);
+    ck_assert_ptr_eq(k8s_pod_attachment(cache, pod, "main", "c0"), old);
+    json = attachment_json(old);
+    ck_assert_ptr_nonnull(strstr(json, "\"docker_id\":\"c0\""));
+    free(json);
 
     /* A record holding a reference keeps it alive past a pod update. */
     attachment_ref(a);
@@ -94,7 +102,7 @@ START_TEST(test_cache_find_and_share)
     put(cache, "shop", "web-1", "web-v2");
     ck_assert_uint_ne(k8s_cache_version(cache), version);
     pod = k8s_cache_find(cache, "shop", "web-1", NULL);
-    struct attachment *b = k8s_pod_attachment(cache, pod, "main");
+    struct attachment *b = k8s_pod_attachment(cache, pod, "main", NULL);
     ck_assert_ptr_ne(b, a);
     json = attachment_json(b);
     ck_assert_ptr_nonnull(strstr(json, "\"app\":\"web-v2\""));
@@ -197,6 +205,8 @@ START_TEST(test_cache_refuses_nameless)
 }
 END_TEST
 
+/* A namespace's labels are its own attachment, kubernetes_namespace, as
+ * Fluent Bit writes them: {"name", "labels"}; the pods' do not change. */
 START_TEST(test_cache_exclude_and_namespace_labels)
 {
     struct k8s_cache *cache = cache_new(10, 1000);
@@ -205,23 +215,28 @@ START_TEST(test_cache_exclude_and_namespace_labels)
     struct k8s_logging logging;
     k8s_logging_read(k8s_pod_object(pod), "main", &logging);
     ck_assert(k8s_logging_excluded(&logging, K8S_STREAM_OTHER));
-    char *json = attachment_json(k8s_pod_attachment(cache, pod, "main"));
-    ck_assert_ptr_null(strstr(json, "namespace_labels"));
-    free(json);
+    ck_assert_ptr_null(k8s_namespace_attachment(cache, "ops"));
+    struct attachment *a = k8s_pod_attachment(cache, pod, "main", NULL);
 
-    const char *ns_json =
-        "{\"metadata\":{\"name\":\"ops\",\"labels\":{\"team.io/owner\":\"sre\"}}}";
+    const char *ns_json = "{\"metadata\":{\"name\":\"ops\",\"labels\":{\"team.io/owner\":"
+                          "\"sre\"},\"annotations\":{\"note\":\"x\"}}}";
     struct value ns;
     ck_assert_int_eq(json_parse(ns_json, strlen(ns_json), &ns, NULL), 0);
     k8s_cache_put_namespace(cache, &ns);
-    json = attachment_json(k8s_pod_attachment(cache, pod, "main"));
-    ck_assert_ptr_nonnull(strstr(json, "\"namespace_labels\":{\"team_io/owner\":\"sre\"}"));
+    struct attachment *n = k8s_namespace_attachment(cache, "ops");
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(n->key.ptr, "kubernetes_namespace");
+    char *json = attachment_json(n);
+    ck_assert_str_eq(json, "{\"name\":\"ops\",\"labels\":{\"team_io/owner\":\"sre\"}}");
+    free(json);
+    ck_assert_ptr_null(k8s_namespace_attachment(cache, "other"));
+    ck_assert_ptr_eq(k8s_pod_attachment(cache, pod, "main", NULL), a);
+    json = attachment_json(a);
+    ck_assert_ptr_null(strstr(json, "team"));
     free(json);
     k8s_cache_delete_namespace(cache, &ns);
     value_free(&ns);
-    json = attachment_json(k8s_pod_attachment(cache, pod, "main"));
-    ck_assert_ptr_null(strstr(json, "namespace_labels"));
-    free(json);
+    ck_assert_ptr_null(k8s_namespace_attachment(cache, "ops"));
     k8s_cache_destroy(cache);
 }
 END_TEST

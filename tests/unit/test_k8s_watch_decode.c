@@ -235,6 +235,10 @@ START_TEST(test_merge_log)
                0);
     ck_assert_str_eq(s, "{\"stream\":\"stdout\",\"app\":{\"msg\":\"done\",\"raw\":\"a\",\"n\":1}}");
     free(s);
+    /* An empty object adds no merge_log_key, as in Fluent Bit. */
+    s = merged("{}", "app", false, K8S_MERGE_OK, 0);
+    ck_assert_str_eq(s, "{\"stream\":\"stdout\"}");
+    free(s);
     s = merged("plain text", "", false, K8S_MERGE_NONE, 0);
     free(s);
     s = merged("{not json", "", false, K8S_MERGE_FAILED, 0);
