@@ -7,6 +7,10 @@
 Suite *codec_suite(void);
 Suite *config_suite(void);
 Suite *config_env_suite(void);
+Suite *convert_classic_suite(void);
+Suite *convert_map_suite(void);
+Suite *convert_output_suite(void);
+Suite *convert_value_suite(void);
 Suite *es_bulk_suite(void);
 Suite *es_id_suite(void);
 Suite *es_response_suite(void);
