@@ -195,8 +195,11 @@ static void hide_unreachable(struct convert *cv, struct out_node *list, const ch
 static void warnings_as_notes(struct convert *cv)
 {
     for (size_t i = 0; i < cv->fb->warnings.count; i++) {
-        out_map_comment(cv->doc, out_comment("Fluent Bit: %s", cv->fb->warnings.messages[i]));
-        diag_add(&cv->notes, NULL, "%s", cv->fb->warnings.messages[i]);
+        const char *text = cv->fb->warnings.messages[i];
+        out_map_comment(cv->doc, out_comment("Fluent Bit: %s", text));
+        cv->notes = xgrow(cv->notes, &cv->note_cap, cv->note_count + 1, sizeof *cv->notes);
+        cv->notes[cv->note_count] = (struct convert_note){NULL, 0, cv->note_count, xstrdup(text)};
+        cv->note_count++;
     }
 }
 
@@ -212,6 +215,42 @@ static void tidy(struct convert *cv)
     struct out_node *pipeline = out_map_get(cv->doc, "pipeline");
     if (cv->filters->count == 0)
         out_map_remove(pipeline, "filters");
+}
+
+static size_t file_rank(const struct fb_config *fb, const char *file)
+{
+    for (size_t i = 0; file && i < fb->file_count; i++) {
+        if (fb->files[i] == file)
+            return i + 1;
+    }
+    return 0;
+}
+
+static int note_order(const void *a, const void *b, void *config)
+{
+    const struct convert_note *x = a, *y = b;
+    size_t rx = file_rank(config, x->file), ry = file_rank(config, y->file);
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The notes by file (in the order they were read) and line. */
+static void take_notes(struct convert *cv, struct convert_result *result)
+{
+    if (cv->note_count > 1)
+        qsort_r(cv->notes, cv->note_count, sizeof *cv->notes, note_order, cv->fb);
+    for (size_t i = 0; i < cv->note_count; i++) {
+        const struct convert_note *n = &cv->notes[i];
+        if (n->file)
+            diag_add(&result->notes, NULL, "%s:%u: %s", n->file, n->line, n->text);
+        else
+            diag_add(&result->notes, NULL, "%s", n->text);
+        free(n->text);
+    }
+    free(cv->notes);
 }
 
 static void build(struct fb_config *fb, const char *source, struct convert_result *result)
@@ -230,7 +269,7 @@ static void build(struct fb_config *fb, const char *source, struct convert_resul
     out_emit(cv.doc, &text, &result->lines);
     result->yaml = xstrdup(buf_cstr(&text));
     buf_free(&text);
-    result->notes = cv.notes;
+    take_notes(&cv, result);
     result->errors = cv.errors;
     out_free(cv.doc);
 }

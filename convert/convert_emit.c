@@ -10,6 +10,7 @@
 #include "xalloc.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -43,28 +44,99 @@ static bool numeric(const char *text)
     return end != text && *end == '\0';
 }
 
+/* The UTF-8 sequence at `p`: its length and code point, or 0 when it is not
+ * valid (a stray byte, an overlong form, a surrogate, past U+10FFFF). */
+static size_t utf8_char(const unsigned char *p, uint32_t *cp)
+{
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    size_t n = p[0] < 0x80                    ? 1
+               : p[0] >= 0xc2 && p[0] <= 0xdf ? 2
+               : (p[0] & 0xf0) == 0xe0        ? 3
+               : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+                                              : 0;
+    if (n == 0)
+        return 0;
+    uint32_t value = n == 1 ? p[0] : p[0] & (0x7f >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        value = value << 6 | (p[i] & 0x3f);
+    }
+    if (value < min[n] || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff))
+        return 0;
+    *cp = value;
+    return n;
+}
+
+/* What YAML lets a scalar or comment hold as it is (libyaml's printable
+ * set, and the tab). */
+static bool printable(uint32_t cp)
+{
+    return cp == 0x09 || (cp >= 0x20 && cp <= 0x7e) || cp == 0x85 || (cp >= 0xa0 && cp <= 0xd7ff) ||
+           (cp >= 0xe000 && cp <= 0xfffd && cp != 0xfeff) || (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+void out_printable(char *text)
+{
+    unsigned char *p = (unsigned char *)text;
+    while (*p) {
+        uint32_t cp;
+        size_t n = utf8_char(p, &cp);
+        if (n == 0 || !printable(cp)) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
+static bool all_printable(const char *text)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p) {
+        uint32_t cp;
+        size_t n = utf8_char(p, &cp);
+        if (n == 0 || !printable(cp) || cp == 0x09)
+            return false;
+        p += n;
+    }
+    return true;
+}
+
 bool out_needs_quotes(const char *text)
 {
     size_t len = strlen(text);
     if (len == 0 || strchr("-?:,[]{}#&*!|>'\"%@` \t", text[0]) || text[len - 1] == ' ' ||
         text[len - 1] == ':')
         return true;
-    if (strstr(text, ": ") || strstr(text, " #") || yaml_word(text) || numeric(text))
-        return true;
-    for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
-            return true;
-    }
-    return false;
+    return strstr(text, ": ") || strstr(text, " #") || yaml_word(text) || numeric(text) ||
+           !all_printable(text);
 }
 
-static bool has_controls(const char *text)
+/* Double-quoted, with escapes for what YAML cannot hold as it is; a byte
+ * that is not UTF-8 is written as the character of that number. */
+static void write_double_quoted(struct buf *out, const char *text)
 {
-    for (const char *p = text; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            return true;
+    buf_append_byte(out, '"');
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p) {
+        uint32_t cp;
+        size_t n = utf8_char(p, &cp);
+        if (n == 0)
+            buf_printf(out, "\\x%02x", *p++);
+        else if (cp == '"' || cp == '\\')
+            buf_printf(out, "\\%c", (char)cp);
+        else if (cp == '\n')
+            buf_append_str(out, "\\n");
+        else if (cp == '\t')
+            buf_append_str(out, "\\t");
+        else if (!printable(cp))
+            buf_printf(out, cp < 0x100 ? "\\x%02x" : "\\u%04x", (unsigned)cp);
+        else
+            buf_append(out, p, n);
+        p += n;
     }
-    return false;
+    buf_append_byte(out, '"');
 }
 
 static void write_scalar(struct buf *out, const char *text, bool raw)
@@ -73,30 +145,17 @@ static void write_scalar(struct buf *out, const char *text, bool raw)
         buf_append_str(out, text);
         return;
     }
-    if (!has_controls(text)) {
-        buf_append_byte(out, '\'');
-        for (const char *p = text; *p; p++) {
-            if (*p == '\'')
-                buf_append_byte(out, '\'');
-            buf_append_byte(out, *p);
-        }
-        buf_append_byte(out, '\'');
+    if (!all_printable(text)) {
+        write_double_quoted(out, text);
         return;
     }
-    buf_append_byte(out, '"');
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            buf_printf(out, "\\%c", *p);
-        else if (*p == '\n')
-            buf_append_str(out, "\\n");
-        else if (*p == '\t')
-            buf_append_str(out, "\\t");
-        else if (*p < 0x20 || *p == 0x7f)
-            buf_printf(out, "\\x%02x", *p);
-        else
-            buf_append_byte(out, (char)*p);
+    buf_append_byte(out, '\'');
+    for (const char *p = text; *p; p++) {
+        if (*p == '\'')
+            buf_append_byte(out, '\'');
+        buf_append_byte(out, *p);
     }
-    buf_append_byte(out, '"');
+    buf_append_byte(out, '\'');
 }
 
 static void begin_line(struct writer *w, int indent, const struct out_node *source)

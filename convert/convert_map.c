@@ -35,8 +35,10 @@ void convert_note(struct convert *cv, const char *file, unsigned line, const cha
     va_start(ap, fmt);
     char *text = xvasprintf(fmt, ap);
     va_end(ap);
-    diag_add(&cv->notes, NULL, "%s:%u: %s", file, line, text);
-    free(text);
+    out_printable(text); /* a key may hold anything */
+    cv->notes = xgrow(cv->notes, &cv->note_cap, cv->note_count + 1, sizeof *cv->notes);
+    cv->notes[cv->note_count] = (struct convert_note){file, line, cv->note_count, text};
+    cv->note_count++;
 }
 
 char *map_text(const struct map_ctx *m, const struct fb_prop *p)
@@ -105,8 +107,11 @@ void map_none(struct map_ctx *m, const struct fb_prop *p, const char *why)
 void map_bad_value(struct map_ctx *m, const struct fb_prop *p, const char *expected)
 {
     const char *value = map_is_secret(p->key) ? "(value not shown)" : p->value;
-    diag_add(&m->cv->errors, NULL, "%s:%u: %s %s '%s': %s", p->file, p->line, m->label, p->key,
-             value, expected);
+    char *text =
+        xasprintf("%s:%u: %s %s '%s': %s", p->file, p->line, m->label, p->key, value, expected);
+    out_printable(text);
+    diag_add(&m->cv->errors, NULL, "%s", text);
+    free(text);
     map_comment(m, p, false, "not converted: %s", expected);
 }
 
@@ -117,7 +122,7 @@ static bool from_environment(struct map_ctx *m, const struct map_option *o, cons
 {
     if (!strstr(text, "${"))
         return false;
-    struct out_node *node = out_raw(text);
+    struct out_node *node = out_string(text);
     out_set_note(node, "from the environment: skiff reads it with its own syntax");
     map_set(m, o->skiff, node, p);
     return true;

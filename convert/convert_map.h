@@ -12,12 +12,21 @@
 
 enum fb_kind { FB_INPUT, FB_FILTER, FB_OUTPUT };
 
+/* One line for stderr: "FILE:LINE: text", sorted by file and line. */
+struct convert_note {
+    const char *file; /* NULL: the text has its position already */
+    unsigned line;
+    size_t order;
+    char *text;
+};
+
 /* The whole conversion: the document being written and what is reported. */
 struct convert {
     struct fb_config *fb;
     struct out_node *doc;
     struct out_node *service, *parsers, *multiline_parsers, *inputs, *filters, *outputs;
-    struct diag_list notes;  /* "FILE:LINE: what was not carried", for stderr */
+    struct convert_note *notes; /* what was not carried, for stderr */
+    size_t note_count, note_cap;
     struct diag_list errors; /* values Fluent Bit would refuse */
     size_t filters_in_front; /* multiline filters made from tail inputs */
     bool has_kubernetes;     /* a kubernetes filter is configured */

@@ -69,8 +69,26 @@ static void k8s_kubelet(struct map_ctx *m)
     free(h);
 }
 
+/* skiff's filter reads the pod from the field the tail input writes the
+ * path in (Fluent Bit's reads the tag): the first tail input's Path_Key. */
+static void k8s_path_key(struct map_ctx *m)
+{
+    for (size_t i = 0; i < m->cv->fb->section_count; i++) {
+        const struct fb_section *s = &m->cv->fb->sections[i];
+        const char *plugin = fb_section_value(s, "name");
+        const struct fb_prop *key = fb_section_get(s, "path_key");
+        if (!fb_section_is(s, "input") || !plugin || strcasecmp(plugin, "tail") || !key)
+            continue;
+        struct out_node *node = out_string(key->value);
+        out_set_note(node, "the tail input's Path_Key (%s:%u)", key->file, key->line);
+        map_set(m, "path_key", node, key);
+        return;
+    }
+}
+
 static void k8s_finish(struct map_ctx *m)
 {
+    k8s_path_key(m);
     if (!fb_section_get(m->section, "annotations"))
         map_set_default(m, "annotations", out_raw("true"),
                         "Fluent Bit's default Annotations On; skiff's own is off");

@@ -39,6 +39,16 @@ struct out_node *out_raw(const char *text)
     return node;
 }
 
+/* A comment is one line of what YAML can hold. */
+static void one_line(char *text)
+{
+    for (char *p = text; *p; p++) {
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    }
+    out_printable(text);
+}
+
 struct out_node *out_comment(const char *fmt, ...)
 {
     struct out_node *node = node_new(OUT_COMMENT);
@@ -46,11 +56,7 @@ struct out_node *out_comment(const char *fmt, ...)
     va_start(ap, fmt);
     node->text = xvasprintf(fmt, ap);
     va_end(ap);
-    /* A comment is one line. */
-    for (char *p = node->text; *p; p++) {
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    }
+    one_line(node->text);
     return node;
 }
 
@@ -81,10 +87,7 @@ void out_set_note(struct out_node *node, const char *fmt, ...)
     va_start(ap, fmt);
     node->note = xvasprintf(fmt, ap);
     va_end(ap);
-    for (char *p = node->note; *p; p++) {
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    }
+    one_line(node->note);
 }
 
 static void add_entry(struct out_node *node, char *key, struct out_node *child, size_t index)

@@ -69,6 +69,9 @@ struct out_lines {
 /* Writes the tree as a YAML document (convert_emit.c). */
 void out_emit(const struct out_node *root, struct buf *text, struct out_lines *lines);
 void out_lines_free(struct out_lines *lines);
+/* Replaces in place what a YAML comment cannot hold (control characters,
+ * bytes that are not UTF-8) by '?'. */
+void out_printable(char *text);
 /* True if `text` must be quoted to be read back as this string. */
 bool out_needs_quotes(const char *text);
 

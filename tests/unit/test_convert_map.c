@@ -183,10 +183,11 @@ START_TEST(test_kubernetes)
 
     /* Fluent Bit's defaults: annotations on, pod annotations not obeyed. */
     convert_ok(&r,
-               "[INPUT]\n    Name dummy\n[FILTER]\n    Name kubernetes\n    Match *\n"
-               "    Annotations Off\n",
+               "[INPUT]\n    Name tail\n    Path /x\n    Path_Key file\n"
+               "[FILTER]\n    Name kubernetes\n    Match *\n    Annotations Off\n",
                false);
     assert_yaml_has(&r, "      annotations: false\n"
+                        "      path_key: file  # the tail input's Path_Key (fb.conf:4)\n"
                         "      use_pod_annotations: false  # Fluent Bit obeys no fluentbit.io/");
     assert_yaml_lacks(&r, "ca_file");
     convert_result_free(&r);
