@@ -1,6 +1,7 @@
 /* skiff's command line: run the pipeline, check a config, or describe the
  * plugins. Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config. */
 #include "config.h"
+#include "convert.h"
 #include "http_client.h"
 #include "log.h"
 #include "metrics.h"
@@ -19,12 +20,22 @@
 
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
-enum command { CMD_RUN, CMD_DRY_RUN, CMD_VERSION, CMD_HELP, CMD_LIST, CMD_DESCRIBE, CMD_REFERENCE };
+enum command {
+    CMD_RUN,
+    CMD_DRY_RUN,
+    CMD_VERSION,
+    CMD_HELP,
+    CMD_LIST,
+    CMD_DESCRIBE,
+    CMD_REFERENCE,
+    CMD_CONVERT
+};
 
 struct cli {
     enum command command;
     const char *config_path;
     const char *plugin_name;
+    const char *convert_path;
 };
 
 static void print_help(FILE *out)
@@ -35,6 +46,8 @@ static void print_help(FILE *out)
                  "       skiff --list-plugins       list the built-in plugins\n"
                  "       skiff --describe PLUGIN    print a plugin's options\n"
                  "       skiff --reference          print every option table as Markdown\n"
+                 "       skiff --convert FILE       print FILE, a Fluent Bit configuration, as "
+                 "skiff's YAML\n"
                  "       skiff --version | --help\n"
                  "\n"
                  "Options:\n"
@@ -42,6 +55,11 @@ static void print_help(FILE *out)
                  "  -n, --dry-run       load and validate the configuration, then exit\n"
                  "  -l, --list-plugins  list plugins with their kind and description\n"
                  "  -d, --describe NAME print the options of plugin NAME\n"
+                 "      --convert FILE  convert a Fluent Bit configuration (.conf with @INCLUDE\n"
+                 "                      and @SET, or .yaml) to skiff's YAML on stdout; what has\n"
+                 "                      no equivalent becomes a comment and a line on stderr;\n"
+                 "                      exit 0 if skiff accepts the result (as --dry-run), 2 if\n"
+                 "                      not (the YAML is still printed) or FILE cannot be read\n"
                  "  -V, --version       print the version\n"
                  "  -h, --help          print this help\n"
                  "\n"
@@ -64,10 +82,15 @@ static void usage_error(const char *fmt, ...)
 static int parse_cli(int argc, char **argv, struct cli *cli)
 {
     static const struct option long_options[] = {
-        {"config", required_argument, NULL, 'c'}, {"dry-run", no_argument, NULL, 'n'},
-        {"list-plugins", no_argument, NULL, 'l'}, {"describe", required_argument, NULL, 'd'},
-        {"reference", no_argument, NULL, 'r'},    {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"list-plugins", no_argument, NULL, 'l'},
+        {"describe", required_argument, NULL, 'd'},
+        {"reference", no_argument, NULL, 'r'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {"convert", required_argument, NULL, 'C'},
+        {NULL, 0, NULL, 0},
     };
     bool dry_run = false;
     int opt;
@@ -91,6 +114,10 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
             break;
         case 'r':
             cli->command = CMD_REFERENCE;
+            break;
+        case 'C':
+            cli->command = CMD_CONVERT;
+            cli->convert_path = optarg;
             break;
         case 'V':
             cli->command = CMD_VERSION;
@@ -270,6 +297,8 @@ int main(int argc, char **argv)
     case CMD_REFERENCE:
         print_reference();
         return EXIT_SUCCESS;
+    case CMD_CONVERT:
+        return convert_main(cli.convert_path, stdout, stderr);
     case CMD_RUN:
     case CMD_DRY_RUN:
         break;

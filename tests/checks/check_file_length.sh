@@ -3,7 +3,7 @@
 # reads in a sitting.
 set -eu
 cd "$1"
-long=$(find agent plugins tests \( -name '*.[ch]' -o -name '*.py' \) |
+long=$(find agent convert plugins tests \( -name '*.[ch]' -o -name '*.py' \) |
     sort | xargs wc -l | awk '$2 != "total" && $1 > 600 { print $2 ": " $1 " lines" }')
 if [ -n "$long" ]; then
     echo "$long"

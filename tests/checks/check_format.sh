@@ -3,4 +3,4 @@
 # never changed here). Run `clang-format -i FILE` to fix what it reports.
 set -eu
 cd "$1"
-find agent plugins tests -name '*.[ch]' | sort | xargs clang-format --dry-run -Werror
+find agent convert plugins tests -name '*.[ch]' | sort | xargs clang-format --dry-run -Werror

@@ -9,6 +9,10 @@ int main(void)
     srunner_add_suite(runner, config_suite());
     srunner_add_suite(runner, config_env_suite());
     srunner_add_suite(runner, config_compare_suite());
+    srunner_add_suite(runner, convert_classic_suite());
+    srunner_add_suite(runner, convert_map_suite());
+    srunner_add_suite(runner, convert_output_suite());
+    srunner_add_suite(runner, convert_value_suite());
     srunner_add_suite(runner, es_bulk_suite());
     srunner_add_suite(runner, es_id_suite());
     srunner_add_suite(runner, es_response_suite());
