@@ -5,6 +5,11 @@ set -eu
 
 SKIFF_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libyaml-dev zlib1g-dev \
 libcurl4-openssl-dev libssl-dev libdeflate-dev libpcre2-dev libsystemd-dev check python3 openssl"
+# What building the Debian package adds (scripts/build-deb.sh): dpkg-buildpackage
+# checks Build-Depends and the build-essential set; debian/rules needs dh; and
+# adduser, which the package depends on, for its check's dpkg -i
+# (scripts/check-deb.sh), which a minimal Debian (a container image) may lack.
+SKIFF_DEB_PACKAGES="build-essential debhelper dpkg-dev adduser"
 
 skiff_install_deps() {
     missing=""

@@ -5,7 +5,9 @@
 # tests that run the real binary; then each libFuzzer target briefly from its
 # seed corpus (SKIFF_FUZZ_SECONDS each, default 10; 0 skips). The meson tests
 # include a formatting check with clang-format, installed here too, and the
-# Kubernetes manifest checks, with node and npm.
+# Kubernetes manifest checks, with node and npm. Between the two, the Debian
+# package is built, installed, run and purged (scripts/check-deb.sh; as root;
+# SKIFF_DEB=0 skips it, e.g. on a machine where skiff is installed).
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -16,6 +18,10 @@ SKIFF_PACKAGES="$SKIFF_PACKAGES clang libclang-rt-14-dev clang-format systemd-jo
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     SKIFF_PACKAGES="$SKIFF_PACKAGES nodejs npm"
 fi
+deb=${SKIFF_DEB:-1}
+if [ "$deb" != 0 ]; then
+    SKIFF_PACKAGES="$SKIFF_PACKAGES $SKIFF_DEB_PACKAGES"
+fi
 skiff_install_deps
 
 build=build-sanitize
@@ -25,6 +31,12 @@ if [ ! -d "$build" ]; then
 fi
 meson compile -C "$build"
 meson test -C "$build" --print-errorlogs --verbose --num-processes 2
+
+if [ "$deb" != 0 ]; then
+    sh scripts/check-deb.sh
+else
+    echo "skiff: SKIFF_DEB=0: the Debian package is not checked" >&2
+fi
 
 fuzz_seconds=${SKIFF_FUZZ_SECONDS:-10}
 if [ "$fuzz_seconds" -gt 0 ]; then

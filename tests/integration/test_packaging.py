@@ -4,7 +4,11 @@ exactly, the configs pass `skiff --dry-run` with the environment their
 DaemonSet gives them, and the DaemonSets mount the paths the configs'
 defaults point to (the node's journal and machine id included).
 (tests/manifests checks the manifests against the Kubernetes schema and the
-security settings the README promises.)"""
+security settings the README promises.) The Debian package's parts agree
+too: its conffile (config/host.yaml) passes `skiff --dry-run`, its unit runs
+that file as the user its postinst creates with the state folder the file
+names, and its version is the project's (scripts/check-deb.sh builds and
+installs the package itself)."""
 
 import os
 import re
@@ -17,6 +21,8 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 CONFIG = os.path.join(ROOT, "config", "kubernetes.yaml")
 AUDIT_CONFIG = os.path.join(ROOT, "config", "audit.yaml")
 PACKAGING = os.path.join(ROOT, "packaging", "kubernetes")
+HOST_CONFIG = os.path.join(ROOT, "config", "host.yaml")
+DEBIAN = os.path.join(ROOT, "packaging", "debian")
 
 
 def read(path):
@@ -121,6 +127,41 @@ class Packaging(unittest.TestCase):
         for name in ("namespace.yaml", "rbac.yaml", "configmap.yaml", "daemonset.yaml"):
             self.assertIn(name, kustomization)
             self.assertTrue(os.path.exists(os.path.join(PACKAGING, name)))
+
+
+class DebianPackage(unittest.TestCase):
+    def test_host_config_passes_dry_run(self):
+        result = harness.run_cli(["--dry-run", "-c", HOST_CONFIG])
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+    def test_rules_install_the_host_config_as_the_conffile(self):
+        rules = read(os.path.join(DEBIAN, "rules"))
+        self.assertRegex(rules, r"install .*config/host\.yaml debian/skiff/etc/skiff/skiff\.yaml")
+
+    def test_unit_runs_the_conffile_as_the_postinst_user(self):
+        unit = read(os.path.join(DEBIAN, "skiff.service"))
+        self.assertIn("\nExecStartPre=/usr/bin/skiff --dry-run -c /etc/skiff/skiff.yaml\n", unit)
+        self.assertIn("\nExecStart=/usr/bin/skiff -c /etc/skiff/skiff.yaml\n", unit)
+        self.assertIn("\nUser=skiff\n", unit)
+        self.assertIn("\nSupplementaryGroups=adm\n", unit)
+        self.assertIn("\nCapabilityBoundingSet=\n", unit)
+        # StateDirectory=skiff is /var/lib/skiff, the only folder it may write.
+        self.assertIn("\nStateDirectory=skiff\n", unit)
+        self.assertIn("\nProtectSystem=strict\n", unit)
+        config = read(HOST_CONFIG)
+        self.assertIn("state_dir: /var/lib/skiff\n", config)
+        for path in re.findall(r"^\s+path: (/\S+)$", config, re.M):
+            if not path.startswith("/var/log/"):
+                self.assertTrue(path.startswith("/var/lib/skiff/"),
+                                f"{path}: the unit may write only under /var/lib/skiff")
+        postinst = read(os.path.join(DEBIAN, "skiff.postinst"))
+        self.assertRegex(postinst, r"adduser --system --group [^\n]*\\\n[^\n]* skiff\n")
+
+    def test_version_is_the_projects(self):
+        project = re.search(r"version : '([^']+)'", read(os.path.join(ROOT, "meson.build")))
+        changelog = re.match(r"skiff \(([^)]+)\)", read(os.path.join(DEBIAN, "changelog")))
+        self.assertEqual(changelog.group(1).split("-")[0], project.group(1),
+                         "packaging/debian/changelog: add an entry for the new version")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,21 @@ def yaml_blocks():
     return blocks
 
 
+def with_state_dir(text, folder):
+    """`text` with service.state_dir set to `folder` where the example leaves
+    it to its default, /var/lib/skiff: a test never writes the machine's state
+    folder (which the Debian package's check then finds in its way)."""
+    if re.search(r"^\s*state_dir:", text, re.M):
+        return text
+    if re.search(r"^service:\s*$", text, re.M):
+        return re.sub(r"^service:\s*$", f"service:\n  state_dir: {folder}", text, count=1,
+                      flags=re.M)
+    if re.search(r"^service:\s*\{", text, re.M):
+        return re.sub(r"^service:\s*\{", f"service: {{ state_dir: {folder},", text, count=1,
+                      flags=re.M)
+    return f"service:\n  state_dir: {folder}\n" + text
+
+
 def is_manifest(text):
     return re.search(r"^apiVersion:", text, re.M) is not None
 
@@ -71,6 +86,10 @@ class ReadmeExamples(unittest.TestCase):
             with open(local, "w") as f:
                 f.write("example\n")
         text = MOVED_PATHS.sub(lambda m: root + m.group(0), text)
+        text = with_state_dir(text, root + "/var/lib/skiff")
+        state_dirs = re.findall(r"state_dir:\s*\"?([^\s,}\"]+)", text)
+        self.assertTrue(state_dirs and all(d.startswith(root) for d in state_dirs),
+                        f"README.md:{line}: state_dir {state_dirs} is not in the test's folder")
         # The example's port may be taken on this machine: any free one will do.
         text = LISTEN.sub(lambda m: f"{m.group(1)}127.0.0.1:{free_port()}", text)
         tmp = TempDir(self)
