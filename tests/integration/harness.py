@@ -8,9 +8,11 @@ The binary comes from the environment variable SKIFF_BIN (run.py sets it from
 its first argument).
 """
 
+import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -149,12 +151,20 @@ def _is_flow(key):
     return key == "record"
 
 
+def scratch_state_dir():
+    """A state folder for a config that names none: skiff's default,
+    /var/lib/skiff, is the machine's (and scripts/check-deb.sh refuses to
+    purge a package over one a test left). Removed when the run ends."""
+    path = tempfile.mkdtemp(prefix="skiff-it-state-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def pipeline_config(inputs, outputs, port=None, flush_interval="200ms", grace="5s",
                     state_dir=None, log_level="info"):
     """A config dict with a service section and the given instances."""
-    service = {"log_level": log_level, "flush_interval": flush_interval, "grace": grace}
-    if state_dir:
-        service["state_dir"] = state_dir
+    service = {"log_level": log_level, "flush_interval": flush_interval, "grace": grace,
+               "state_dir": state_dir or scratch_state_dir()}
     if port is not None:
         service["http"] = {"listen": f"{HOST}:{port}"}
     return {"service": service, "pipeline": {"inputs": inputs, "outputs": outputs}}
