@@ -110,8 +110,10 @@ static int env_append(const char *ref, size_t len, struct buf *out, const struct
     size_t name_len = sep ? (size_t)(sep - ref) : len;
 
     if (!is_env_name(ref, name_len)) {
-        diag_add(diags, at, "invalid environment variable name '%.*s' in '${%.*s}'", (int)name_len,
-                 ref, (int)len, ref);
+        /* Not quoted: the text may be a password with a '${' in it. */
+        diag_add(diags, at,
+                 "invalid environment variable name after '${' (letters, digits and '_', not "
+                 "starting with a digit; write '$$' for a literal '$')");
         return -1;
     }
     char *name = xstrndup(ref, name_len);
@@ -169,7 +171,8 @@ static int env_expand(const char *text, size_t len, struct buf *out, const struc
         const char *ref = text + pos + 2;
         const char *close = memchr(ref, '}', len - pos - 2);
         if (!close) {
-            diag_add(diags, at, "unterminated '${' in '%s' (write '$$' for a literal '$')", text);
+            /* The value is not quoted: it may be a password. */
+            diag_add(diags, at, "unterminated '${' in this value (write '$$' for a literal '$')");
             return -1;
         }
         if (is_field_reference(ref, (size_t)(close - ref)))
@@ -311,8 +314,11 @@ static struct cfg_node *parse_node(struct cfg_parser *p, yaml_event_t *event, un
         yaml_event_delete(event);
         return NULL;
     }
+    /* Neither the tag nor the alias is quoted: a password that starts with
+     * '!' or '*' is read as one. */
     if (tag)
-        diag_add(p->diags, &at, "YAML tags (%s) are not supported", (const char *)tag);
+        diag_add(p->diags, &at,
+                 "YAML tags (a value starting with '!') are not supported; quote the value");
     if (event->type == YAML_SCALAR_EVENT) {
         node = parse_scalar(p, event);
     } else if (event->type == YAML_SEQUENCE_START_EVENT) {
@@ -320,8 +326,9 @@ static struct cfg_node *parse_node(struct cfg_parser *p, yaml_event_t *event, un
     } else if (event->type == YAML_MAPPING_START_EVENT) {
         node = parse_mapping(p, event, depth);
     } else { /* an alias: the only other event where a node may start */
-        diag_add(p->diags, &at, "YAML aliases (*%s) are not supported; write the value out",
-                 (const char *)event->data.alias.anchor);
+        diag_add(p->diags, &at,
+                 "YAML aliases (a value starting with '*') are not supported; write the value "
+                 "out, quoted");
         node = node_new(p, CFG_SCALAR, event->start_mark);
         node->scalar = xstrdup("");
         node->plain = true;

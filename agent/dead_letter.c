@@ -11,6 +11,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "plugin_api.h"
+#include "secret.h"
 #include "xalloc.h"
 
 #include <dirent.h>
@@ -153,7 +154,11 @@ static void dead_letter_format(struct buf *line, const struct instance *output,
     json_write_string(line, chunk->tag, strlen(chunk->tag), NULL);
     buf_append_str(line, ",\"reason\":");
     const char *why = reason ? reason : "no reason given";
+    char *masked = secret_mask(why); /* a server's answer may quote a secret */
+    if (masked)
+        why = masked;
     json_write_string(line, why, strlen(why), NULL);
+    free(masked);
     buf_append_str(line, ",\"record\":");
     if (json_write_record(line, rec, chunk->attachments, "time", NULL) < 0)
         buf_append_str(line, "null");

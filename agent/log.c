@@ -3,10 +3,14 @@
  * interleave mid-line. */
 #include "log.h"
 
+#include "buf.h"
+#include "secret.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,10 +89,17 @@ void log_write(enum log_level level, const char *component, const char *fmt, ...
     len += (size_t)snprintf(line + len, sizeof line - len, ".%03ldZ %-5s [%s] ",
                             now.tv_nsec / 1000000, level_names[level], component);
 
+    /* Formatted whole, then masked, then cut: a secret that a cut would
+     * split is still masked. */
+    struct buf message = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(line + len, sizeof line - len, fmt, ap);
+    buf_vprintf(&message, fmt, ap);
     va_end(ap);
+    char *masked = secret_mask(buf_cstr(&message));
+    int n = snprintf(line + len, sizeof line - len, "%s", masked ? masked : buf_cstr(&message));
+    free(masked);
+    buf_free(&message);
     if (n < 0)
         n = 0;
     if (capture.on && level == LOG_ERROR)

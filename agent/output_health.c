@@ -3,6 +3,7 @@
  * the HTTP endpoint reads it on the pipeline thread, hence the lock. Not a
  * health check of its own: only what outputs report. */
 #include "pipeline_internal.h"
+#include "secret.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@ void output_set_failing(struct instance *output, const char *reason)
     pthread_mutex_lock(&health_lock);
     snprintf(output->core->failing_reason, sizeof output->core->failing_reason, "%s",
              reason && reason[0] ? reason : "failing");
+    secret_mask_in_place(output->core->failing_reason, sizeof output->core->failing_reason);
     output->core->failing = true;
     pthread_mutex_unlock(&health_lock);
     if (output->metrics.failing)

@@ -150,4 +150,16 @@ void filter_hold(struct instance *filter, struct instance *input, int64_t bytes)
 void output_set_failing(struct instance *output, const char *reason);
 void output_clear_failing(struct instance *output);
 
+/* A password, API key, token or key the plugin holds (or a form of it a
+ * server may echo: the credentials of an Authorization header). From then
+ * on it is printed as "***" in every log line, /readyz reason and
+ * dead-letter reason, whoever writes it: the second line of defence when a
+ * server quotes it back. Plugins never print one themselves. Empty values
+ * are ignored. Any thread; call it again with a value read anew. */
+void secret_register(const char *value);
+/* `text` with every registered secret as "***", a new string; NULL when it
+ * holds none. For a server's answer before it is cut to an excerpt (a cut
+ * secret is no longer recognised where it is printed). Any thread. */
+char *secret_mask(const char *text);
+
 #endif

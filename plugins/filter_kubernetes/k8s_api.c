@@ -6,6 +6,7 @@
 #include "json_parse.h"
 #include "log.h"
 #include "loop.h"
+#include "plugin_api.h"
 #include "xalloc.h"
 
 #include <errno.h>
@@ -76,6 +77,7 @@ static void token_refresh(struct k8s_api *api)
     token[n] = '\0';
     free(api->auth_header);
     api->auth_header = xasprintf("Authorization: Bearer %s", token);
+    secret_register(token);
     free(token);
     api->token_warned = false;
     api->token_size = st.st_size;

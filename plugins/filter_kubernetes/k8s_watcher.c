@@ -7,6 +7,7 @@
 #include "json_parse.h"
 #include "log.h"
 #include "loop.h"
+#include "plugin_api.h"
 #include "xalloc.h"
 
 #include <stdlib.h>
@@ -69,9 +70,15 @@ static void watcher_log_failure(struct k8s_watcher *w, const char *verb,
     else if (r->status == 403)
         buf_append_str(&why, " (RBAC: the service account needs get, list and watch on pods "
                              "and namespaces)");
-    else if (!r->error && r->body_len > 0)
-        buf_printf(&why, ": %.*s", (int)(r->body_len < CONTEXT_BYTES ? r->body_len : CONTEXT_BYTES),
-                   r->body);
+    else if (!r->error && r->body_len > 0) {
+        /* Masked whole before the cut: a proxy may quote the token back. */
+        char *body = xstrndup(r->body, r->body_len);
+        char *masked = secret_mask(body);
+        const char *text = masked ? masked : body;
+        buf_printf(&why, ": %.*s", (int)strnlen(text, CONTEXT_BYTES), text);
+        free(masked);
+        free(body);
+    }
     if (w->failures == 0)
         log_warn(w->api->opts.alias,
                  "%s %s: %s; records go on without API metadata, retrying with backoff", verb,

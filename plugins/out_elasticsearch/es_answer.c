@@ -118,6 +118,18 @@ static void set_failing(struct es_output *es, const char *fmt, ...)
     output_set_failing(es->out, reason);
 }
 
+/* The server's error, from its answer masked whole before it is cut to an
+ * excerpt: a proxy may quote the Authorization header back. */
+static void request_error(const struct http_response *response, struct buf *error)
+{
+    char *body = xstrndup(response->body ? response->body : "", response->body_len);
+    char *masked = secret_mask(body);
+    const char *text = masked ? masked : body;
+    es_response_request_error(text, strlen(text), error);
+    free(masked);
+    free(body);
+}
+
 static void update_failing(struct es_output *es)
 {
     if (!es->auth_failing && !es->request_refused && !es->items_held)
@@ -270,7 +282,7 @@ static void handle_refused(struct es_flush *f, const struct http_response *respo
     struct es_output *es = f->es;
     const char *url = es->hosts[f->host].base_url;
     struct buf error = BUF_INIT;
-    es_response_request_error(response->body, response->body_len, &error);
+    request_error(response, &error);
     if (!es->request_refused)
         log_error(es->out->alias,
                   "%s refused the whole bulk request with %ld: %s; the records stay buffered "
@@ -346,7 +358,7 @@ static void handle_throttled(struct es_flush *f, const struct http_response *res
 {
     struct es_output *es = f->es;
     struct buf error = BUF_INIT;
-    es_response_request_error(response->body, response->body_len, &error);
+    request_error(response, &error);
     throttle_refused(es, f->batch.count);
     count_retry(es, "throttled");
     es_flush_fail(f, true, "HTTP 429 from %s: %s", es->hosts[f->host].base_url, error.data);
@@ -386,7 +398,7 @@ static void handle_status(struct es_flush *f, const struct http_response *respon
         handle_refused(f, response);
     } else {
         struct buf error = BUF_INIT;
-        es_response_request_error(response->body, response->body_len, &error);
+        request_error(response, &error);
         count_retry(es, "status");
         es_flush_fail(f, true, "HTTP %ld from %s: %s", status, url, error.data);
         buf_free(&error);

@@ -96,9 +96,35 @@ static char *auth_header(const struct es_output *es, char **error)
     } else if (es->url_user) {
         header = basic_auth(es->url_user, es->url_password);
     }
-    if (secret)
+    if (secret) {
+        secret_register(secret);
         free_secret(secret);
+    }
+    if (header) /* what follows "Authorization: Basic " or "ApiKey " */
+        secret_register(strrchr(header, ' ') + 1);
     return header;
+}
+
+/* A header of the user's that may carry a credential: Authorization,
+ * Proxy-Authorization, Cookie, or a name with token, key, secret, auth or
+ * pass in it (X-Api-Key, X-Auth-Token...). */
+static bool header_is_secret(const char *name)
+{
+    static const char *const words[] = {"auth", "token", "key", "secret", "pass", "cookie"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        if (strcasestr(name, words[i]))
+            return true;
+    return false;
+}
+
+/* Its value, and the credential after a scheme ("Bearer xyz"), are masked
+ * wherever skiff prints. */
+static void register_header_secret(const char *value)
+{
+    secret_register(value);
+    const char *space = strrchr(value, ' ');
+    if (space)
+        secret_register(space + 1);
 }
 
 bool es_header_named(const char *header, const char *name, size_t name_len)
@@ -152,6 +178,8 @@ int es_headers_init(struct es_output *es, char **error)
     for (uint32_t i = 0; opts->headers.type == VALUE_MAP && i < user->count; i++) {
         const struct map_entry *e = &user->entries[i];
         headers_set(es, xasprintf("%s: %s", e->key.ptr, e->value.as.string.ptr));
+        if (header_is_secret(e->key.ptr))
+            register_header_secret(e->value.as.string.ptr);
     }
     char *auth = auth_header(es, error);
     if (*error)

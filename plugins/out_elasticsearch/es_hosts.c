@@ -78,6 +78,12 @@ static void take_userinfo(struct es_output *es, const char *userinfo, size_t len
     size_t user_len = colon ? (size_t)(colon - userinfo) : len;
     es->url_user = percent_decode(userinfo, user_len);
     es->url_password = colon ? percent_decode(colon + 1, len - user_len - 1) : xstrdup("");
+    if (colon) { /* as written in the URL, and decoded */
+        char *written = xstrndup(colon + 1, len - user_len - 1);
+        secret_register(written);
+        free(written);
+        secret_register(es->url_password);
+    }
 }
 
 void es_hosts_init(struct es_output *es)

@@ -211,6 +211,8 @@ static int fw_secrets_init(struct fw_output *fw, char **error)
         fw->password = xstrdup(opts->password);
     else if (opts->password_file && !(fw->password = fw_read_secret(opts->password_file, error)))
         return -1;
+    secret_register(fw->shared_key); /* masked if a server ever quotes them */
+    secret_register(fw->password);
     fw->username = xstrdup(opts->username ? opts->username : "");
     if (!fw->password)
         fw->password = xstrdup("");

@@ -33,6 +33,12 @@ Knobs (set the attributes; thread-safe through `lock`):
   write_blocked    set of index names with a write block (item 403)
   flood_stage      True: every item answers the flood-stage block (429)
   pipelines        set of ingest pipeline names (or dict name -> function)
+  echo_headers     an HTTP status: every request is answered that status
+                   with a text body quoting the request's headers, as a
+                   misbehaving proxy or debug endpoint does (e.g. an nginx
+                   error page built with `return 502 "$http_authorization"`,
+                   or httpbin's /headers); Elasticsearch never does. Tried
+                   before auth, as a proxy in front of the cluster would be
   answer_padding_per_item  bytes of trailing whitespace per item added to a
                    bulk answer (0: none). No Elasticsearch does this: it
                    stands for an answer too large to hold (a proxy's or a
@@ -90,6 +96,7 @@ class FakeElasticsearch(fake_es_bulk.BulkMixin):
         self.write_blocked = set()
         self.flood_stage = False
         self.pipelines = set()
+        self.echo_headers = None
         self.user, self.password, self.api_key = user, password, api_key
         # port: 0 for a free one, or a stopped fake's port to "restart" it.
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Handler)
@@ -389,6 +396,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             record["status"] = 417
             return None
+        if fake.echo_headers:
+            self.read_raw()
+            quoted = "; ".join(f"{k}: {v}" for k, v in self.headers.items())
+            auth = self.headers.get("Authorization", "")
+            return self.answer(fake.echo_headers, f"bad credentials: {auth}; request: {quoted}",
+                               content_type="text/plain")
         denied = fake.auth_failure(self.headers.get("Authorization", ""), self.path)
         if denied is None and self.over_limit_early():
             record["bytes"] = self.content_length()

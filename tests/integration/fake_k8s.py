@@ -16,7 +16,9 @@ serves what the filter uses:
 A bearer token is required (401 otherwise) unless the fake is made with
 token=None, as `kubectl proxy` serves. Tests inject faults: 410 Gone
 (compaction, or an ERROR event), an outage (nothing listens), malformed and
-truncated watch events. Every request is counted by verb ("list", "watch",
+truncated watch events; echo_headers (a status) answers every request with
+it and a message quoting the request's headers, Authorization included, as a
+misbehaving proxy in front of the API server would. Every request is counted by verb ("list", "watch",
 "get", "kubelet") and path.
 
 Watches end by themselves (timeoutSeconds, at most WATCH_MAX_S) and every
@@ -131,6 +133,7 @@ class FakeK8s:
         self.counts = collections.Counter()
         self.paths = collections.Counter()
         self.unauthorized = 0
+        self.echo_headers = None  # a status: answer it quoting the request's headers
         self.list_delay = {}
         self.stopping = False
         self.ca_file = None
@@ -317,6 +320,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             fake.counts[verb] += 1
             fake.paths[url.path] += 1
             token = fake.token
+            echo = fake.echo_headers
+        if echo:
+            # A misbehaving proxy in front of the API server that quotes the
+            # request back in its error page (the API server never does).
+            quoted = "".join(f"{k}: {v}; " for k, v in self.headers.items())
+            return self._status(echo, "InternalError", f"proxy error, request was: {quoted}")
         # token None: no credentials asked, as behind `kubectl proxy`, which
         # serves the API on plain http://127.0.0.1:8001 and adds its own.
         if token is not None and self.headers.get("Authorization") != f"Bearer {token}":

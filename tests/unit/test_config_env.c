@@ -65,8 +65,9 @@ START_TEST(test_env_errors)
                    "  grace: ${1BAD}\n" PIPELINE);
     EXPECT_DIAGS("skiff.yaml:4:13: environment variable 'ES_HOST' is not set (set it, or write "
                  "${ES_HOST:-default})",
-                 "skiff.yaml:5:14: unterminated '${' in '${LEVEL' (write '$$' for a literal '$')",
-                 "skiff.yaml:6:10: invalid environment variable name '1BAD' in '${1BAD}'");
+                 "skiff.yaml:5:14: unterminated '${' in this value (write '$$' for a literal '$')",
+                 "skiff.yaml:6:10: invalid environment variable name after '${' (letters, digits "
+                 "and '_', not starting with a digit; write '$$' for a literal '$')");
 }
 END_TEST
 
@@ -82,11 +83,13 @@ START_TEST(test_yaml_errors)
     diag_free(&diags);
 
     expect_failure("service:\n  state_dir: &dir /x\n  log_level: *dir\n" PIPELINE);
-    EXPECT_DIAGS("skiff.yaml:3:14: YAML aliases (*dir) are not supported; write the value out");
+    EXPECT_DIAGS("skiff.yaml:3:14: YAML aliases (a value starting with '*') are not supported; "
+                 "write the value out, quoted");
     diag_free(&diags);
 
     expect_failure("service:\n  state_dir: !!str 5\n" PIPELINE);
-    EXPECT_DIAGS("skiff.yaml:2:14: YAML tags (tag:yaml.org,2002:str) are not supported");
+    EXPECT_DIAGS("skiff.yaml:2:14: YAML tags (a value starting with '!') are not supported; "
+                 "quote the value");
     diag_free(&diags);
 
     expect_failure("");
