@@ -129,8 +129,8 @@ class Inputs(ReloadCase):
         a tail input into a file output), each switching the output between
         two files and an add_field filter's value, every tenth also changing
         the tail input: every line once across both files, 100 applied, and
-        at most the running configuration and one an input still holds are
-        kept."""
+        at most the running configuration and those a retiring input and its
+        successor hold are kept."""
         writers = self.writers("a")
         outs = [self.tmp.join("out0.log"), self.tmp.join("out1.log")]
         self.start([dummy(), self.tail("a")], [file_output(outs[0])], log_level="debug")
@@ -163,7 +163,11 @@ class Inputs(ReloadCase):
         held = [int(n) for n in re.findall(r"(\d+) configurations loaded by reloads are still "
                                            r"in use", self.skiff.stderr_text())]
         self.assertGreaterEqual(len(held), 100)
-        self.assertLessEqual(max(held), 2)
+        # At most three at once: the running one, the one a changed tail
+        # input still retiring holds (until its records are acknowledged),
+        # and the one its successor was made from, when reloads come faster
+        # than that (a loaded machine). A leak would grow past that.
+        self.assertLessEqual(max(held), 3)
         last = [r for r in tw.read_json_lines(outs[0]) if "seq" in r][-1]
         self.assertEqual(last["gen"], "100")
 
