@@ -6,6 +6,7 @@ beside Fluent Bit on the same files.
     python3 tests/bench/bench_e2e.py [path/to/skiff] [--only SCENARIOS]
         [--containers N] [--rate LINES_PER_S] [--seconds S] [--lines N]
         [--flush-interval D] [--compare-fluent-bit BINARY] [--json FILE]
+        [--perf-record FILE]
 
 Scenarios (issue #17's workloads), --only takes a comma-separated list:
   rest          --rate (10,000) lines/s round-robin into --containers (100)
@@ -40,6 +41,8 @@ machine (see README.md, Performance).
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -240,8 +243,15 @@ def run_backlog(args, variant, sinks, starters):
             sinks[name].reset()
             started = time.monotonic()
             agent = start(owner, tmp, pods, k8s, sinks[name], variant, args)
+            perf = None
+            if args.perf_record and name == "skiff":
+                perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o", args.perf_record,
+                                         "-p", str(agent.pid)])
             wait_delivered(sinks[name], nlines, agent, args.timeout)
             drain = time.monotonic() - started
+            if perf:
+                perf.send_signal(signal.SIGINT)
+                perf.wait(timeout=60)
             cpu = harness.proc_cpu_seconds(agent.pid)
             rss = harness.proc_status(agent.pid)["VmHWM"]
             docs = sinks[name].stats()["docs"]
@@ -295,6 +305,9 @@ def main():
                         help="service.flush_interval (default 1s, as config/kubernetes.yaml)")
     parser.add_argument("--compare-fluent-bit", metavar="BINARY",
                         help="also run this Fluent Bit on the same files (see fluent_bit.py)")
+    parser.add_argument("--perf-record", metavar="FILE",
+                        help="backlog: `perf record -g` skiff from its start-up to the last "
+                             "document into FILE (read it with perf report -i FILE)")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
