@@ -224,7 +224,9 @@ def run_rest(args, variant, sinks, starters):
                 "peak_rss_mib": round(harness.proc_status(agent.pid)["VmHWM"] / MIB, 1),
                 "latency_p50_ms": stats["latency_ms"]["p50"],
                 "latency_p99_ms": stats["latency_ms"]["p99"],
-                "documents": stats["docs"]}
+                "documents": stats["docs"],
+                "body_bytes_per_doc": round(stats["body_bytes"] / max(1, stats["docs"])),
+                "api_requests": dict(k8s.counts)}
         for agent in agents.values():
             stop(agent)
         return rows
@@ -254,7 +256,7 @@ def run_backlog(args, variant, sinks, starters):
                 perf.wait(timeout=60)
             cpu = harness.proc_cpu_seconds(agent.pid)
             rss = harness.proc_status(agent.pid)["VmHWM"]
-            docs = sinks[name].stats()["docs"]
+            stats = sinks[name].stats()
             stop(agent)
             rows[name] = {
                 "agent": name, "scenario": f"backlog{SUFFIX[variant]}", "lines": nlines,
@@ -263,7 +265,9 @@ def run_backlog(args, variant, sinks, starters):
                 "mib_per_s": round(nbytes / MIB / drain, 1),
                 "mib_per_cpu_s": round(nbytes / MIB / cpu, 1),
                 "cpu_s_per_gib": round(cpu / (nbytes / GIB), 2),
-                "peak_rss_mib": round(rss / MIB, 1), "documents": docs}
+                "peak_rss_mib": round(rss / MIB, 1), "documents": stats["docs"],
+                "body_bytes_per_doc": round(stats["body_bytes"] / max(1, stats["docs"])),
+                "api_requests": dict(k8s.counts)}
         return rows
     finally:
         owner.close()
