@@ -54,8 +54,8 @@ def config_text(folder, state, k8s_url, token_file, sink_url, http_port, gzip, s
         f"    DB                {os.path.join(state, 'tail.db')}",
         "    Read_from_Head    On",
         "    Refresh_Interval  1",
-        "    Buffer_Chunk_Size 256k",
-        "    Buffer_Max_Size   1M",
+        "    Buffer_Chunk_Size 32k",
+        "    Buffer_Max_Size   64k",
         "    Mem_Buf_Limit     64MB",
         "    Skip_Long_Lines   On",
     ]
