@@ -1,8 +1,10 @@
 #!/bin/sh
 # The benchmark suite in one command: install what is needed, build a release
-# skiff in build-release/, and run tests/bench/bench_e2e.py (scenarios a-d:
-# max throughput, steady rate, gzip, filesystem storage). Arguments go to
-# bench_e2e.py, e.g. `sh scripts/bench.sh --only b,c --seconds 30`.
+# skiff in build-release/, and run tests/bench/bench_e2e.py (issue #17's
+# workloads: rest and backlog, each without compression, with gzip and with
+# filesystem storage). Arguments go to bench_e2e.py, e.g.
+# `sh scripts/bench.sh --only rest,rest-gzip --seconds 10`, or
+# `--compare-fluent-bit /tmp/fluent-bit-v5.1.1/build/bin/fluent-bit`.
 # Results: a table and one JSON object per scenario on stdout.
 set -eu
 cd "$(dirname "$0")/.."

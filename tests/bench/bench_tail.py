@@ -51,12 +51,12 @@ _WORDS = ("GET POST PUT /api/v1/orders /api/v1/users /healthz 200 201 404 500 us
           "{\"key\":\"value\",\"n\":42} connection reset by peer retrying").split()
 
 
-def line_pool(count=4096, seed=1):
-    """`count` CRI lines of 100..1,000 bytes (newline included), as bytes."""
+def line_pool(count=4096, seed=1, max_size=1000):
+    """`count` CRI lines of 100..max_size bytes (newline included), as bytes."""
     rng = random.Random(seed)
     lines = []
     for i in range(count):
-        size = rng.randint(100, 1000)
+        size = rng.randint(100, max_size)
         head = f"2024-05-01T10:15:{i % 60:02d}.{rng.randrange(10**9):09d}Z " \
                f"{'stdout' if i % 5 else 'stderr'} F "
         words = []

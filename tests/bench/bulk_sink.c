@@ -72,6 +72,7 @@ struct conn {
     struct buffer in;   /* request bytes not yet handled */
     struct buffer body; /* inflated body */
     struct buffer out;  /* response */
+    bool continued;     /* "100 Continue" sent for the request being read */
 };
 
 static int64_t now_ns(void)
@@ -276,6 +277,25 @@ static const char *header_value(const char *head, size_t len, const char *name)
     return NULL;
 }
 
+static int write_out(struct conn *c);
+
+/* A client that sent "Expect: 100-continue" waits for "100 Continue" before
+ * the body (curl: up to 1 s). Elasticsearch answers it at once: its HTTP
+ * server aggregates requests with Netty's HttpObjectAggregator, which sends
+ * 100 Continue unless the body is over http.max_content_length
+ * (modules/transport-netty4/.../Netty4HttpServerTransport.java; RFC 9110
+ * section 10.1.1). Returns 0, or -1 to close. */
+static int answer_expect(struct conn *c, size_t head_len)
+{
+    const char *expect = header_value(c->in.data, head_len, "Expect");
+    if (c->continued || !expect || strncasecmp(expect, "100-continue", 12) != 0)
+        return 0;
+    c->continued = true;
+    static const char reply[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    buffer_append(&c->out, reply, sizeof reply - 1); /* after any earlier answers */
+    return write_out(c);
+}
+
 /* Handles every complete request in c->in. Returns -1 to close. */
 static int handle_requests(struct conn *c)
 {
@@ -289,7 +309,8 @@ static int handle_requests(struct conn *c)
         if (body_len > MAX_BODY)
             return -1;
         if (c->in.len < head_len + body_len)
-            return 0;
+            return answer_expect(c, head_len);
+        c->continued = false;
         const char *ce = header_value(c->in.data, head_len, "Content-Encoding");
         bool gzip = ce && strncasecmp(ce, "gzip", 4) == 0;
         const char *body = c->in.data + head_len;
