@@ -1,0 +1,272 @@
+/* The redact scanner's labelled secrets: a value after a key that names a
+ * secret (`password=...`, `"token": "..."`, `api-key: ...`, an AWS secret
+ * access key), the password of a URL (`scheme://user:password@host`), and
+ * the credentials after `Bearer` (and after `Basic` under an Authorization
+ * label). Only the value is replaced; the key stays, so a reader sees what
+ * was there. */
+#include "redact_scan.h"
+
+#include <string.h>
+#include <strings.h>
+
+#define KEY_MAX 64
+/* A bearer token without an Authorization label before it must be this long
+ * to count ("the bearer of the letter" is prose). */
+#define BEARER_BARE_MIN 16
+
+/* Keys, lower case without '_', '-' and '.', whose values are secrets: the
+ * key is one of these or ends with one (`db_password`, `X-Api-Key`,
+ * `clientSecret`, `access_token`). */
+static const char *const password_keys[] = {
+    "password", "passwd", "pwd", "passphrase", "secret", "token", "apikey",
+};
+static const char *const aws_secret_keys[] = {"secretaccesskey", "awssecretkey"};
+
+static bool is_key_char(unsigned char c)
+{
+    return redact_is_alnum(c) || c == '_' || c == '-' || c == '.';
+}
+
+static bool is_blank(unsigned char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static bool ends_with(const char *s, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+static bool ends_with_any(const char *s, size_t len, const char *const *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (ends_with(s, len, list[i]))
+            return true;
+    return false;
+}
+
+/* The detector whose secret a key names, or -1. PWD and OLDPWD are the
+ * shell's working directories, not passwords. */
+static int key_detector(const struct redact_scan_ctx *ctx, const char *key, size_t len)
+{
+    char norm[KEY_MAX];
+    size_t n = 0;
+    if ((len == 3 && memcmp(key, "PWD", 3) == 0) || (len == 6 && memcmp(key, "OLDPWD", 6) == 0))
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        char c = key[i];
+        if (c == '_' || c == '-' || c == '.')
+            continue;
+        norm[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    uint32_t on = ctx->scanner->enabled;
+    if ((on & (1u << REDACT_AWS)) && ends_with_any(norm, n, aws_secret_keys, 2))
+        return REDACT_AWS;
+    if ((on & (1u << REDACT_PASSWORD)) &&
+        ends_with_any(norm, n, password_keys, sizeof password_keys / sizeof password_keys[0]))
+        return REDACT_PASSWORD;
+    return -1;
+}
+
+/* The key before the separator at `sep`, past blanks and a closing quote
+ * (", ' or \" inside JSON text); *quoted tells whether there was one. */
+static bool key_before(const struct redact_scan_ctx *ctx, size_t sep, size_t *start, size_t *end,
+                       bool *quoted)
+{
+    const char *s = ctx->s;
+    size_t k = sep;
+    while (k > 0 && sep - k < 8 && is_blank((unsigned char)s[k - 1]))
+        k--;
+    *quoted = k > 0 && (s[k - 1] == '"' || s[k - 1] == '\'');
+    if (*quoted) {
+        k--;
+        if (k > 0 && s[k - 1] == '\\')
+            k--;
+    }
+    size_t e = k;
+    while (k > 0 && e - k <= KEY_MAX && is_key_char((unsigned char)s[k - 1]))
+        k--;
+    if (k == e || e - k > KEY_MAX)
+        return false;
+    *start = k;
+    *end = e;
+    return true;
+}
+
+static bool is_literal(const char *s, size_t len)
+{
+    return (len == 4 && (memcmp(s, "null", 4) == 0 || memcmp(s, "true", 4) == 0)) ||
+           (len == 5 && memcmp(s, "false", 5) == 0);
+}
+
+/* Where an unquoted value ends: at a blank, '&' (URL queries), a quote, and
+ * in JSON text also at ',', '}' or ']'. Anything else belongs to it: a
+ * password may hold ';' or ')', and cutting it there would leak the rest. */
+static bool ends_value(unsigned char c, bool json)
+{
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '&' || c == '"' || c == '\'')
+        return true;
+    return json && (c == ',' || c == '}' || c == ']');
+}
+
+/* Index of the closing `quote` at or after `p`, past backslash escapes. */
+static size_t closing_quote(const struct redact_scan_ctx *ctx, size_t p, char quote)
+{
+    while (p < ctx->len && ctx->s[p] != quote)
+        p += ctx->s[p] == '\\' && quote == '"' && p + 1 < ctx->len ? 2 : 1;
+    return p < ctx->len ? p : ctx->len;
+}
+
+struct secret_value {
+    size_t start;
+    size_t end;
+    size_t resume; /* past the closing quote */
+};
+
+/* The value that starts at `v`: quoted ("...", '...', \"...\" inside JSON
+ * text: up to the closing quote, or the end when there is none) or not. A
+ * JSON object, array or literal is not a secret. */
+static bool value_at(const struct redact_scan_ctx *ctx, size_t v, bool json,
+                     struct secret_value *out)
+{
+    const char *s = ctx->s;
+    if (v >= ctx->len)
+        return false;
+    if (s[v] == '\\' && v + 1 < ctx->len && s[v + 1] == '"') {
+        const char *close = memmem(s + v + 2, ctx->len - v - 2, "\\\"", 2);
+        out->start = v + 2;
+        out->end = close ? (size_t)(close - s) : ctx->len;
+        out->resume = close ? out->end + 2 : ctx->len;
+    } else if (s[v] == '"' || s[v] == '\'') {
+        out->start = v + 1;
+        out->end = closing_quote(ctx, v + 1, s[v]);
+        out->resume = out->end < ctx->len ? out->end + 1 : ctx->len;
+    } else {
+        if (json && (s[v] == '{' || s[v] == '['))
+            return false;
+        size_t e = v;
+        while (e < ctx->len && !ends_value((unsigned char)s[e], json))
+            e++;
+        if (is_literal(s + v, e - v))
+            return false;
+        *out = (struct secret_value){.start = v, .end = e, .resume = e};
+    }
+    return out->end > out->start;
+}
+
+/* Adds the value unless it is empty or a replacement already. */
+static size_t add_secret(struct redact_scan_ctx *ctx, const struct secret_value *v, int detector)
+{
+    size_t marker_end;
+    if (redact_scan_marker(ctx, v->start, &marker_end))
+        return marker_end;
+    redact_spans_add(ctx->spans, v->start, v->end, (uint32_t)detector, false);
+    return v->resume;
+}
+
+static bool url_authority_end(unsigned char c)
+{
+    return c == '/' || c == '?' || c == '#' || c == '"' || c == '\'' || c == '<' || c == '>' ||
+           c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* scheme://user:password@host: the password, up to the last '@' of the
+ * authority (an unencoded '@' in a password is common enough). */
+static bool scan_url_password(struct redact_scan_ctx *ctx, size_t i, size_t *resume)
+{
+    const char *s = ctx->s;
+    if (i + 2 >= ctx->len || s[i + 1] != '/' || s[i + 2] != '/' || i == 0 ||
+        !redact_is_alnum((unsigned char)s[i - 1]))
+        return false;
+    size_t a = i + 3, p = a, at = 0;
+    while (p < ctx->len && !url_authority_end((unsigned char)s[p])) {
+        if (s[p] == '@')
+            at = p;
+        p++;
+    }
+    const char *colon = at ? memchr(s + a, ':', at - a) : NULL;
+    if (!colon || (size_t)(colon - s) + 1 == at)
+        return false;
+    struct secret_value v = {.start = (size_t)(colon - s) + 1, .end = at, .resume = at};
+    *resume = add_secret(ctx, &v, REDACT_PASSWORD);
+    return true;
+}
+
+size_t redact_scan_separator(struct redact_scan_ctx *ctx, size_t i)
+{
+    const char *s = ctx->s;
+    size_t resume;
+    if (s[i] == ':' && (ctx->scanner->enabled & (1u << REDACT_PASSWORD)) &&
+        scan_url_password(ctx, i, &resume))
+        return resume;
+    /* `==`, `::`: comparisons and scopes, not a key and its value */
+    if (i + 1 < ctx->len && s[i + 1] == s[i])
+        return i + 2;
+    size_t key_start, key_end;
+    bool quoted;
+    if (!key_before(ctx, i, &key_start, &key_end, &quoted))
+        return i + 1;
+    int detector = key_detector(ctx, s + key_start, key_end - key_start);
+    if (detector < 0)
+        return i + 1;
+    size_t v = i + 1;
+    if (s[i] == '=' && v < ctx->len && s[v] == '>') /* Ruby's "password" => "..." */
+        v++;
+    while (v < ctx->len && is_blank((unsigned char)s[v]))
+        v++;
+    struct secret_value value;
+    if (!value_at(ctx, v, quoted, &value))
+        return i + 1;
+    return add_secret(ctx, &value, detector);
+}
+
+static bool is_token_char(unsigned char c)
+{
+    return redact_is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' ||
+           c == '/';
+}
+
+/* "Authorization" (or Proxy-Authorization) just before `at`, past a few of
+ * the characters headers and their dumps put between: `: `, `": "`, `=`, `[`. */
+static bool authorization_before(const struct redact_scan_ctx *ctx, size_t at)
+{
+    static const char between[] = " \t\"':=[\\";
+    size_t k = at, skipped = 0;
+    while (k > 0 && skipped < 6 && strchr(between, ctx->s[k - 1])) {
+        k--;
+        skipped++;
+    }
+    return k >= 13 && strncasecmp(ctx->s + k - 13, "authorization", 13) == 0;
+}
+
+size_t redact_scan_bearer(struct redact_scan_ctx *ctx, size_t i)
+{
+    const char *s = ctx->s;
+    if (i > 0 && redact_is_alnum((unsigned char)s[i - 1]))
+        return i + 1;
+    size_t word;
+    if (i + 6 < ctx->len && strncasecmp(s + i, "bearer", 6) == 0)
+        word = 6;
+    else if (i + 5 < ctx->len && strncasecmp(s + i, "basic", 5) == 0)
+        word = 5;
+    else
+        return i + 1;
+    size_t t = i + word;
+    while (t < ctx->len && is_blank((unsigned char)s[t]))
+        t++;
+    if (t == i + word)
+        return i + 1;
+    bool labelled = authorization_before(ctx, i);
+    if (word == 5 && !labelled)
+        return i + 1;
+    size_t e = t;
+    while (e < ctx->len && is_token_char((unsigned char)s[e]))
+        e++;
+    while (e < ctx->len && s[e] == '=')
+        e++;
+    if (e == t || (!labelled && e - t < BEARER_BARE_MIN))
+        return i + 1;
+    struct secret_value v = {.start = t, .end = e, .resume = e};
+    return add_secret(ctx, &v, REDACT_BEARER);
+}
