@@ -38,10 +38,8 @@ static uint32_t lengths_3(const char *d)
         return LEN(15);
     if (p4 >= 3528 && p4 <= 3589) /* JCB */
         return LENS(16, 19);
-    if ((p3 >= 300 && p3 <= 305) || p4 == 3095 || p2 == 36) /* Diners Club */
-        return LENS(14, 19);
-    if (p2 == 38 || p2 == 39) /* Diners Club, Discover network */
-        return LENS(16, 19);
+    if ((p3 >= 300 && p3 <= 305) || p4 == 3095 || p2 == 36 || p2 == 38 || p2 == 39)
+        return LENS(14, 19); /* Diners Club */
     return 0;
 }
 

@@ -319,6 +319,22 @@ size_t redact_engine_find(struct redact_engine *e, const char *text, size_t len,
     return replacements(e);
 }
 
+int redact_engine_key_label(const struct redact_engine *e, const char *key, size_t len)
+{
+    return redact_key_detector(e->scanner.enabled, key, len, true);
+}
+
+size_t redact_engine_find_whole(struct redact_engine *e, const char *text, size_t len,
+                                uint32_t label)
+{
+    e->spans.count = 0;
+    if (len == 0)
+        return 0;
+    bool marker = redact_marker_at(e->markers, text, len, 0) == len;
+    redact_spans_add(&e->spans, 0, len, label, marker);
+    return marker ? 0 : 1;
+}
+
 /* What is hashed: card numbers and IBANs without their spaces and dashes,
  * so that one number written two ways gives one hash. */
 static void normalize(struct redact_engine *e, uint32_t label, const char *s, size_t len)

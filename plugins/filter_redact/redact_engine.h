@@ -59,6 +59,13 @@ size_t redact_engine_max_replacement(const struct redact_engine *engine);
  * spans are kept for redact_engine_write on the same text. */
 size_t redact_engine_find(struct redact_engine *engine, const char *text, size_t len,
                           bool detectors_only);
+/* The detector a field named `key` holds the secret of (a password, an AWS
+ * secret key, an Authorization header), or -1. */
+int redact_engine_key_label(const struct redact_engine *engine, const char *key, size_t len);
+/* Finds `text` whole as one span of `label` (the value of such a field),
+ * unless it is empty or a replacement already. Returns 0 or 1. */
+size_t redact_engine_find_whole(struct redact_engine *engine, const char *text, size_t len,
+                                uint32_t label);
 /* Appends `text` with the spans of the last redact_engine_find replaced,
  * adding one to counts[label] per replacement. */
 void redact_engine_write(struct redact_engine *engine, const char *text, size_t len,

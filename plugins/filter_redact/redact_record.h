@@ -2,7 +2,8 @@
  * arrays), integers that are card numbers, chosen fields, and the shared
  * attachments (pod metadata), which are checked once each and not once per
  * record: a small cache keeps, per attachment, nothing (clean) or its
- * redacted copy. */
+ * redacted copy. A value whose key names a secret (`password`, `api_key`,
+ * `authorization`, ...) is replaced whole. */
 #ifndef SKIFF_REDACT_RECORD_H
 #define SKIFF_REDACT_RECORD_H
 
@@ -34,12 +35,6 @@ struct redact_walk {
 
 void redact_walk_init(struct redact_walk *walk, struct redact_engine *engine);
 void redact_walk_free(struct redact_walk *walk);
-
-/* Replaces in place what the engine finds in *v; counts into walk->counts.
- * Returns the replacements made. */
-size_t redact_walk_value(struct redact_walk *walk, struct value *v);
-/* Whether redact_walk_value would change *v. */
-bool redact_walk_finds(struct redact_walk *walk, const struct value *v);
 
 /* The whole record: its own fields in place, its attachments through the
  * cache (a redacted copy replaces an attachment that needs one). */

@@ -1,6 +1,6 @@
 /* The one-pass scan of the built-in detectors (see redact_scan.h): the main
  * loop, and the detectors that start at a digit (card numbers), an upper-case
- * letter (IBANs, AWS access key ids), "eyJ" (JWTs) and "-----BEGIN" (PEM
+ * letter (IBANs, AWS access key ids), "ey" (JWTs) and "-----BEGIN" (PEM
  * private keys). The key=value forms and bearer tokens are in
  * redact_scan_keys.c. */
 #include "redact_scan.h"
@@ -312,11 +312,12 @@ static size_t base64url_run(const struct redact_scan_ctx *ctx, size_t p)
 }
 
 /* JWTs (JWS, three parts) and JWEs (five): dot-separated base64url parts,
- * the first a JOSE header ("eyJ" is how '{"' starts in base64url). */
+ * the first a JOSE header. '{' starts "ey" in base64url ("eyJ" for '{"',
+ * "eyA" for '{ '), or "ew" when a newline or tab follows it. */
 static bool scan_jwt(struct redact_scan_ctx *ctx, size_t i, size_t *end)
 {
     const char *s = ctx->s;
-    if (i + 3 > ctx->len || s[i + 1] != 'y' || s[i + 2] != 'J' ||
+    if (i + 3 > ctx->len || (s[i + 1] != 'y' && s[i + 1] != 'w') ||
         (i > 0 && is_base64url((unsigned char)s[i - 1])))
         return false;
     size_t ends[5];

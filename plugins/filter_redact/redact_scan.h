@@ -82,6 +82,12 @@ struct redact_scan_ctx {
     struct redact_spans *spans;
 };
 
+/* The detector whose secret a key names (`db_password`, `X-Api-Key`,
+ * `aws_secret_access_key`), or -1; with `whole_value` (the key of a field,
+ * not text), also `authorization` for the bearer detector. Only detectors in
+ * `enabled` count. */
+int redact_key_detector(uint32_t enabled, const char *key, size_t len, bool whole_value);
+
 /* The key=value and key: value forms (password, labelled AWS secret keys)
  * and passwords in URLs, at the '=' or ':' at `i`; returns where to go on. */
 size_t redact_scan_separator(struct redact_scan_ctx *ctx, size_t i);

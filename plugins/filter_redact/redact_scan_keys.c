@@ -46,13 +46,13 @@ static bool ends_with_any(const char *s, size_t len, const char *const *list, si
     return false;
 }
 
-/* The detector whose secret a key names, or -1. PWD and OLDPWD are the
- * shell's working directories, not passwords. */
-static int key_detector(const struct redact_scan_ctx *ctx, const char *key, size_t len)
+int redact_key_detector(uint32_t enabled, const char *key, size_t len, bool whole_value)
 {
     char norm[KEY_MAX];
     size_t n = 0;
-    if ((len == 3 && memcmp(key, "PWD", 3) == 0) || (len == 6 && memcmp(key, "OLDPWD", 6) == 0))
+    /* PWD and OLDPWD are the shell's working directories, not passwords */
+    if (len > KEY_MAX || (len == 3 && memcmp(key, "PWD", 3) == 0) ||
+        (len == 6 && memcmp(key, "OLDPWD", 6) == 0))
         return -1;
     for (size_t i = 0; i < len; i++) {
         char c = key[i];
@@ -60,12 +60,15 @@ static int key_detector(const struct redact_scan_ctx *ctx, const char *key, size
             continue;
         norm[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
     }
-    uint32_t on = ctx->scanner->enabled;
-    if ((on & (1u << REDACT_AWS)) && ends_with_any(norm, n, aws_secret_keys, 2))
+    if ((enabled & (1u << REDACT_AWS)) && ends_with_any(norm, n, aws_secret_keys, 2))
         return REDACT_AWS;
-    if ((on & (1u << REDACT_PASSWORD)) &&
+    if ((enabled & (1u << REDACT_PASSWORD)) &&
         ends_with_any(norm, n, password_keys, sizeof password_keys / sizeof password_keys[0]))
         return REDACT_PASSWORD;
+    /* In text, "Authorization: Bearer x" is the bearer detector's; a field
+     * named so holds credentials whatever their scheme. */
+    if (whole_value && (enabled & (1u << REDACT_BEARER)) && ends_with(norm, n, "authorization"))
+        return REDACT_BEARER;
     return -1;
 }
 
@@ -207,7 +210,8 @@ size_t redact_scan_separator(struct redact_scan_ctx *ctx, size_t i)
     bool quoted;
     if (!key_before(ctx, i, &key_start, &key_end, &quoted))
         return i + 1;
-    int detector = key_detector(ctx, s + key_start, key_end - key_start);
+    int detector =
+        redact_key_detector(ctx->scanner->enabled, s + key_start, key_end - key_start, false);
     if (detector < 0)
         return i + 1;
     size_t v = i + 1;

@@ -16,6 +16,8 @@ int main(void)
     srunner_add_suite(runner, filter_modify_suite());
     srunner_add_suite(runner, filter_nest_suite());
     srunner_add_suite(runner, filter_record_modifier_suite());
+    srunner_add_suite(runner, filter_redact_suite());
+    srunner_add_suite(runner, redact_detect_suite());
     srunner_add_suite(runner, json_suite());
     srunner_add_suite(runner, json_parse_suite());
     srunner_add_suite(runner, json_parse_large_suite());

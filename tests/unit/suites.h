@@ -15,6 +15,8 @@ Suite *es_hosts_suite(void);
 Suite *filter_modify_suite(void);
 Suite *filter_nest_suite(void);
 Suite *filter_record_modifier_suite(void);
+Suite *filter_redact_suite(void);
+Suite *redact_detect_suite(void);
 Suite *json_suite(void);
 Suite *json_parse_suite(void);
 Suite *json_parse_large_suite(void);
