@@ -1,7 +1,6 @@
 /* The one-pass scan of the built-in detectors (see redact_scan.h): the main
- * loop, and the detectors that start at a digit (card numbers), an upper-case
- * letter (IBANs, AWS access key ids), "ey" (JWTs) and "-----BEGIN" (PEM
- * private keys). The key=value forms and bearer tokens are in
+ * loop, and the detectors of card numbers, IBANs, AWS access key ids, JWTs
+ * and PEM private keys. The key=value forms and bearer tokens are in
  * redact_scan_keys.c. */
 #include "redact_scan.h"
 
@@ -11,10 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What may start at a byte. Most bytes of a log line trigger nothing, and
+ * the main loop passes them at a byte a cycle; the rarer the triggers, the
+ * faster the scan, so each is as late and specific as it can be: a JWT is
+ * noticed at the 'J' or 'A' of "eyJ"/"eyA", an IBAN at its check digits. */
 enum {
     TRIG_MARKER = 1 << 0,
     TRIG_DIGIT = 1 << 1,
-    TRIG_UPPER = 1 << 2,
+    TRIG_AWS = 1 << 2,
     TRIG_JWT = 1 << 3,
     TRIG_BEARER = 1 << 4,
     TRIG_PEM = 1 << 5,
@@ -69,15 +72,16 @@ void redact_scanner_init(struct redact_scanner *scanner, uint32_t enabled,
     for (unsigned c = 0; c < 256; c++) {
         if (markers && redact_marker_first_byte(markers, (unsigned char)c))
             set_trigger(scanner, (unsigned char)c, TRIG_MARKER);
-        if ((enabled & (1u << REDACT_CARD)) && redact_is_digit((unsigned char)c))
+        if ((enabled & ((1u << REDACT_CARD) | (1u << REDACT_IBAN))) &&
+            redact_is_digit((unsigned char)c))
             set_trigger(scanner, (unsigned char)c, TRIG_DIGIT);
-        if ((enabled & (1u << REDACT_IBAN)) && redact_is_upper((unsigned char)c))
-            set_trigger(scanner, (unsigned char)c, TRIG_UPPER);
     }
     if (enabled & (1u << REDACT_AWS))
-        set_trigger(scanner, 'A', TRIG_UPPER);
-    if (enabled & (1u << REDACT_JWT))
-        set_trigger(scanner, 'e', TRIG_JWT);
+        set_trigger(scanner, 'A', TRIG_AWS);
+    if (enabled & (1u << REDACT_JWT)) {
+        set_trigger(scanner, 'J', TRIG_JWT);
+        set_trigger(scanner, 'A', TRIG_JWT);
+    }
     if (enabled & (1u << REDACT_BEARER)) {
         set_trigger(scanner, 'b', TRIG_BEARER);
         set_trigger(scanner, 'B', TRIG_BEARER);
@@ -212,9 +216,8 @@ static size_t card_at(struct redact_scan_ctx *ctx, const struct card_group *g, s
     return 0;
 }
 
-/* The run of digit groups at `i`, tried as cards from each group on; every
- * digit of the run is looked at once more at most. Returns the run's end. */
-static size_t scan_digits(struct redact_scan_ctx *ctx, size_t i)
+/* The run of digit groups at `i`, tried as cards from each group on. */
+static size_t scan_card_run(struct redact_scan_ctx *ctx, size_t i)
 {
     struct card_group window[CARD_WINDOW];
     size_t n = 0, pos = i;
@@ -231,6 +234,29 @@ static size_t scan_digits(struct redact_scan_ctx *ctx, size_t i)
         first = false;
     }
     return pos;
+}
+
+/* The run of digit groups at `i`: cards are looked for in it when it has
+ * enough digits. Returns the run's end. */
+static size_t scan_digits(struct redact_scan_ctx *ctx, size_t i)
+{
+    /* Most runs (times, addresses, counts) are too short: one quick look. */
+    const char *s = ctx->s;
+    size_t p = i, digits = 0;
+    for (;;) {
+        while (p < ctx->len && redact_is_digit((unsigned char)s[p])) {
+            p++;
+            digits++;
+        }
+        if (p + 1 < ctx->len && (s[p] == ' ' || s[p] == '-') &&
+            redact_is_digit((unsigned char)s[p + 1]))
+            p++;
+        else
+            break;
+    }
+    if (digits < REDACT_CARD_MIN_DIGITS)
+        return p;
+    return scan_card_run(ctx, i);
 }
 
 /* AWS access key ids: AKIA (long-term) or ASIA (temporary) and 16 upper-case
@@ -292,13 +318,6 @@ static bool scan_iban(struct redact_scan_ctx *ctx, size_t i, size_t *end)
     return true;
 }
 
-static bool scan_upper(struct redact_scan_ctx *ctx, size_t i, size_t *end)
-{
-    if (ctx->s[i] == 'A' && enabled(ctx, REDACT_AWS) && scan_aws_id(ctx, i, end))
-        return true;
-    return enabled(ctx, REDACT_IBAN) && scan_iban(ctx, i, end);
-}
-
 static bool is_base64url(unsigned char c)
 {
     return redact_is_alnum(c) || c == '-' || c == '_';
@@ -311,14 +330,13 @@ static size_t base64url_run(const struct redact_scan_ctx *ctx, size_t p)
     return p;
 }
 
-/* JWTs (JWS, three parts) and JWEs (five): dot-separated base64url parts,
- * the first a JOSE header. '{' starts "ey" in base64url ("eyJ" for '{"',
- * "eyA" for '{ '), or "ew" when a newline or tab follows it. */
+/* JWTs (JWS, three parts) and JWEs (five) whose text starts at `i`:
+ * dot-separated base64url parts, the first a JOSE header ('{"' is "eyJ" in
+ * base64url, '{ ' "eyA"). */
 static bool scan_jwt(struct redact_scan_ctx *ctx, size_t i, size_t *end)
 {
     const char *s = ctx->s;
-    if (i + 3 > ctx->len || (s[i + 1] != 'y' && s[i + 1] != 'w') ||
-        (i > 0 && is_base64url((unsigned char)s[i - 1])))
+    if (i > 0 && is_base64url((unsigned char)s[i - 1]))
         return false;
     size_t ends[5];
     size_t parts = 1;
@@ -347,7 +365,7 @@ static bool scan_pem(struct redact_scan_ctx *ctx, size_t i, size_t *end)
 {
     const char *s = ctx->s;
     size_t begin_len = sizeof PEM_BEGIN - 1;
-    if (i + begin_len > ctx->len || memcmp(s + i, PEM_BEGIN, begin_len) != 0)
+    if (i + begin_len > ctx->len || s[i + 1] != '-' || memcmp(s + i, PEM_BEGIN, begin_len) != 0)
         return false;
     size_t label = i + begin_len, p = label;
     while (p < ctx->len && p - label <= PEM_LABEL_MAX &&
@@ -369,6 +387,35 @@ static bool scan_pem(struct redact_scan_ctx *ctx, size_t i, size_t *end)
     return true;
 }
 
+/* Whether a span may start at `at`: the scanner moves forward, but the
+ * JWT and IBAN detectors notice their text a little after its start. */
+static bool free_from(const struct redact_scan_ctx *ctx, size_t at)
+{
+    return ctx->spans->count == 0 || ctx->spans->items[ctx->spans->count - 1].end <= at;
+}
+
+/* A digit: an IBAN's check digits after its country code, or a run of
+ * digits that may be a card number. */
+static size_t scan_digit(struct redact_scan_ctx *ctx, size_t i)
+{
+    const char *s = ctx->s;
+    size_t end;
+    if (enabled(ctx, REDACT_IBAN) && i >= 2 && redact_is_upper((unsigned char)s[i - 1]) &&
+        redact_is_upper((unsigned char)s[i - 2]) && free_from(ctx, i - 2) &&
+        scan_iban(ctx, i - 2, &end))
+        return end;
+    if (enabled(ctx, REDACT_CARD))
+        return scan_digits(ctx, i);
+    return i + 1;
+}
+
+/* The 'J' of "eyJ" or the 'A' of "eyA". */
+static bool scan_jwt_at(struct redact_scan_ctx *ctx, size_t i, size_t *end)
+{
+    return i >= 2 && ctx->s[i - 1] == 'y' && ctx->s[i - 2] == 'e' && free_from(ctx, i - 2) &&
+           scan_jwt(ctx, i - 2, end);
+}
+
 /* What starts at `i`, a byte with triggers `t`; returns where to go on. */
 static size_t scan_at(struct redact_scan_ctx *ctx, size_t i, uint8_t t)
 {
@@ -376,15 +423,15 @@ static size_t scan_at(struct redact_scan_ctx *ctx, size_t i, uint8_t t)
     if ((t & TRIG_MARKER) && redact_scan_marker(ctx, i, &end))
         return end;
     if (t & TRIG_DIGIT)
-        return scan_digits(ctx, i);
-    if ((t & TRIG_UPPER) && scan_upper(ctx, i, &end))
+        return scan_digit(ctx, i);
+    if ((t & TRIG_JWT) && scan_jwt_at(ctx, i, &end))
         return end;
-    if ((t & TRIG_JWT) && scan_jwt(ctx, i, &end))
+    if ((t & TRIG_AWS) && scan_aws_id(ctx, i, &end))
+        return end;
+    if ((t & TRIG_BEARER) && redact_scan_bearer(ctx, i, &end))
         return end;
     if ((t & TRIG_PEM) && scan_pem(ctx, i, &end))
         return end;
-    if (t & TRIG_BEARER)
-        return redact_scan_bearer(ctx, i);
     if (t & TRIG_SEPARATOR)
         return redact_scan_separator(ctx, i);
     return i + 1;
@@ -398,10 +445,9 @@ void redact_scan(const struct redact_scanner *scanner, const char *text, size_t 
     size_t i = 0;
     while (i < len) {
         uint8_t t = triggers[(unsigned char)text[i]];
-        if (!t) {
+        if (t == 0)
             i++;
-            continue;
-        }
-        i = scan_at(&ctx, i, t);
+        else
+            i = scan_at(&ctx, i, t);
     }
 }

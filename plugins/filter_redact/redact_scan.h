@@ -1,8 +1,9 @@
 /* The redact filter's built-in detectors, run together in one pass over a
- * text: each byte is looked up in a table that says which detectors may start
- * there (a digit, "eyJ", "AKIA", "-----BEGIN", "bearer", '=' or ':'), and
- * only those look further. What it finds is a list of spans, in order and
- * not overlapping; replacing them is redact_engine.c's job.
+ * text: each byte is looked up in a table that says which detectors may be
+ * at it (a digit, the 'J' of "eyJ", the 'A' of "AKIA", '-' of "-----BEGIN",
+ * 'b' of "bearer", '=' or ':'), and only those look further; most bytes
+ * trigger nothing. What it finds is a list
+ * of spans, in order and not overlapping; replacing them is redact_engine.c's job.
  *
  * Replacements already in the text (the filter's own masks or hashes, from
  * an earlier pass) are recognized and skipped, so redacting twice gives the
@@ -92,8 +93,9 @@ int redact_key_detector(uint32_t enabled, const char *key, size_t len, bool whol
  * and passwords in URLs, at the '=' or ':' at `i`; returns where to go on. */
 size_t redact_scan_separator(struct redact_scan_ctx *ctx, size_t i);
 /* A bearer token after "bearer" at `i` (and Basic credentials after an
- * Authorization label); returns where to go on. */
-size_t redact_scan_bearer(struct redact_scan_ctx *ctx, size_t i);
+ * Authorization label): true with *end past it (or past a replacement
+ * already there). */
+bool redact_scan_bearer(struct redact_scan_ctx *ctx, size_t i, size_t *end);
 /* Whether a replacement starts at `pos`: then it is added as a marker span
  * and *end set past it. */
 bool redact_scan_marker(struct redact_scan_ctx *ctx, size_t pos, size_t *end);

@@ -6,6 +6,7 @@
  * was there. */
 #include "redact_scan.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -16,11 +17,26 @@
 
 /* Keys, lower case without '_', '-' and '.', whose values are secrets: the
  * key is one of these or ends with one (`db_password`, `X-Api-Key`,
- * `clientSecret`, `access_token`). */
-static const char *const password_keys[] = {
-    "password", "passwd", "pwd", "passphrase", "secret", "token", "apikey",
+ * `clientSecret`, `access_token`, `aws_secret_access_key`). */
+static const struct key_suffix {
+    const char *text;
+    uint8_t len;
+    uint8_t detector;
+    bool field_only; /* a field's name, not a key in text */
+} key_suffixes[] = {
+    {"password", 8, REDACT_PASSWORD, false},
+    {"passwd", 6, REDACT_PASSWORD, false},
+    {"pwd", 3, REDACT_PASSWORD, false},
+    {"passphrase", 10, REDACT_PASSWORD, false},
+    {"secret", 6, REDACT_PASSWORD, false},
+    {"token", 5, REDACT_PASSWORD, false},
+    {"apikey", 6, REDACT_PASSWORD, false},
+    {"secretaccesskey", 15, REDACT_AWS, false},
+    {"awssecretkey", 12, REDACT_AWS, false},
+    /* In text, "Authorization: Bearer x" is the bearer detector's; a field
+     * named so holds credentials whatever their scheme. */
+    {"authorization", 13, REDACT_BEARER, true},
 };
-static const char *const aws_secret_keys[] = {"secretaccesskey", "awssecretkey"};
 
 static bool is_key_char(unsigned char c)
 {
@@ -32,50 +48,80 @@ static bool is_blank(unsigned char c)
     return c == ' ' || c == '\t';
 }
 
-static bool ends_with(const char *s, size_t len, const char *suffix)
+/* The suffixes above by their last letter: every one ends in d, e, n, t or
+ * y, so most keys are ruled out by one look. Indexes into key_suffixes,
+ * 0xff ending each list. */
+static const uint8_t *suffixes_ending_in(char last)
 {
-    size_t n = strlen(suffix);
-    return len >= n && memcmp(s + len - n, suffix, n) == 0;
+    static const uint8_t d[] = {0, 1, 2, 0xff}, e[] = {3, 0xff}, t[] = {4, 0xff},
+                         n[] = {5, 9, 0xff}, y[] = {6, 7, 8, 0xff};
+    switch (last) {
+    case 'd':
+        return d;
+    case 'e':
+        return e;
+    case 't':
+        return t;
+    case 'n':
+        return n;
+    case 'y':
+        return y;
+    default:
+        return NULL;
+    }
 }
 
-static bool ends_with_any(const char *s, size_t len, const char *const *list, size_t count)
+/* Whether key[0..k) ends with the suffix, in any case, '_', '-' and '.'
+ * left out. */
+static bool key_ends_with(const char *key, size_t k, const struct key_suffix *suffix)
 {
-    for (size_t i = 0; i < count; i++)
-        if (ends_with(s, len, list[i]))
-            return true;
-    return false;
+    for (size_t j = suffix->len; j > 0;) {
+        if (k == 0)
+            return false;
+        char c = key[--k];
+        if (c == '_' || c == '-' || c == '.')
+            continue;
+        if ((char)(c | 0x20) != suffix->text[--j])
+            return false;
+    }
+    return true;
+}
+
+/* The detector whose key name s[..end) ends with, or -1. Looks back only as
+ * far as the suffixes are long. */
+static int suffix_match(uint32_t enabled, const char *s, size_t end, bool whole_value)
+{
+    size_t k = end;
+    while (k > 0 && (s[k - 1] == '_' || s[k - 1] == '-' || s[k - 1] == '.'))
+        k--;
+    const uint8_t *candidates = k > 0 ? suffixes_ending_in((char)(s[k - 1] | 0x20)) : NULL;
+    for (; candidates && *candidates != 0xff; candidates++) {
+        const struct key_suffix *suffix = &key_suffixes[*candidates];
+        if ((enabled & (1u << suffix->detector)) && (whole_value || !suffix->field_only) &&
+            key_ends_with(s, k, suffix))
+            return suffix->detector;
+    }
+    return -1;
+}
+
+/* PWD and OLDPWD are the shell's working directories, not passwords. */
+static bool is_shell_directory(const char *key, size_t len)
+{
+    return (len == 3 && memcmp(key, "PWD", 3) == 0) || (len == 6 && memcmp(key, "OLDPWD", 6) == 0);
 }
 
 int redact_key_detector(uint32_t enabled, const char *key, size_t len, bool whole_value)
 {
-    char norm[KEY_MAX];
-    size_t n = 0;
-    /* PWD and OLDPWD are the shell's working directories, not passwords */
-    if (len > KEY_MAX || (len == 3 && memcmp(key, "PWD", 3) == 0) ||
-        (len == 6 && memcmp(key, "OLDPWD", 6) == 0))
+    if (len == 0 || len > KEY_MAX || is_shell_directory(key, len))
         return -1;
-    for (size_t i = 0; i < len; i++) {
-        char c = key[i];
-        if (c == '_' || c == '-' || c == '.')
-            continue;
-        norm[n++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    }
-    if ((enabled & (1u << REDACT_AWS)) && ends_with_any(norm, n, aws_secret_keys, 2))
-        return REDACT_AWS;
-    if ((enabled & (1u << REDACT_PASSWORD)) &&
-        ends_with_any(norm, n, password_keys, sizeof password_keys / sizeof password_keys[0]))
-        return REDACT_PASSWORD;
-    /* In text, "Authorization: Bearer x" is the bearer detector's; a field
-     * named so holds credentials whatever their scheme. */
-    if (whole_value && (enabled & (1u << REDACT_BEARER)) && ends_with(norm, n, "authorization"))
-        return REDACT_BEARER;
-    return -1;
+    return suffix_match(enabled, key, len, whole_value);
 }
 
-/* The key before the separator at `sep`, past blanks and a closing quote
- * (", ' or \" inside JSON text); *quoted tells whether there was one. */
-static bool key_before(const struct redact_scan_ctx *ctx, size_t sep, size_t *start, size_t *end,
-                       bool *quoted)
+/* The detector of the key before the separator at `sep`, past blanks and a
+ * closing quote (", ' or \" inside JSON text; *quoted tells whether there
+ * was one), or -1. The key's end is checked first: most keys end in a
+ * letter that rules them out. */
+static int key_before(const struct redact_scan_ctx *ctx, size_t sep, bool *quoted)
 {
     const char *s = ctx->s;
     size_t k = sep;
@@ -87,14 +133,15 @@ static bool key_before(const struct redact_scan_ctx *ctx, size_t sep, size_t *st
         if (k > 0 && s[k - 1] == '\\')
             k--;
     }
-    size_t e = k;
-    while (k > 0 && e - k <= KEY_MAX && is_key_char((unsigned char)s[k - 1]))
+    int detector = suffix_match(ctx->scanner->enabled, s, k, false);
+    if (detector < 0)
+        return -1;
+    size_t end = k;
+    while (k > 0 && end - k <= KEY_MAX && is_key_char((unsigned char)s[k - 1]))
         k--;
-    if (k == e || e - k > KEY_MAX)
-        return false;
-    *start = k;
-    *end = e;
-    return true;
+    if (end - k > KEY_MAX || is_shell_directory(s + k, end - k))
+        return -1;
+    return detector;
 }
 
 static bool is_literal(const char *s, size_t len)
@@ -206,12 +253,8 @@ size_t redact_scan_separator(struct redact_scan_ctx *ctx, size_t i)
     /* `==`, `::`: comparisons and scopes, not a key and its value */
     if (i + 1 < ctx->len && s[i + 1] == s[i])
         return i + 2;
-    size_t key_start, key_end;
     bool quoted;
-    if (!key_before(ctx, i, &key_start, &key_end, &quoted))
-        return i + 1;
-    int detector =
-        redact_key_detector(ctx->scanner->enabled, s + key_start, key_end - key_start, false);
+    int detector = key_before(ctx, i, &quoted);
     if (detector < 0)
         return i + 1;
     size_t v = i + 1;
@@ -244,33 +287,34 @@ static bool authorization_before(const struct redact_scan_ctx *ctx, size_t at)
     return k >= 13 && strncasecmp(ctx->s + k - 13, "authorization", 13) == 0;
 }
 
-size_t redact_scan_bearer(struct redact_scan_ctx *ctx, size_t i)
+bool redact_scan_bearer(struct redact_scan_ctx *ctx, size_t i, size_t *end)
 {
     const char *s = ctx->s;
     if (i > 0 && redact_is_alnum((unsigned char)s[i - 1]))
-        return i + 1;
+        return false;
     size_t word;
     if (i + 6 < ctx->len && strncasecmp(s + i, "bearer", 6) == 0)
         word = 6;
     else if (i + 5 < ctx->len && strncasecmp(s + i, "basic", 5) == 0)
         word = 5;
     else
-        return i + 1;
+        return false;
     size_t t = i + word;
     while (t < ctx->len && is_blank((unsigned char)s[t]))
         t++;
     if (t == i + word)
-        return i + 1;
+        return false;
     bool labelled = authorization_before(ctx, i);
     if (word == 5 && !labelled)
-        return i + 1;
+        return false;
     size_t e = t;
     while (e < ctx->len && is_token_char((unsigned char)s[e]))
         e++;
     while (e < ctx->len && s[e] == '=')
         e++;
     if (e == t || (!labelled && e - t < BEARER_BARE_MIN))
-        return i + 1;
+        return false;
     struct secret_value v = {.start = t, .end = e, .resume = e};
-    return add_secret(ctx, &v, REDACT_BEARER);
+    *end = add_secret(ctx, &v, REDACT_BEARER);
+    return true;
 }
