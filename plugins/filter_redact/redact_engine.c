@@ -272,17 +272,24 @@ static int rule_find(struct redact_engine *e, const struct redact_rule *rule, co
     return 0;
 }
 
-/* e->spans and e->found (both sorted, not overlapping each other) into
- * e->spans. */
+/* e->spans and e->found (both sorted) into e->spans; what in e->found
+ * overlaps a span of e->spans is left out. */
 static void merge_found(struct redact_engine *e)
 {
     size_t a = 0, b = 0;
     e->merged.count = 0;
     while (a < e->spans.count || b < e->found.count) {
-        bool take_a = b == e->found.count ||
-                      (a < e->spans.count && e->spans.items[a].start < e->found.items[b].start);
-        const struct redact_span *sp = take_a ? &e->spans.items[a++] : &e->found.items[b++];
-        redact_spans_add(&e->merged, sp->start, sp->end, sp->label, sp->marker);
+        if (b == e->found.count ||
+            (a < e->spans.count && e->spans.items[a].start <= e->found.items[b].start)) {
+            const struct redact_span *sp = &e->spans.items[a++];
+            redact_spans_add(&e->merged, sp->start, sp->end, sp->label, sp->marker);
+            continue;
+        }
+        const struct redact_span *sp = &e->found.items[b++];
+        bool overlaps = (a < e->spans.count && e->spans.items[a].start < sp->end) ||
+                        (e->merged.count && e->merged.items[e->merged.count - 1].end > sp->start);
+        if (!overlaps)
+            redact_spans_add(&e->merged, sp->start, sp->end, sp->label, sp->marker);
     }
     struct redact_spans swap = e->spans;
     e->spans = e->merged;
@@ -302,6 +309,14 @@ size_t redact_engine_find(struct redact_engine *e, const char *text, size_t len,
 {
     e->spans.count = 0;
     redact_scan(&e->scanner, text, len, &e->spans);
+    if (!detectors_only && e->rule_count > 0) {
+        /* Rules must not match inside a replacement already there (the
+         * detectors do not, by what they look for). */
+        e->found.count = 0;
+        redact_markers_find(e->markers, text, len, &e->found);
+        if (e->found.count > 0)
+            merge_found(e);
+    }
     for (size_t r = 0; !detectors_only && r < e->rule_count; r++) {
         int rc = rule_find(e, &e->rules[r], text, len);
         if (rc < 0) {

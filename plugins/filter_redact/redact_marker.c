@@ -19,7 +19,17 @@ struct redact_markers {
     unsigned hash_length;
     size_t max_len;
     bool first_byte[256];
+    unsigned char first_bytes[256]; /* the bytes set in first_byte */
+    size_t first_count;
 };
+
+static void add_first_byte(struct redact_markers *m, unsigned char c)
+{
+    if (m->first_byte[c])
+        return;
+    m->first_byte[c] = true;
+    m->first_bytes[m->first_count++] = c;
+}
 
 static struct redact_markers *markers_new(const char *const *names, size_t count)
 {
@@ -59,7 +69,7 @@ struct redact_markers *redact_markers_new_mask(const char *template, const char 
         m->masks[i] = render_mask(template, names[i]);
         m->mask_lens[i] = strlen(m->masks[i]);
         if (m->mask_lens[i] > 0)
-            m->first_byte[(unsigned char)m->masks[i][0]] = true;
+            add_first_byte(m, (unsigned char)m->masks[i][0]);
         if (m->mask_lens[i] > m->max_len)
             m->max_len = m->mask_lens[i];
     }
@@ -72,7 +82,7 @@ struct redact_markers *redact_markers_new_hash(const char *const *names, size_t 
     struct redact_markers *m = markers_new(names, count);
     m->hashed = true;
     m->hash_length = hash_length;
-    m->first_byte['['] = true;
+    add_first_byte(m, '[');
     for (size_t i = 0; i < count; i++)
         if (m->name_lens[i] + hash_length + 3 > m->max_len)
             m->max_len = m->name_lens[i] + hash_length + 3;
@@ -100,9 +110,26 @@ size_t redact_markers_max_len(const struct redact_markers *m)
     return m->max_len;
 }
 
-bool redact_marker_first_byte(const struct redact_markers *m, unsigned char c)
+void redact_markers_find(const struct redact_markers *m, const char *text, size_t len,
+                         struct redact_spans *spans)
 {
-    return m->first_byte[c];
+    size_t pos = 0;
+    while (pos < len) {
+        /* one first byte (the usual '['): memchr finds it fast */
+        if (m->first_count == 1) {
+            const char *at = memchr(text + pos, m->first_bytes[0], len - pos);
+            if (!at)
+                return;
+            pos = (size_t)(at - text);
+        } else if (!m->first_byte[(unsigned char)text[pos]]) {
+            pos++;
+            continue;
+        }
+        size_t n = redact_marker_at(m, text, len, pos);
+        if (n > 0)
+            redact_spans_add(spans, pos, pos + n, 0, true);
+        pos += n > 0 ? n : 1;
+    }
 }
 
 static bool is_hex_letter(char c)

@@ -23,6 +23,10 @@ struct redact_markers *redact_markers_new_hash(const char *const *names, size_t 
                                                unsigned hash_length);
 void redact_markers_free(struct redact_markers *markers);
 
+/* Appends a marked span for each replacement in `text`, in order. */
+void redact_markers_find(const struct redact_markers *markers, const char *text, size_t len,
+                         struct redact_spans *spans);
+
 /* The longest text a replacement can be. */
 size_t redact_markers_max_len(const struct redact_markers *markers);
 

@@ -4,25 +4,12 @@
  * redact_scan_keys.c. */
 #include "redact_scan.h"
 
+#include "redact_anchor.h"
 #include "redact_checks.h"
 #include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* What may start at a byte. Most bytes of a log line trigger nothing, and
- * the main loop passes them at a byte a cycle; the rarer the triggers, the
- * faster the scan, so each is as late and specific as it can be: a JWT is
- * noticed at the 'J' or 'A' of "eyJ"/"eyA", an IBAN at its check digits. */
-enum {
-    TRIG_MARKER = 1 << 0,
-    TRIG_DIGIT = 1 << 1,
-    TRIG_AWS = 1 << 2,
-    TRIG_JWT = 1 << 3,
-    TRIG_BEARER = 1 << 4,
-    TRIG_PEM = 1 << 5,
-    TRIG_SEPARATOR = 1 << 6,
-};
 
 static const char *const detector_names[] = {
     [REDACT_CARD] = "card", [REDACT_BEARER] = "bearer",
@@ -58,9 +45,9 @@ void redact_spans_free(struct redact_spans *spans)
     *spans = (struct redact_spans){0};
 }
 
-static void set_trigger(struct redact_scanner *scanner, unsigned char c, uint8_t bit)
+static uint64_t wanted(uint32_t enabled, enum redact_detector d)
 {
-    scanner->triggers[c] |= bit;
+    return (enabled & (1u << d)) ? ~0ull : 0;
 }
 
 void redact_scanner_init(struct redact_scanner *scanner, uint32_t enabled,
@@ -69,29 +56,14 @@ void redact_scanner_init(struct redact_scanner *scanner, uint32_t enabled,
     memset(scanner, 0, sizeof *scanner);
     scanner->enabled = enabled;
     scanner->markers = markers;
-    for (unsigned c = 0; c < 256; c++) {
-        if (markers && redact_marker_first_byte(markers, (unsigned char)c))
-            set_trigger(scanner, (unsigned char)c, TRIG_MARKER);
-        if ((enabled & ((1u << REDACT_CARD) | (1u << REDACT_IBAN))) &&
-            redact_is_digit((unsigned char)c))
-            set_trigger(scanner, (unsigned char)c, TRIG_DIGIT);
-    }
-    if (enabled & (1u << REDACT_AWS))
-        set_trigger(scanner, 'A', TRIG_AWS);
-    if (enabled & (1u << REDACT_JWT)) {
-        set_trigger(scanner, 'J', TRIG_JWT);
-        set_trigger(scanner, 'A', TRIG_JWT);
-    }
-    if (enabled & (1u << REDACT_BEARER)) {
-        set_trigger(scanner, 'b', TRIG_BEARER);
-        set_trigger(scanner, 'B', TRIG_BEARER);
-    }
-    if (enabled & (1u << REDACT_PRIVATE_KEY))
-        set_trigger(scanner, '-', TRIG_PEM);
-    if (enabled & ((1u << REDACT_PASSWORD) | (1u << REDACT_AWS))) {
-        set_trigger(scanner, '=', TRIG_SEPARATOR);
-        set_trigger(scanner, ':', TRIG_SEPARATOR);
-    }
+    scanner->anchors = (struct redact_anchor_set){
+        .number = wanted(enabled, REDACT_CARD) | wanted(enabled, REDACT_IBAN),
+        .aws = wanted(enabled, REDACT_AWS),
+        .jwt = wanted(enabled, REDACT_JWT),
+        .pem = wanted(enabled, REDACT_PRIVATE_KEY),
+        .bearer = wanted(enabled, REDACT_BEARER),
+        .keys = wanted(enabled, REDACT_PASSWORD) | wanted(enabled, REDACT_AWS),
+    };
 }
 
 static bool enabled(const struct redact_scan_ctx *ctx, enum redact_detector d)
@@ -387,67 +359,115 @@ static bool scan_pem(struct redact_scan_ctx *ctx, size_t i, size_t *end)
     return true;
 }
 
-/* Whether a span may start at `at`: the scanner moves forward, but the
- * JWT and IBAN detectors notice their text a little after its start. */
-static bool free_from(const struct redact_scan_ctx *ctx, size_t at)
+/* Whether `c` may end a key that names a secret, or come between such a
+ * key and its separator: every secret key name ends in d, e, n, t or y, and
+ * a quote, a blank, '_', '-' or '.' may follow it. */
+static bool may_end_key(unsigned char c)
 {
-    return ctx->spans->count == 0 || ctx->spans->items[ctx->spans->count - 1].end <= at;
+    switch (c | 0x20) {
+    case 'd':
+    case 'e':
+    case 'n':
+    case 't':
+    case 'y':
+        return redact_is_alnum(c);
+    default:
+        return c == '"' || c == '\'' || c == ' ' || c == '\t' || c == '_' || c == '-' || c == '.';
+    }
 }
 
-/* A digit: an IBAN's check digits after its country code, or a run of
- * digits that may be a card number. */
-static size_t scan_digit(struct redact_scan_ctx *ctx, size_t i)
+/* A separator after s[i]: most keys are ruled out by their last byte here,
+ * without a call. */
+static size_t scan_separator_at(struct redact_scan_ctx *ctx, size_t i)
 {
     const char *s = ctx->s;
+    bool url = s[i + 1] == ':' && i + 2 < ctx->len && s[i + 2] == '/';
+    if (!ctx->scanner->anchors.keys || (!url && !may_end_key((unsigned char)s[i])))
+        return i + 2;
+    return redact_scan_separator(ctx, i + 1);
+}
+
+/* What starts at anchor `i` (redact_anchor.h), if anything; returns where
+ * to go on. A key and its value first: the anchor is the byte before the
+ * separator, which no other anchor has there. A digit run is consumed whole;
+ * the other tests fall through to the next. */
+static size_t scan_at(struct redact_scan_ctx *ctx, size_t i)
+{
+    const char *s = ctx->s;
+    unsigned char c = (unsigned char)s[i];
     size_t end;
-    if (enabled(ctx, REDACT_IBAN) && i >= 2 && redact_is_upper((unsigned char)s[i - 1]) &&
-        redact_is_upper((unsigned char)s[i - 2]) && free_from(ctx, i - 2) &&
-        scan_iban(ctx, i - 2, &end))
-        return end;
-    if (enabled(ctx, REDACT_CARD))
+    if (i + 1 < ctx->len && (s[i + 1] == '=' || s[i + 1] == ':'))
+        return scan_separator_at(ctx, i);
+    if (redact_is_digit(c) && enabled(ctx, REDACT_CARD))
         return scan_digits(ctx, i);
+    if (c == 'A' && enabled(ctx, REDACT_AWS) && scan_aws_id(ctx, i, &end))
+        return end;
+    if (redact_is_upper(c) && enabled(ctx, REDACT_IBAN) && scan_iban(ctx, i, &end))
+        return end;
+    if (c == 'e' && enabled(ctx, REDACT_JWT) && scan_jwt(ctx, i, &end))
+        return end;
+    if ((c | 0x20) == 'b' && enabled(ctx, REDACT_BEARER) && redact_scan_bearer(ctx, i, &end))
+        return end;
+    if (c == '-' && enabled(ctx, REDACT_PRIVATE_KEY) && scan_pem(ctx, i, &end))
+        return end;
     return i + 1;
 }
 
-/* The 'J' of "eyJ" or the 'A' of "eyA". */
-static bool scan_jwt_at(struct redact_scan_ctx *ctx, size_t i, size_t *end)
+/* Drops the classes of the first `n` bytes (n < 64): byte n becomes 0. */
+static void classes_skip(struct redact_anchor_classes *c, unsigned n)
 {
-    return i >= 2 && ctx->s[i - 1] == 'y' && ctx->s[i - 2] == 'e' && free_from(ctx, i - 2) &&
-           scan_jwt(ctx, i - 2, end);
+    c->digit >>= n;
+    c->upper >>= n;
+    c->e >>= n;
+    c->y >>= n;
+    c->dash >>= n;
+    c->b >>= n;
+    c->e_or_a >>= n;
+    c->separator >>= n;
 }
 
-/* What starts at `i`, a byte with triggers `t`; returns where to go on. */
-static size_t scan_at(struct redact_scan_ctx *ctx, size_t i, uint8_t t)
+/* The classes of text[base..base + 64); past the end the text reads as
+ * NULs, which are in no class. The last piece of a text of 64 bytes or
+ * more is read as its last 64 bytes, shifted, rather than copied. */
+static void classify_at(const struct redact_scan_ctx *ctx, size_t base,
+                        struct redact_anchor_classes *classes)
 {
-    size_t end;
-    if ((t & TRIG_MARKER) && redact_scan_marker(ctx, i, &end))
-        return end;
-    if (t & TRIG_DIGIT)
-        return scan_digit(ctx, i);
-    if ((t & TRIG_JWT) && scan_jwt_at(ctx, i, &end))
-        return end;
-    if ((t & TRIG_AWS) && scan_aws_id(ctx, i, &end))
-        return end;
-    if ((t & TRIG_BEARER) && redact_scan_bearer(ctx, i, &end))
-        return end;
-    if ((t & TRIG_PEM) && scan_pem(ctx, i, &end))
-        return end;
-    if (t & TRIG_SEPARATOR)
-        return redact_scan_separator(ctx, i);
-    return i + 1;
+    if (base >= ctx->len) {
+        memset(classes, 0, sizeof *classes);
+    } else if (base + REDACT_ANCHOR_SPAN <= ctx->len) {
+        redact_anchor_classify(ctx->s + base, classes);
+    } else if (ctx->len >= REDACT_ANCHOR_SPAN) {
+        size_t from = ctx->len - REDACT_ANCHOR_SPAN;
+        redact_anchor_classify(ctx->s + from, classes);
+        classes_skip(classes, (unsigned)(base - from));
+    } else {
+        char tail[REDACT_ANCHOR_SPAN] = {0};
+        memcpy(tail, ctx->s + base, ctx->len - base);
+        redact_anchor_classify(tail, classes);
+    }
 }
+
+/* The shortest text a detector finds anything in: `pwd=x`. */
+#define SHORTEST_SECRET 5
 
 void redact_scan(const struct redact_scanner *scanner, const char *text, size_t len,
                  struct redact_spans *spans)
 {
     struct redact_scan_ctx ctx = {.scanner = scanner, .s = text, .len = len, .spans = spans};
-    const uint8_t *triggers = scanner->triggers;
-    size_t i = 0;
-    while (i < len) {
-        uint8_t t = triggers[(unsigned char)text[i]];
-        if (t == 0)
-            i++;
-        else
-            i = scan_at(&ctx, i, t);
+    struct redact_anchor_classes now, next;
+    size_t done = 0; /* what is before is done with */
+    if (scanner->enabled == 0 || len < SHORTEST_SECRET)
+        return;
+    classify_at(&ctx, 0, &now);
+    for (size_t base = 0; base < len; base += REDACT_ANCHOR_SPAN) {
+        classify_at(&ctx, base + REDACT_ANCHOR_SPAN, &next);
+        uint64_t anchors = redact_anchor_mask(&scanner->anchors, &now, &next);
+        while (anchors) {
+            size_t i = base + (size_t)__builtin_ctzll(anchors);
+            anchors &= anchors - 1;
+            if (i >= done && i < len)
+                done = scan_at(&ctx, i);
+        }
+        now = next;
     }
 }

@@ -1,8 +1,8 @@
 /* The redact filter's built-in detectors, run together in one pass over a
- * text: each byte is looked up in a table that says which detectors may be
- * at it (a digit, the 'J' of "eyJ", the 'A' of "AKIA", '-' of "-----BEGIN",
- * 'b' of "bearer", '=' or ':'), and only those look further; most bytes
- * trigger nothing. What it finds is a list
+ * text: 16 bytes at a time, the places where one may start are found
+ * (redact_anchor.h: four digits, "eyJ", "AKIA", "----", "bearer", the end of
+ * a key before '=' or ':'), and only there do the detectors look further;
+ * most of a log line is passed over. What it finds is a list
  * of spans, in order and not overlapping; replacing them is redact_engine.c's job.
  *
  * Replacements already in the text (the filter's own masks or hashes, from
@@ -10,6 +10,8 @@
  * same text as redacting once. */
 #ifndef SKIFF_REDACT_SCAN_H
 #define SKIFF_REDACT_SCAN_H
+
+#include "redact_anchor.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -57,21 +59,20 @@ struct redact_markers;
 /* The length of a replacement starting at text[pos], or 0 when none does. */
 size_t redact_marker_at(const struct redact_markers *markers, const char *text, size_t len,
                         size_t pos);
-/* Whether a replacement may start with byte `c`. */
-bool redact_marker_first_byte(const struct redact_markers *markers, unsigned char c);
 
 struct redact_scanner {
     uint32_t enabled; /* bit (1u << detector) for each detector switched on */
     const struct redact_markers *markers;
-    uint8_t triggers[256]; /* per byte: which checks may start there */
+    struct redact_anchor_set anchors;
 };
 
-/* Prepares the trigger table for the detectors in `enabled`. `markers` must
- * outlive the scanner. */
+/* Prepares the scan for the detectors in `enabled`. `markers` must outlive
+ * the scanner. */
 void redact_scanner_init(struct redact_scanner *scanner, uint32_t enabled,
                          const struct redact_markers *markers);
-/* Appends to `spans`, in order, what the built-in detectors find in `text`
- * and the replacements already there (marked). */
+/* Appends to `spans`, in order, what the built-in detectors find in `text`,
+ * and the replacements already there where a detector would have started
+ * (marked). */
 void redact_scan(const struct redact_scanner *scanner, const char *text, size_t len,
                  struct redact_spans *spans);
 

@@ -48,9 +48,25 @@ static bool is_blank(unsigned char c)
     return c == ' ' || c == '\t';
 }
 
-/* The suffixes above by their last letter: every one ends in d, e, n, t or
- * y, so most keys are ruled out by one look. Indexes into key_suffixes,
- * 0xff ending each list. */
+/* Whether key[0..k) ends with the suffix, in any case, '_', '-' and '.'
+ * left out. */
+static bool key_ends_with(const char *key, size_t k, const struct key_suffix *suffix)
+{
+    for (size_t j = suffix->len; j > 0;) {
+        if (k == 0)
+            return false;
+        char c = key[--k];
+        if (c == '_' || c == '-' || c == '.')
+            continue;
+        if ((char)(c | 0x20) != suffix->text[--j])
+            return false;
+    }
+    return true;
+}
+
+/* The suffixes by their last letter: every one ends in d, e, n, t or y, so
+ * most keys are ruled out by one look. Indexes into key_suffixes, 0xff
+ * ending each list. */
 static const uint8_t *suffixes_ending_in(char last)
 {
     static const uint8_t d[] = {0, 1, 2, 0xff}, e[] = {3, 0xff}, t[] = {4, 0xff},
@@ -69,22 +85,6 @@ static const uint8_t *suffixes_ending_in(char last)
     default:
         return NULL;
     }
-}
-
-/* Whether key[0..k) ends with the suffix, in any case, '_', '-' and '.'
- * left out. */
-static bool key_ends_with(const char *key, size_t k, const struct key_suffix *suffix)
-{
-    for (size_t j = suffix->len; j > 0;) {
-        if (k == 0)
-            return false;
-        char c = key[--k];
-        if (c == '_' || c == '-' || c == '.')
-            continue;
-        if ((char)(c | 0x20) != suffix->text[--j])
-            return false;
-    }
-    return true;
 }
 
 /* The detector whose key name s[..end) ends with, or -1. Looks back only as

@@ -4,7 +4,7 @@ as on a node, against a fake API server and a fast bulk sink.
 
     python3 tests/bench/bench_e2e.py [path/to/skiff] [--only a,b,c,d]
         [--size-mib N] [--containers N] [--rate LINES_PER_S] [--seconds S]
-        [--flush-interval D] [--json FILE]
+        [--flush-interval D] [--redact] [--json FILE]
 
 Scenarios:
   a  max throughput: --size-mib (1024) of CRI lines pre-written into
@@ -12,6 +12,9 @@ Scenarios:
   b  steady: --rate (10,000) lines/s into the 100 files for --seconds (60)
   c  b with gzip request bodies
   d  b with filesystem storage (every chunk also written to disk)
+
+--redact adds the redact filter with every detector after kubernetes, to see
+what it costs in the whole pipeline.
 
 Lines are 100..1,000 bytes (tests/bench/bench_tail.py's pool); in b, c and d
 each carries the time it was written as its CRI timestamp. The bulk sink
@@ -125,7 +128,7 @@ class SteadyWriter(threading.Thread):
             self.error = e
 
 
-def skiff_config(tmp, pods, k8s, sink, port, gzip, storage, flush_interval):
+def skiff_config(tmp, pods, k8s, sink, port, gzip, storage, flush_interval, redact=False):
     config = harness.pipeline_config(
         [{"name": "tail", "tag": "kube.*", "path": [os.path.join(pods.folder, "*.log")],
           "parser": "cri", "read_from_head": True, "refresh_interval": "1s",
@@ -138,6 +141,8 @@ def skiff_config(tmp, pods, k8s, sink, port, gzip, storage, flush_interval):
         "name": "kubernetes", "match": "kube.*", "api_url": k8s.url,
         "token_file": tmp.join("token"),
         "ca_file": "", "node_name": NODE}]
+    if redact:
+        config["pipeline"]["filters"].append({"name": "redact", "match": "kube.*"})
     config["service"]["storage"] = {"type": storage}
     return config
 
@@ -160,7 +165,7 @@ def run_case(args, name, sink):
         port = harness.free_port()
         config = skiff_config(tmp, pods, k8s, sink, port, gzip=name == "c",
                               storage="filesystem" if name == "d" else "memory",
-                              flush_interval=args.flush_interval)
+                              flush_interval=args.flush_interval, redact=args.redact)
         started = time.monotonic()
         skiff = harness.Skiff(owner, tmp, harness.write_config(tmp, config))
         http = harness.SkiffHttp(skiff, port)
@@ -210,6 +215,8 @@ def main():
     parser.add_argument("--flush-interval", default="1s",
                         help="service.flush_interval (default 1s, as config/kubernetes.yaml)")
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--redact", action="store_true",
+                        help="add the redact filter (every detector) after kubernetes")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     if not os.access(args.binary, os.X_OK):
