@@ -55,9 +55,11 @@ static inline uint64_t bits(bytes16 m)
 #endif
 }
 
-static void classify16(const char *p, struct redact_anchor_classes *c, int shift)
+static void classify16(const struct redact_anchor_set *set, const char *p,
+                       struct redact_anchor_classes *c, int shift)
 {
     bytes16 v = load(p), lower = v | 0x20;
+    c->marker |= bits(eq(v, set->marker_byte)) << shift;
     c->digit |= bits(in(v, '0', '9')) << shift;
     c->upper |= bits(in(v, 'A', 'Z')) << shift;
     c->e |= bits(eq(v, 'e')) << shift;
@@ -68,11 +70,12 @@ static void classify16(const char *p, struct redact_anchor_classes *c, int shift
     c->separator |= bits(eq(v, '=') | eq(v, ':')) << shift;
 }
 
-void redact_anchor_classify(const char *p, struct redact_anchor_classes *c)
+void redact_anchor_classify(const struct redact_anchor_set *set, const char *p,
+                            struct redact_anchor_classes *c)
 {
     memset(c, 0, sizeof *c);
     for (int q = 0; q < 4; q++)
-        classify16(p + 16 * q, c, 16 * q);
+        classify16(set, p + 16 * q, c, 16 * q);
 }
 
 /* The class bits of the byte k after each, for the 64 bytes of `now`,
@@ -96,5 +99,5 @@ uint64_t redact_anchor_mask(const struct redact_anchor_set *set,
     uint64_t bearer = now->b & ahead(now->e_or_a, next->e_or_a, 1);
     uint64_t keys = ahead(now->separator, next->separator, 1);
     return (number & set->number) | (aws & set->aws) | (jwt & set->jwt) | (pem & set->pem) |
-           (bearer & set->bearer) | (keys & set->keys);
+           (bearer & set->bearer) | (keys & set->keys) | (now->marker & set->marker);
 }

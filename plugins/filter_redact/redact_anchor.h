@@ -10,6 +10,7 @@
  *   be, ba in any case                        bearer, basic
  *   a byte before '=' or ':'                  a key and its value, a URL's
  *                                             password (://)
+ *   the first byte of a replacement           one already there, to be kept
  * The test is loose and cheap; the detectors decide. */
 #ifndef SKIFF_REDACT_ANCHOR_H
 #define SKIFF_REDACT_ANCHOR_H
@@ -18,18 +19,20 @@
 
 /* Which anchors to look for: all ones for those wanted, 0 for the others. */
 struct redact_anchor_set {
-    uint64_t number, aws, jwt, pem, bearer, keys;
+    uint64_t number, aws, jwt, pem, bearer, keys, marker;
+    uint8_t marker_byte; /* what every replacement starts with */
 };
 
 /* One bit per byte of 64 for each class of byte the anchors are made of. */
 struct redact_anchor_classes {
-    uint64_t digit, upper, e, y, dash, b, e_or_a, separator;
+    uint64_t digit, upper, e, y, dash, b, e_or_a, separator, marker;
 };
 
 #define REDACT_ANCHOR_SPAN 64
 
 /* Classifies p[0..64). */
-void redact_anchor_classify(const char *p, struct redact_anchor_classes *classes);
+void redact_anchor_classify(const struct redact_anchor_set *set, const char *p,
+                            struct redact_anchor_classes *classes);
 /* Bit k set: an anchor at byte k of the 64 classified in `now`; `next` is
  * the 64 bytes after them (all zero past the text). */
 uint64_t redact_anchor_mask(const struct redact_anchor_set *set,

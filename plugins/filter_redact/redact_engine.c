@@ -144,8 +144,24 @@ static const char **label_names(const struct redact_engine_config *config)
     return names;
 }
 
+int redact_mask_check(const char *mask, char **error)
+{
+    if (mask[0] == '\0') {
+        *error = xstrdup("the mask is empty");
+        return -1;
+    }
+    if (strncmp(mask, REDACT_PLACEHOLDER, strlen(REDACT_PLACEHOLDER)) == 0) {
+        *error = xstrdup("the mask must not start with " REDACT_PLACEHOLDER
+                         ": skiff knows its masks by their first character (`[` by default)");
+        return -1;
+    }
+    return 0;
+}
+
 struct redact_engine *redact_engine_new(const struct redact_engine_config *config, char **error)
 {
+    if (!config->hash_key && redact_mask_check(config->mask, error) < 0)
+        return NULL;
     struct redact_engine *e = xcalloc(1, sizeof *e);
     if (add_rules(e, config, error) < 0) {
         redact_engine_free(e);
@@ -309,9 +325,9 @@ size_t redact_engine_find(struct redact_engine *e, const char *text, size_t len,
 {
     e->spans.count = 0;
     redact_scan(&e->scanner, text, len, &e->spans);
-    if (!detectors_only && e->rule_count > 0) {
-        /* Rules must not match inside a replacement already there (the
-         * detectors do not, by what they look for). */
+    if (!detectors_only && e->rule_count > 0 && e->scanner.enabled == 0) {
+        /* Rules must not match inside a replacement already there; with
+         * detectors on, the scan found those. */
         e->found.count = 0;
         redact_markers_find(e->markers, text, len, &e->found);
         if (e->found.count > 0)

@@ -41,7 +41,12 @@ struct redact_engine;
  * -1 with a message in *error. */
 int redact_rule_check(const char *name, const char *pattern, char **error);
 
-/* NULL with *error when a rule does not compile or libcrypto fails. */
+/* Checks a mask template: not empty, not starting with "{detector}". 0, or
+ * -1 with a message in *error. */
+int redact_mask_check(const char *mask, char **error);
+
+/* NULL with *error when the mask or a rule is not valid or libcrypto
+ * fails. */
 struct redact_engine *redact_engine_new(const struct redact_engine_config *config, char **error);
 void redact_engine_free(struct redact_engine *engine);
 void redact_engine_on_rule_error(struct redact_engine *engine, redact_rule_error_fn *fn, void *arg);

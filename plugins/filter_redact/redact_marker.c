@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PLACEHOLDER "{detector}"
-
 struct redact_markers {
     bool hashed;
     size_t count;
@@ -18,18 +16,8 @@ struct redact_markers {
     size_t *mask_lens;
     unsigned hash_length;
     size_t max_len;
-    bool first_byte[256];
-    unsigned char first_bytes[256]; /* the bytes set in first_byte */
-    size_t first_count;
+    unsigned char first; /* every replacement's first byte */
 };
-
-static void add_first_byte(struct redact_markers *m, unsigned char c)
-{
-    if (m->first_byte[c])
-        return;
-    m->first_byte[c] = true;
-    m->first_bytes[m->first_count++] = c;
-}
 
 static struct redact_markers *markers_new(const char *const *names, size_t count)
 {
@@ -49,10 +37,10 @@ static char *render_mask(const char *template, const char *name)
 {
     struct buf out = BUF_INIT;
     const char *p = template, *at;
-    while ((at = strstr(p, PLACEHOLDER)) != NULL) {
+    while ((at = strstr(p, REDACT_PLACEHOLDER)) != NULL) {
         buf_append(&out, p, (size_t)(at - p));
         buf_append_str(&out, name);
-        p = at + strlen(PLACEHOLDER);
+        p = at + strlen(REDACT_PLACEHOLDER);
     }
     buf_append_str(&out, p);
     buf_cstr(&out);
@@ -63,13 +51,12 @@ struct redact_markers *redact_markers_new_mask(const char *template, const char 
                                                size_t count)
 {
     struct redact_markers *m = markers_new(names, count);
+    m->first = (unsigned char)template[0];
     m->masks = xcalloc(count, sizeof *m->masks);
     m->mask_lens = xcalloc(count, sizeof *m->mask_lens);
     for (size_t i = 0; i < count; i++) {
         m->masks[i] = render_mask(template, names[i]);
         m->mask_lens[i] = strlen(m->masks[i]);
-        if (m->mask_lens[i] > 0)
-            add_first_byte(m, (unsigned char)m->masks[i][0]);
         if (m->mask_lens[i] > m->max_len)
             m->max_len = m->mask_lens[i];
     }
@@ -82,7 +69,7 @@ struct redact_markers *redact_markers_new_hash(const char *const *names, size_t 
     struct redact_markers *m = markers_new(names, count);
     m->hashed = true;
     m->hash_length = hash_length;
-    add_first_byte(m, '[');
+    m->first = '[';
     for (size_t i = 0; i < count; i++)
         if (m->name_lens[i] + hash_length + 3 > m->max_len)
             m->max_len = m->name_lens[i] + hash_length + 3;
@@ -110,21 +97,20 @@ size_t redact_markers_max_len(const struct redact_markers *m)
     return m->max_len;
 }
 
+unsigned char redact_markers_first_byte(const struct redact_markers *m)
+{
+    return m->first;
+}
+
 void redact_markers_find(const struct redact_markers *m, const char *text, size_t len,
                          struct redact_spans *spans)
 {
     size_t pos = 0;
     while (pos < len) {
-        /* one first byte (the usual '['): memchr finds it fast */
-        if (m->first_count == 1) {
-            const char *at = memchr(text + pos, m->first_bytes[0], len - pos);
-            if (!at)
-                return;
-            pos = (size_t)(at - text);
-        } else if (!m->first_byte[(unsigned char)text[pos]]) {
-            pos++;
-            continue;
-        }
+        const char *at = memchr(text + pos, m->first, len - pos);
+        if (!at)
+            return;
+        pos = (size_t)(at - text);
         size_t n = redact_marker_at(m, text, len, pos);
         if (n > 0)
             redact_spans_add(spans, pos, pos + n, 0, true);

@@ -13,9 +13,11 @@
 #define REDACT_HASH_MIN 8
 #define REDACT_HASH_MAX 64
 #define REDACT_NAME_MAX 64
+#define REDACT_PLACEHOLDER "{detector}"
 
 /* Masks: `template` with each "{detector}" replaced by the label's name, one
- * per name in `names` (labels 0..count-1). */
+ * per name in `names` (labels 0..count-1). The template must not be empty
+ * nor start with "{detector}": every mask starts with its first byte. */
 struct redact_markers *redact_markers_new_mask(const char *template, const char *const *names,
                                                size_t count);
 /* Hashes: `[<name>:<hash_length lower-case hex digits>]`. */
@@ -23,6 +25,8 @@ struct redact_markers *redact_markers_new_hash(const char *const *names, size_t 
                                                unsigned hash_length);
 void redact_markers_free(struct redact_markers *markers);
 
+/* The byte every replacement starts with ('[' for hashes). */
+unsigned char redact_markers_first_byte(const struct redact_markers *markers);
 /* Appends a marked span for each replacement in `text`, in order. */
 void redact_markers_find(const struct redact_markers *markers, const char *text, size_t len,
                          struct redact_spans *spans);

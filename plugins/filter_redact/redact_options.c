@@ -156,8 +156,10 @@ static int check_replacement(const struct redact_options *opts, const struct cfg
                      context);
             return 1;
         }
-        if (opts->mask[0] == '\0') {
-            diag_add(diags, item_node(node, "mask", 0), "%s: option 'mask' is empty", context);
+        char *error = NULL;
+        if (redact_mask_check(opts->mask, &error) < 0) {
+            diag_add(diags, item_node(node, "mask", 0), "%s: option 'mask': %s", context, error);
+            free(error);
             return 1;
         }
         return 0;

@@ -6,6 +6,7 @@
 
 #include "redact_anchor.h"
 #include "redact_checks.h"
+#include "redact_marker.h"
 #include "xalloc.h"
 
 #include <stdlib.h>
@@ -63,6 +64,8 @@ void redact_scanner_init(struct redact_scanner *scanner, uint32_t enabled,
         .pem = wanted(enabled, REDACT_PRIVATE_KEY),
         .bearer = wanted(enabled, REDACT_BEARER),
         .keys = wanted(enabled, REDACT_PASSWORD) | wanted(enabled, REDACT_AWS),
+        .marker = markers ? ~0ull : 0,
+        .marker_byte = markers ? redact_markers_first_byte(markers) : 0,
     };
 }
 
@@ -396,6 +399,10 @@ static size_t scan_at(struct redact_scan_ctx *ctx, size_t i)
     const char *s = ctx->s;
     unsigned char c = (unsigned char)s[i];
     size_t end;
+    /* a replacement already there is kept whole, and not looked into: a
+     * hash reads `[password:4f2a...]`, a key and a value */
+    if (c == ctx->scanner->anchors.marker_byte && redact_scan_marker(ctx, i, &end))
+        return end;
     if (i + 1 < ctx->len && (s[i + 1] == '=' || s[i + 1] == ':'))
         return scan_separator_at(ctx, i);
     if (redact_is_digit(c) && enabled(ctx, REDACT_CARD))
@@ -424,6 +431,7 @@ static void classes_skip(struct redact_anchor_classes *c, unsigned n)
     c->b >>= n;
     c->e_or_a >>= n;
     c->separator >>= n;
+    c->marker >>= n;
 }
 
 /* The classes of text[base..base + 64); past the end the text reads as
@@ -435,15 +443,15 @@ static void classify_at(const struct redact_scan_ctx *ctx, size_t base,
     if (base >= ctx->len) {
         memset(classes, 0, sizeof *classes);
     } else if (base + REDACT_ANCHOR_SPAN <= ctx->len) {
-        redact_anchor_classify(ctx->s + base, classes);
+        redact_anchor_classify(&ctx->scanner->anchors, ctx->s + base, classes);
     } else if (ctx->len >= REDACT_ANCHOR_SPAN) {
         size_t from = ctx->len - REDACT_ANCHOR_SPAN;
-        redact_anchor_classify(ctx->s + from, classes);
+        redact_anchor_classify(&ctx->scanner->anchors, ctx->s + from, classes);
         classes_skip(classes, (unsigned)(base - from));
     } else {
         char tail[REDACT_ANCHOR_SPAN] = {0};
         memcpy(tail, ctx->s + base, ctx->len - base);
-        redact_anchor_classify(tail, classes);
+        redact_anchor_classify(&ctx->scanner->anchors, tail, classes);
     }
 }
 

@@ -222,6 +222,10 @@ START_TEST(test_keyed_hashes)
      * hash (no letter) and is replaced */
     expect(yaml, "{\"a\":\"[card:7b7e6cb2715c7b1c] [card:4111111111111111]\"}",
            "{\"a\":\"[card:7b7e6cb2715c7b1c] [card:[card:7b7e6cb2715c7b1c]]\"}");
+    /* a hash is not looked into: `[password:...]` reads as a key and a value */
+    expect(yaml,
+           "{\"a\":\"[password:0123456789abcdef] {\\\"pwd\\\":[password:0123456789abcdef]}\"}",
+           "{\"a\":\"[password:0123456789abcdef] {\\\"pwd\\\":[password:0123456789abcdef]}\"}");
     free(yaml);
     yaml = hash_yaml(dir, "hash_length: 32\n");
     expect(yaml, "{\"a\":\"4111111111111111\"}",
@@ -249,6 +253,8 @@ START_TEST(test_configuration_errors)
                  "t.yaml:2:16: filter: option 'hash_key_file': /nonexistent/key: open: No such "
                  "file or directory");
     expect_error("hash_key_file: /etc/hostname", "only read with `replace: hash`");
+    expect_error("mask: '{detector} hidden'", "option 'mask': the mask must not start with");
+    expect_error("mask: ''", "option 'mask': the mask is empty");
     expect_error("replace: sha1", "replace");
     expect_error("hash_length: 4", "hash_length");
     char *dir = key_file("short\n", 6);
