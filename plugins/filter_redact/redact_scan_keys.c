@@ -221,6 +221,23 @@ static bool url_authority_end(unsigned char c)
            c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The first ':' in s[from..to) outside the replacements already there (a
+ * hash `[card:...]` holds one), or 0. */
+static size_t first_colon(const struct redact_scan_ctx *ctx, size_t from, size_t to)
+{
+    const struct redact_markers *markers = ctx->scanner->markers;
+    unsigned char first = ctx->scanner->anchors.marker_byte;
+    for (size_t p = from; p < to;) {
+        size_t n = markers && (unsigned char)ctx->s[p] == first
+                       ? redact_marker_at(markers, ctx->s, to, p)
+                       : 0;
+        if (n == 0 && ctx->s[p] == ':')
+            return p;
+        p += n ? n : 1;
+    }
+    return 0;
+}
+
 /* scheme://user:password@host: the password, up to the last '@' of the
  * authority (an unencoded '@' in a password is common enough). */
 static bool scan_url_password(struct redact_scan_ctx *ctx, size_t i, size_t *resume)
@@ -235,10 +252,10 @@ static bool scan_url_password(struct redact_scan_ctx *ctx, size_t i, size_t *res
             at = p;
         p++;
     }
-    const char *colon = at ? memchr(s + a, ':', at - a) : NULL;
-    if (!colon || (size_t)(colon - s) + 1 == at)
+    size_t colon = at ? first_colon(ctx, a, at) : 0;
+    if (!colon || colon + 1 == at)
         return false;
-    struct secret_value v = {.start = (size_t)(colon - s) + 1, .end = at, .resume = at};
+    struct secret_value v = {.start = colon + 1, .end = at, .resume = at};
     *resume = add_secret(ctx, &v, REDACT_PASSWORD);
     return true;
 }
