@@ -117,6 +117,16 @@ int redact_key_detector(uint32_t enabled, const char *key, size_t len, bool whol
     return suffix_match(enabled, key, len, whole_value);
 }
 
+/* Whether the key that ends at `end` is `name`, whole. Only the key's end
+ * is looked at, however long the key: what comes before it may be replaced
+ * on a first pass, and a second pass must see the same key. */
+static bool key_is(const struct redact_scan_ctx *ctx, size_t end, const char *name)
+{
+    size_t n = strlen(name);
+    return end >= n && memcmp(ctx->s + end - n, name, n) == 0 &&
+           (end == n || !is_key_char((unsigned char)ctx->s[end - n - 1]));
+}
+
 /* The detector of the key before the separator at `sep`, past blanks and a
  * closing quote (", ' or \" inside JSON text; *quoted tells whether there
  * was one), or -1. The key's end is checked first: most keys end in a
@@ -134,12 +144,7 @@ static int key_before(const struct redact_scan_ctx *ctx, size_t sep, bool *quote
             k--;
     }
     int detector = suffix_match(ctx->scanner->enabled, s, k, false);
-    if (detector < 0)
-        return -1;
-    size_t end = k;
-    while (k > 0 && end - k <= KEY_MAX && is_key_char((unsigned char)s[k - 1]))
-        k--;
-    if (end - k > KEY_MAX || is_shell_directory(s + k, end - k))
+    if (detector < 0 || key_is(ctx, k, "PWD") || key_is(ctx, k, "OLDPWD"))
         return -1;
     return detector;
 }
