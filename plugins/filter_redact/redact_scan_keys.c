@@ -220,10 +220,13 @@ static size_t add_secret(struct redact_scan_ctx *ctx, const struct secret_value 
     return v->resume;
 }
 
-static bool url_authority_end(unsigned char c)
+/* The bytes of a URL's authority (RFC 3986: unreserved, sub-delims but the
+ * quote, ':', '@', '%'), and UTF-8. Anything else ends it: '/', '?', '#',
+ * quotes, blanks, and the '[' of a replacement already there, which may
+ * stand for text that ended it on a first pass. */
+static bool url_authority_char(unsigned char c)
 {
-    return c == '/' || c == '?' || c == '#' || c == '"' || c == '\'' || c == '<' || c == '>' ||
-           c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    return redact_is_alnum(c) || c >= 0x80 || (c && strchr("-._~!$&()*+,;=:@%", c));
 }
 
 /* The first ':' in s[from..to) outside the replacements already there (a
@@ -252,7 +255,7 @@ static bool scan_url_password(struct redact_scan_ctx *ctx, size_t i, size_t *res
         !redact_is_alnum((unsigned char)s[i - 1]))
         return false;
     size_t a = i + 3, p = a, at = 0;
-    while (p < ctx->len && !url_authority_end((unsigned char)s[p])) {
+    while (p < ctx->len && url_authority_char((unsigned char)s[p])) {
         if (s[p] == '@')
             at = p;
         p++;
