@@ -116,15 +116,15 @@ static bool card_next_group(const struct redact_scan_ctx *ctx, size_t *pos, stru
 }
 
 /* Not inside a word or a longer number: no letter or digit before, no
- * decimal point after a digit ("0.4111..."), no '+' (a phone number). */
+ * '.' ("0.4111...", a version, a host), no '+' (a phone number). Only the
+ * byte before is looked at: what precedes it may be replaced on a first
+ * pass, and a second must decide the same. */
 static bool card_may_start(const struct redact_scan_ctx *ctx, size_t at)
 {
     if (at == 0)
         return true;
     unsigned char c = (unsigned char)ctx->s[at - 1];
-    if (redact_is_alnum(c) || c == '+')
-        return false;
-    return !(c == '.' && at >= 2 && redact_is_digit((unsigned char)ctx->s[at - 2]));
+    return !redact_is_alnum(c) && c != '+' && c != '.';
 }
 
 static bool card_may_end(const struct redact_scan_ctx *ctx, size_t at)
@@ -311,18 +311,21 @@ static size_t base64url_run(const struct redact_scan_ctx *ctx, size_t p)
 static bool scan_jwt(struct redact_scan_ctx *ctx, size_t i, size_t *end)
 {
     const char *s = ctx->s;
-    if (i > 0 && is_base64url((unsigned char)s[i - 1]))
+    /* not inside a longer token ('-' allowed: the end of a PEM block) */
+    if (i > 0 && (redact_is_alnum((unsigned char)s[i - 1]) || s[i - 1] == '_'))
         return false;
-    size_t ends[5];
+    size_t ends[6];
     size_t parts = 1;
     ends[0] = base64url_run(ctx, i);
-    while (parts < 5 && ends[parts - 1] < ctx->len && s[ends[parts - 1]] == '.') {
+    while (parts < 6 && ends[parts - 1] < ctx->len && s[ends[parts - 1]] == '.') {
         ends[parts] = base64url_run(ctx, ends[parts - 1] + 1);
         parts++;
     }
-    if (parts < 3)
+    /* exactly three parts or five: dotted text with more is something else,
+     * and one with a part left over would leave it beside the replacement */
+    if (parts != 3 && parts != 5)
         return false;
-    size_t token_end = parts == 5 ? ends[4] : ends[2];
+    size_t token_end = ends[parts - 1];
     if (!redact_jwt_header_valid(s + i, ends[0] - i))
         return false;
     redact_spans_add(ctx->spans, i, token_end, REDACT_JWT, false);

@@ -272,9 +272,12 @@ size_t redact_scan_separator(struct redact_scan_ctx *ctx, size_t i)
 {
     const char *s = ctx->s;
     size_t resume;
-    if (s[i] == ':' && (ctx->scanner->enabled & (1u << REDACT_PASSWORD)) &&
-        scan_url_password(ctx, i, &resume))
-        return resume;
+    /* `scheme://`: a URL, never a key and its value */
+    if (s[i] == ':' && i + 2 < ctx->len && s[i + 1] == '/' && s[i + 2] == '/') {
+        bool found =
+            (ctx->scanner->enabled & (1u << REDACT_PASSWORD)) && scan_url_password(ctx, i, &resume);
+        return found ? resume : i + 3;
+    }
     /* `==`, `::`: comparisons and scopes, not a key and its value */
     if (i + 1 < ctx->len && s[i + 1] == s[i])
         return i + 2;

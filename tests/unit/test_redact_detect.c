@@ -118,6 +118,7 @@ START_TEST(test_order_ids_and_numbers_survive)
     survives("ab4111111111111111");
     survives("4111111111111111cd");
     survives("pi 0.4111111111111111");
+    survives("version v2.4111111111111111");
     survives("4111111111111111.25");
     survives("call +4111111111111111");
     /* ranges the networks do not issue, Luhn-valid all the same */
@@ -196,6 +197,10 @@ START_TEST(test_jwts)
     expect_jwt("{\"typ\":\"JWT\"}", false);
     expect_jwt("{\"alg\":256}", false);
     expect_jwt("{\"alg\":\"HS256\"", false);
+    /* four parts, or six: neither a JWS nor a JWE */
+    char *four = jwt("{\"alg\":\"HS256\"}", "{\"sub\":\"1\"}", "c2ln.ZXh0cmE");
+    survives(four);
+    free(four);
     /* random dotted text starting like one */
     survives("eyJhbGciOi.foo.bar");
     survives("see eyJ.x.y and eyJzdWIi.eyJzdWIi.sig");
@@ -315,6 +320,7 @@ START_TEST(test_password_values)
     survives("PWD=/home/app OLDPWD=/");
     survives("if token == expected");
     survives("https://example.com:8443/path");
+    survives("pwd://host/path password:// token://x");
     survives("password=");
 }
 END_TEST
