@@ -461,24 +461,30 @@ static void classify_at(const struct redact_scan_ctx *ctx, size_t base,
 /* The shortest text a detector finds anything in: `pwd=x`. */
 #define SHORTEST_SECRET 5
 
-void redact_scan(const struct redact_scanner *scanner, const char *text, size_t len,
-                 struct redact_spans *spans)
+void redact_scan_range(const struct redact_scan_ctx *outer, size_t from, size_t to)
 {
-    struct redact_scan_ctx ctx = {.scanner = scanner, .s = text, .len = len, .spans = spans};
+    struct redact_scan_ctx ctx = *outer;
     struct redact_anchor_classes now, next;
-    size_t done = 0; /* what is before is done with */
-    if (scanner->enabled == 0 || len < SHORTEST_SECRET)
-        return;
-    classify_at(&ctx, 0, &now);
-    for (size_t base = 0; base < len; base += REDACT_ANCHOR_SPAN) {
+    size_t done = from; /* what is before is done with */
+    ctx.len = to;
+    classify_at(&ctx, from, &now);
+    for (size_t base = from; base < to; base += REDACT_ANCHOR_SPAN) {
         classify_at(&ctx, base + REDACT_ANCHOR_SPAN, &next);
-        uint64_t anchors = redact_anchor_mask(&scanner->anchors, &now, &next);
+        uint64_t anchors = redact_anchor_mask(&ctx.scanner->anchors, &now, &next);
         while (anchors) {
             size_t i = base + (size_t)__builtin_ctzll(anchors);
             anchors &= anchors - 1;
-            if (i >= done && i < len)
+            if (i >= done && i < to)
                 done = scan_at(&ctx, i);
         }
         now = next;
     }
+}
+
+void redact_scan(const struct redact_scanner *scanner, const char *text, size_t len,
+                 struct redact_spans *spans)
+{
+    struct redact_scan_ctx ctx = {.scanner = scanner, .s = text, .len = len, .spans = spans};
+    if (scanner->enabled != 0 && len >= SHORTEST_SECRET)
+        redact_scan_range(&ctx, 0, len);
 }

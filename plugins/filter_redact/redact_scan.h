@@ -90,6 +90,10 @@ struct redact_scan_ctx {
  * `enabled` count. */
 int redact_key_detector(uint32_t enabled, const char *key, size_t len, bool whole_value);
 
+/* The scan of text[from..to) alone, as if the text ended at `to`: the user
+ * part of a URL, before its password. */
+void redact_scan_range(const struct redact_scan_ctx *ctx, size_t from, size_t to);
+
 /* The key=value and key: value forms (password, labelled AWS secret keys)
  * and passwords in URLs, at the '=' or ':' at `i`; returns where to go on. */
 size_t redact_scan_separator(struct redact_scan_ctx *ctx, size_t i);

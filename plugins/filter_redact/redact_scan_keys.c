@@ -263,6 +263,9 @@ static bool scan_url_password(struct redact_scan_ctx *ctx, size_t i, size_t *res
     size_t colon = at ? first_colon(ctx, a, at) : 0;
     if (!colon || colon + 1 == at)
         return false;
+    /* the user part is looked at as any text (it cannot hold another URL:
+     * no '/' in an authority), then the password is replaced */
+    redact_scan_range(ctx, a, colon);
     struct secret_value v = {.start = colon + 1, .end = at, .resume = at};
     *resume = add_secret(ctx, &v, REDACT_PASSWORD);
     return true;

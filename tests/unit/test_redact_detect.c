@@ -315,6 +315,8 @@ START_TEST(test_password_values)
     expect("connecting to postgres://app:s3cr3t@db:5432/orders",
            "connecting to postgres://app:<password>@db:5432/orders");
     expect("redis://:p@ss@cache:6379", "redis://:<password>@cache:6379");
+    /* the user part is text like any other */
+    expect("https://4111111111111111:pw@pay.example", "https://<card>:<password>@pay.example");
     survives("{\"token\": null, \"secret\": {\"name\": \"db\"}, \"password\": true}");
     survives("password_policy=strong passwordless=true tokens=5");
     survives("PWD=/home/app OLDPWD=/");
