@@ -4,7 +4,7 @@
 set -eu
 
 SKIFF_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libyaml-dev zlib1g-dev \
-libcurl4-openssl-dev libdeflate-dev libpcre2-dev check python3 openssl"
+libcurl4-openssl-dev libssl-dev libdeflate-dev libpcre2-dev check python3 openssl"
 
 skiff_install_deps() {
     missing=""

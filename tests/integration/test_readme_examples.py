@@ -69,7 +69,8 @@ class ReadmeExamples(unittest.TestCase):
             local = root + path
             os.makedirs(os.path.dirname(local), exist_ok=True)
             with open(local, "w") as f:
-                f.write("example\n")
+                # long enough for any secret file, a redact hash key included
+                f.write("example contents of a file the README names\n")
         text = MOVED_PATHS.sub(lambda m: root + m.group(0), text)
         # The example's port may be taken on this machine: any free one will do.
         text = LISTEN.sub(lambda m: f"{m.group(1)}127.0.0.1:{free_port()}", text)
