@@ -1,13 +1,15 @@
 /* The redact filter's built-in detectors, run together in one pass over a
- * text: 16 bytes at a time, the places where one may start are found
- * (redact_anchor.h: four digits, "eyJ", "AKIA", "----", "bearer", the end of
- * a key before '=' or ':'), and only there do the detectors look further;
- * most of a log line is passed over. What it finds is a list
- * of spans, in order and not overlapping; replacing them is redact_engine.c's job.
+ * text: 64 bytes at a time, the places where one may start are found
+ * (redact_anchor.h: four digits, "ey", four capitals, "--", "be", the byte
+ * before '=' or ':', the first byte of a replacement), and only there do the
+ * detectors look further; most of a log line is passed over. What they find
+ * is a list of spans, in order and not overlapping; replacing them is
+ * redact_engine.c's job.
  *
  * Replacements already in the text (the filter's own masks or hashes, from
- * an earlier pass) are recognized and skipped, so redacting twice gives the
- * same text as redacting once. */
+ * an earlier pass) are kept whole and not looked into, and each detector
+ * decides on the bytes next to its text alone, so redacting twice gives the
+ * same text as redacting once (tests/fuzz/fuzz_redact.c checks it). */
 #ifndef SKIFF_REDACT_SCAN_H
 #define SKIFF_REDACT_SCAN_H
 
@@ -71,8 +73,7 @@ struct redact_scanner {
 void redact_scanner_init(struct redact_scanner *scanner, uint32_t enabled,
                          const struct redact_markers *markers);
 /* Appends to `spans`, in order, what the built-in detectors find in `text`,
- * and the replacements already there where a detector would have started
- * (marked). */
+ * and the replacements already there (marked). */
 void redact_scan(const struct redact_scanner *scanner, const char *text, size_t len,
                  struct redact_spans *spans);
 
