@@ -245,6 +245,15 @@ static size_t first_colon(const struct redact_scan_ctx *ctx, size_t from, size_t
     return 0;
 }
 
+/* Whether a replacement starts at `pos` (without adding it); *end past it. */
+static bool marker_at(const struct redact_scan_ctx *ctx, size_t pos, size_t *end)
+{
+    const struct redact_markers *markers = ctx->scanner->markers;
+    size_t n = markers && pos < ctx->len ? redact_marker_at(markers, ctx->s, ctx->len, pos) : 0;
+    *end = pos + n;
+    return n > 0;
+}
+
 /* scheme://user:password@host: the password, up to the last '@' of the
  * authority (an unencoded '@' in a password is common enough). */
 static bool scan_url_password(struct redact_scan_ctx *ctx, size_t i, size_t *resume)
@@ -259,8 +268,18 @@ static bool scan_url_password(struct redact_scan_ctx *ctx, size_t i, size_t *res
             at = p;
         p++;
     }
-    size_t colon = at ? first_colon(ctx, a, at) : 0;
-    if (!colon || colon + 1 == at)
+    size_t colon = first_colon(ctx, a, p), end;
+    /* user:[replacement]@: a password replaced on an earlier pass, taken as
+     * that pass took it (the replacement ended the authority above) */
+    if (colon && colon + 1 == p && marker_at(ctx, p, &end) && end < ctx->len && s[end] == '@') {
+        redact_scan_range(ctx, a, colon);
+        redact_spans_add(ctx->spans, p, end, 0, true);
+        *resume = end;
+        return true;
+    }
+    if (at)
+        colon = first_colon(ctx, a, at);
+    if (!at || !colon || colon + 1 == at)
         return false;
     /* the user part is looked at as any text (it cannot hold another URL:
      * no '/' in an authority), then the password is replaced */
