@@ -3,14 +3,16 @@
 files in each parser's format (not run in CI).
 
     python3 tests/bench/bench_parsers.py [path/to/skiff] [--size-mib N]
-        [--files N] [--only none,cri,docker,json,regex]
+        [--files N] [--only none,cri,docker,json,regex,cri+redact]
 
 For each parser it writes --size-mib (default 1024) of lines of 100..1,000
 bytes in that format into --files files (default 16), runs skiff with the tail
 input and that parser into the null output, and prints MiB/s, lines/s, CPU
 seconds per GiB and peak RSS, like bench_tail.py (whose helpers it uses).
 `none` is the tail input without a parser: the difference is the parser's
-cost. Run it against a release build.
+cost. `cri+redact` is cri with the redact filter (every detector) after it:
+the difference with `cri` is the filter's cost. Run it against a release
+build.
 """
 
 import argparse
@@ -30,7 +32,7 @@ def convert(cri_line, fmt, index):
     """One CRI pool line rewritten in `fmt`."""
     text = cri_line.decode().rstrip("\n")
     stamp, stream, _tag, message = text.split(" ", 3)
-    if fmt in ("none", "cri", "regex"):
+    if fmt in ("none", "cri", "regex", "cri+redact"):
         return cri_line
     if fmt == "docker":
         entry = {"log": message + "\n", "stream": stream, "time": stamp}
@@ -44,7 +46,7 @@ def tail_input(fmt, logs):
     options = {"name": "tail", "tag": "kube.*", "path": [os.path.join(logs, "*.log")],
                "read_from_head": True}
     if fmt != "none":
-        options["parser"] = "access" if fmt == "regex" else fmt
+        options["parser"] = {"regex": "access", "cri+redact": "cri"}.get(fmt, fmt)
     return options
 
 
@@ -63,6 +65,8 @@ def run(fmt, args):
                                          state_dir=tmp.join("state"), log_level="warn")
         config["parsers"] = [{"name": "access", "format": "regex", "regex": REGEX,
                               "time_key": "time"}]
+        if fmt == "cri+redact":
+            config["pipeline"]["filters"] = [{"name": "redact", "match": "*"}]
         started = time.monotonic()
         skiff = harness.Skiff(owner, tmp, harness.write_config(tmp, config))
         http = harness.SkiffHttp(skiff, port)
@@ -76,7 +80,7 @@ def run(fmt, args):
         bench_tail.stop(skiff)
         failures = sum(v for (name, labels), v in samples.items()
                        if name == "skiff_parser_failures_total" and ("reason", "format") in labels)
-        print(f"{fmt:7s} {nbytes / MIB / wall:8.1f} MiB/s {nlines / wall:11,.0f} lines/s "
+        print(f"{fmt:10s} {nbytes / MIB / wall:8.1f} MiB/s {nlines / wall:11,.0f} lines/s "
               f"{cpu / (nbytes / GIB):6.2f} CPU s/GiB {peak / MIB:6.1f} MiB peak RSS "
               f"({nbytes / MIB:.0f} MiB, {nlines:,} lines, {wall:.2f}s wall, "
               f"{failures:.0f} parse failures; lines read "

@@ -25,6 +25,8 @@ Suite *filter_throttle_suite(void);
 Suite *forward_message_suite(void);
 Suite *forward_msgpack_suite(void);
 Suite *forward_proto_suite(void);
+Suite *filter_redact_suite(void);
+Suite *redact_detect_suite(void);
 Suite *json_suite(void);
 Suite *json_parse_suite(void);
 Suite *json_parse_large_suite(void);
