@@ -2,12 +2,13 @@
 audit events (audit.k8s.io/v1 Event, as the API server's log backend writes
 them: one JSON object per line, each request once per stage with the same
 auditID; https://kubernetes.io/docs/reference/config-api/apiserver-audit.v1/).
-The events include both stages, Secrets (data and stringData), an event
-nested deeper than 64 levels and a 3 MiB event. skiff runs with mutual TLS to
+The events include both stages, Secrets (data and stringData), a card
+number in a ConfigMap, an event nested deeper than 64 levels and a 3 MiB
+event. skiff runs with mutual TLS to
 a fake Elasticsearch, is SIGKILLed midway and started again after the log
 rotated: every event must be one document with its own id, no field may come
-from inside the request/response objects, no secret value may reach
-Elasticsearch, and @timestamp must be the event's stageTimestamp."""
+from inside the request/response objects, no secret value or card number
+may reach Elasticsearch, and @timestamp must be the event's stageTimestamp."""
 
 import json
 import os
@@ -24,6 +25,8 @@ CONFIG = os.path.join(ROOT, "config", "audit.yaml")
 STREAM = "logs-kubernetes.audit_logs-default"
 SECRET_VALUE = "aHVudGVyMg=="          # base64 of a password, in a Secret's data
 SECRET_STRING = "plain-text-password"  # in a Secret's stringData
+CARD = "4111 1111 1111 1111"           # a test Visa number (passes Luhn), in a ConfigMap
+ORDER_ID = "1234567812345678"          # 16 digits that fail Luhn: not a card, kept
 
 
 def stamp(i, micros=0):
@@ -169,6 +172,8 @@ class AuditPipeline(unittest.TestCase):
         first = [events.request("configmaps", "create", configmap(f"cm-{i}", {"k": str(i)}))
                  for i in range(40)]
         first.append(events.request("secrets", "create", secret("db")))
+        first.append(events.request("configmaps", "create", configmap(
+            "billing", {"note": f"card {CARD} for order {ORDER_ID}"})))
         first.append(events.request("configmaps", "get", nested(70)))
         first.append(events.request("pods", "delete", None, code=403, decision="forbid"))
         self.append("".join(first))
@@ -227,6 +232,10 @@ class AuditPipeline(unittest.TestCase):
         text = json.dumps(list(docs.values()))
         self.assertNotIn(SECRET_VALUE, text)
         self.assertNotIn(SECRET_STRING, text)
+        self.assertNotIn(CARD, text)
+        self.assertNotIn(CARD.replace(" ", ""), text)
+        self.assertIn(ORDER_ID, text, "a number that fails Luhn was masked")
+        self.assertIn("[REDACTED:card]", text)
 
         outcomes = {(d["kubernetes"]["audit"]["verb"], d["kubernetes"]["audit"]["stage"]):
                     d["event"]["outcome"] for d in docs.values()}
