@@ -8,11 +8,11 @@
  * goes on with the handshake; a server that requires one then refuses it. */
 static int on_certificate_request(SSL *ssl, X509 **cert, EVP_PKEY **key)
 {
-    bool *asked = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    uint64_t *requests = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
     (void)cert;
     (void)key;
-    if (asked)
-        *asked = true;
+    if (requests)
+        (*requests)++;
     return 0;
 }
 
@@ -25,7 +25,7 @@ static CURLcode on_ssl_context(CURL *easy, void *ssl_ctx, void *data)
     return CURLE_OK;
 }
 
-CURLcode http_tls_apply(CURL *easy, const struct http_tls *tls, bool *asked_for_cert)
+CURLcode http_tls_apply(CURL *easy, const struct http_tls *tls, uint64_t *cert_requests)
 {
     CURLcode rc = CURLE_OK;
     const char *cert_file = tls ? tls->cert_file : NULL;
@@ -45,6 +45,6 @@ CURLcode http_tls_apply(CURL *easy, const struct http_tls *tls, bool *asked_for_
     /* A libcurl built on another TLS library has no SSL_CTX to show: then
      * the error stays libcurl's own. */
     if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, on_ssl_context) == CURLE_OK)
-        curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, asked_for_cert);
+        curl_easy_setopt(easy, CURLOPT_SSL_CTX_DATA, cert_requests);
     return CURLE_OK;
 }

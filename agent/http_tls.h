@@ -10,11 +10,13 @@
 #include "http_client.h"
 
 #include <curl/curl.h>
-#include <stdbool.h>
+#include <stdint.h>
 
-/* Sets tls on `easy`; *asked_for_cert becomes true if, during a handshake of
- * this request, the server asks for a client certificate and none is set.
- * `asked_for_cert` must live as long as the request. */
-CURLcode http_tls_apply(CURL *easy, const struct http_tls *tls, bool *asked_for_cert);
+/* Sets tls on `easy`. When no client certificate is set, *cert_requests is
+ * incremented each time a server asks for one on a connection this request
+ * opens. The connection may outlive the request (keep-alive, and OpenSSL
+ * may be asked again after the handshake), so `cert_requests` must live as
+ * long as the connections: the client's, not the request's. */
+CURLcode http_tls_apply(CURL *easy, const struct http_tls *tls, uint64_t *cert_requests);
 
 #endif
