@@ -91,3 +91,26 @@ char *filter_harness_run(struct filter_harness *h, struct record *rec)
     buf_free(&out);
     return text;
 }
+
+void filter_harness_expect(const char *name, const char *yaml, const char *json,
+                           const char *expected)
+{
+    struct filter_harness h;
+    struct record rec;
+    filter_harness_open(&h, name, yaml);
+    filter_harness_record(&rec, json);
+    char *got = filter_harness_run(&h, &rec);
+    ck_assert_str_eq(got, expected);
+    free(got);
+    record_free(&rec);
+    filter_harness_close(&h);
+}
+
+void filter_harness_expect_error(const char *name, const char *yaml, const char *message)
+{
+    struct filter_harness h;
+    filter_harness_open(&h, name, yaml);
+    ck_assert_int_eq(h.validated, -1);
+    ck_assert_str_eq(filter_harness_diag(&h), message);
+    filter_harness_close(&h);
+}

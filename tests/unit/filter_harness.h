@@ -29,4 +29,12 @@ void filter_harness_attach(struct record *rec, const char *key, const char *json
  * (malloc'ed). */
 char *filter_harness_run(struct filter_harness *h, struct record *rec);
 
+/* Runs filter `name` with `yaml` on the record `json` and checks that it
+ * renders as `expected` (filter_harness_run's form). */
+void filter_harness_expect(const char *name, const char *yaml, const char *json,
+                           const char *expected);
+/* Checks that `yaml` is refused for filter `name` with first message
+ * `message`. */
+void filter_harness_expect_error(const char *name, const char *yaml, const char *message);
+
 #endif

@@ -7,28 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Runs the nest filter with `yaml` on the record `json`; checks the result. */
-static void expect(const char *yaml, const char *json, const char *expected)
-{
-    struct filter_harness h;
-    struct record rec;
-    filter_harness_open(&h, "nest", yaml);
-    filter_harness_record(&rec, json);
-    char *got = filter_harness_run(&h, &rec);
-    ck_assert_str_eq(got, expected);
-    free(got);
-    record_free(&rec);
-    filter_harness_close(&h);
-}
-
-static void expect_error(const char *yaml, const char *message)
-{
-    struct filter_harness h;
-    filter_harness_open(&h, "nest", yaml);
-    ck_assert_int_eq(h.validated, -1);
-    ck_assert_str_eq(filter_harness_diag(&h), message);
-    filter_harness_close(&h);
-}
+/* The nest filter's result, or its config error (filter_harness.c). */
+#define expect(yaml, json, expected) filter_harness_expect("nest", yaml, json, expected)
+#define expect_error(yaml, message) filter_harness_expect_error("nest", yaml, message)
 
 START_TEST(test_nest_matches_in_order)
 {

@@ -8,27 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void expect(const char *yaml, const char *json, const char *expected)
-{
-    struct filter_harness h;
-    struct record rec;
-    filter_harness_open(&h, "record_modifier", yaml);
-    filter_harness_record(&rec, json);
-    char *got = filter_harness_run(&h, &rec);
-    ck_assert_str_eq(got, expected);
-    free(got);
-    record_free(&rec);
-    filter_harness_close(&h);
-}
-
-static void expect_error(const char *yaml, const char *message)
-{
-    struct filter_harness h;
-    filter_harness_open(&h, "record_modifier", yaml);
-    ck_assert_int_eq(h.validated, -1);
-    ck_assert_str_eq(filter_harness_diag(&h), message);
-    filter_harness_close(&h);
-}
+/* The record_modifier filter's result, or its config error
+ * (filter_harness.c). */
+#define expect(yaml, json, expected) filter_harness_expect("record_modifier", yaml, json, expected)
+#define expect_error(yaml, message) filter_harness_expect_error("record_modifier", yaml, message)
 
 START_TEST(test_record_sets_and_replaces)
 {
