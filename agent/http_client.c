@@ -45,9 +45,11 @@ struct http_call {
     bool over_limit;  /* collected body exceeded max_response_bytes or the budget */
     bool over_budget; /* ... the client's budget */
     bool aborted;     /* on_data asked to stop */
-    /* No client certificate is configured; the client's cert_requests when
-     * the request started (a change means a server asked for one). */
+    /* No client certificate is configured; the counter of the request's
+     * origin and its value when the request started (a change means the
+     * server asked for one). */
     bool without_cert;
+    uint64_t *cert_requests;
     uint64_t cert_requests_seen;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -61,9 +63,10 @@ struct http_client {
     size_t response_bytes;  /* collected bodies held by the calls */
     size_t response_budget; /* bound on response_bytes */
     int dispatching;        /* inside check_done: destroy is deferred */
-    /* Times a server asked for a client certificate none was configured for
-     * (http_tls.c); the connections, which outlive requests, point here. */
-    uint64_t cert_requests;
+    /* Times servers asked for a client certificate none was configured
+     * for, per origin (http_tls.c); connections, which outlive requests,
+     * point here. */
+    struct http_tls_origins cert_requests;
     bool destroy_pending; /* http_client_destroy called from an on_done */
 };
 
@@ -134,7 +137,7 @@ static const char *call_error(struct http_call *call, CURLcode result)
         return call->errbuf;
     }
     const char *detail = call->errbuf[0] ? call->errbuf : curl_easy_strerror(result);
-    if (call->without_cert && call->client->cert_requests != call->cert_requests_seen) {
+    if (call->without_cert && *call->cert_requests != call->cert_requests_seen) {
         /* What follows a refused client is a reset or an alert the socket
          * layer reports its own way ("getpeername() failed..."). */
         char text[CURL_ERROR_SIZE];
@@ -177,6 +180,7 @@ static void client_free(struct http_client *client)
     curl_multi_cleanup(client->multi);
     if (client->timer)
         loop_cancel_timer(client->loop, client->timer);
+    http_tls_origins_free(&client->cert_requests);
     free(client);
 }
 
@@ -480,7 +484,7 @@ static CURLcode call_set_options(struct http_call *call, const struct http_reque
     if (rc == CURLE_OK)
         rc = call_set_method(easy, request);
     if (rc == CURLE_OK)
-        rc = http_tls_apply(easy, request->tls, &call->client->cert_requests);
+        rc = http_tls_apply(easy, request->tls, call->cert_requests);
     if (rc == CURLE_OK)
         rc = call_set_timeouts(easy, request);
     return rc;
@@ -508,7 +512,8 @@ static struct http_call *call_create(struct http_client *client, const struct ht
     call->retry_after_ms = -1;
     call->start_ms = monotonic_ms();
     call->without_cert = !request->tls || !request->tls->cert_file;
-    call->cert_requests_seen = client->cert_requests;
+    call->cert_requests = http_tls_origin_counter(&client->cert_requests, request->url);
+    call->cert_requests_seen = *call->cert_requests;
     for (size_t i = 0; i < request->header_count; i++)
         call->headers = curl_slist_append(call->headers, request->headers[i]);
     /* libcurl adds "Expect: 100-continue" on its own above a size that

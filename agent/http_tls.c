@@ -1,7 +1,53 @@
 /* TLS options of an HTTP request (http_tls.h). */
 #include "http_tls.h"
 
+#include "xalloc.h"
+
 #include <openssl/ssl.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct http_tls_origin {
+    struct http_tls_origin *next;
+    uint64_t count;
+    char name[]; /* scheme://host:port */
+};
+
+/* The length of the origin part of `url`: up to the path, query or
+ * fragment after "scheme://". */
+static size_t origin_length(const char *url)
+{
+    const char *authority = strstr(url, "://");
+    authority = authority ? authority + 3 : url;
+    return (size_t)(authority - url) + strcspn(authority, "/?#");
+}
+
+uint64_t *http_tls_origin_counter(struct http_tls_origins *origins, const char *url)
+{
+    size_t len = origin_length(url);
+    for (struct http_tls_origin *o = origins->list; o; o = o->next) {
+        if (strncmp(o->name, url, len) == 0 && o->name[len] == '\0')
+            return &o->count;
+    }
+    if (origins->count == HTTP_TLS_MAX_ORIGINS)
+        return &origins->shared;
+    struct http_tls_origin *o = xcalloc(1, sizeof *o + len + 1);
+    memcpy(o->name, url, len);
+    o->next = origins->list;
+    origins->list = o;
+    origins->count++;
+    return &o->count;
+}
+
+void http_tls_origins_free(struct http_tls_origins *origins)
+{
+    while (origins->list) {
+        struct http_tls_origin *o = origins->list;
+        origins->list = o->next;
+        free(o);
+    }
+    origins->count = 0;
+}
 
 /* OpenSSL calls this while it builds its answer to the server's
  * CertificateRequest when the context holds no certificate. Answering none

@@ -85,6 +85,33 @@ class Rotation(ElasticsearchCase):
         self.assertRegex(skiff.stderr_text(),
                          r"the server requires a client certificate, and none is configured")
 
+    def test_another_hosts_demand_is_not_blamed(self):
+        """Two hosts: the first requires a client certificate, the second
+        never answers in time. The second's failures are timeouts, whatever
+        the first asked for meanwhile (demands are counted per origin)."""
+        tmp = TempDir(self)
+        certs = make_certs(tmp.join("pki"))
+        demanding = self.fake(tls={"cert": certs["server_cert"], "key": certs["server_key"],
+                                   "client_ca": certs["ca"]})
+        slow = self.fake(tls={"cert": certs["server_cert"], "key": certs["server_key"]})
+        slow.delay = 3.0
+        slow_url = f"https://localhost:{slow.port}"
+        skiff, http = self.start(tmp, {"hosts": [f"https://localhost:{demanding.port}", slow_url],
+                                       "tls": {"ca_file": certs["ca"]}, "timeout": "1s",
+                                       "max_in_flight": 4},
+                                 inputs=[{"name": "dummy", "tag": "app", "rate": 50,
+                                          "count": 400, "record": {"msg": "hello"}}])
+
+        def both_named():
+            text = skiff.stderr_text()
+            return (re.search(r"client certificate", text)
+                    and re.search(re.escape(slow_url) + r"[^\n]*timed out", text))
+        wait_for(both_named, 30, "both hosts' failures in the log", alive=skiff)
+        self.stop(skiff)
+        for line in skiff.stderr_text().splitlines():
+            if slow_url in line and "timed out" in line:
+                self.assertNotIn("client certificate", line)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -6,6 +6,7 @@
 #include "http_test_server.h"
 
 #include "http_client.h"
+#include "http_tls.h"
 #include "log.h"
 #include "loop.h"
 
@@ -410,6 +411,36 @@ START_TEST(concurrent_requests_reuse_connections)
 }
 END_TEST
 
+/* A server's demand for a client certificate is counted for its origin
+ * only: a failure of a request to another server must not be blamed on it. */
+START_TEST(certificate_demands_are_counted_per_origin)
+{
+    struct http_tls_origins origins = {0};
+    uint64_t *a = http_tls_origin_counter(&origins, "https://es-0:9200/_bulk");
+    uint64_t *b = http_tls_origin_counter(&origins, "https://es-1:9200/_bulk");
+    ck_assert_ptr_ne(a, b);
+    ck_assert_ptr_eq(http_tls_origin_counter(&origins, "https://es-0:9200/other?x=1"), a);
+    ck_assert_ptr_eq(http_tls_origin_counter(&origins, "https://es-0:9200"), a);
+    ck_assert_ptr_ne(http_tls_origin_counter(&origins, "https://es-0:9201/_bulk"), a);
+    ck_assert_ptr_ne(http_tls_origin_counter(&origins, "http://es-0:9200/_bulk"), a);
+    /* "es-0:9200" must not match a longer name that starts the same way. */
+    ck_assert_ptr_ne(http_tls_origin_counter(&origins, "https://es-0:92001/"), a);
+    (*a)++;
+    ck_assert_uint_eq(*b, 0);
+    /* Past the limit, origins share one counter instead of growing memory. */
+    char url[64];
+    for (int i = 0; i < 2 * HTTP_TLS_MAX_ORIGINS; i++) {
+        snprintf(url, sizeof url, "https://host-%d:9200/", i);
+        ck_assert_ptr_nonnull(http_tls_origin_counter(&origins, url));
+    }
+    ck_assert_uint_eq(origins.count, HTTP_TLS_MAX_ORIGINS);
+    ck_assert_ptr_eq(http_tls_origin_counter(&origins, "https://late:1/"), &origins.shared);
+    ck_assert_ptr_eq(http_tls_origin_counter(&origins, "https://es-0:9200/_bulk"), a);
+    http_tls_origins_free(&origins);
+    ck_assert_uint_eq(origins.count, 0);
+}
+END_TEST
+
 Suite *http_client_suite(void)
 {
     Suite *s = suite_create("http_client");
@@ -431,5 +462,8 @@ Suite *http_client_suite(void)
     tcase_add_test(tc, destroy_from_on_done);
     tcase_add_test(tc, concurrent_requests_reuse_connections);
     suite_add_tcase(s, tc);
+    TCase *origins = tcase_create("origins");
+    tcase_add_test(origins, certificate_demands_are_counted_per_origin);
+    suite_add_tcase(s, origins);
     return s;
 }
