@@ -138,7 +138,18 @@ class SteadyWriter(threading.Thread):
             self.error = e
 
 
-def skiff_config(tmp, pods, k8s, sink, port, variant, flush_interval):
+def parse_assignments(items, what):
+    """KEY=VALUE strings as a dict (digits become numbers)."""
+    options = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"{what}: expected KEY=VALUE, got {item!r}")
+        options[key] = int(value) if value.isdigit() else value
+    return options
+
+
+def skiff_config(tmp, pods, k8s, sink, port, variant, flush_interval, args=None):
     config = harness.pipeline_config(
         [{"name": "tail", "tag": "kube.*", "path": [os.path.join(pods.folder, "*.log")],
           "parser": "cri", "read_from_head": True, "refresh_interval": "1s",
@@ -147,6 +158,9 @@ def skiff_config(tmp, pods, k8s, sink, port, variant, flush_interval):
           "index": "logs-%Y.%m.%d", "compress": "gzip" if variant == "gzip" else "none"}],
         port=port, flush_interval=flush_interval, grace="30s", state_dir=tmp.join("state"),
         log_level="warn")
+    if args is not None:
+        config["pipeline"]["inputs"][0].update(parse_assignments(args.input_option, "--input"))
+        config["pipeline"]["outputs"][0].update(parse_assignments(args.output_option, "--output"))
     config["pipeline"]["filters"] = [{
         "name": "kubernetes", "match": "kube.*", "api_url": k8s.url,
         "token_file": tmp.join("token"), "ca_file": "", "node_name": NODE}]
@@ -158,7 +172,7 @@ def start_skiff(owner, tmp, pods, k8s, sink, variant, args):
     """A started skiff that answers /metrics (its kubernetes filter has
     listed the pods or is about to)."""
     port = harness.free_port()
-    config = skiff_config(tmp, pods, k8s, sink, port, variant, args.flush_interval)
+    config = skiff_config(tmp, pods, k8s, sink, port, variant, args.flush_interval, args)
     skiff = harness.Skiff(owner, tmp, harness.write_config(tmp, config))
     harness.SkiffHttp(skiff, port).wait_up(timeout=30)
     return skiff
@@ -312,6 +326,13 @@ def main():
     parser.add_argument("--perf-record", metavar="FILE",
                         help="backlog: `perf record -g` skiff from its start-up to the last "
                              "document into FILE (read it with perf report -i FILE)")
+    parser.add_argument("--input", dest="input_option", action="append", metavar="KEY=VALUE",
+                        help="skiff: set an option of the tail input (buffer_limit=8MiB); "
+                             "repeatable")
+    parser.add_argument("--output", dest="output_option", action="append",
+                        metavar="KEY=VALUE",
+                        help="skiff: set an option of the elasticsearch output "
+                             "(max_in_flight=2, or compress=gzip over the variant); repeatable")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
