@@ -261,7 +261,7 @@ static size_t split_chunk(const struct chunk *chunk, const struct es_bulk_option
     while (first < list.count) {
         struct buf body = BUF_INIT;
         struct es_bulk_result result;
-        ck_assert_int_eq(es_bulk_build(chunk, &list, first, opts, &body, &result), 0);
+        ck_assert_int_eq(es_bulk_build(&list, first, opts, &body, &result), 0);
         ck_assert_uint_ge(result.records, 1);
         ck_assert_uint_lt(bodies, max_bodies);
         for (size_t i = 0; i < body.len; i++)
@@ -321,15 +321,15 @@ START_TEST(test_record_list_subset)
     struct es_record_list all = {0}, retry = {0};
     ck_assert_int_eq(es_record_list_from_chunk(&all, chunk), 0);
     ck_assert_uint_eq(all.count, 5);
-    es_record_list_push(&retry, all.offsets[1]);
-    es_record_list_push(&retry, all.offsets[4]);
+    es_record_list_push(&retry, chunk, all.records[1].offset);
+    es_record_list_push(&retry, chunk, all.records[4].offset);
 
     struct es_index_pattern *index = compile_ok("logs");
     struct es_bulk_options opts = default_options(index);
     struct buf body = BUF_INIT;
     buf_append_str(&body, "kept");
     struct es_bulk_result result;
-    ck_assert_int_eq(es_bulk_build(chunk, &retry, 0, &opts, &body, &result), 0);
+    ck_assert_int_eq(es_bulk_build(&retry, 0, &opts, &body, &result), 0);
     ck_assert_uint_eq(result.records, 2);
     const char *text = buf_cstr(&body);
     ck_assert_int_eq(strncmp(text, "kept{\"index\"", 12), 0);
@@ -357,15 +357,16 @@ START_TEST(test_malformed_chunk)
 
     /* A list made before the damage: the batch ends before the bad record,
      * which alone is an error. */
-    es_record_list_push(&list, list.offsets[1] + (list.offsets[1] - list.offsets[0]));
+    es_record_list_push(&list, chunk,
+                        list.records[1].offset + (list.records[1].offset - list.records[0].offset));
     struct es_index_pattern *index = compile_ok("logs");
     struct es_bulk_options opts = default_options(index);
     struct buf body = BUF_INIT;
     struct es_bulk_result result;
-    ck_assert_int_eq(es_bulk_build(chunk, &list, 0, &opts, &body, &result), 0);
+    ck_assert_int_eq(es_bulk_build(&list, 0, &opts, &body, &result), 0);
     ck_assert_uint_eq(result.records, 2);
     size_t len = body.len;
-    ck_assert_int_eq(es_bulk_build(chunk, &list, 2, &opts, &body, &result), -1);
+    ck_assert_int_eq(es_bulk_build(&list, 2, &opts, &body, &result), -1);
     ck_assert_uint_eq(result.records, 0);
     ck_assert_uint_eq(body.len, len);
     buf_free(&body);
