@@ -101,10 +101,20 @@ static bool lane_fits(const struct instance *output, size_t taken, size_t bytes,
     return budget && bytes + chunk->bytes <= budget && records + chunk->record_count <= UINT32_MAX;
 }
 
+/* Chunks of a lane none of whose records could be read back. */
+struct unreadable {
+    struct chunk **chunks;
+    size_t count;
+    size_t cap;
+};
+
 /* Takes the chunks of the next delivery from the head of the lane into
- * lane->taken, in order; returns how many (0: the lane is empty). A chunk
- * none of whose records can be read back is finished for this output here. */
-static size_t lane_take(struct pipeline *p, unsigned output)
+ * lane->taken, in order; returns how many (0: the lane is empty). Chunks
+ * none of whose records can be read back go to `skipped`: the caller
+ * finishes them once nothing refers to lane->taken any more, since finishing
+ * a chunk may acknowledge and release, and through an input's resume come
+ * back here. */
+static size_t lane_take(struct pipeline *p, unsigned output, struct unreadable *skipped)
 {
     struct output_lane *lane = &p->lanes[output];
     struct instance *out = &p->outputs[output];
@@ -116,7 +126,9 @@ static size_t lane_take(struct pipeline *p, unsigned output)
             break;
         lane_pop(lane);
         if (!pipeline_load(p, chunk, out)) {
-            pipeline_route_finished(p, chunk, output);
+            skipped->chunks =
+                xgrow(skipped->chunks, &skipped->cap, skipped->count + 1, sizeof *skipped->chunks);
+            skipped->chunks[skipped->count++] = chunk;
             continue;
         }
         lane->taken = xgrow(lane->taken, &lane->taken_cap, taken + 1, sizeof *lane->taken);
@@ -132,8 +144,9 @@ void lane_dispatch(struct pipeline *p, unsigned output)
     struct output_lane *lane = &p->lanes[output];
     if (p->outputs_closing)
         return; /* a reload: the new outputs take the lane's chunks */
+    struct unreadable skipped = {0};
     while (lane->count > 0 && lane->submitted < lane->window) {
-        size_t taken = lane_take(p, output);
+        size_t taken = lane_take(p, output, &skipped);
         if (taken == 0)
             break;
         struct delivery *d = delivery_new(&p->outputs[output], lane->taken, taken);
@@ -143,6 +156,10 @@ void lane_dispatch(struct pipeline *p, unsigned output)
         lane->deliveries++;
         output_worker_submit(p->worker, d);
     }
+    /* The output has nothing to send for these: done with them. */
+    for (size_t i = 0; i < skipped.count; i++)
+        pipeline_route_finished(p, skipped.chunks[i], output);
+    free(skipped.chunks);
 }
 
 /* ---- completions ---- */
