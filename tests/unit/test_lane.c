@@ -3,7 +3,9 @@
  * while they fit (always at least one, in lane order); while max_in_flight
  * deliveries are under way new chunks wait and go together next; a flush
  * that seals many chunks dispatches once, after the loop; a finished
- * delivery acknowledges each of its chunks in order, an abandoned one none.
+ * delivery acknowledges each of its chunks in order, an abandoned one none;
+ * with filesystem storage the chunks left waiting are on disk only, read
+ * back when taken, and each chunk's file goes when it is delivered.
  * A real output thread runs a fake output that holds every delivery until
  * the test releases them. */
 #include "suites.h"
@@ -16,7 +18,10 @@
 #include "pipeline_internal.h"
 #include "config.h"
 #include "plugin.h"
+#include "storage.h"
+#include "temp_dir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -141,6 +146,8 @@ static void rig_stop(struct rig *r)
     chunk_store_destroy(p->store);
     loop_destroy(p->loop);
     close(r->release_fd);
+    if (r->p.storage)
+        storage_close(r->p.storage);
     free(r);
 }
 
@@ -328,6 +335,66 @@ START_TEST(test_seal_input_dispatches_once)
 }
 END_TEST
 
+/* Chunk files in `dir`/chunks. */
+static size_t chunk_files(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/chunks", dir);
+    DIR *d = opendir(path);
+    ck_assert_ptr_nonnull(d);
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strstr(e->d_name, ".chunk") != NULL;
+    closedir(d);
+    return n;
+}
+
+/* Filesystem storage: the chunks a delivery takes stay in memory, the rest
+ * wait on disk (evicted) and are read back when the next delivery takes
+ * them; each chunk's file goes once its output finished it. */
+START_TEST(test_lane_reads_chunks_back_from_disk)
+{
+    char *dir = temp_dir_make("lane_storage");
+    struct rig *r = rig_start(1, 1);
+    struct storage_config config = {.type = "filesystem", .max_size = 1 << 30, .sync = "normal"};
+    r->p.storage = storage_open(dir, &config);
+    ck_assert_ptr_nonnull(r->p.storage);
+    r->input_core.uses_disk = true;
+    struct chunk *chunks[6];
+    for (uint64_t id = 1; id <= 6; id++)
+        chunks[id - 1] = open_chunk(r, id, 3);
+    r->output.delivery_max_bytes = chunks[0]->data.len * 3;
+    pipeline_seal_all(&r->p);
+    wait_deliveries(1);
+    ck_assert_uint_eq(chunk_files(dir), 6);
+    ck_assert_uint_eq(seen.ack_count, 6); /* on disk: acknowledged at once */
+    size_t first = seen.carried_count[0];
+    ck_assert_uint_eq(first, 3);
+    for (size_t i = 0; i < 6; i++) {
+        struct chunk *c = chunks[i];
+        ck_assert(c->persisted);
+        /* Taken: in memory; waiting: on disk only. */
+        ck_assert_int_eq(c->evicted, c->submitted == 0);
+    }
+    release_and_complete(r, 0);
+    ck_assert_uint_eq(chunk_files(dir), 3);
+    lane_dispatch(&r->p, 0);
+    wait_deliveries(2);
+    ck_assert_uint_eq(seen.carried_count[1], 3);
+    /* The other three, each once. */
+    uint64_t ids = 0;
+    for (size_t d = 0; d < 2; d++)
+        for (size_t i = 0; i < 3; i++)
+            ids |= 1ull << seen.carried[d][i];
+    ck_assert_uint_eq(ids, 0x7e);
+    release_and_complete(r, 0);
+    ck_assert_uint_eq(chunk_files(dir), 0);
+    ck_assert_uint_eq(chunk_store_sealed_count(r->p.store), 0);
+    rig_stop(r);
+    temp_dir_remove(dir);
+}
+END_TEST
+
 Suite *lane_suite(void)
 {
     Suite *s = suite_create("lane");
@@ -339,6 +406,7 @@ Suite *lane_suite(void)
     tcase_add_test(tc, test_seal_all_dispatches_once);
     tcase_add_test(tc, test_group_seal_dispatches_once);
     tcase_add_test(tc, test_seal_input_dispatches_once);
+    tcase_add_test(tc, test_lane_reads_chunks_back_from_disk);
     suite_add_tcase(s, tc);
     return s;
 }
