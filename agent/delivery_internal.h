@@ -1,5 +1,7 @@
-/* A delivery as the core sees it: the pipeline thread makes one per chunk and
- * output, the output worker queues it and starts its attempts, delivery.c
+/* A delivery as the core sees it: the pipeline thread makes one per output
+ * from one chunk, or from several chunks taken together from the output's
+ * lane when the output asks for it (instance->delivery_max_bytes); the
+ * output worker queues it and starts its attempts, delivery.c
  * keeps its per-record state, retries it with backoff and ends it. When it
  * ends (delivered, or given up on) it calls `on_end`, which the worker set:
  * delivery.c knows nothing of the worker, the worker nothing of the pipeline.
@@ -18,7 +20,10 @@ struct loop;
 struct loop_timer;
 
 struct delivery {
-    struct chunk *chunk;
+    /* In lane order; records are numbered across them, chunk 0's first. */
+    struct chunk **chunks;
+    size_t chunk_count;
+    uint32_t record_count; /* of every chunk */
     struct instance *output;
     /* Set by output_worker_submit: the output loop (retry timers), the
      * dead-letter folder, the worker's jitter seed and its end callback. */
@@ -39,9 +44,12 @@ struct delivery {
     struct delivery *next;
 };
 
+/* A delivery of `count` chunks (>= 1, their records read in already) to
+ * `output`; the worker sets the rest at submit. */
+struct delivery *delivery_new(struct instance *output, struct chunk *const *chunks, size_t count);
 /* Output thread: starts one more attempt (plugin->flush). */
 void delivery_attempt(struct delivery *delivery);
-/* Frees a delivery and its bookkeeping (not the chunk). */
+/* Frees a delivery and its bookkeeping (not the chunks). */
 void delivery_free(struct delivery *delivery);
 /* Output thread: dead-letters every record not marked done, with `reason`. */
 void delivery_dead_letter_rest(struct delivery *delivery, const char *reason);

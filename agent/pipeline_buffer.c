@@ -1,8 +1,8 @@
 /* The chunk life cycle on the pipeline thread: a sealed chunk is written to
  * disk (filesystem storage), queued on the lane of each output it is routed
- * to, handed to the output thread when the lane has room (read back from disk
- * if it was evicted), acknowledged to its input once it is safe (delivered
- * everywhere, or on disk), and released when every output took it.
+ * to (pipeline_lanes.c hands lanes on to the output thread), acknowledged to
+ * its input once it is safe (delivered everywhere, or on disk), and released
+ * when every output took it.
  *
  * Memory: an input's buffer_limit bounds its records in memory that are not on
  * disk; chunks on disk stay in memory only while an output is sending them. */
@@ -119,7 +119,7 @@ static void pipeline_release_chunk(struct chunk *chunk, void *data)
         pipeline_retire_soon(p); /* destroyed once its last chunk is released */
 }
 
-static const struct chunk_store_hooks *pipeline_hooks(struct pipeline *p)
+const struct chunk_store_hooks *pipeline_hooks(struct pipeline *p)
 {
     static struct chunk_store_hooks hooks = {pipeline_ack_chunk, pipeline_release_chunk, NULL};
     hooks.data = p;
@@ -127,7 +127,7 @@ static const struct chunk_store_hooks *pipeline_hooks(struct pipeline *p)
 }
 
 /* Frees the records of a chunk on disk that no output is sending now. */
-static void pipeline_maybe_evict(struct pipeline *p, struct chunk *chunk)
+void pipeline_maybe_evict(struct pipeline *p, struct chunk *chunk)
 {
     if (!chunk->persisted || chunk->evicted || chunk->submitted > 0 || chunk->routes_left == 0)
         return;
@@ -135,54 +135,9 @@ static void pipeline_maybe_evict(struct pipeline *p, struct chunk *chunk)
     pipeline_count_memory(p, -(int64_t)chunk->bytes, -1);
 }
 
-/* ---- output lanes ---- */
+/* ---- routes finished ---- */
 
-void lane_push(struct output_lane *lane, struct chunk *chunk)
-{
-    if (lane->count == lane->cap) {
-        size_t cap = lane->cap ? lane->cap * 2 : 16;
-        struct chunk **ring = xcalloc(cap, sizeof *ring);
-        for (size_t i = 0; i < lane->count; i++)
-            ring[i] = lane->ring[(lane->head + i) % lane->cap];
-        free(lane->ring);
-        lane->ring = ring;
-        lane->cap = cap;
-        lane->head = 0;
-    }
-    lane->ring[(lane->head + lane->count) % lane->cap] = chunk;
-    lane->count++;
-}
-
-static struct chunk *lane_pop(struct output_lane *lane)
-{
-    struct chunk *chunk = lane->ring[lane->head];
-    lane->head = (lane->head + 1) % lane->cap;
-    lane->count--;
-    return chunk;
-}
-
-void pipeline_open_lanes(struct pipeline *p)
-{
-    p->lanes = xcalloc(p->output_count ? p->output_count : 1, sizeof *p->lanes);
-    for (size_t i = 0; i < p->output_count; i++) {
-        /* Without a disk buffer every chunk is in memory anyway: hand them all
-         * on. With one, a chunk more than the output sends at once keeps it
-         * busy while the rest waits on disk. */
-        p->lanes[i].window = p->storage ? p->outputs[i].max_in_flight + 1 : ~0u;
-    }
-}
-
-void pipeline_close_lanes(struct pipeline *p)
-{
-    if (!p->lanes)
-        return;
-    for (size_t i = 0; i < p->output_count; i++)
-        free(p->lanes[i].ring);
-    free(p->lanes);
-    p->lanes = NULL;
-}
-
-static void pipeline_route_finished(struct pipeline *p, struct chunk *chunk, unsigned output)
+void pipeline_route_finished(struct pipeline *p, struct chunk *chunk, unsigned output)
 {
     chunk->routes_done |= 1ull << output;
     if (chunk->persisted && chunk->routes_left > 1)
@@ -190,41 +145,6 @@ static void pipeline_route_finished(struct pipeline *p, struct chunk *chunk, uns
     if (chunk->routes_left > 1)
         pipeline_maybe_evict(p, chunk);
     chunk_store_route_done(p->store, chunk, pipeline_hooks(p));
-}
-
-/* Reads an evicted chunk back. False when none of its records could be read
- * (the damage is logged and counted): the output then has nothing to send. */
-static bool pipeline_load(struct pipeline *p, struct chunk *chunk, struct instance *output)
-{
-    if (!chunk->evicted)
-        return true;
-    uint32_t expected = chunk->record_count;
-    storage_load(p->storage, chunk);
-    if (!chunk->evicted)
-        pipeline_count_memory(p, (int64_t)chunk->bytes, 1);
-    if (chunk->record_count < expected)
-        instance_count_dropped(output, "corrupt_chunk", expected - chunk->record_count);
-    return chunk->record_count > 0;
-}
-
-void lane_dispatch(struct pipeline *p, unsigned output)
-{
-    struct output_lane *lane = &p->lanes[output];
-    if (p->outputs_closing)
-        return; /* a reload: the new outputs take the lane's chunks */
-    while (lane->count > 0 && lane->submitted < lane->window) {
-        struct chunk *chunk = lane_pop(lane);
-        if (!pipeline_load(p, chunk, &p->outputs[output])) {
-            pipeline_route_finished(p, chunk, output);
-            continue;
-        }
-        struct delivery *d = xcalloc(1, sizeof *d);
-        d->chunk = chunk;
-        d->output = &p->outputs[output];
-        chunk->submitted++;
-        lane->submitted++;
-        output_worker_submit(p->worker, d);
-    }
 }
 
 /* ---- sealing ---- */
@@ -267,35 +187,66 @@ static void pipeline_queue_sealed(struct pipeline *p, struct chunk *chunk, unsig
     }
 }
 
-static void pipeline_dispatch_routes(struct pipeline *p, uint64_t routes)
+/* Chunks sealed together (by the flush timer, an input's end, a group) are
+ * all queued before the lanes dispatch, once: an output that takes several
+ * chunks per delivery then gets them together, not the first one alone. */
+struct seal_batch {
+    struct chunk **queued; /* with outputs: may be evicted after the dispatch */
+    size_t count;
+    size_t cap;
+    uint64_t dispatch; /* outputs whose lanes took chunks */
+};
+
+static void batch_queue(struct pipeline *p, struct seal_batch *batch, struct chunk *chunk,
+                        unsigned routes)
+{
+    pipeline_queue_sealed(p, chunk, routes);
+    if (routes == 0)
+        return;
+    batch->queued = xgrow(batch->queued, &batch->cap, batch->count + 1, sizeof *batch->queued);
+    batch->queued[batch->count++] = chunk;
+    batch->dispatch |= chunk->routes;
+}
+
+static void batch_seal(struct pipeline *p, struct seal_batch *batch, struct chunk *chunk)
+{
+    unsigned routes = pipeline_close(chunk);
+    chunk_store_seal(p->store, chunk, routes);
+    batch_queue(p, batch, chunk, routes);
+}
+
+/* Dispatches the lanes once; then the chunks on disk that wait for their turn
+ * leave memory. The caller acknowledges (chunk_store_advance) after: a chunk
+ * with no output may be released by that step, so only chunks with outputs
+ * are touched here. */
+static void batch_dispatch(struct pipeline *p, struct seal_batch *batch)
 {
     for (size_t i = 0; i < p->output_count; i++) {
-        if (routes & (1ull << i))
+        if (batch->dispatch & (1ull << i))
             lane_dispatch(p, (unsigned)i);
     }
+    for (size_t i = 0; i < batch->count; i++)
+        pipeline_maybe_evict(p, batch->queued[i]);
+    free(batch->queued);
+    *batch = (struct seal_batch){0};
 }
 
 void pipeline_seal(struct pipeline *p, struct chunk *chunk)
 {
-    unsigned routes = pipeline_close(chunk);
-    chunk_store_seal(p->store, chunk, routes);
-    pipeline_queue_sealed(p, chunk, routes);
-    if (routes > 0) {
-        pipeline_dispatch_routes(p, chunk->routes);
-        pipeline_maybe_evict(p, chunk); /* it waits on disk for its turn */
-    }
+    unsigned input_index = chunk->input_index;
+    struct seal_batch batch = {0};
+    batch_seal(p, &batch, chunk);
+    batch_dispatch(p, &batch);
     /* Acknowledges it if it is on disk, or releases it if no output takes it. */
-    chunk_store_advance(p->store, chunk->input_index, pipeline_hooks(p));
+    chunk_store_advance(p->store, input_index, pipeline_hooks(p));
 }
 
 /* Seals every open chunk of an input whose records were given new tags as
  * one group (chunk_store_seal_group), so that a checkpoint waits for all the
  * tags a source's records went to. `in_flight`: the origin of a record on
- * its way, or NULL. Every chunk is in the store before any is handed on; a
- * chunk with no output may be released by the last step, so only those with
- * outputs are touched after the dispatch. */
-static void pipeline_seal_group(struct pipeline *p, unsigned input_index,
-                                const struct record_origin *in_flight)
+ * its way, or NULL. Every chunk is in the store before any is handed on. */
+static void seal_group_into(struct pipeline *p, struct seal_batch *batch, unsigned input_index,
+                            const struct record_origin *in_flight)
 {
     size_t count, n = 0;
     struct chunk **group = chunk_store_list_open(p->store, &count);
@@ -304,24 +255,23 @@ static void pipeline_seal_group(struct pipeline *p, unsigned input_index,
             group[n++] = group[i];
     }
     unsigned *routes = xcalloc(n ? n : 1, sizeof *routes);
-    uint64_t dispatch = 0;
     for (size_t i = 0; i < n; i++)
         routes[i] = pipeline_close(group[i]);
     chunk_store_seal_group(p->store, group, n, routes, in_flight);
     if (p->inputs[input_index])
         p->inputs[input_index]->core->seal_pending = false;
-    for (size_t i = 0; i < n; i++) {
-        pipeline_queue_sealed(p, group[i], routes[i]);
-        if (routes[i] > 0)
-            dispatch |= group[i]->routes;
-    }
-    pipeline_dispatch_routes(p, dispatch);
-    for (size_t i = 0; i < n; i++) {
-        if (routes[i] > 0)
-            pipeline_maybe_evict(p, group[i]);
-    }
+    for (size_t i = 0; i < n; i++)
+        batch_queue(p, batch, group[i], routes[i]);
     free(routes);
     free(group);
+}
+
+static void pipeline_seal_group(struct pipeline *p, unsigned input_index,
+                                const struct record_origin *in_flight)
+{
+    struct seal_batch batch = {0};
+    seal_group_into(p, &batch, input_index, in_flight);
+    batch_dispatch(p, &batch);
     chunk_store_advance(p->store, input_index, pipeline_hooks(p));
 }
 
@@ -370,57 +320,32 @@ void pipeline_seal_input(struct pipeline *p, unsigned input_index)
     }
     size_t count;
     struct chunk **open = chunk_store_list_open(p->store, &count);
+    struct seal_batch batch = {0};
     for (size_t i = 0; i < count; i++) {
         if (open[i]->input_index == input_index)
-            pipeline_seal(p, open[i]);
+            batch_seal(p, &batch, open[i]);
     }
     free(open);
+    batch_dispatch(p, &batch);
+    chunk_store_advance(p->store, input_index, pipeline_hooks(p));
 }
 
 void pipeline_seal_all(struct pipeline *p)
 {
     size_t count;
     struct chunk **open = chunk_store_list_open(p->store, &count);
+    struct seal_batch batch = {0};
     for (size_t i = 0; i < count; i++) {
         if (!input_seals_in_groups(p, open[i]->input_index))
-            pipeline_seal(p, open[i]);
+            batch_seal(p, &batch, open[i]);
     }
     free(open);
     for (size_t i = 0; i < p->input_count; i++) {
         if (input_seals_in_groups(p, (unsigned)i))
-            pipeline_seal_group(p, (unsigned)i, NULL);
+            seal_group_into(p, &batch, (unsigned)i, NULL);
     }
-}
-
-/* ---- completions ---- */
-
-void pipeline_check_drained(struct pipeline *p)
-{
-    if (p->stopping && chunk_store_sealed_count(p->store) == 0 &&
-        chunk_store_open_count(p->store) == 0)
-        loop_stop(p->loop);
-}
-
-void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *data)
-{
-    struct pipeline *p = data;
-    struct delivery *list = output_worker_take_completed(p->worker);
-
-    while (list) {
-        struct delivery *d = list;
-        list = d->next;
-        struct chunk *chunk = d->chunk;
-        unsigned output = d->output->index;
-        chunk->submitted--;
-        p->lanes[output].submitted--;
-        if (!d->abandoned) /* abandoned: stays in the store, unacknowledged */
-            pipeline_route_finished(p, chunk, output);
-        delivery_free(d);
-        if (!loop_is_running(p->loop))
-            continue; /* the output thread is gone: nothing more is sent */
-        lane_dispatch(p, output);
-    }
-    pipeline_check_drained(p);
+    batch_dispatch(p, &batch);
+    pipeline_advance_all(p);
 }
 
 void pipeline_advance_all(struct pipeline *p)

@@ -13,6 +13,7 @@
 
 struct chunk;
 struct chunk_store;
+struct chunk_store_hooks;
 struct http_reply;
 struct reloader;
 struct dead_letter;
@@ -104,9 +105,12 @@ struct pipeline {
     struct reloader *reloader;
 };
 
-/* The chunks waiting for one output, in the order it must take them. With a
- * disk buffer only `window` of them are with the output thread at a time, so
- * the others can wait on disk rather than in memory. */
+/* The chunks waiting for one output, in the order it must take them
+ * (pipeline_lanes.c). Only `window` deliveries are with the output thread at
+ * a time: with a disk buffer, so that the others can wait on disk rather
+ * than in memory; for an output that takes several chunks per delivery
+ * (delivery_max_bytes), so that chunks sealed while every delivery is under
+ * way wait here and go on together. */
 struct output_lane {
     struct chunk **ring;
     size_t head;
@@ -114,6 +118,9 @@ struct output_lane {
     size_t cap;
     unsigned submitted; /* deliveries with the output thread */
     unsigned window;
+    struct chunk **taken; /* scratch: the chunks of the delivery being made */
+    size_t taken_cap;
+    uint64_t deliveries; /* made so far */
 };
 
 /* pipeline_buffer.c: the chunk life cycle. */
@@ -133,12 +140,24 @@ void pipeline_replay(struct pipeline *p);
  * how many there are. */
 size_t output_health_report(const struct instance *outputs, size_t count, struct buf *out);
 
+/* pipeline_buffer.c: `output` finished with the chunk (delivered, given up
+ * on, or nothing to send): marked in its chunk file, the chunk acknowledged
+ * and released when it was the last; may free the chunk. */
+void pipeline_route_finished(struct pipeline *p, struct chunk *chunk, unsigned output);
+/* Frees the records of a chunk on disk that no output is sending now. */
+void pipeline_maybe_evict(struct pipeline *p, struct chunk *chunk);
+const struct chunk_store_hooks *pipeline_hooks(struct pipeline *p);
+
+/* pipeline_lanes.c: the deliveries an output's lane keeps with the output
+ * thread at once (its window). */
+unsigned lane_window(const struct instance *output, bool disk_buffer);
 /* Sizes the output lanes once the outputs' max_in_flight is known. */
 void pipeline_open_lanes(struct pipeline *p);
 /* Frees the lanes (not the chunks they hold: the chunk store owns them). */
 void pipeline_close_lanes(struct pipeline *p);
 void lane_push(struct output_lane *lane, struct chunk *chunk);
-/* Hands a lane's chunks to the output thread, as far as its window goes. */
+/* Hands a lane's chunks to the output thread, as far as its window goes: a
+ * delivery per chunk, or per run of chunks within delivery_max_bytes. */
 void lane_dispatch(struct pipeline *p, unsigned output);
 void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *data);
 /* After the output thread stopped: what was not delivered stays on disk, or

@@ -84,7 +84,7 @@ struct plugin {
      * malloc'ed NULL-terminated array of malloc'ed strings, or NULL. */
     char **(*emitted_tags)(const void *options);
 
-    /* Outputs, on the output thread: send the delivery's chunk and call
+    /* Outputs, on the output thread: send the delivery's chunks and call
      * delivery_done() exactly once, now or later from the output loop. */
     void (*flush)(struct instance *instance, struct delivery *delivery);
 

@@ -53,6 +53,12 @@ struct instance {
      * the plugin may lower it again on the output thread, and raise it back
      * up to the value it had after init). */
     unsigned max_in_flight;
+    /* Outputs: the most bytes of buffered records (their chunk encoding) one
+     * delivery takes. Chunks waiting for the output are then handed on
+     * together, as one delivery of several chunks (delivery_chunk_count),
+     * while they fit; always at least one. 0, the default: one chunk per
+     * delivery. Set by plugin init. */
+    size_t delivery_max_bytes;
     /* Owned by the core, opaque here: an input's backpressure and buffer
      * accounting, an output's failing state (pipeline_internal.h). */
     struct instance_core *core;

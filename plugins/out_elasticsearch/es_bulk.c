@@ -1,6 +1,6 @@
-/* `_bulk` bodies from chunks (see es_bulk.h). Each record is written in full
- * and taken back if it overflows the batch: one wasted record per batch,
- * cheaper than measuring every record twice. */
+/* `_bulk` bodies from the records of one or more chunks (see es_bulk.h). Each record is written in
+ * full and taken back if it overflows the batch: one wasted record per batch, cheaper than
+ * measuring every record twice. */
 #include "es_bulk.h"
 
 #include "es_field.h"
@@ -11,30 +11,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-int es_record_list_from_chunk(struct es_record_list *list, const struct chunk *chunk)
+int es_record_list_add_chunk(struct es_record_list *list, const struct chunk *chunk)
 {
-    list->count = 0;
-    list->offsets = xgrow(list->offsets, &list->cap, chunk->record_count, sizeof *list->offsets);
+    list->records =
+        xgrow(list->records, &list->cap, list->count + chunk->record_count, sizeof *list->records);
     size_t pos = 0;
     size_t at = 0;
     struct record_view view;
     int rc;
     while ((rc = chunk_next(chunk, &pos, &view)) == 1) {
-        es_record_list_push(list, at);
+        es_record_list_push(list, chunk, at);
         at = pos;
     }
     return rc;
 }
 
-void es_record_list_push(struct es_record_list *list, size_t offset)
+int es_record_list_from_chunk(struct es_record_list *list, const struct chunk *chunk)
 {
-    list->offsets = xgrow(list->offsets, &list->cap, list->count + 1, sizeof *list->offsets);
-    list->offsets[list->count++] = offset;
+    list->count = 0;
+    return es_record_list_add_chunk(list, chunk);
+}
+
+void es_record_list_push(struct es_record_list *list, const struct chunk *chunk, size_t offset)
+{
+    list->records = xgrow(list->records, &list->cap, list->count + 1, sizeof *list->records);
+    list->records[list->count++] = (struct es_record_ref){chunk, offset};
 }
 
 void es_record_list_free(struct es_record_list *list)
 {
-    free(list->offsets);
+    free(list->records);
     *list = (struct es_record_list){0};
 }
 
@@ -283,7 +289,7 @@ static bool batch_full(const struct es_bulk_options *opts, size_t records, size_
            (opts->batch_max_bytes && bytes > opts->batch_max_bytes);
 }
 
-int es_bulk_build(const struct chunk *chunk, const struct es_record_list *list, size_t first,
+int es_bulk_build(const struct es_record_list *list, size_t first,
                   const struct es_bulk_options *opts, struct buf *body,
                   struct es_bulk_result *result)
 {
@@ -301,7 +307,8 @@ int es_bulk_build(const struct chunk *chunk, const struct es_record_list *list, 
     for (size_t i = first; i < list->count; i++) {
         size_t mark = body->len;
         struct es_bulk_result before = *result;
-        if (write_item(body, chunk, list->offsets[i], opts, index_name, &names, result) < 0) {
+        const struct es_record_ref *ref = &list->records[i];
+        if (write_item(body, ref->chunk, ref->offset, opts, index_name, &names, result) < 0) {
             body->len = mark;
             *result = before;
             rc = result->records ? 0 : -1;

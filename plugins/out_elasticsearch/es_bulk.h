@@ -3,11 +3,13 @@
  * (NDJSON). Not the HTTP side (compression, sending, the response): this only
  * turns records into bytes, in batches bounded by size and count.
  *
- * A chunk may need several requests (batch limits, a 413 answered with
- * smaller bodies, items retried alone), so records are addressed through an
- * es_record_list: the byte offsets of the records to send, made once per
- * chunk and filtered by the caller for retries. Item i of a response is the
- * record at list position first + i of the request that carried it. */
+ * A delivery (one chunk or several) may need several requests (batch
+ * limits, a 413 answered with smaller bodies, items retried alone), so
+ * records are addressed through an es_record_list: each record to send as
+ * its chunk and byte offset, made once per attempt from the delivery's
+ * chunks in order and filtered by the caller for retries. Item i of a
+ * response is the record at list position first + i of the request that
+ * carried it. */
 #ifndef SKIFF_ES_BULK_H
 #define SKIFF_ES_BULK_H
 
@@ -46,18 +48,26 @@ struct es_bulk_options {
     size_t batch_max_records;                 /* 0: no limit */
 };
 
-/* Byte offsets of records in chunk->data, in chunk order. */
+/* A record to send: its chunk and its byte offset in chunk->data. */
+struct es_record_ref {
+    const struct chunk *chunk;
+    size_t offset;
+};
+
+/* Records in the order they are sent (chunk order, the chunks in order). */
 struct es_record_list {
-    size_t *offsets;
+    struct es_record_ref *records;
     size_t count;
     size_t cap;
 };
 
-/* Fills `list` with every record of the chunk (walking it once). Returns 0, or
- * -1 if the chunk's data is malformed: then the list holds the records before
- * the damage. */
+/* Appends every record of the chunk to `list` (walking it once). Returns 0,
+ * or -1 if the chunk's data is malformed: then only the records before the
+ * damage were appended. */
+int es_record_list_add_chunk(struct es_record_list *list, const struct chunk *chunk);
+/* The same into an emptied `list`. */
 int es_record_list_from_chunk(struct es_record_list *list, const struct chunk *chunk);
-void es_record_list_push(struct es_record_list *list, size_t offset);
+void es_record_list_push(struct es_record_list *list, const struct chunk *chunk, size_t offset);
 void es_record_list_free(struct es_record_list *list);
 
 /* What one call added; counters are for the output's metrics. */
@@ -76,7 +86,7 @@ struct es_bulk_result {
  * the limit goes alone). A malformed record ends the batch before it; if it
  * is the first, nothing is appended and -1 is returned, so that the caller
  * can set it aside and go on from first + 1. Otherwise returns 0. */
-int es_bulk_build(const struct chunk *chunk, const struct es_record_list *list, size_t first,
+int es_bulk_build(const struct es_record_list *list, size_t first,
                   const struct es_bulk_options *opts, struct buf *body,
                   struct es_bulk_result *result);
 

@@ -1,4 +1,4 @@
-/* One chunk being sent (es_send.c builds and sends its batches, es_answer.c
+/* One delivery (one or more chunks) being sent (es_send.c builds and sends its batches, es_answer.c
  * reads the answers). Internal to the plugin. */
 #ifndef SKIFF_ES_FLUSH_H
 #define SKIFF_ES_FLUSH_H
@@ -18,8 +18,8 @@ struct es_flush {
     struct es_output *es;
     struct delivery *delivery;
     struct es_flush *prev, *next;
-    struct es_record_list list; /* byte offsets of the records to send */
-    uint32_t *indexes;          /* their record numbers in the chunk */
+    struct es_record_list list; /* the records to send: chunk and byte offset */
+    uint32_t *indexes;          /* their record numbers in the delivery */
     size_t cursor;              /* next list position to batch */
     struct es_range *ranges;    /* split batches waiting, sent first */
     size_t range_count, range_cap;
@@ -32,7 +32,7 @@ struct es_flush {
     size_t hosts_tried;        /* for the batch in flight */
     bool retry;                /* something is left for the next attempt */
     bool stop;                 /* a whole-request failure: no more requests now */
-    size_t malformed;          /* records that could not be read from the chunk */
+    size_t malformed;          /* records that could not be read from their chunk */
     char reason[1024];
 };
 

@@ -1,11 +1,13 @@
-/* Sending one chunk (a delivery) as `_bulk` requests. The records not yet
- * done are listed once per attempt, then sent in batches (batch_max_bytes,
- * batch_max_records, and fewer records while 429s last) one request at a
- * time: parallelism comes from max_in_flight deliveries, so memory stays at
- * one body (and its gzip copy) per delivery in flight. es_answer.c reads the
- * answers: items are marked done, dead-lettered or left for the next
- * attempt; a 413 splits the batch in halves; a whole-request failure ends
- * the attempt, and the rest waits for the retry. */
+/* Sending one delivery (one chunk, or the several chunks the lane handed on
+ * together, up to batch_max_bytes of them) as `_bulk` requests. The records
+ * not yet done are listed once per attempt, across the chunks in order, each
+ * with its record number in the delivery, then sent in batches
+ * (batch_max_bytes, batch_max_records, and fewer records while 429s last) one
+ * request at a time: parallelism comes from max_in_flight deliveries, so
+ * memory stays at one body (and its gzip copy) per delivery in flight.
+ * es_answer.c reads the answers: items are marked done, dead-lettered or left
+ * for the next attempt; a 413 splits the batch in halves; a whole-request
+ * failure ends the attempt, and the rest waits for the retry. */
 #include "es_flush.h"
 
 #include "es_response.h"
@@ -69,7 +71,8 @@ static void flush_finish(struct es_flush *f)
         delivery_done(d, DELIVERY_RETRY, f->reason);
     } else if (f->malformed) {
         char reason[96];
-        snprintf(reason, sizeof reason, "%zu records of the chunk cannot be read", f->malformed);
+        snprintf(reason, sizeof reason, "%zu records cannot be read from their chunk",
+                 f->malformed);
         delivery_done(d, DELIVERY_FAILED, reason);
     } else {
         delivery_done(d, DELIVERY_OK, NULL);
@@ -79,8 +82,9 @@ static void flush_finish(struct es_flush *f)
 
 int es_flush_record_at(const struct es_flush *f, size_t position, struct record_view *view)
 {
-    size_t pos = f->list.offsets[position];
-    return chunk_next(delivery_chunk(f->delivery), &pos, view) == 1 ? 0 : -1;
+    const struct es_record_ref *ref = &f->list.records[position];
+    size_t pos = ref->offset;
+    return chunk_next(ref->chunk, &pos, view) == 1 ? 0 : -1;
 }
 
 void es_flush_split(struct es_flush *f)
@@ -153,7 +157,6 @@ static void count_build(struct es_output *es, const struct es_bulk_result *resul
 static bool flush_build(struct es_flush *f)
 {
     struct es_output *es = f->es;
-    const struct chunk *chunk = delivery_chunk(f->delivery);
     size_t throttled = es->throttle.batch_records;
     for (;;) {
         struct es_bulk_options opts = es->bulk;
@@ -174,7 +177,7 @@ static bool flush_build(struct es_flush *f)
         }
         struct es_bulk_result result;
         buf_reset(&f->body);
-        int rc = es_bulk_build(chunk, &f->list, first, &opts, &f->body, &result);
+        int rc = es_bulk_build(&f->list, first, &opts, &f->body, &result);
         size_t took = rc < 0 ? 1 : result.records;
         if (limit) {
             struct es_range *range = &f->ranges[f->range_count - 1];
@@ -207,24 +210,40 @@ void es_flush_next(struct es_flush *f)
     flush_finish(f);
 }
 
-/* Lists the records of the chunk not done by earlier attempts. */
+/* Lists the records of one chunk, numbered from `base` in the delivery, that
+ * earlier attempts did not finish. */
+static void flush_list_chunk(struct es_flush *f, const struct chunk *chunk, uint32_t base)
+{
+    size_t from = f->list.count;
+    if (es_record_list_add_chunk(&f->list, chunk) < 0) {
+        size_t read = f->list.count - from;
+        f->malformed += chunk->record_count - read;
+        log_error(f->es->out->alias, "chunk %llu is malformed after record %zu",
+                  (unsigned long long)chunk->id, read);
+    }
+    size_t kept = from;
+    for (size_t i = from; i < f->list.count; i++) {
+        uint32_t index = base + (uint32_t)(i - from);
+        if (delivery_record_done(f->delivery, index))
+            continue;
+        f->indexes[kept] = index;
+        f->list.records[kept++] = f->list.records[i];
+    }
+    f->list.count = kept;
+}
+
+/* Lists the records of the delivery's chunks, in order, not done by earlier
+ * attempts. */
 static void flush_list(struct es_flush *f)
 {
-    const struct chunk *chunk = delivery_chunk(f->delivery);
-    struct es_record_list all = {0};
-    if (es_record_list_from_chunk(&all, chunk) < 0) {
-        f->malformed += chunk->record_count - all.count;
-        log_error(f->es->out->alias, "chunk %llu is malformed after record %zu",
-                  (unsigned long long)chunk->id, all.count);
+    uint32_t total = delivery_record_count(f->delivery);
+    uint32_t base = 0;
+    f->indexes = xmalloc((total ? total : 1) * sizeof *f->indexes);
+    for (size_t i = 0; i < delivery_chunk_count(f->delivery); i++) {
+        const struct chunk *chunk = delivery_chunk_at(f->delivery, i);
+        flush_list_chunk(f, chunk, base);
+        base += chunk->record_count;
     }
-    f->indexes = xmalloc((all.count ? all.count : 1) * sizeof *f->indexes);
-    for (size_t i = 0; i < all.count; i++) {
-        if (delivery_record_done(f->delivery, (uint32_t)i))
-            continue;
-        f->indexes[f->list.count] = (uint32_t)i;
-        es_record_list_push(&f->list, all.offsets[i]);
-    }
-    es_record_list_free(&all);
 }
 
 void es_send_flush(struct es_output *es, struct delivery *delivery)

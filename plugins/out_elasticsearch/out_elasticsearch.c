@@ -103,7 +103,8 @@ static const struct option_spec es_options_table[] = {
      .min = 1024,
      .max = (int64_t)1 << 30,
      .offset = OPT(batch_max_bytes),
-     .description = "largest bulk body before compression (one larger record goes alone)"},
+     .description = "largest bulk body before compression (one larger record goes alone); "
+                    "buffered chunks are taken together up to this size per delivery"},
     {.name = "batch_max_records",
      .type = OPT_INT,
      .default_value = "0",
@@ -117,7 +118,8 @@ static const struct option_spec es_options_table[] = {
      .min = 1,
      .max = 64,
      .offset = OPT(max_in_flight),
-     .description = "chunks sent in parallel (each one bulk request at a time)"},
+     .description = "deliveries sent in parallel, each one bulk request at a time; while "
+                    "all are under way, new chunks wait and go together in the next"},
     {.name = "compress",
      .type = OPT_STRING,
      .default_value = "gzip",
@@ -236,7 +238,7 @@ static void es_register_metrics(struct es_output *es)
         es_labelled_metric(out, true, "skiff_es_batch_records_limit",
                            "Records per bulk request while 429s last; 0: no limit", NULL, NULL);
     m->in_flight_limit = es_labelled_metric(out, true, "skiff_es_in_flight_limit",
-                                            "Chunks sent in parallel now (max_in_flight, "
+                                            "Deliveries sent in parallel now (max_in_flight, "
                                             "lowered while 429s last)",
                                             NULL, NULL);
     struct buf labels = BUF_INIT;
@@ -322,6 +324,10 @@ static int es_init(struct instance *out)
     es_bulk_setup(es);
     es_register_metrics(es);
     out->max_in_flight = (unsigned)opts->max_in_flight;
+    /* Chunks waiting for this output go together, one delivery (and, as
+     * long as their documents fit, one request) per batch_max_bytes of them:
+     * a flush of a hundred files' chunks is one bulk request, not a hundred. */
+    out->delivery_max_bytes = (size_t)opts->batch_max_bytes;
     metric_set(es->metrics.in_flight_limit, opts->max_in_flight);
     if (!opts->tls.verify)
         log_warn(out->alias, "tls.verify is false: the server's certificate is not checked, so "

@@ -210,6 +210,14 @@ def wait_delivered(sink, lines, agent, timeout):
                      f"{lines} documents in the sink", interval=0.05, alive=agent)
 
 
+def flushes(args, seconds):
+    """How many flush_interval periods (e.g. "1s", "500ms") fit in `seconds`."""
+    text = args.flush_interval
+    unit = 0.001 if text.endswith("ms") else 1.0
+    interval = float(text[:-2] if text.endswith("ms") else text.rstrip("s")) * unit
+    return max(1.0, seconds / interval)
+
+
 def run_rest(args, variant, sinks, starters):
     """Every agent follows the same files while one writer appends to them."""
     owner = harness.Cleanups()
@@ -239,6 +247,8 @@ def run_rest(args, variant, sinks, starters):
                 "latency_p50_ms": stats["latency_ms"]["p50"],
                 "latency_p99_ms": stats["latency_ms"]["p99"],
                 "documents": stats["docs"],
+                "bulk_requests": stats["requests"],
+                "requests_per_flush": round(stats["requests"] / flushes(args, writer.duration), 1),
                 "body_bytes_per_doc": round(stats["body_bytes"] / max(1, stats["docs"])),
                 "api_requests": dict(k8s.counts)}
         for agent in agents.values():
@@ -297,8 +307,8 @@ def print_rows(kind, rows):
         if kind == "rest":
             print(f"{r['scenario']:<13} {r['agent']:<10} {r['lines_per_s']:>8,} lines/s "
                   f"{r['cpu_percent']:>6} % of a core {r['peak_rss_mib']:>7} MiB peak RSS "
-                  f"latency p50 {r['latency_p50_ms']} ms, p99 {r['latency_p99_ms']} ms",
-                  flush=True)
+                  f"latency p50 {r['latency_p50_ms']} ms, p99 {r['latency_p99_ms']} ms, "
+                  f"{r['requests_per_flush']} bulk requests per flush", flush=True)
         else:
             print(f"{r['scenario']:<13} {r['agent']:<10} {r['log_mib']} MiB "
                   f"({r['lines']:,} lines) in {r['drain_s']} s, {r['cpu_s']} CPU s "

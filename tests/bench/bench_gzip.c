@@ -121,7 +121,7 @@ static void build_body(struct buf *body)
     };
     struct es_bulk_result result;
     double start = now_seconds();
-    es_bulk_build(chunk, &list, 0, &opts, body, &result);
+    es_bulk_build(&list, 0, &opts, body, &result);
     double elapsed = now_seconds() - start;
     printf("body: %zu bytes, %zu records, built in %.1f ms (%.0f MiB/s)\n", body->len,
            result.records, elapsed * 1e3, (double)body->len / (1 << 20) / elapsed);

@@ -51,6 +51,8 @@ int main(void)
     srunner_add_suite(runner, router_suite());
     srunner_add_suite(runner, chunk_suite());
     srunner_add_suite(runner, chunk_group_suite());
+    srunner_add_suite(runner, delivery_chunks_suite());
+    srunner_add_suite(runner, lane_suite());
     srunner_add_suite(runner, chunk_file_suite());
     srunner_add_suite(runner, line_splitter_suite());
     srunner_add_suite(runner, tail_checkpoint_suite());

@@ -50,6 +50,8 @@ Suite *record_attachment_suite(void);
 Suite *router_suite(void);
 Suite *chunk_suite(void);
 Suite *chunk_group_suite(void);
+Suite *delivery_chunks_suite(void);
+Suite *lane_suite(void);
 Suite *chunk_file_suite(void);
 Suite *line_splitter_suite(void);
 Suite *tail_checkpoint_suite(void);

@@ -261,7 +261,7 @@ static size_t split_chunk(const struct chunk *chunk, const struct es_bulk_option
     while (first < list.count) {
         struct buf body = BUF_INIT;
         struct es_bulk_result result;
-        ck_assert_int_eq(es_bulk_build(chunk, &list, first, opts, &body, &result), 0);
+        ck_assert_int_eq(es_bulk_build(&list, first, opts, &body, &result), 0);
         ck_assert_uint_ge(result.records, 1);
         ck_assert_uint_lt(bodies, max_bodies);
         for (size_t i = 0; i < body.len; i++)
@@ -321,15 +321,15 @@ START_TEST(test_record_list_subset)
     struct es_record_list all = {0}, retry = {0};
     ck_assert_int_eq(es_record_list_from_chunk(&all, chunk), 0);
     ck_assert_uint_eq(all.count, 5);
-    es_record_list_push(&retry, all.offsets[1]);
-    es_record_list_push(&retry, all.offsets[4]);
+    es_record_list_push(&retry, chunk, all.records[1].offset);
+    es_record_list_push(&retry, chunk, all.records[4].offset);
 
     struct es_index_pattern *index = compile_ok("logs");
     struct es_bulk_options opts = default_options(index);
     struct buf body = BUF_INIT;
     buf_append_str(&body, "kept");
     struct es_bulk_result result;
-    ck_assert_int_eq(es_bulk_build(chunk, &retry, 0, &opts, &body, &result), 0);
+    ck_assert_int_eq(es_bulk_build(&retry, 0, &opts, &body, &result), 0);
     ck_assert_uint_eq(result.records, 2);
     const char *text = buf_cstr(&body);
     ck_assert_int_eq(strncmp(text, "kept{\"index\"", 12), 0);
@@ -345,6 +345,56 @@ START_TEST(test_record_list_subset)
 }
 END_TEST
 
+/* A delivery of several chunks: the list runs across them in order, each
+ * record read from its own chunk, and a batch may end in either. */
+START_TEST(test_record_list_across_chunks)
+{
+    struct chunk *first = make_log_chunk(3);
+    struct chunk *second = chunk_new(2, 0, "kube.y", 1, 0);
+    for (int i = 0; i < 3; i++) {
+        struct record rec;
+        char line[32];
+        snprintf(line, sizeof line, "other %d", i);
+        make_record(&rec, T_2024_05_01, 8, (uint64_t)(i + 1) * 10);
+        set_str(&rec.fields, "log", line);
+        ck_assert_uint_gt(chunk_append(second, &rec), 0);
+        record_free(&rec);
+    }
+    struct es_record_list list = {0};
+    ck_assert_int_eq(es_record_list_add_chunk(&list, first), 0);
+    ck_assert_int_eq(es_record_list_add_chunk(&list, second), 0);
+    ck_assert_uint_eq(list.count, 6);
+    ck_assert_ptr_eq(list.records[2].chunk, first);
+    ck_assert_ptr_eq(list.records[3].chunk, second);
+    ck_assert_uint_eq(list.records[3].offset, 0);
+
+    struct es_index_pattern *index = compile_ok("logs");
+    struct es_bulk_options opts = default_options(index);
+    opts.batch_max_records = 4;
+    struct buf body = BUF_INIT;
+    struct es_bulk_result result;
+    ck_assert_int_eq(es_bulk_build(&list, 0, &opts, &body, &result), 0);
+    ck_assert_uint_eq(result.records, 4);
+    const char *text = buf_cstr(&body);
+    const char *at[4] = {strstr(text, "\"line 0\""), strstr(text, "\"line 2\""),
+                         strstr(text, "\"other 0\""), strstr(text, "\"other 1\"")};
+    ck_assert_ptr_nonnull(at[0]);
+    ck_assert_ptr_nonnull(at[2]);
+    ck_assert(at[0] < at[1] && at[1] < at[2]);
+    ck_assert_ptr_null(at[3]);
+    buf_reset(&body);
+    ck_assert_int_eq(es_bulk_build(&list, 4, &opts, &body, &result), 0);
+    ck_assert_uint_eq(result.records, 2);
+    ck_assert_ptr_nonnull(strstr(buf_cstr(&body), "\"other 2\""));
+
+    buf_free(&body);
+    es_index_pattern_free(index);
+    es_record_list_free(&list);
+    chunk_free(first);
+    chunk_free(second);
+}
+END_TEST
+
 START_TEST(test_malformed_chunk)
 {
     struct chunk *chunk = make_log_chunk(3);
@@ -357,15 +407,16 @@ START_TEST(test_malformed_chunk)
 
     /* A list made before the damage: the batch ends before the bad record,
      * which alone is an error. */
-    es_record_list_push(&list, list.offsets[1] + (list.offsets[1] - list.offsets[0]));
+    es_record_list_push(&list, chunk,
+                        list.records[1].offset + (list.records[1].offset - list.records[0].offset));
     struct es_index_pattern *index = compile_ok("logs");
     struct es_bulk_options opts = default_options(index);
     struct buf body = BUF_INIT;
     struct es_bulk_result result;
-    ck_assert_int_eq(es_bulk_build(chunk, &list, 0, &opts, &body, &result), 0);
+    ck_assert_int_eq(es_bulk_build(&list, 0, &opts, &body, &result), 0);
     ck_assert_uint_eq(result.records, 2);
     size_t len = body.len;
-    ck_assert_int_eq(es_bulk_build(chunk, &list, 2, &opts, &body, &result), -1);
+    ck_assert_int_eq(es_bulk_build(&list, 2, &opts, &body, &result), -1);
     ck_assert_uint_eq(result.records, 0);
     ck_assert_uint_eq(body.len, len);
     buf_free(&body);
@@ -389,6 +440,7 @@ Suite *es_bulk_suite(void)
     tcase_add_test(tc, test_dedot_nested_and_attached);
     tcase_add_test(tc, test_batch_limits);
     tcase_add_test(tc, test_record_list_subset);
+    tcase_add_test(tc, test_record_list_across_chunks);
     tcase_add_test(tc, test_malformed_chunk);
     suite_add_tcase(s, tc);
     return s;

@@ -37,7 +37,7 @@ static char *build(const struct chunk *chunk, const struct es_bulk_options *opts
     struct es_record_list list = {0};
     ck_assert_int_eq(es_record_list_from_chunk(&list, chunk), 0);
     struct buf body = BUF_INIT;
-    ck_assert_int_eq(es_bulk_build(chunk, &list, 0, opts, &body, result), 0);
+    ck_assert_int_eq(es_bulk_build(&list, 0, opts, &body, result), 0);
     es_record_list_free(&list);
     char *text = xstrndup(body.data, body.len);
     buf_free(&body);
