@@ -298,6 +298,9 @@ int es_bulk_build(const struct chunk *chunk, const struct es_record_list *list, 
     }
     size_t start = body->len;
     int rc = 0;
+    /* Once per batch, not per append: the body does not move while written. */
+    if (opts->batch_max_bytes)
+        buf_reserve(body, opts->batch_max_bytes + ES_BULK_SLACK);
     for (size_t i = first; i < list->count; i++) {
         size_t mark = body->len;
         struct es_bulk_result before = *result;

@@ -46,6 +46,10 @@ struct es_bulk_options {
     size_t batch_max_records;                 /* 0: no limit */
 };
 
+/* Room reserved in a body beyond batch_max_bytes, for the record that
+ * overflows the batch and is taken back (es_bulk_build). */
+#define ES_BULK_SLACK ((size_t)64 << 10)
+
 /* Byte offsets of records in chunk->data, in chunk order. */
 struct es_record_list {
     size_t *offsets;
