@@ -85,6 +85,18 @@ static bool json_word_plain(const unsigned char *p)
 typedef unsigned char json_bytes16 __attribute__((vector_size(16)));
 typedef signed char json_sbytes16 __attribute__((vector_size(16)));
 
+/* True when none of the 16 bytes needs a look (json_plain's bytes only). */
+static bool json_block_plain(const unsigned char *p, json_bytes16 *block)
+{
+    memcpy(block, p, 16);
+    json_bytes16 v = *block;
+    /* Signed, bytes from 0x80 on are negative: below 0x20 with the controls. */
+    json_sbytes16 special = ((json_sbytes16)v < 0x20) | (v == '"') | (v == '\\') | (v == 0x7f);
+    uint64_t halves[2];
+    memcpy(halves, &special, 16);
+    return (halves[0] | halves[1]) == 0;
+}
+
 /* Copies the plain ASCII bytes at the start of `s` to `to` (which has room
  * for `len`), 16 at a time, and returns how many: a multiple of 16 before
  * the first block that holds a byte to look at. Most log lines are plain
@@ -92,17 +104,9 @@ typedef signed char json_sbytes16 __attribute__((vector_size(16)));
 static size_t copy_plain_blocks(char *to, const unsigned char *s, size_t len)
 {
     size_t i = 0;
-    for (; i + 16 <= len; i += 16) {
-        json_bytes16 v;
-        memcpy(&v, s + i, 16);
-        /* Signed, bytes from 0x80 on are negative: below 0x20 with the controls. */
-        json_sbytes16 special = ((json_sbytes16)v < 0x20) | (v == '"') | (v == '\\') | (v == 0x7f);
-        uint64_t halves[2];
-        memcpy(halves, &special, 16);
-        if (halves[0] | halves[1])
-            break;
-        memcpy(to + i, &v, 16);
-    }
+    json_bytes16 block;
+    for (; i + 16 <= len && json_block_plain(s + i, &block); i += 16)
+        memcpy(to + i, &block, 16);
     return i;
 }
 
@@ -117,18 +121,26 @@ void json_write_string(struct buf *out, const char *s, size_t len, struct json_s
     size_t i = copy_plain_blocks(out->data + out->len, p, len);
     out->len += i;
     size_t run = i;
+    json_bytes16 block;
     while (i < len) {
-        if (i + 8 <= len && json_word_plain(p + i)) {
-            i += 8;
-            continue;
-        }
-        if (json_plain[p[i]]) {
-            i++;
-            continue;
-        }
         size_t n = 1;
         bool valid = false;
-        if (p[i] >= 0x80) {
+        if (p[i] < 0x80) {
+            /* Blocks and words are tried from ASCII only: in text of
+             * multi-byte characters they would fail at every one. */
+            if (i + 16 <= len && json_block_plain(p + i, &block)) {
+                i += 16;
+                continue;
+            }
+            if (i + 8 <= len && json_word_plain(p + i)) {
+                i += 8;
+                continue;
+            }
+            if (json_plain[p[i]]) {
+                i++;
+                continue;
+            }
+        } else {
             n = utf8_sequence(p + i, len - i, &valid);
             if (valid) {
                 i += n;
