@@ -311,9 +311,12 @@ int es_bulk_build(const struct chunk *chunk, const struct es_record_list *list, 
     }
     size_t start = body->len;
     int rc = 0;
-    /* Once per batch, not per append: the body does not move while written. */
-    if (opts->batch_max_bytes)
-        buf_reserve(body, opts->batch_max_bytes + ES_BULK_SLACK);
+    /* Once per batch, not per append: the body does not move while written.
+     * Room for the whole body, however much of it is there already, so that
+     * its capacity is what es_buffers.c keeps. */
+    size_t room = opts->batch_max_bytes + ES_BULK_SLACK;
+    if (opts->batch_max_bytes && body->len < room)
+        buf_reserve(body, room - body->len);
     for (size_t i = first; i < list->count; i++) {
         size_t mark = body->len;
         struct es_bulk_result before = *result;
