@@ -207,6 +207,21 @@ START_TEST(scan_reads_a_large_success)
     ck_assert_uint_eq(r.counts[ES_ITEM_OK], 5000);
     ck_assert_str_eq(r.items[4999].error_type, "");
     es_response_free(&r);
+    /* The short form of other statuses and of "index", and near misses of
+     * it that take the general walk, read as the tree reads them. */
+    static const char mixed[] =
+        "{\"errors\":true,\"items\":[{\"index\":{\"status\":200}},{\"create\":{\"status\":409}},"
+        "{\"index\":{\"status\":409}},{\"create\":{\"status\":429}},"
+        "{\"create\":{\"status\":201 }},{\"create\": {\"status\":503}}]}";
+    struct es_response m;
+    scan_both(mixed, 6, &m);
+    ck_assert_int_eq(m.items[0].class, ES_ITEM_OK);
+    ck_assert_int_eq(m.items[1].class, ES_ITEM_ALREADY_EXISTS);
+    ck_assert_int_eq(m.items[2].class, ES_ITEM_REJECTED);
+    ck_assert_int_eq(m.items[3].class, ES_ITEM_RETRY);
+    ck_assert_int_eq(m.items[4].class, ES_ITEM_OK);
+    ck_assert_int_eq(m.items[5].class, ES_ITEM_RETRY);
+    es_response_free(&m);
     /* One item more or less than the request had: the tree reader's message. */
     char *error = NULL;
     ck_assert_int_eq(es_response_parse(text.data, text.len, 5001, &r, &error), -1);
