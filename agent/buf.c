@@ -20,7 +20,7 @@ void buf_reset(struct buf *b)
     b->len = 0;
 }
 
-void buf_reserve(struct buf *b, size_t extra)
+void buf_grow(struct buf *b, size_t extra)
 {
     if (b->cap - b->len >= extra)
         return;
@@ -30,15 +30,6 @@ void buf_reserve(struct buf *b, size_t extra)
         cap *= 2;
     b->data = xrealloc(b->data, cap);
     b->cap = cap;
-}
-
-void buf_append(struct buf *b, const void *data, size_t len)
-{
-    if (len == 0)
-        return;
-    buf_reserve(b, len);
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
 }
 
 void buf_append_str(struct buf *b, const char *s)

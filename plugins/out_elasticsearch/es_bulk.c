@@ -161,6 +161,8 @@ static int write_id(struct buf *out, const struct record_view *view,
 struct name_buffers {
     struct buf raw;
     struct buf fixed;
+    struct buf fixed_from; /* the raw name `fixed` was made from */
+    unsigned fixes;        /* es_index_name_fix's answer for it */
 };
 
 static void keep_fix_example(struct es_index_fix_example *example, const struct buf *raw,
@@ -184,18 +186,29 @@ static const struct buf *record_index_name(const struct record_view *view,
                                            struct es_bulk_result *result)
 {
     buf_reset(&names->raw);
-    buf_reset(&names->fixed);
     int rc = es_index_expand(opts->index, view, attachments, &names->raw);
     if (rc < 0)
         return NULL;
     result->index_fallbacks += (size_t)rc;
-    unsigned fixes = es_index_name_fix(names->raw.data, names->raw.len, &names->fixed);
+    /* Records in a batch mostly share their index name: it is made valid
+     * once per run of records with the same name (and counted for each). */
+    bool same = names->fixed_from.data && names->raw.len == names->fixed_from.len &&
+                (names->raw.len == 0 ||
+                 memcmp(names->raw.data, names->fixed_from.data, names->raw.len) == 0);
+    if (!same) {
+        buf_reset(&names->fixed);
+        names->fixes = es_index_name_fix(names->raw.data, names->raw.len, &names->fixed);
+        struct buf made_from = names->fixed_from;
+        names->fixed_from = names->raw;
+        names->raw = made_from;
+    }
+    unsigned fixes = names->fixes;
     if (!fixes)
         return &names->fixed;
     for (unsigned i = 0; i < ES_INDEX_FIX_COUNT; i++)
         if (fixes & 1u << i)
             result->index_fixes[i]++;
-    keep_fix_example(opts->fix_example, &names->raw, &names->fixed);
+    keep_fix_example(opts->fix_example, &names->fixed_from, &names->fixed);
     return &names->fixed;
 }
 
@@ -294,7 +307,7 @@ int es_bulk_build(const struct es_record_list *list, size_t first,
                   struct es_bulk_result *result)
 {
     *result = (struct es_bulk_result){0};
-    struct name_buffers names = {BUF_INIT, BUF_INIT};
+    struct name_buffers names = {BUF_INIT, BUF_INIT, BUF_INIT, 0};
     struct buf constant = BUF_INIT;
     const struct buf *index_name = NULL;
     /* A constant name was checked at load (es_index_pattern_check). */
@@ -304,6 +317,12 @@ int es_bulk_build(const struct es_record_list *list, size_t first,
     }
     size_t start = body->len;
     int rc = 0;
+    /* Once per batch, not per append: the body does not move while written.
+     * Room for the whole body, however much of it is there already, so that
+     * its capacity is what es_buffers.c keeps. */
+    size_t room = opts->batch_max_bytes + ES_BULK_SLACK;
+    if (opts->batch_max_bytes && body->len < room)
+        buf_reserve(body, room - body->len);
     for (size_t i = first; i < list->count; i++) {
         size_t mark = body->len;
         struct es_bulk_result before = *result;
@@ -324,5 +343,6 @@ int es_bulk_build(const struct es_record_list *list, size_t first,
     buf_free(&constant);
     buf_free(&names.raw);
     buf_free(&names.fixed);
+    buf_free(&names.fixed_from);
     return rc;
 }

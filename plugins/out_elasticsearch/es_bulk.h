@@ -48,6 +48,10 @@ struct es_bulk_options {
     size_t batch_max_records;                 /* 0: no limit */
 };
 
+/* Room reserved in a body beyond batch_max_bytes, for the record that
+ * overflows the batch and is taken back (es_bulk_build). */
+#define ES_BULK_SLACK ((size_t)64 << 10)
+
 /* A record to send: its chunk and its byte offset in chunk->data. */
 struct es_record_ref {
     const struct chunk *chunk;

@@ -79,6 +79,14 @@ struct es_throttle {
     size_t shrunk_from;      /* records of the batch refused when shrinking began */
 };
 
+/* Body buffers between requests (es_buffers.c). */
+struct es_spares {
+    struct buf *bufs;
+    size_t count;
+    size_t max;      /* max_in_flight: at most one per chunk in flight */
+    size_t keep_cap; /* a buffer with a larger capacity is freed */
+};
+
 struct es_flush;
 
 struct es_output {
@@ -111,6 +119,8 @@ struct es_output {
     struct es_index_fix_example fix_example;
     struct libdeflate_compressor *gzip;
     struct es_flush *flushes; /* in progress, for destroy */
+    struct es_spares spare_bodies;
+    struct es_spares spare_gzipped;
     struct es_metrics metrics;
 };
 
@@ -154,6 +164,14 @@ char *es_read_secret(const char *path, char **error);
 /* es_headers.c */
 /* Whether `header` ("Name: value") has the name `name`, in any case. */
 bool es_header_named(const char *header, const char *name, size_t name_len);
+
+/* es_buffers.c: buffers for request bodies, kept for the next request. */
+void es_buffers_init(struct es_output *es);
+void es_buffers_free(struct es_output *es);
+/* An empty buffer, with the capacity of one given back before if any. */
+void es_buffer_take(struct es_spares *spares, struct buf *out);
+/* Keeps `b` for es_buffer_take (or frees it); `b` is then empty. */
+void es_buffer_give(struct es_spares *spares, struct buf *b);
 
 /* es_send.c */
 void es_send_flush(struct es_output *es, struct delivery *delivery);

@@ -1,10 +1,10 @@
-/* `_bulk` responses (see es_response.h). The body is parsed into a value tree
- * with json_parse: simple and strict enough, at the price of allocating every
- * item (about 100 bytes of response per record, so a few hundred KiB of small
- * allocations per 5 MiB request, far below the cost of building and
- * compressing the body). A streaming reader would avoid that if profiles ever
- * show it. */
-#include "es_response.h"
+/* `_bulk` responses (see es_response.h): the public reader, which tries the
+ * streaming scan (es_response_scan.c) first, and the value-tree reader that
+ * takes what the scan declines: bodies that are not bulk responses, and
+ * rare shapes (duplicate keys, escaped keys, deep nesting). The tree reader
+ * words every error and is the reference the fuzz target holds the scan to;
+ * it allocates every value of the body, which the scan does not. */
+#include "es_response_internal.h"
 
 #include "json_parse.h"
 #include "value.h"
@@ -51,11 +51,15 @@ static const struct value *member(const struct value *object, const char *key)
     return value_map_get(&object->as.map, key, strlen(key));
 }
 
-static char *string_or_empty(const struct value *v)
+/* What items without an error point to: nothing to allocate or free. */
+static const char no_text[] = "";
+
+/* The string up to its first NUL (as xstrndup), or no_text. */
+static const char *string_or_empty(const struct value *v)
 {
-    if (v && v->type == VALUE_STRING)
+    if (v && v->type == VALUE_STRING && v->as.string.len && v->as.string.ptr[0])
         return xstrndup(v->as.string.ptr, v->as.string.len);
-    return xstrdup("");
+    return no_text;
 }
 
 /* Elasticsearch's IngestService: "pipeline with id [x] does not exist". */
@@ -86,18 +90,16 @@ static enum es_item_class classify(const struct es_item *item, bool create)
     return ES_ITEM_RETRY;
 }
 
-/* "error" is an object with type and reason; very old versions sent a plain
- * string, kept as the reason. */
-static void read_item_error(const struct value *result, struct es_item *item)
+void es_item_finish(struct es_item *item, bool create, const struct value *error)
 {
-    const struct value *err = member(result, "error");
-    if (err && err->type == VALUE_STRING) {
-        item->error_type = xstrdup("");
-        item->error_reason = string_or_empty(err);
-        return;
+    if (error && error->type == VALUE_STRING) {
+        item->error_type = no_text;
+        item->error_reason = string_or_empty(error);
+    } else {
+        item->error_type = string_or_empty(error ? member(error, "type") : NULL);
+        item->error_reason = string_or_empty(error ? member(error, "reason") : NULL);
     }
-    item->error_type = string_or_empty(err ? member(err, "type") : NULL);
-    item->error_reason = string_or_empty(err ? member(err, "reason") : NULL);
+    item->class = classify(item, create);
 }
 
 /* An item is {"<op>":{"status":N,...}} with exactly one operation. */
@@ -112,8 +114,7 @@ static int read_item(const struct value *v, size_t i, struct es_item *item, char
         return fail(error, "bulk response: item %zu has no valid status", i);
     item->status = (int)status->as.integer;
     bool create = op->key.len == 6 && memcmp(op->key.ptr, "create", 6) == 0;
-    read_item_error(&op->value, item);
-    item->class = classify(item, create);
+    es_item_finish(item, create, member(&op->value, "error"));
     return 0;
 }
 
@@ -152,6 +153,14 @@ static int read_items(const struct value *root, size_t expected, struct es_respo
 int es_response_parse(const char *text, size_t len, size_t expected_items, struct es_response *out,
                       char **error)
 {
+    if (es_response_scan(text, len, expected_items, out) == 0)
+        return 0;
+    return es_response_parse_tree(text, len, expected_items, out, error);
+}
+
+int es_response_parse_tree(const char *text, size_t len, size_t expected_items,
+                           struct es_response *out, char **error)
+{
     *out = (struct es_response){0};
     struct value root;
     char *parse_error = NULL;
@@ -173,8 +182,10 @@ int es_response_parse(const char *text, size_t len, size_t expected_items, struc
 void es_response_free(struct es_response *response)
 {
     for (size_t i = 0; i < response->count; i++) {
-        free(response->items[i].error_type);
-        free(response->items[i].error_reason);
+        if (response->items[i].error_type != no_text)
+            free((char *)response->items[i].error_type);
+        if (response->items[i].error_reason != no_text)
+            free((char *)response->items[i].error_reason);
     }
     free(response->items);
     *response = (struct es_response){0};

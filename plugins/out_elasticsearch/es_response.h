@@ -31,8 +31,10 @@ enum es_item_class {
 struct es_item {
     int status;
     enum es_item_class class;
-    char *error_type;   /* "" when there is none */
-    char *error_reason; /* "" when there is none */
+    /* "" when there is none (not allocated: most items have none), else
+     * malloc'ed; es_response_free frees them. */
+    const char *error_type;
+    const char *error_reason;
 };
 
 struct es_response {
@@ -41,7 +43,12 @@ struct es_response {
     size_t counts[ES_ITEM_CLASS_COUNT]; /* items per es_item_class */
 };
 
-/* Parses a `_bulk` response body for a request of `expected_items` records.
+/* Parses a `_bulk` response body for a request of `expected_items` records,
+ * item i being the answer for the request's record i. The usual answers are
+ * read by a streaming scan that allocates only the items and their error
+ * texts (es_response_scan.c); anything unusual (a body that is not a bulk
+ * response, a duplicate key, escapes in keys, deep nesting, a fraction) is
+ * read again by the value-tree reader, which decides and words the error.
  * Returns 0 with every item filled in, or -1 with a message in *error
  * (malloc'ed, the caller frees it) when the body is not a bulk response (not
  * JSON, no items, a different number of items, an item without a status):

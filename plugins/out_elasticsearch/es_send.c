@@ -59,8 +59,8 @@ static void flush_free(struct es_flush *f)
     es_record_list_free(&f->list);
     free(f->indexes);
     free(f->ranges);
-    buf_free(&f->body);
-    buf_free(&f->gzipped);
+    es_buffer_give(&es->spare_bodies, &f->body);
+    es_buffer_give(&es->spare_gzipped, &f->gzipped);
     free(f);
 }
 
@@ -251,6 +251,8 @@ void es_send_flush(struct es_output *es, struct delivery *delivery)
     struct es_flush *f = xcalloc(1, sizeof *f);
     f->es = es;
     f->delivery = delivery;
+    es_buffer_take(&es->spare_bodies, &f->body);
+    es_buffer_take(&es->spare_gzipped, &f->gzipped);
     f->next = es->flushes;
     if (es->flushes)
         es->flushes->prev = f;

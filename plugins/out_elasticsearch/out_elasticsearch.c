@@ -281,6 +281,7 @@ static void es_destroy(struct instance *out)
     if (!es)
         return;
     es_send_cancel_all(es);
+    es_buffers_free(es);
     http_client_destroy(es->http);
     es_hosts_free(es);
     es_headers_free(es);
@@ -322,6 +323,7 @@ static int es_init(struct instance *out)
         es->gzip = libdeflate_alloc_compressor(1);
     es->node_name = node_name();
     es_bulk_setup(es);
+    es_buffers_init(es);
     es_register_metrics(es);
     out->max_in_flight = (unsigned)opts->max_in_flight;
     /* Chunks waiting for this output go together, one delivery (and, as

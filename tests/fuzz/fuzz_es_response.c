@@ -1,13 +1,15 @@
-/* Fuzz target: the `_bulk` response parser. The first byte is the number of
+/* Fuzz target: the `_bulk` response readers. The first byte is the number of
  * records the request had; the rest is the body. Any body is accepted with
  * exactly that many classified items or rejected with a message, without
- * crashing or leaking. */
+ * crashing or leaking; and whatever the streaming scan accepts, the
+ * value-tree reader (the reference) reads the same, item by item. */
 #include "fuzz.h"
 
-#include "plugins/out_elasticsearch/es_response.h"
+#include "plugins/out_elasticsearch/es_response_internal.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void check_item(const struct es_item *item)
 {
@@ -23,14 +25,46 @@ static void check_item(const struct es_item *item)
         abort();
 }
 
+static void same_items(const struct es_response *a, const struct es_response *b)
+{
+    if (a->count != b->count || memcmp(a->counts, b->counts, sizeof a->counts) != 0)
+        abort();
+    for (size_t i = 0; i < a->count; i++) {
+        const struct es_item *x = &a->items[i], *y = &b->items[i];
+        if (x->status != y->status || x->class != y->class ||
+            strcmp(x->error_type, y->error_type) != 0 ||
+            strcmp(x->error_reason, y->error_reason) != 0)
+            abort();
+    }
+}
+
+/* The scan accepts only what the tree reader accepts, with the same items. */
+static void check_scan(const char *text, size_t len, size_t expected)
+{
+    struct es_response scanned, tree;
+    if (es_response_scan(text, len, expected, &scanned) < 0) {
+        if (scanned.items || scanned.count)
+            abort();
+        return;
+    }
+    char *error = NULL;
+    if (es_response_parse_tree(text, len, expected, &tree, &error) < 0)
+        abort();
+    same_items(&scanned, &tree);
+    es_response_free(&scanned);
+    es_response_free(&tree);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
     size_t expected = data[0];
+    const char *text = (const char *)data + 1;
     struct es_response response;
     char *error = NULL;
-    int rc = es_response_parse((const char *)data + 1, size - 1, expected, &response, &error);
+    check_scan(text, size - 1, expected);
+    int rc = es_response_parse(text, size - 1, expected, &response, &error);
     if (rc < 0) {
         if (!error || error[0] == '\0' || response.items || response.count)
             abort();

@@ -16,6 +16,7 @@ int main(void)
     srunner_add_suite(runner, es_bulk_suite());
     srunner_add_suite(runner, es_id_suite());
     srunner_add_suite(runner, es_response_suite());
+    srunner_add_suite(runner, es_response_scan_suite());
     srunner_add_suite(runner, es_fidelity_suite());
     srunner_add_suite(runner, es_hosts_suite());
     srunner_add_suite(runner, filter_modify_suite());

@@ -15,6 +15,7 @@ Suite *convert_value_suite(void);
 Suite *es_bulk_suite(void);
 Suite *es_id_suite(void);
 Suite *es_response_suite(void);
+Suite *es_response_scan_suite(void);
 Suite *es_fidelity_suite(void);
 Suite *es_hosts_suite(void);
 Suite *filter_modify_suite(void);

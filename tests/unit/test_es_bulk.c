@@ -206,6 +206,46 @@ START_TEST(test_index_name_in_bulk_counts_fallbacks)
 }
 END_TEST
 
+/* Runs of records with the same index name, some fixed: each record's name
+ * and fixes are its own, though a run's name is made valid once. */
+START_TEST(test_index_name_runs_count_every_fix)
+{
+    static const char *const apps[] = {"Web", "Web", "api", "Web", "a b", "a b", NULL};
+    struct chunk *chunk = chunk_new(1, 0, "t", 1, 0);
+    for (size_t i = 0; apps[i]; i++) {
+        struct record rec;
+        make_record(&rec, T_2024_05_01, 1, i + 1);
+        set_str(&rec.fields, "app", apps[i]);
+        chunk_append(chunk, &rec);
+        record_free(&rec);
+    }
+    struct es_index_pattern *index = compile_ok("${app}");
+    struct es_bulk_options opts = default_options(index);
+    struct es_index_fix_example example = {0};
+    opts.fix_example = &example;
+    struct es_bulk_result result;
+    char *body = build_all(chunk, &opts, &result);
+    static const char *const names[] = {"web", "web", "api", "web", "a_b", "a_b"};
+    const char *at = body;
+    for (size_t i = 0; i < 6; i++) {
+        char *action = xasprintf("{\"index\":{\"_index\":\"%s\"}}\n", names[i]);
+        ck_assert_msg(strncmp(at, action, strlen(action)) == 0, "record %zu: %s", i, at);
+        at = strchr(strchr(at, '\n') + 1, '\n') + 1;
+        free(action);
+    }
+    ck_assert_uint_eq(result.index_fixes[ES_INDEX_FIX_UPPERCASE], 3);
+    ck_assert_uint_eq(result.index_fixes[ES_INDEX_FIX_FORBIDDEN], 2);
+    ck_assert(example.set);
+    ck_assert_str_eq(buf_cstr(&example.original), "Web");
+    ck_assert_str_eq(buf_cstr(&example.fixed), "web");
+    buf_free(&example.original);
+    buf_free(&example.fixed);
+    free(body);
+    es_index_pattern_free(index);
+    chunk_free(chunk);
+}
+END_TEST
+
 START_TEST(test_dedot_nested_and_attached)
 {
     struct record rec;
@@ -437,6 +477,7 @@ Suite *es_bulk_suite(void)
     tcase_add_test(tc, test_index_pattern_fallback_and_forbidden);
     tcase_add_test(tc, test_index_pattern_compile_errors);
     tcase_add_test(tc, test_index_name_in_bulk_counts_fallbacks);
+    tcase_add_test(tc, test_index_name_runs_count_every_fix);
     tcase_add_test(tc, test_dedot_nested_and_attached);
     tcase_add_test(tc, test_batch_limits);
     tcase_add_test(tc, test_record_list_subset);

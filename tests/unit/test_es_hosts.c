@@ -1,6 +1,7 @@
 /* The Elasticsearch output's hosts and credentials (es_hosts.c): round-robin
  * with a failing host skipped for its backoff, bulk URLs, the Authorization
- * header from options or files, and the reading of secret files. */
+ * header from options or files, and the reading of secret files; and the
+ * body buffers it keeps between requests (es_buffers.c). */
 #include "suites.h"
 
 #include "log.h"
@@ -8,6 +9,7 @@
 #include "temp_dir.h"
 #include "xalloc.h"
 
+#include <libdeflate.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,6 +236,47 @@ START_TEST(secret_file_errors_name_the_file)
 }
 END_TEST
 
+/* Kept: at most max_in_flight of each kind, none with more room than a
+ * batch of batch_max_bytes needs; given back empty, with their room. */
+START_TEST(body_buffers_are_kept_within_max_in_flight_and_batch_size)
+{
+    opts.max_in_flight = 2;
+    opts.batch_max_bytes = 1 << 20;
+    es.gzip = libdeflate_alloc_compressor(1);
+    es_buffers_init(&es);
+    struct buf bodies[3], big;
+    for (int i = 0; i < 3; i++) {
+        es_buffer_take(&es.spare_bodies, &bodies[i]);
+        ck_assert_ptr_null(bodies[i].data);
+        buf_reserve(&bodies[i], (1 << 20) + ES_BULK_SLACK);
+        buf_append_str(&bodies[i], "body");
+    }
+    es_buffer_take(&es.spare_bodies, &big);
+    buf_reserve(&big, 4 << 20); /* one record larger than the batch */
+    es_buffer_give(&es.spare_bodies, &big);
+    ck_assert_uint_eq(es.spare_bodies.count, 0);
+    for (int i = 0; i < 3; i++) {
+        es_buffer_give(&es.spare_bodies, &bodies[i]);
+        ck_assert_ptr_null(bodies[i].data);
+    }
+    ck_assert_uint_eq(es.spare_bodies.count, 2);
+    struct buf again;
+    es_buffer_take(&es.spare_bodies, &again);
+    ck_assert_ptr_nonnull(again.data);
+    ck_assert_uint_eq(again.len, 0);
+    ck_assert_uint_ge(again.cap, (1 << 20) + ES_BULK_SLACK);
+    buf_free(&again);
+    struct buf gzipped;
+    es_buffer_take(&es.spare_gzipped, &gzipped);
+    buf_reserve(&gzipped, libdeflate_gzip_compress_bound(es.gzip, (1 << 20) + ES_BULK_SLACK));
+    es_buffer_give(&es.spare_gzipped, &gzipped);
+    ck_assert_uint_eq(es.spare_gzipped.count, 1);
+    es_buffers_free(&es);
+    libdeflate_free_compressor(es.gzip);
+    es.gzip = NULL;
+}
+END_TEST
+
 Suite *es_hosts_suite(void)
 {
     Suite *s = suite_create("es_hosts");
@@ -248,6 +291,7 @@ Suite *es_hosts_suite(void)
     tcase_add_test(tc, user_headers_replace_defaults_of_the_same_name);
     tcase_add_test(tc, compatible_with_sets_accept_and_content_type_together);
     tcase_add_test(tc, url_credentials_become_basic_auth);
+    tcase_add_test(tc, body_buffers_are_kept_within_max_in_flight_and_batch_size);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,72 @@
+/* Request body buffers kept between requests: each chunk sent takes a body
+ * buffer and a gzip buffer here and gives them back when it is done, so that
+ * the next one writes into pages already mapped instead of faulting in (and
+ * zeroing) a fresh 5 MiB body per request. What is kept is bounded by
+ * configuration: at most max_in_flight buffers of each kind, each no larger
+ * than what a batch of batch_max_bytes (and its gzip bound) needs; a buffer
+ * that grew past that (one record larger than the batch) is freed. */
+#include "es_output.h"
+
+#include "xalloc.h"
+
+#include <libdeflate.h>
+#include <stdlib.h>
+
+/* What buf_reserve gives a buffer that must hold `bytes`. */
+static size_t reserved_capacity(size_t bytes)
+{
+    size_t cap = 64;
+    while (cap < bytes)
+        cap *= 2;
+    return cap;
+}
+
+static void spares_init(struct es_spares *spares, size_t max, size_t keep_cap)
+{
+    spares->bufs = xcalloc(max, sizeof *spares->bufs);
+    spares->count = 0;
+    spares->max = max;
+    spares->keep_cap = keep_cap;
+}
+
+void es_buffers_init(struct es_output *es)
+{
+    size_t max = (size_t)es->opts->max_in_flight;
+    size_t body = reserved_capacity((size_t)es->opts->batch_max_bytes + ES_BULK_SLACK);
+    size_t gzipped =
+        es->gzip ? reserved_capacity(libdeflate_gzip_compress_bound(es->gzip, body)) : 0;
+    spares_init(&es->spare_bodies, max, body);
+    spares_init(&es->spare_gzipped, max, gzipped);
+}
+
+void es_buffer_take(struct es_spares *spares, struct buf *out)
+{
+    if (spares->count)
+        *out = spares->bufs[--spares->count];
+    else
+        *out = (struct buf)BUF_INIT;
+    out->len = 0;
+}
+
+void es_buffer_give(struct es_spares *spares, struct buf *b)
+{
+    if (b->data && b->cap <= spares->keep_cap && spares->count < spares->max)
+        spares->bufs[spares->count++] = *b;
+    else
+        buf_free(b);
+    *b = (struct buf)BUF_INIT;
+}
+
+static void spares_free(struct es_spares *spares)
+{
+    for (size_t i = 0; i < spares->count; i++)
+        buf_free(&spares->bufs[i]);
+    free(spares->bufs);
+    *spares = (struct es_spares){0};
+}
+
+void es_buffers_free(struct es_output *es)
+{
+    spares_free(&es->spare_bodies);
+    spares_free(&es->spare_gzipped);
+}
