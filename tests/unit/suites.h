@@ -27,6 +27,7 @@ Suite *forward_msgpack_suite(void);
 Suite *forward_proto_suite(void);
 Suite *filter_redact_suite(void);
 Suite *redact_detect_suite(void);
+Suite *redact_anchor_suite(void);
 Suite *json_suite(void);
 Suite *json_parse_suite(void);
 Suite *json_parse_large_suite(void);
