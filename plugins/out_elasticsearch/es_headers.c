@@ -9,34 +9,9 @@
 #include "log.h"
 #include "xalloc.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-enum { SECRET_MAX = 4096 };
-
-char *es_read_secret(const char *path, char **error)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        *error = xasprintf("%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char line[SECRET_MAX];
-    if (!fgets(line, sizeof line, f))
-        line[0] = '\0';
-    fclose(f);
-    size_t len = strcspn(line, "\r\n");
-    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-        len--;
-    if (len == 0) {
-        *error = xasprintf("%s: the file is empty (expected the secret on its first line)", path);
-        return NULL;
-    }
-    return xstrndup(line, len);
-}
 
 static const char base64_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -68,12 +43,6 @@ static char *basic_auth(const char *user, const char *secret)
     return (char *)buf_cstr(&header);
 }
 
-static void free_secret(char *secret)
-{
-    memset(secret, 0, strlen(secret));
-    free(secret);
-}
-
 /* The Authorization header, or NULL without credentials (or with *error). */
 static char *auth_header(const struct es_output *es, char **error)
 {
@@ -81,14 +50,15 @@ static char *auth_header(const struct es_output *es, char **error)
     char *secret = NULL;
     char *header = NULL;
     if (opts->api_key || opts->api_key_file) {
-        secret = opts->api_key ? xstrdup(opts->api_key) : es_read_secret(opts->api_key_file, error);
+        secret =
+            opts->api_key ? xstrdup(opts->api_key) : secret_read_file(opts->api_key_file, error);
         if (secret)
             header = xasprintf("Authorization: ApiKey %s", secret);
     } else if (opts->user) {
         if (opts->password)
             secret = xstrdup(opts->password);
         else if (opts->password_file)
-            secret = es_read_secret(opts->password_file, error);
+            secret = secret_read_file(opts->password_file, error);
         else
             secret = xstrdup("");
         if (secret)
@@ -98,7 +68,7 @@ static char *auth_header(const struct es_output *es, char **error)
     }
     if (secret) {
         secret_register(secret);
-        free_secret(secret);
+        secret_free(secret);
     }
     if (header) /* what follows "Authorization: Basic " or "ApiKey " */
         secret_register(strrchr(header, ' ') + 1);

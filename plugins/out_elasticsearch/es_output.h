@@ -148,8 +148,6 @@ int es_headers_init(struct es_output *es, char **error);
 /* Reads password_file / api_key_file again (after a 401). */
 void es_headers_reload(struct es_output *es);
 void es_headers_free(struct es_output *es);
-/* Reads a credential file: its first line, trimmed. NULL with *error. */
-char *es_read_secret(const char *path, char **error);
 
 /* es_headers.c */
 /* Whether `header` ("Name: value") has the name `name`, in any case. */
