@@ -1,9 +1,10 @@
 /* The request headers of the `elasticsearch` output: skiff's own
  * (Content-Type, Content-Encoding, and with compatible_with the matching
- * Accept), the user's `headers`, which replace skiff's of the same name (in
- * any case) rather than adding a second one, and Authorization last, built
- * from user/password (or a URL's user:password@) or an API key, possibly read
- * from files (at start, and again after a 401). */
+ * Accept), the user's `headers` and `headers_file` (values read from files),
+ * which replace skiff's of the same name (in any case) rather than adding a
+ * second one, and Authorization last, built from user/password (or a URL's
+ * user:password@) or an API key. What comes from files is read at start and
+ * again after a 401. */
 #include "es_output.h"
 
 #include "log.h"
@@ -138,6 +139,60 @@ static void default_headers(struct es_output *es)
         headers_set(es, xstrdup("Content-Encoding: gzip"));
 }
 
+/* "Name: value" of a headers_file entry, its value read from the file and
+ * masked wherever skiff prints (whatever the header's name); NULL with
+ * *error. */
+static char *file_header(const struct map_entry *entry, char **error)
+{
+    char *detail = NULL;
+    char *value = secret_read_file(entry->value.as.string.ptr, &detail);
+    if (!value) {
+        *error = xasprintf("option 'headers_file': header '%s': %s", entry->key.ptr, detail);
+        free(detail);
+        return NULL;
+    }
+    register_header_secret(value);
+    char *header = xasprintf("%s: %s", entry->key.ptr, value);
+    secret_free(value);
+    return header;
+}
+
+static int file_headers_init(struct es_output *es, char **error)
+{
+    const struct value *files = &es->opts->headers_file;
+    if (files->type != VALUE_MAP || files->as.map.count == 0)
+        return 0;
+    es->file_headers = xcalloc(files->as.map.count, sizeof *es->file_headers);
+    for (uint32_t i = 0; i < files->as.map.count; i++) {
+        char *header = file_header(&files->as.map.entries[i], error);
+        if (!header)
+            return -1;
+        es->file_headers[i] = headers_set(es, header);
+    }
+    return 0;
+}
+
+/* Reads the headers_file values again; one that cannot be read keeps its
+ * old value, said in the log. */
+static void file_headers_reload(struct es_output *es)
+{
+    const struct value *files = &es->opts->headers_file;
+    for (uint32_t i = 0; es->file_headers && i < files->as.map.count; i++) {
+        if (es->file_headers[i] == SIZE_MAX)
+            continue;
+        char *error = NULL;
+        char *header = file_header(&files->as.map.entries[i], &error);
+        if (!header) {
+            log_error(es->out->alias, "cannot read a header again: %s (keeping the old value)",
+                      error);
+            free(error);
+            continue;
+        }
+        free(es->headers[es->file_headers[i]]);
+        es->headers[es->file_headers[i]] = header;
+    }
+}
+
 int es_headers_init(struct es_output *es, char **error)
 {
     const struct es_options *opts = es->opts;
@@ -151,17 +206,25 @@ int es_headers_init(struct es_output *es, char **error)
         if (header_is_secret(e->key.ptr))
             register_header_secret(e->value.as.string.ptr);
     }
+    if (file_headers_init(es, error) < 0)
+        return -1;
     char *auth = auth_header(es, error);
     if (*error)
         return -1;
     if (auth)
         es->auth_header = headers_set(es, auth);
+    /* an Authorization of headers_file gives way to the credentials, as
+     * one in `headers` does */
+    for (uint32_t i = 0; es->file_headers && i < es->opts->headers_file.as.map.count; i++)
+        if (es->file_headers[i] == es->auth_header)
+            es->file_headers[i] = SIZE_MAX;
     return 0;
 }
 
 void es_headers_reload(struct es_output *es)
 {
     const struct es_options *opts = es->opts;
+    file_headers_reload(es);
     if (es->auth_header == SIZE_MAX || !(opts->password_file || opts->api_key_file))
         return;
     char *error = NULL;
@@ -181,6 +244,8 @@ void es_headers_free(struct es_output *es)
     for (size_t i = 0; i < es->header_count; i++)
         free(es->headers[i]);
     free(es->headers);
+    free(es->file_headers);
     es->headers = NULL;
+    es->file_headers = NULL;
     es->header_count = 0;
 }
