@@ -38,6 +38,8 @@ bool redact_class_has(const struct redact_anchor_set *set, enum redact_class cls
         return c == '=' || c == ':';
     case RC_KEY_JUNK:
         return c && strchr("\"' \t\\_-.", c) != NULL;
+    case RC_KEY_INNER:
+        return c == '_' || c == '-' || c == '.';
     case RC_DASH:
         return c == '-';
     case RC_B:
@@ -119,6 +121,7 @@ static inline __attribute__((always_inline)) void classify16(const struct redact
     m[RC_KEY_JUNK] |= bits(eq(v, '"') | eq(v, '\'') | eq(v, ' ') | eq(v, '\t') | eq(v, '\\') |
                            eq(v, '_') | dash | eq(v, '.'))
                       << shift;
+    m[RC_KEY_INNER] |= bits(eq(v, '_') | dash | eq(v, '.')) << shift;
     m[RC_DASH] |= bits(dash) << shift;
     m[RC_B] |= bits(eq(lower, 'b')) << shift;
     m[RC_E_OR_A] |= bits(end_e | eq(lower, 'a')) << shift;
@@ -145,7 +148,7 @@ classify_vector(const struct redact_anchor_set *set, const char *p, struct redac
  *      4 e E (4,6 x 5), 5 = : (3 x a d), 6 blank " ' - . (2 x 0 2 7 d e),
  *      7 \ _ (5 x c f)
  *   b: 0 - (2 x d), 1 b B (4,6 x 2), 2 e a E A (4,6 x 1 5), 3 / (2 x f),
- *      4 tab (0 x 9)
+ *      4 tab (0 x 9), 5 _ (5 x f), 6 . (2 x e)
  *   c: 0 n N (4,6 x e), 1 t y T Y (5,7 x 4 9), 2 w r W R (5,7 x 2 7),
  *      3 s S (5,7 x 3) */
 #define NIBBLES(...) _mm256_setr_epi8(__VA_ARGS__, __VA_ARGS__)
@@ -156,7 +159,7 @@ classify_vector(const struct redact_anchor_set *set, const char *p, struct redac
 /* The class bytes of p[0..32) (see the tables above): a, b, c, and the
  * bytes equal to the marker's. */
 struct classes32 {
-    __m256i a, b, c, a_pairs, c_pairs, marker;
+    __m256i a, b, c, a_pairs, b_pairs, c_pairs, marker;
 };
 
 __attribute__((target("avx2"), always_inline)) static inline struct classes32
@@ -167,8 +170,9 @@ classify32_avx2(const char *p, __m256i marker)
                                  0x02, (char)0x82, 0x62, 0x42, (char)0x82);
     const __m256i hi_a =
         NIBBLES(0, 0, 0x40, 0x21, 0x1a, (char)0x84, 0x18, 0, 0, 0, 0, 0, 0, 0, 0, 0);
-    const __m256i lo_b = NIBBLES(0, 0x04, 0x02, 0, 0, 0x04, 0, 0, 0, 0x10, 0, 0, 0, 0x01, 0, 0x08);
-    const __m256i hi_b = NIBBLES(0x10, 0, 0x09, 0, 0x06, 0, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i lo_b =
+        NIBBLES(0, 0x04, 0x02, 0, 0, 0x04, 0, 0, 0, 0x10, 0, 0, 0, 0x01, 0x40, 0x28);
+    const __m256i hi_b = NIBBLES(0x10, 0, 0x49, 0, 0x06, 0x20, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     const __m256i lo_c = NIBBLES(0, 0, 0x04, 0x08, 0x02, 0, 0, 0x04, 0, 0x02, 0, 0, 0, 0, 0x01, 0);
     const __m256i hi_c = NIBBLES(0, 0, 0, 0, 0x01, 0x0e, 0x01, 0x0e, 0, 0, 0, 0, 0, 0, 0, 0);
     __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
@@ -179,8 +183,9 @@ classify32_avx2(const char *p, __m256i marker)
     k.b = _mm256_and_si256(_mm256_shuffle_epi8(lo_b, lo), _mm256_shuffle_epi8(hi_b, hi));
     k.c = _mm256_and_si256(_mm256_shuffle_epi8(lo_c, lo), _mm256_shuffle_epi8(hi_c, hi));
     /* bit k of a_pairs: a's bit k or k - 1 (A-O or P-Z; the two kinds of
-     * junk); bit 1 of c_pairs: n N or t y T Y */
+     * junk); bit 6 of b_pairs: _ or .; bit 1 of c_pairs: n N or t y T Y */
     k.a_pairs = _mm256_or_si256(k.a, _mm256_slli_epi16(k.a, 1));
+    k.b_pairs = _mm256_or_si256(k.b, _mm256_slli_epi16(k.b, 1));
     k.c_pairs = _mm256_or_si256(k.c, _mm256_slli_epi16(k.c, 1));
     k.marker = _mm256_cmpeq_epi8(v, marker);
     return k;
@@ -204,6 +209,7 @@ classify_avx2(const struct redact_anchor_set *set, const char *p, struct redact_
     c->m[RC_SEPARATOR] = BITS64(a, 5);
     c->m[RC_KEY_JUNK] = BITS64(a_pairs, 7) | BITS64(b, 4);
     c->m[RC_DASH] = BITS64(b, 0);
+    c->m[RC_KEY_INNER] = BITS64(b_pairs, 6) | c->m[RC_DASH];
     c->m[RC_B] = BITS64(b, 1);
     c->m[RC_E_OR_A] = BITS64(b, 2);
     c->m[RC_SLASH] = BITS64(b, 3);
@@ -235,8 +241,8 @@ card_anchors(const struct redact_anchor_classes *c)
 }
 
 /* The byte before a separator, where the key before it may end: the last
- * two letters of a secret's name (or one of them and junk), then up to two
- * bytes of junk (three: looked at). */
+ * two letters of a secret's name (or its last and '_', '-' or '.', which
+ * the name leaves out), then up to two bytes of junk (three: looked at). */
 static inline __attribute__((always_inline)) uint64_t
 key_anchors(const struct redact_anchor_classes *c)
 {
@@ -245,9 +251,10 @@ key_anchors(const struct redact_anchor_classes *c)
         return 0;
     const uint64_t *m = c->m;
     uint64_t junk = m[RC_KEY_JUNK], junk_before = behind(c, RC_KEY_JUNK, 1);
-    uint64_t end = (m[RC_END_D] & (behind(c, RC_PRE_WR, 1) | junk_before)) |
-                   (m[RC_END_E] & (behind(c, RC_PRE_S, 1) | junk_before)) |
-                   (m[RC_END_TNY] & (behind(c, RC_END_E, 1) | junk_before));
+    uint64_t inner_before = behind(c, RC_KEY_INNER, 1);
+    uint64_t end = (m[RC_END_D] & (behind(c, RC_PRE_WR, 1) | inner_before)) |
+                   (m[RC_END_E] & (behind(c, RC_PRE_S, 1) | inner_before)) |
+                   (m[RC_END_TNY] & (behind(c, RC_END_E, 1) | inner_before));
     uint64_t end_before = end << 1 | 1, end_2_before = end << 2 | 3;
     uint64_t key = end | (junk & (end_before | (junk_before & (end_2_before | junk << 2 | 3))));
     uint64_t url = ahead(c, RC_SLASH, 2);

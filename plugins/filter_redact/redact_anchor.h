@@ -13,7 +13,7 @@
  *   be, ba in any case                           bearer, basic
  *   the byte before '=' or ':' when the key      a key and its value: every
  *   may end there: rd, wd, se, et, en or ey in   key that names a secret in
- *   any case (or a letter of those and '_',      text ends so (password,
+ *   any case (or the last of those after '_',    text ends so (password,
  *   '-' or '.'), then up to two quotes, blanks,  passwd, pwd, passphrase,
  *   '\', '_', '-' or '.' (more: looked at)       secret, token, apikey, ...)
  *   the byte before ":/"                         a URL's password (://)
@@ -45,6 +45,7 @@ enum redact_class {
     RC_PRE_S,     /* s S: before the e of passphrase */
     RC_SEPARATOR, /* = : */
     RC_KEY_JUNK,  /* " ' blank tab \ _ - . (between a key's last letter and '=') */
+    RC_KEY_INNER, /* _ - . (left out of a key's name: api_key is apikey) */
     RC_DASH,      /* - */
     RC_B,         /* b B */
     RC_E_OR_A,    /* e a E A */
