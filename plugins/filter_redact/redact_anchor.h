@@ -22,12 +22,11 @@
  * loose costs a look; one that is too tight would miss a secret, so each is
  * a condition every match of its detector meets.
  *
- * Three implementations classify the bytes, chosen once from the CPU and
- * giving the same classes: AVX2 (nibble-table lookups, vpshufb: a byte's
- * classes for 32 bytes at once), SSE2 (the compiler's 16-byte vectors,
- * compares and movemask), and portable (the same vectors, bits gathered by
- * a multiply: what arm64 and any other target run, NEON where the compiler
- * has it). */
+ * The bytes are classified by one of several implementations, chosen once
+ * from the CPU, giving the same classes (redact_classify.c): on x86-64
+ * AVX2, else SSSE3 (both look classes up in nibble tables with a byte
+ * shuffle), else SSE2 (compares); on arm64 NEON (the same tables); on any
+ * other target the portable one (the same tables in plain C). */
 #ifndef SKIFF_REDACT_ANCHOR_H
 #define SKIFF_REDACT_ANCHOR_H
 
@@ -62,7 +61,9 @@ struct redact_anchor_classes {
 enum redact_anchor_impl {
     REDACT_ANCHOR_PORTABLE,
     REDACT_ANCHOR_SSE2,
+    REDACT_ANCHOR_SSSE3,
     REDACT_ANCHOR_AVX2,
+    REDACT_ANCHOR_NEON,
     REDACT_ANCHOR_IMPL_COUNT
 };
 
@@ -85,12 +86,12 @@ struct redact_anchor_set {
 #define REDACT_ANCHOR_STEP (REDACT_ANCHOR_SPAN - REDACT_ANCHOR_AHEAD)
 #define REDACT_ANCHOR_STEP_MASK ((1ull << REDACT_ANCHOR_STEP) - 1)
 
-/* "avx2", "sse2", "portable". */
+/* "portable", "sse2", "ssse3", "avx2", "neon". */
 const char *redact_anchor_impl_name(enum redact_anchor_impl impl);
 /* Whether this build and CPU can run `impl`. */
 bool redact_anchor_impl_available(enum redact_anchor_impl impl);
-/* The best implementation available: AVX2 when the CPU has it, else SSE2 on
- * x86-64, else portable. */
+/* The best implementation available: AVX2, SSSE3 or SSE2 on x86-64, as
+ * far as the CPU goes; NEON on arm64; else portable. */
 enum redact_anchor_impl redact_anchor_impl_best(void);
 /* Makes scanners prepared from now on use `impl` (tests and benchmarks);
  * -1 when it is not available. */
@@ -107,6 +108,11 @@ static inline uint64_t redact_anchor_find(const struct redact_anchor_set *set, c
 {
     return set->find(set, p);
 }
+
+/* For redact_anchor.c, from redact_classify.c: whether `impl` is in this
+ * build (not whether the CPU runs it), and its find function. */
+bool redact_classify_built(enum redact_anchor_impl impl);
+redact_anchor_fn *redact_classify_find_fn(enum redact_anchor_impl impl);
 
 /* The classes of p[0..64) by `impl` (for tests). */
 void redact_anchor_classify(enum redact_anchor_impl impl, const struct redact_anchor_set *set,

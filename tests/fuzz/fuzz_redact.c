@@ -3,8 +3,8 @@
  * output is never longer than the text plus one replacement per span, and
  * redacting it again finds nothing and changes nothing (with the built-in
  * detectors; user rules are run too, for crashes and the bound). Every
- * implementation of the scanner's anchors this machine runs (AVX2, SSE2,
- * portable: redact_anchor.h) gives the same output. */
+ * implementation of the scanner's anchors this machine runs (AVX2, SSSE3,
+ * SSE2, NEON, portable: redact_anchor.h) gives the same output. */
 #include "fuzz.h"
 
 #include "buf.h"

@@ -1,6 +1,6 @@
 /* Unit tests for the redact scanner's anchors (plugins/filter_redact/
- * redact_anchor.h) in each implementation this machine runs (AVX2, SSE2,
- * portable), each forced in turn: every byte's classes against the
+ * redact_anchor.h) in each implementation this machine runs (AVX2, SSSE3,
+ * SSE2, NEON, portable), each forced in turn: every byte's classes against the
  * reference, secrets at every offset around the 64-byte windows, and the
  * same output from every implementation on generated log text. */
 #include "suites.h"
@@ -63,7 +63,7 @@ START_TEST(test_every_byte_in_its_classes)
             check_classes((enum redact_anchor_impl)impl, &set, block);
         }
     }
-    /* portable everywhere, SSE2 and AVX2 where the CPU has them */
+    /* portable everywhere, the others where the CPU has them */
     ck_assert_int_ge(tested, 1);
     ck_assert(redact_anchor_impl_available(REDACT_ANCHOR_PORTABLE));
 }

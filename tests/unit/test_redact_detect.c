@@ -377,9 +377,19 @@ static void use_sse2(void)
     redact_anchor_impl_force(REDACT_ANCHOR_SSE2);
 }
 
+static void use_ssse3(void)
+{
+    redact_anchor_impl_force(REDACT_ANCHOR_SSSE3);
+}
+
 static void use_avx2(void)
 {
     redact_anchor_impl_force(REDACT_ANCHOR_AVX2);
+}
+
+static void use_neon(void)
+{
+    redact_anchor_impl_force(REDACT_ANCHOR_NEON);
 }
 
 static void use_best(void)
@@ -390,9 +400,9 @@ static void use_best(void)
 Suite *redact_detect_suite(void)
 {
     static void (*const setups[REDACT_ANCHOR_IMPL_COUNT])(void) = {
-        [REDACT_ANCHOR_PORTABLE] = use_portable,
-        [REDACT_ANCHOR_SSE2] = use_sse2,
-        [REDACT_ANCHOR_AVX2] = use_avx2,
+        [REDACT_ANCHOR_PORTABLE] = use_portable, [REDACT_ANCHOR_SSE2] = use_sse2,
+        [REDACT_ANCHOR_SSSE3] = use_ssse3,       [REDACT_ANCHOR_AVX2] = use_avx2,
+        [REDACT_ANCHOR_NEON] = use_neon,
     };
     Suite *s = suite_create("redact_detect");
     for (int impl = 0; impl < REDACT_ANCHOR_IMPL_COUNT; impl++) {
