@@ -395,6 +395,16 @@ static size_t scan_separator_at(struct redact_scan_ctx *ctx, size_t i)
     return redact_scan_separator(ctx, i + 1);
 }
 
+/* Where to go on after a run of digits that ends at `end`: its last digit
+ * when a separator follows, so that a URL's scheme (`12://`) or a key ends
+ * there as it would in a shorter run (a card replaced on a first pass cuts
+ * the run short, and a second pass must find the same). */
+static size_t digits_then_separator(const struct redact_scan_ctx *ctx, size_t end)
+{
+    bool separator = end < ctx->len && (ctx->s[end] == ':' || ctx->s[end] == '=');
+    return separator ? end - 1 : end;
+}
+
 /* What starts at anchor `i` (redact_anchor.h), if anything; returns where
  * to go on. A key and its value first: the anchor is the byte before the
  * separator, which no other anchor has there. A digit run is consumed whole;
@@ -411,7 +421,7 @@ static size_t scan_at(struct redact_scan_ctx *ctx, size_t i)
     if (i + 1 < ctx->len && (s[i + 1] == '=' || s[i + 1] == ':'))
         return scan_separator_at(ctx, i);
     if (redact_is_digit(c) && enabled(ctx, REDACT_CARD))
-        return scan_digits(ctx, i);
+        return digits_then_separator(ctx, scan_digits(ctx, i));
     if (c == 'A' && enabled(ctx, REDACT_AWS) && scan_aws_id(ctx, i, &end))
         return end;
     if (redact_is_upper(c) && enabled(ctx, REDACT_IBAN) && scan_iban(ctx, i, &end))

@@ -93,6 +93,9 @@ START_TEST(test_card_numbers_of_each_network)
     /* the card among other numbers: the groups before it are not part of it */
     expect("12 4111 1111 1111 1111", "12 <card>");
     expect("4111 1111 1111 1111 12/25", "<card> 12/25");
+    /* a run of digits through the card up to a URL's scheme: the card and the
+     * URL's password both go, as a second pass (the run cut) would find */
+    expect("12 4111 1111 1111 1111 12 37://u:pw@host", "12 <card> 12 37://u:<password>@host");
 }
 END_TEST
 
