@@ -213,13 +213,26 @@ static size_t scan_card_run(struct redact_scan_ctx *ctx, size_t i)
     return pos;
 }
 
+/* Where to go on after the run of digits at `i`: past the last card found
+ * in it, so that what follows the card is looked at as it will be once the
+ * card is replaced (a URL's scheme, `12 37://`); without a card, past the
+ * run, but for its last digit when ':' or '=' follows (a scheme or a key:
+ * `2024://`). */
+static size_t digits_resume(const struct redact_scan_ctx *ctx, size_t run_end, size_t cards_before)
+{
+    if (ctx->spans->count > cards_before)
+        return ctx->spans->items[ctx->spans->count - 1].end;
+    bool separator = run_end < ctx->len && (ctx->s[run_end] == ':' || ctx->s[run_end] == '=');
+    return separator ? run_end - 1 : run_end;
+}
+
 /* The run of digit groups at `i`: cards are looked for in it when it has
- * enough digits. Returns the run's end. */
+ * enough digits. Returns where to go on. */
 static size_t scan_digits(struct redact_scan_ctx *ctx, size_t i)
 {
     /* Most runs (times, addresses, counts) are too short: one quick look. */
     const char *s = ctx->s;
-    size_t p = i, digits = 0;
+    size_t p = i, digits = 0, cards_before = ctx->spans->count;
     for (;;) {
         while (p < ctx->len && redact_is_digit((unsigned char)s[p])) {
             p++;
@@ -231,9 +244,9 @@ static size_t scan_digits(struct redact_scan_ctx *ctx, size_t i)
         else
             break;
     }
-    if (digits < REDACT_CARD_MIN_DIGITS)
-        return p;
-    return scan_card_run(ctx, i);
+    if (digits >= REDACT_CARD_MIN_DIGITS)
+        p = scan_card_run(ctx, i);
+    return digits_resume(ctx, p, cards_before);
 }
 
 /* AWS access key ids: AKIA (long-term) or ASIA (temporary) and 16 upper-case
@@ -395,20 +408,10 @@ static size_t scan_separator_at(struct redact_scan_ctx *ctx, size_t i)
     return redact_scan_separator(ctx, i + 1);
 }
 
-/* Where to go on after a run of digits that ends at `end`: its last digit
- * when a separator follows, so that a URL's scheme (`12://`) or a key ends
- * there as it would in a shorter run (a card replaced on a first pass cuts
- * the run short, and a second pass must find the same). */
-static size_t digits_then_separator(const struct redact_scan_ctx *ctx, size_t end)
-{
-    bool separator = end < ctx->len && (ctx->s[end] == ':' || ctx->s[end] == '=');
-    return separator ? end - 1 : end;
-}
-
 /* What starts at anchor `i` (redact_anchor.h), if anything; returns where
  * to go on. A key and its value first: the anchor is the byte before the
- * separator, which no other anchor has there. A digit run is consumed whole;
- * the other tests fall through to the next. */
+ * separator, which no other anchor has there. A digit run is consumed up to
+ * its last card (scan_digits); the other tests fall through to the next. */
 static size_t scan_at(struct redact_scan_ctx *ctx, size_t i)
 {
     const char *s = ctx->s;
@@ -421,7 +424,7 @@ static size_t scan_at(struct redact_scan_ctx *ctx, size_t i)
     if (i + 1 < ctx->len && (s[i + 1] == '=' || s[i + 1] == ':'))
         return scan_separator_at(ctx, i);
     if (redact_is_digit(c) && enabled(ctx, REDACT_CARD))
-        return digits_then_separator(ctx, scan_digits(ctx, i));
+        return scan_digits(ctx, i);
     if (c == 'A' && enabled(ctx, REDACT_AWS) && scan_aws_id(ctx, i, &end))
         return end;
     if (redact_is_upper(c) && enabled(ctx, REDACT_IBAN) && scan_iban(ctx, i, &end))

@@ -96,6 +96,9 @@ START_TEST(test_card_numbers_of_each_network)
     /* a run of digits through the card up to a URL's scheme: the card and the
      * URL's password both go, as a second pass (the run cut) would find */
     expect("12 4111 1111 1111 1111 12 37://u:pw@host", "12 <card> 12 37://u:<password>@host");
+    expect("1234 5678://u:pw@host", "1234 5678://u:<password>@host");
+    /* a card right before "://" is no URL's scheme (nor after, replaced) */
+    expect("4111 1111 1111 1111://u:pw@host", "<card>://u:pw@host");
 }
 END_TEST
 
