@@ -10,8 +10,8 @@
  *   meson setup build-release --buildtype=release -Dtests=false
  *   meson compile -C build-release
  *   gcc -O2 -std=gnu11 -I. -Iagent -Ibuild-release tests/bench/bench_filters.c \
- *       build-release/libskiff_core.a -lz -ldeflate -lyaml -lcurl -lpcre2-8 -lcrypto -lpthread -lm \
- *       -o build-release/bench_filters
+ *       build-release/libskiff_core.a -lz -ldeflate -lyaml -lcurl -lssl -lcrypto -lsystemd \
+ *       -lpcre2-8 -lpthread -lm -o build-release/bench_filters
  *   ./build-release/bench_filters              # 200,000 records, best of 5 passes
  *   ./build-release/bench_filters 50000 3      # RECORDS PASSES
  */
