@@ -167,5 +167,15 @@ void secret_register(const char *value);
  * holds none. For a server's answer before it is cut to an excerpt (a cut
  * secret is no longer recognised where it is printed). Any thread. */
 char *secret_mask(const char *text);
+/* A secret kept in a file (password_file, api_key_file, a Kubernetes
+ * Secret mounted as a file): its first line, without the line end and
+ * trailing blanks, malloc'ed and registered (secret_register). NULL with
+ * *error (malloc'ed; it names the path, never the content) when the file
+ * cannot be read, its first line is empty, or longer than
+ * SECRET_FILE_LINE_MAX bytes. Free it with secret_free. */
+#define SECRET_FILE_LINE_MAX 4096
+char *secret_read_file(const char *path, char **error);
+/* Overwrites and frees a secret (NULL: nothing). */
+void secret_free(char *secret);
 
 #endif

@@ -1,13 +1,15 @@
 /* The registry of secrets and their masking (see secret.h and plugin_api.h's
  * secret_register). A small list under a lock: secrets are registered at
  * start and when a file holding one is read again; masking runs per log
- * line, /readyz reason or dead-letter reason, never per record sent. */
+ * line, /readyz reason or dead-letter reason, never per record sent. Also
+ * the reader of secret files the plugins share (secret_read_file). */
 #include "secret.h"
 
 #include "buf.h"
 #include "plugin_api.h"
 #include "xalloc.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,9 +20,17 @@ static pthread_mutex_t secret_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *secrets[SECRET_MAX_COUNT];
 static size_t secret_count;
 
+/* Zeroes `len` bytes where the compiler cannot leave the stores out. */
+static void wipe(char *p, size_t len)
+{
+    volatile char *v = p;
+    while (len--)
+        *v++ = '\0';
+}
+
 static void secret_forget(char *secret)
 {
-    memset(secret, 0, strlen(secret));
+    wipe(secret, strlen(secret));
     free(secret);
 }
 
@@ -105,4 +115,54 @@ void secrets_free(void)
         secret_forget(secrets[i]);
     secret_count = 0;
     pthread_mutex_unlock(&secret_lock);
+}
+
+void secret_free(char *secret)
+{
+    if (secret)
+        secret_forget(secret);
+}
+
+enum { LINE_TOO_LONG = -1, LINE_UNREADABLE = -2 };
+
+/* The first line of `f` into line[SECRET_FILE_LINE_MAX + 2]: its length
+ * without the line end and trailing blanks, or LINE_TOO_LONG, or
+ * LINE_UNREADABLE (errno set: a directory, an I/O error). */
+static long first_line(FILE *f, char *line)
+{
+    line[0] = '\0';
+    if (!fgets(line, SECRET_FILE_LINE_MAX + 2, f) && ferror(f))
+        return LINE_UNREADABLE;
+    size_t len = strcspn(line, "\r\n");
+    if (len > SECRET_FILE_LINE_MAX)
+        return LINE_TOO_LONG;
+    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+        len--;
+    return (long)len;
+}
+
+char *secret_read_file(const char *path, char **error)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        *error = xasprintf("%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char line[SECRET_FILE_LINE_MAX + 2];
+    long len = first_line(f, line);
+    int read_errno = errno;
+    fclose(f);
+    char *secret = len > 0 ? xstrndup(line, (size_t)len) : NULL;
+    wipe(line, sizeof line);
+    if (len == LINE_UNREADABLE)
+        *error = xasprintf("%s: %s", path, strerror(read_errno));
+    else if (len == LINE_TOO_LONG)
+        *error = xasprintf("%s: the first line is longer than %d bytes (expected the secret on "
+                           "it)",
+                           path, SECRET_FILE_LINE_MAX);
+    else if (len == 0)
+        *error = xasprintf("%s: the file is empty (expected the secret on its first line)", path);
+    else
+        secret_register(secret);
+    return secret;
 }

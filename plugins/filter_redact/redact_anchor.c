@@ -1,103 +1,104 @@
-/* The redact scanner's anchors, 64 bytes at a time: see redact_anchor.h.
- * Each 16 bytes are classified with the compiler's vector types (an
- * instruction or two per byte class on SSE2 or NEON), each class becomes a
- * bit per byte, and the anchors are combinations of those bits shifted by a
- * byte or three, in plain 64-bit arithmetic. */
+/* The redact scanner's anchors (see redact_anchor.h): the reference of the
+ * byte classes, and the choice of the implementation that classifies
+ * (redact_classify.c) from the CPU. */
 #include "redact_anchor.h"
 
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+bool redact_class_has(const struct redact_anchor_set *set, enum redact_class cls, unsigned char c)
+{
+    unsigned char lower = (unsigned char)(c | 0x20);
+    bool letter = lower >= 'a' && lower <= 'z';
+    switch (cls) {
+    case RC_DIGIT:
+        return c >= '0' && c <= '9';
+    case RC_UPPER:
+        return c >= 'A' && c <= 'Z';
+    case RC_END_D:
+        return lower == 'd';
+    case RC_END_E:
+        return lower == 'e';
+    case RC_END_TNY:
+        return letter && strchr("tny", lower) != NULL;
+    case RC_PRE_WR:
+        return lower == 'w' || lower == 'r';
+    case RC_PRE_S:
+        return lower == 's';
+    case RC_SEPARATOR:
+        return c == '=' || c == ':';
+    case RC_KEY_JUNK:
+        return c && strchr("\"' \t\\_-.", c) != NULL;
+    case RC_KEY_INNER:
+        return c == '_' || c == '-' || c == '.';
+    case RC_DASH:
+        return c == '-';
+    case RC_B:
+        return lower == 'b';
+    case RC_E_OR_A:
+        return lower == 'e' || lower == 'a';
+    case RC_SLASH:
+        return c == '/';
+    case RC_MARKER:
+        return c == set->marker_byte;
+    default:
+        return false;
+    }
+}
+
+static const char *const impl_names[] = {
+    [REDACT_ANCHOR_PORTABLE] = "portable", [REDACT_ANCHOR_SSE2] = "sse2",
+    [REDACT_ANCHOR_SSSE3] = "ssse3",       [REDACT_ANCHOR_AVX2] = "avx2",
+    [REDACT_ANCHOR_NEON] = "neon",
+};
+
+const char *redact_anchor_impl_name(enum redact_anchor_impl impl)
+{
+    return impl < REDACT_ANCHOR_IMPL_COUNT ? impl_names[impl] : "?";
+}
+
+bool redact_anchor_impl_available(enum redact_anchor_impl impl)
+{
+    if (impl >= REDACT_ANCHOR_IMPL_COUNT || !redact_classify_built(impl))
+        return false;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (impl == REDACT_ANCHOR_AVX2)
+        return __builtin_cpu_supports("avx2");
+    if (impl == REDACT_ANCHOR_SSSE3)
+        return __builtin_cpu_supports("ssse3");
 #endif
-
-typedef uint8_t bytes16 __attribute__((vector_size(16)));
-
-static inline bytes16 load(const char *p)
-{
-    bytes16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
+    return true;
 }
 
-/* 0xff where the byte is `c`, else 0. */
-static inline bytes16 eq(bytes16 v, uint8_t c)
+enum redact_anchor_impl redact_anchor_impl_best(void)
 {
-    return (bytes16)(v == c);
+    static const enum redact_anchor_impl preferred[] = {REDACT_ANCHOR_AVX2, REDACT_ANCHOR_SSSE3,
+                                                        REDACT_ANCHOR_SSE2, REDACT_ANCHOR_NEON};
+    for (size_t i = 0; i < sizeof preferred / sizeof preferred[0]; i++)
+        if (redact_anchor_impl_available(preferred[i]))
+            return preferred[i];
+    return REDACT_ANCHOR_PORTABLE;
 }
 
-/* 0xff where the byte is in lo..hi. */
-static inline bytes16 in(bytes16 v, uint8_t lo, uint8_t hi)
+/* -1: not chosen yet (the best, on first use). Set on the pipeline thread
+ * when filters start, or by a test before. */
+static int current_impl = -1;
+
+int redact_anchor_impl_force(enum redact_anchor_impl impl)
 {
-    return (bytes16)((bytes16)(v - lo) <= (uint8_t)(hi - lo));
+    if (!redact_anchor_impl_available(impl))
+        return -1;
+    current_impl = (int)impl;
+    return 0;
 }
 
-/* The high bit of each byte, gathered into 16 bits (byte k -> bit k). */
-static inline uint64_t bits(bytes16 m)
+enum redact_anchor_impl redact_anchor_impl_current(void)
 {
-#if defined(__SSE2__)
-    __m128i x;
-    memcpy(&x, &m, sizeof x);
-    return (uint64_t)(uint32_t)_mm_movemask_epi8(x);
-#elif __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t lo, hi;
-    memcpy(&lo, &m, 8);
-    memcpy(&hi, (const char *)&m + 8, 8);
-    const uint64_t gather = 0x0002040810204081ull;
-    lo = ((lo & 0x8080808080808080ull) * gather) >> 56;
-    hi = ((hi & 0x8080808080808080ull) * gather) >> 56;
-    return lo | hi << 8;
-#else
-    uint64_t b = 0;
-    for (int k = 0; k < 16; k++)
-        b |= (uint64_t)(m[k] >> 7) << k;
-    return b;
-#endif
+    if (current_impl < 0)
+        current_impl = (int)redact_anchor_impl_best();
+    return (enum redact_anchor_impl)current_impl;
 }
 
-static void classify16(const struct redact_anchor_set *set, const char *p,
-                       struct redact_anchor_classes *c, int shift)
+void redact_anchor_set_impl(struct redact_anchor_set *set)
 {
-    bytes16 v = load(p), lower = v | 0x20;
-    c->marker |= bits(eq(v, set->marker_byte)) << shift;
-    c->digit |= bits(in(v, '0', '9')) << shift;
-    c->upper |= bits(in(v, 'A', 'Z')) << shift;
-    c->e |= bits(eq(v, 'e')) << shift;
-    c->y |= bits(eq(v, 'y')) << shift;
-    c->dash |= bits(eq(v, '-')) << shift;
-    c->b |= bits(eq(lower, 'b')) << shift;
-    c->e_or_a |= bits(eq(lower, 'e') | eq(lower, 'a')) << shift;
-    c->separator |= bits(eq(v, '=') | eq(v, ':')) << shift;
-}
-
-void redact_anchor_classify(const struct redact_anchor_set *set, const char *p,
-                            struct redact_anchor_classes *c)
-{
-    memset(c, 0, sizeof *c);
-    for (int q = 0; q < 4; q++)
-        classify16(set, p + 16 * q, c, 16 * q);
-}
-
-/* The class bits of the byte k after each, for the 64 bytes of `now`,
- * taking the bytes after them from `next`. */
-static inline uint64_t ahead(uint64_t now, uint64_t next, int k)
-{
-    return now >> k | next << (64 - k);
-}
-
-uint64_t redact_anchor_mask(const struct redact_anchor_set *set,
-                            const struct redact_anchor_classes *now,
-                            const struct redact_anchor_classes *next)
-{
-    uint64_t digit_or_upper = now->digit | now->upper;
-    uint64_t number = digit_or_upper & ahead(digit_or_upper, next->digit | next->upper, 1) &
-                      ahead(now->digit, next->digit, 2) & ahead(now->digit, next->digit, 3);
-    uint64_t aws = now->upper & ahead(now->upper, next->upper, 1) &
-                   ahead(now->upper, next->upper, 2) & ahead(now->upper, next->upper, 3);
-    uint64_t jwt = now->e & ahead(now->y, next->y, 1);
-    uint64_t pem = now->dash & ahead(now->dash, next->dash, 1);
-    uint64_t bearer = now->b & ahead(now->e_or_a, next->e_or_a, 1);
-    uint64_t keys = ahead(now->separator, next->separator, 1);
-    return (number & set->number) | (aws & set->aws) | (jwt & set->jwt) | (pem & set->pem) |
-           (bearer & set->bearer) | (keys & set->keys) | (now->marker & set->marker);
+    set->find = redact_classify_find_fn(redact_anchor_impl_current());
 }

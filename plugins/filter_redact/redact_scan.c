@@ -58,7 +58,8 @@ void redact_scanner_init(struct redact_scanner *scanner, uint32_t enabled,
     scanner->enabled = enabled;
     scanner->markers = markers;
     scanner->anchors = (struct redact_anchor_set){
-        .number = wanted(enabled, REDACT_CARD) | wanted(enabled, REDACT_IBAN),
+        .card = wanted(enabled, REDACT_CARD),
+        .iban = wanted(enabled, REDACT_IBAN),
         .aws = wanted(enabled, REDACT_AWS),
         .jwt = wanted(enabled, REDACT_JWT),
         .pem = wanted(enabled, REDACT_PRIVATE_KEY),
@@ -67,6 +68,7 @@ void redact_scanner_init(struct redact_scanner *scanner, uint32_t enabled,
         .marker = markers ? ~0ull : 0,
         .marker_byte = markers ? redact_markers_first_byte(markers) : 0,
     };
+    redact_anchor_set_impl(&scanner->anchors);
 }
 
 static bool enabled(const struct redact_scan_ctx *ctx, enum redact_detector d)
@@ -211,13 +213,26 @@ static size_t scan_card_run(struct redact_scan_ctx *ctx, size_t i)
     return pos;
 }
 
+/* Where to go on after the run of digits at `i`: past the last card found
+ * in it, so that what follows the card is looked at as it will be once the
+ * card is replaced (a URL's scheme, `12 37://`); without a card, past the
+ * run, but for its last digit when ':' or '=' follows (a scheme or a key:
+ * `2024://`). */
+static size_t digits_resume(const struct redact_scan_ctx *ctx, size_t run_end, size_t cards_before)
+{
+    if (ctx->spans->count > cards_before)
+        return ctx->spans->items[ctx->spans->count - 1].end;
+    bool separator = run_end < ctx->len && (ctx->s[run_end] == ':' || ctx->s[run_end] == '=');
+    return separator ? run_end - 1 : run_end;
+}
+
 /* The run of digit groups at `i`: cards are looked for in it when it has
- * enough digits. Returns the run's end. */
+ * enough digits. Returns where to go on. */
 static size_t scan_digits(struct redact_scan_ctx *ctx, size_t i)
 {
     /* Most runs (times, addresses, counts) are too short: one quick look. */
     const char *s = ctx->s;
-    size_t p = i, digits = 0;
+    size_t p = i, digits = 0, cards_before = ctx->spans->count;
     for (;;) {
         while (p < ctx->len && redact_is_digit((unsigned char)s[p])) {
             p++;
@@ -229,9 +244,9 @@ static size_t scan_digits(struct redact_scan_ctx *ctx, size_t i)
         else
             break;
     }
-    if (digits < REDACT_CARD_MIN_DIGITS)
-        return p;
-    return scan_card_run(ctx, i);
+    if (digits >= REDACT_CARD_MIN_DIGITS)
+        p = scan_card_run(ctx, i);
+    return digits_resume(ctx, p, cards_before);
 }
 
 /* AWS access key ids: AKIA (long-term) or ASIA (temporary) and 16 upper-case
@@ -395,8 +410,8 @@ static size_t scan_separator_at(struct redact_scan_ctx *ctx, size_t i)
 
 /* What starts at anchor `i` (redact_anchor.h), if anything; returns where
  * to go on. A key and its value first: the anchor is the byte before the
- * separator, which no other anchor has there. A digit run is consumed whole;
- * the other tests fall through to the next. */
+ * separator, which no other anchor has there. A digit run is consumed up to
+ * its last card (scan_digits); the other tests fall through to the next. */
 static size_t scan_at(struct redact_scan_ctx *ctx, size_t i)
 {
     const char *s = ctx->s;
@@ -423,68 +438,70 @@ static size_t scan_at(struct redact_scan_ctx *ctx, size_t i)
     return i + 1;
 }
 
-/* Drops the classes of the first `n` bytes (n < 64): byte n becomes 0. */
-static void classes_skip(struct redact_anchor_classes *c, unsigned n)
+/* The anchors of text[base..) (bit k: base + k), of its first
+ * REDACT_ANCHOR_STEP bytes or of all up to the text's end. Past the end
+ * the text reads as NULs, which start nothing. The end of a text of 64
+ * bytes or more is read as its last 64 bytes, shifted, rather than copied. */
+static uint64_t anchors_at(const struct redact_scan_ctx *ctx, size_t base)
 {
-    c->digit >>= n;
-    c->upper >>= n;
-    c->e >>= n;
-    c->y >>= n;
-    c->dash >>= n;
-    c->b >>= n;
-    c->e_or_a >>= n;
-    c->separator >>= n;
-    c->marker >>= n;
-}
-
-/* The classes of text[base..base + 64); past the end the text reads as
- * NULs, which are in no class. The last piece of a text of 64 bytes or
- * more is read as its last 64 bytes, shifted, rather than copied. */
-static void classify_at(const struct redact_scan_ctx *ctx, size_t base,
-                        struct redact_anchor_classes *classes)
-{
-    if (base >= ctx->len) {
-        memset(classes, 0, sizeof *classes);
-    } else if (base + REDACT_ANCHOR_SPAN <= ctx->len) {
-        redact_anchor_classify(&ctx->scanner->anchors, ctx->s + base, classes);
-    } else if (ctx->len >= REDACT_ANCHOR_SPAN) {
-        size_t from = ctx->len - REDACT_ANCHOR_SPAN;
-        redact_anchor_classify(&ctx->scanner->anchors, ctx->s + from, classes);
-        classes_skip(classes, (unsigned)(base - from));
-    } else {
-        char tail[REDACT_ANCHOR_SPAN] = {0};
-        memcpy(tail, ctx->s + base, ctx->len - base);
-        redact_anchor_classify(&ctx->scanner->anchors, tail, classes);
+    const struct redact_anchor_set *set = &ctx->scanner->anchors;
+    if (base + REDACT_ANCHOR_SPAN <= ctx->len) {
+        uint64_t anchors = redact_anchor_find(set, ctx->s + base);
+        return base + REDACT_ANCHOR_SPAN == ctx->len ? anchors : anchors & REDACT_ANCHOR_STEP_MASK;
     }
+    if (ctx->len >= REDACT_ANCHOR_SPAN) {
+        size_t from = ctx->len - REDACT_ANCHOR_SPAN;
+        return redact_anchor_find(set, ctx->s + from) >> (base - from);
+    }
+    char tail[REDACT_ANCHOR_SPAN] = {0};
+    memcpy(tail, ctx->s + base, ctx->len - base);
+    return redact_anchor_find(set, tail);
 }
 
 /* The shortest text a detector finds anything in: `pwd=x`. */
 #define SHORTEST_SECRET 5
+/* In shorter texts only a key and its value, a URL's password or a
+ * replacement can be (every other secret is longer: a card has 13 digits,
+ * a bearer token 16 bytes or an Authorization label before it). */
+#define SHORT_TEXT 13
 
 void redact_scan_range(const struct redact_scan_ctx *outer, size_t from, size_t to)
 {
     struct redact_scan_ctx ctx = *outer;
-    struct redact_anchor_classes now, next;
     size_t done = from; /* what is before is done with */
     ctx.len = to;
-    classify_at(&ctx, from, &now);
-    for (size_t base = from; base < to; base += REDACT_ANCHOR_SPAN) {
-        classify_at(&ctx, base + REDACT_ANCHOR_SPAN, &next);
-        uint64_t anchors = redact_anchor_mask(&ctx.scanner->anchors, &now, &next);
+    for (size_t base = from; base < to;) {
+        uint64_t anchors = anchors_at(&ctx, base);
         while (anchors) {
             size_t i = base + (size_t)__builtin_ctzll(anchors);
             anchors &= anchors - 1;
             if (i >= done && i < to)
                 done = scan_at(&ctx, i);
         }
-        now = next;
+        /* past what a detector took whole (a PEM block, a long value) */
+        base = done > base + REDACT_ANCHOR_STEP ? done : base + REDACT_ANCHOR_STEP;
     }
+}
+
+/* Whether a short text holds a separator or a replacement's first byte:
+ * else nothing can be found in it. */
+static bool short_text_may_hold(const struct redact_scanner *scanner, const char *text, size_t len)
+{
+    unsigned char marker = scanner->anchors.marker_byte;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == '=' || c == ':' || (c == marker && scanner->markers))
+            return true;
+    }
+    return false;
 }
 
 void redact_scan(const struct redact_scanner *scanner, const char *text, size_t len,
                  struct redact_spans *spans)
 {
     struct redact_scan_ctx ctx = {.scanner = scanner, .s = text, .len = len, .spans = spans};
-    if (scanner->enabled != 0 && len >= SHORTEST_SECRET)
-        redact_scan_range(&ctx, 0, len);
+    if (scanner->enabled == 0 || len < SHORTEST_SECRET ||
+        (len < SHORT_TEXT && !short_text_may_hold(scanner, text, len)))
+        return;
+    redact_scan_range(&ctx, 0, len);
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 size_t es_url_userinfo(const char *url, size_t *at)
@@ -193,6 +194,11 @@ static int check_credentials(const struct es_options *opts, const struct cfg_nod
     return problems;
 }
 
+static bool header_name_ok(const char *name)
+{
+    return name[0] && !strpbrk(name, ": \r\n");
+}
+
 static int check_headers(const struct es_options *opts, const struct cfg_node *node,
                          const char *context, struct diag_list *diags)
 {
@@ -200,7 +206,7 @@ static int check_headers(const struct es_options *opts, const struct cfg_node *n
     int problems = 0;
     for (uint32_t i = 0; opts->headers.type == VALUE_MAP && i < map->count; i++) {
         const struct map_entry *e = &map->entries[i];
-        if (e->value.type == VALUE_STRING && !strpbrk(e->key.ptr, ": \r\n") &&
+        if (e->value.type == VALUE_STRING && header_name_ok(e->key.ptr) &&
             !strpbrk(e->value.as.string.ptr, "\r\n"))
             continue;
         diag_add(diags, option_node(node, "headers"),
@@ -209,6 +215,60 @@ static int check_headers(const struct es_options *opts, const struct cfg_node *n
                  context, e->key.ptr);
         problems++;
     }
+    return problems;
+}
+
+/* Whether `headers` has a header named `name` (in any case). */
+static bool in_headers(const struct es_options *opts, const char *name)
+{
+    const struct value_map *map = &opts->headers.as.map;
+    for (uint32_t i = 0; opts->headers.type == VALUE_MAP && i < map->count; i++)
+        if (strcasecmp(map->entries[i].key.ptr, name) == 0)
+            return true;
+    return false;
+}
+
+/* One header of headers_file: a name, a file whose first line can be read
+ * (the value is read and forgotten: never shown), and not in `headers` too. */
+static int check_header_file(const struct es_options *opts, const struct map_entry *e,
+                             const struct cfg_node *at, const char *context,
+                             struct diag_list *diags)
+{
+    if (e->value.type != VALUE_STRING || !header_name_ok(e->key.ptr)) {
+        diag_add(diags, at,
+                 "%s: option 'headers_file': '%s' needs a header name and the path of a file "
+                 "holding its value",
+                 context, e->key.ptr);
+        return 1;
+    }
+    if (in_headers(opts, e->key.ptr)) {
+        diag_add(diags, at,
+                 "%s: option 'headers_file': header '%s' is also in 'headers': give it one way",
+                 context, e->key.ptr);
+        return 1;
+    }
+    char *error = NULL;
+    char *value = secret_read_file(e->value.as.string.ptr, &error);
+    bool readable = value != NULL;
+    secret_free(value);
+    if (!readable) {
+        diag_add(diags, at, "%s: option 'headers_file': header '%s': cannot use %s", context,
+                 e->key.ptr, error);
+        free(error);
+        return 1;
+    }
+    return 0;
+}
+
+static int check_headers_file(const struct es_options *opts, const struct cfg_node *node,
+                              const char *context, struct diag_list *diags)
+{
+    const struct value_map *map = &opts->headers_file.as.map;
+    const struct cfg_node *option = option_node(node, "headers_file");
+    int problems = 0;
+    for (uint32_t i = 0; opts->headers_file.type == VALUE_MAP && i < map->count; i++)
+        problems += check_header_file(opts, &map->entries[i],
+                                      option_node(option, map->entries[i].key.ptr), context, diags);
     return problems;
 }
 
@@ -251,6 +311,7 @@ int es_validate(const void *options, const struct cfg_node *node, const char *co
     problems += check_id(opts->id, node, context, diags);
     problems += check_credentials(opts, node, context, diags);
     problems += check_headers(opts, node, context, diags);
+    problems += check_headers_file(opts, node, context, diags);
     const struct es_tls_options *tls = &opts->tls;
     problems += check_file("ca_file", tls->ca_file, option_node(node, "tls"), context, diags);
     problems += check_file("cert_file", tls->cert_file, option_node(node, "tls"), context, diags);

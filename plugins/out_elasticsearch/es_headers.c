@@ -1,42 +1,18 @@
 /* The request headers of the `elasticsearch` output: skiff's own
  * (Content-Type, Content-Encoding, and with compatible_with the matching
- * Accept), the user's `headers`, which replace skiff's of the same name (in
- * any case) rather than adding a second one, and Authorization last, built
- * from user/password (or a URL's user:password@) or an API key, possibly read
- * from files (at start, and again after a 401). */
+ * Accept), the user's `headers` and `headers_file` (values read from files),
+ * which replace skiff's of the same name (in any case) rather than adding a
+ * second one, and Authorization last, built from user/password (or a URL's
+ * user:password@) or an API key. What comes from files is read at start and
+ * again after a 401. */
 #include "es_output.h"
 
 #include "log.h"
 #include "xalloc.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-enum { SECRET_MAX = 4096 };
-
-char *es_read_secret(const char *path, char **error)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        *error = xasprintf("%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char line[SECRET_MAX];
-    if (!fgets(line, sizeof line, f))
-        line[0] = '\0';
-    fclose(f);
-    size_t len = strcspn(line, "\r\n");
-    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-        len--;
-    if (len == 0) {
-        *error = xasprintf("%s: the file is empty (expected the secret on its first line)", path);
-        return NULL;
-    }
-    return xstrndup(line, len);
-}
 
 static const char base64_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -68,12 +44,6 @@ static char *basic_auth(const char *user, const char *secret)
     return (char *)buf_cstr(&header);
 }
 
-static void free_secret(char *secret)
-{
-    memset(secret, 0, strlen(secret));
-    free(secret);
-}
-
 /* The Authorization header, or NULL without credentials (or with *error). */
 static char *auth_header(const struct es_output *es, char **error)
 {
@@ -81,14 +51,15 @@ static char *auth_header(const struct es_output *es, char **error)
     char *secret = NULL;
     char *header = NULL;
     if (opts->api_key || opts->api_key_file) {
-        secret = opts->api_key ? xstrdup(opts->api_key) : es_read_secret(opts->api_key_file, error);
+        secret =
+            opts->api_key ? xstrdup(opts->api_key) : secret_read_file(opts->api_key_file, error);
         if (secret)
             header = xasprintf("Authorization: ApiKey %s", secret);
     } else if (opts->user) {
         if (opts->password)
             secret = xstrdup(opts->password);
         else if (opts->password_file)
-            secret = es_read_secret(opts->password_file, error);
+            secret = secret_read_file(opts->password_file, error);
         else
             secret = xstrdup("");
         if (secret)
@@ -98,7 +69,7 @@ static char *auth_header(const struct es_output *es, char **error)
     }
     if (secret) {
         secret_register(secret);
-        free_secret(secret);
+        secret_free(secret);
     }
     if (header) /* what follows "Authorization: Basic " or "ApiKey " */
         secret_register(strrchr(header, ' ') + 1);
@@ -168,6 +139,60 @@ static void default_headers(struct es_output *es)
         headers_set(es, xstrdup("Content-Encoding: gzip"));
 }
 
+/* "Name: value" of a headers_file entry, its value read from the file and
+ * masked wherever skiff prints (whatever the header's name); NULL with
+ * *error. */
+static char *file_header(const struct map_entry *entry, char **error)
+{
+    char *detail = NULL;
+    char *value = secret_read_file(entry->value.as.string.ptr, &detail);
+    if (!value) {
+        *error = xasprintf("option 'headers_file': header '%s': %s", entry->key.ptr, detail);
+        free(detail);
+        return NULL;
+    }
+    register_header_secret(value);
+    char *header = xasprintf("%s: %s", entry->key.ptr, value);
+    secret_free(value);
+    return header;
+}
+
+static int file_headers_init(struct es_output *es, char **error)
+{
+    const struct value *files = &es->opts->headers_file;
+    if (files->type != VALUE_MAP || files->as.map.count == 0)
+        return 0;
+    es->file_headers = xcalloc(files->as.map.count, sizeof *es->file_headers);
+    for (uint32_t i = 0; i < files->as.map.count; i++) {
+        char *header = file_header(&files->as.map.entries[i], error);
+        if (!header)
+            return -1;
+        es->file_headers[i] = headers_set(es, header);
+    }
+    return 0;
+}
+
+/* Reads the headers_file values again; one that cannot be read keeps its
+ * old value, said in the log. */
+static void file_headers_reload(struct es_output *es)
+{
+    const struct value *files = &es->opts->headers_file;
+    for (uint32_t i = 0; es->file_headers && i < files->as.map.count; i++) {
+        if (es->file_headers[i] == SIZE_MAX)
+            continue;
+        char *error = NULL;
+        char *header = file_header(&files->as.map.entries[i], &error);
+        if (!header) {
+            log_error(es->out->alias, "cannot read a header again: %s (keeping the old value)",
+                      error);
+            free(error);
+            continue;
+        }
+        free(es->headers[es->file_headers[i]]);
+        es->headers[es->file_headers[i]] = header;
+    }
+}
+
 int es_headers_init(struct es_output *es, char **error)
 {
     const struct es_options *opts = es->opts;
@@ -181,17 +206,25 @@ int es_headers_init(struct es_output *es, char **error)
         if (header_is_secret(e->key.ptr))
             register_header_secret(e->value.as.string.ptr);
     }
+    if (file_headers_init(es, error) < 0)
+        return -1;
     char *auth = auth_header(es, error);
     if (*error)
         return -1;
     if (auth)
         es->auth_header = headers_set(es, auth);
+    /* an Authorization of headers_file gives way to the credentials, as
+     * one in `headers` does */
+    for (uint32_t i = 0; es->file_headers && i < es->opts->headers_file.as.map.count; i++)
+        if (es->file_headers[i] == es->auth_header)
+            es->file_headers[i] = SIZE_MAX;
     return 0;
 }
 
 void es_headers_reload(struct es_output *es)
 {
     const struct es_options *opts = es->opts;
+    file_headers_reload(es);
     if (es->auth_header == SIZE_MAX || !(opts->password_file || opts->api_key_file))
         return;
     char *error = NULL;
@@ -211,6 +244,8 @@ void es_headers_free(struct es_output *es)
     for (size_t i = 0; i < es->header_count; i++)
         free(es->headers[i]);
     free(es->headers);
+    free(es->file_headers);
     es->headers = NULL;
+    es->file_headers = NULL;
     es->header_count = 0;
 }

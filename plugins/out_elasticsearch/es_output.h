@@ -41,7 +41,8 @@ struct es_options {
     char *api_key;
     char *api_key_file;
     struct value headers;
-    char *compatible_with; /* "7", "8", "9" or NULL */
+    struct value headers_file; /* header name -> file holding its value */
+    char *compatible_with;     /* "7", "8", "9" or NULL */
     struct es_tls_options tls;
     int64_t timeout_ms;
     bool suppress_type_name;
@@ -109,6 +110,7 @@ struct es_output {
     char **headers;
     size_t header_count;
     size_t auth_header;         /* index of Authorization in headers, or SIZE_MAX */
+    size_t *file_headers;       /* index in headers of each of headers_file's, or SIZE_MAX */
     bool auth_failing;          /* the last answer was 401/403: logged once */
     bool items_held;            /* items refused by the cluster's setup: logged once per run */
     bool request_refused;       /* a whole request answered 400: the output is failing */
@@ -155,11 +157,9 @@ void es_hosts_ok(struct es_output *es, size_t host);
 /* Builds es->headers with the credentials. Returns 0, or -1 with a message
  * (malloc'ed) naming the file that could not be read. */
 int es_headers_init(struct es_output *es, char **error);
-/* Reads password_file / api_key_file again (after a 401). */
+/* Reads password_file / api_key_file / headers_file again (after a 401). */
 void es_headers_reload(struct es_output *es);
 void es_headers_free(struct es_output *es);
-/* Reads a credential file: its first line, trimmed. NULL with *error. */
-char *es_read_secret(const char *path, char **error);
 
 /* es_headers.c */
 /* Whether `header` ("Name: value") has the name `name`, in any case. */

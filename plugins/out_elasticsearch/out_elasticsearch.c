@@ -148,6 +148,11 @@ static const struct option_spec es_options_table[] = {
      .offset = OPT(headers),
      .description = "extra HTTP headers, name: value; one named like skiff's own "
                     "(Content-Type...) replaces it"},
+    {.name = "headers_file",
+     .type = OPT_MAP,
+     .offset = OPT(headers_file),
+     .description = "extra HTTP headers whose values are secrets, name: file whose first line "
+                    "is the value; read at start and after a 401"},
     {.name = "compatible_with",
      .type = OPT_STRING,
      .choices = compatible_choices,

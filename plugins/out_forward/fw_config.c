@@ -1,8 +1,7 @@
 /* The checks of the `forward` output's options, at load and by --dry-run,
  * each naming the file and line of the option: the hosts, the handshake's
  * secrets (never shown), TLS files, and the combinations the protocol
- * cannot carry out. Also the host:port parser and the secret file reader
- * the output uses at start. */
+ * cannot carry out. Also the host:port parser. */
 #include "fw_output.h"
 
 #include "cfg_node.h"
@@ -14,9 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* A secret file's first line is read up to this many bytes. */
-#define FW_SECRET_MAX 4096
 
 static bool parse_port(const char *text, int64_t *port)
 {
@@ -68,37 +64,6 @@ char *fw_host_text(const char *host)
     for (const char *p = host; *p; p++)
         colons += *p == ':';
     return colons > 1 && host[0] != '[' ? xasprintf("[%s]", host) : xstrdup(host);
-}
-
-char *fw_read_secret(const char *path, char **error)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        *error = xasprintf("%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char line[FW_SECRET_MAX];
-    if (!fgets(line, sizeof line, f))
-        line[0] = '\0';
-    fclose(f);
-    size_t len = strcspn(line, "\r\n");
-    while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-        len--;
-    char *secret = len ? xstrndup(line, len) : NULL;
-    memset(line, 0, sizeof line);
-    if (!secret)
-        *error = xasprintf("%s: the file is empty (expected the secret on its first line)", path);
-    return secret;
-}
-
-void fw_free_secret(char *secret)
-{
-    if (!secret)
-        return;
-    volatile char *p = secret;
-    while (*p)
-        *p++ = '\0';
-    free(secret);
 }
 
 static const struct cfg_node *option_node(const struct cfg_node *node, const char *name)

@@ -160,10 +160,6 @@ int fw_host_parse(const char *text, int64_t default_port, char **name, char **po
 /* The `host` option as fw_host_parse reads it: an IPv6 address gets its
  * brackets (malloc'ed). */
 char *fw_host_text(const char *host);
-/* The first line of a file, trimmed; NULL with *error (malloc'ed). */
-char *fw_read_secret(const char *path, char **error);
-/* Overwrites and frees a secret. */
-void fw_free_secret(char *secret);
 
 /* fw_hosts.c */
 int fw_hosts_init(struct fw_output *fw, char **error);

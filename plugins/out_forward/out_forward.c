@@ -205,14 +205,14 @@ static int fw_secrets_init(struct fw_output *fw, char **error)
     if (opts->shared_key)
         fw->shared_key = xstrdup(opts->shared_key);
     else if (opts->shared_key_file &&
-             !(fw->shared_key = fw_read_secret(opts->shared_key_file, error)))
+             !(fw->shared_key = secret_read_file(opts->shared_key_file, error)))
         return -1;
     if (opts->password)
         fw->password = xstrdup(opts->password);
-    else if (opts->password_file && !(fw->password = fw_read_secret(opts->password_file, error)))
+    else if (opts->password_file && !(fw->password = secret_read_file(opts->password_file, error)))
         return -1;
-    secret_register(fw->shared_key); /* masked if a server ever quotes them */
-    secret_register(fw->password);
+    secret_register(fw->shared_key); /* masked if a server ever quotes them (the files' */
+    secret_register(fw->password);   /* values are registered as they are read) */
     fw->username = xstrdup(opts->username ? opts->username : "");
     if (!fw->password)
         fw->password = xstrdup("");
@@ -246,8 +246,8 @@ static void fw_destroy(struct instance *out)
     buf_free(&fw->scratch);
     if (fw->hosts)
         fw_hosts_free(fw);
-    fw_free_secret(fw->shared_key);
-    fw_free_secret(fw->password);
+    secret_free(fw->shared_key);
+    secret_free(fw->password);
     free(fw->username);
     free(fw->self_hostname);
     free(fw);

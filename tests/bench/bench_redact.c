@@ -6,13 +6,16 @@
  * to redact; a given share holds one secret (a card, a password, a bearer
  * token, a JWT, an AWS key id, an IBAN, in turn). Times only the filter
  * calls (thread CPU time), on fresh records, and prints the best of PASSES
- * in ns per record: `bench_redact [PASSES [CASE]]` (default 7, every case;
- * CASE: the start of a case's name). A standalone program built by hand
+ * in ns per record: `bench_redact [PASSES [CASE [ANCHORS]]]` (default 7,
+ * every case, the best implementation of the scanner's anchors the CPU
+ * runs; CASE: the start of a case's name, "" for all; ANCHORS: avx2, ssse3,
+ * sse2, neon or portable, redact_anchor.h). A standalone program built by hand
  * (tests/bench/README.md). */
 #include "cfg_node.h"
 #include "diag.h"
 #include "options.h"
 #include "plugin_api.h"
+#include "plugins/filter_redact/redact_anchor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,8 +225,18 @@ int main(int argc, char **argv)
 {
     if (argc > 1)
         passes = atoi(argv[1]) > 0 ? atoi(argv[1]) : passes;
-    if (argc > 2)
+    if (argc > 2 && argv[2][0])
         only = argv[2];
+    enum redact_anchor_impl impl = redact_anchor_impl_best();
+    for (int i = 0; argc > 3 && i < REDACT_ANCHOR_IMPL_COUNT; i++)
+        if (strcmp(argv[3], redact_anchor_impl_name((enum redact_anchor_impl)i)) == 0)
+            impl = (enum redact_anchor_impl)i;
+    if (redact_anchor_impl_force(impl) < 0) {
+        fprintf(stderr, "the anchors' %s implementation does not run here\n",
+                redact_anchor_impl_name(impl));
+        return 1;
+    }
+    printf("anchors: %s\n", redact_anchor_impl_name(impl));
     const char *key_path = "/tmp/skiff-bench-redact.key";
     FILE *key = fopen(key_path, "w");
     if (!key || fputs("0123456789abcdef0123456789abcdef\n", key) < 0 || fclose(key) != 0) {

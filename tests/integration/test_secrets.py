@@ -169,6 +169,51 @@ class ElasticsearchSecrets(SecretCase):
                     self.assertIn("***", shown, f"the echo is not in the {where}")
 
 
+    def test_a_header_from_a_file_refused_then_rotated(self):
+        """headers_file: the value is sent, never shown, and read again after
+        a 401, so a gateway key rotated in its Secret is used without a
+        restart. The fake takes `Authorization: ApiKey <new>` only."""
+        tmp = TempDir(self)
+        old, new = secret_value("hdr-old"), secret_value("hdr-new")
+        es = self.fake(api_key=new)
+        path = self.write_file(tmp, "authorization", f"ApiKey {old}")
+
+        def rotated_then_delivered(http):
+            if 401 in es.statuses():
+                self.write_file(tmp, "authorization", f"ApiKey {new}")
+            return es.doc_count() > 0
+
+        texts = self.run_skiff(tmp, [es_output(es.url, headers_file={"Authorization": path})],
+                               until=rotated_then_delivered,
+                               what="a 401 with the old value, then documents with the new")
+        self.assertIn(401, es.statuses())
+        self.assert_not_shown(old, texts)
+        self.assert_not_shown(new, texts)
+
+    def test_a_header_from_a_file_is_masked_whatever_its_name(self):
+        """A proxy quotes the request's headers in a 400 (logged) and a 502
+        (dead letters): a headers_file value is sent and never shown, though
+        its name says nothing of a secret (X-Tenant); the fake's echo starts
+        with Authorization, which is printed masked."""
+        for status in (400, 502):
+            for name, form in (("Authorization", "Bearer {}"), ("X-Tenant", "{}")):
+                with self.subTest(status=status, header=name):
+                    tmp = TempDir(self)
+                    secret = secret_value(f"{name}-{status}")
+                    es = self.fake()
+                    es.echo_headers = status
+                    path = self.write_file(tmp, "value", form.format(secret))
+                    texts = self.run_skiff(tmp, [es_output(es.url, headers_file={name: path})],
+                                           until=es_failing(es, tmp),
+                                           what="an echo and a dead letter")
+                    sent = [r["headers"].get(name.lower()) for r in es.requests]
+                    self.assertIn([form.format(secret)], sent, "the header was not sent")
+                    self.assert_not_shown(secret, texts)
+                    if name == "Authorization":
+                        self.assertIn("***", texts["stderr"] + "".join(
+                            t for k, t in texts.items() if "dead-letter" in k))
+
+
 class KubernetesSecrets(SecretCase):
     def k8s_run(self, tmp, token, fake):
         token_file = self.write_file(tmp, "token", token)
@@ -326,6 +371,36 @@ class ConfigSecrets(SecretCase):
                 else:
                     text = es_config(lines)
                 self.assert_not_shown(s, self.invalid(text), user="u")
+
+    def test_header_file_valid_and_errors(self):
+        """headers_file at --dry-run: valid, the value unshown; a missing,
+        empty or unreadable file, a header given both ways or a value that is
+        not a path: exit 2 with the file:line of the header and the option."""
+        tmp = TempDir(self)
+        s = secret_value("header-file")
+        good = self.write_file(tmp, "good", s)
+        empty = self.write_file(tmp, "empty", "")
+        proc, texts = self.dry_run(tmp, es_config([f"headers_file: {{X-Api-Key: {good}}}"]))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_not_shown(s, texts)
+        cases = {
+            "missing": ([f"headers_file: {{X-Api-Key: {tmp.join('none')}}}"], "No such file"),
+            "empty": ([f"headers_file: {{X-Api-Key: {empty}}}"], "is empty"),
+            "a directory": ([f"headers_file: {{X-Api-Key: {tmp.path}}}"], "Is a directory"),
+            "both ways": (["headers: {x-api-key: abc}", f"headers_file: {{X-Api-Key: {good}}}"],
+                          "also in 'headers'"),
+            "not a path": (["headers_file: {X-Api-Key: [a, b]}"], "needs a header name"),
+        }
+        for name, (lines, why) in cases.items():
+            with self.subTest(name):
+                text = es_config(["user: u", "password_file: " + good] + lines)
+                line = text.splitlines().index("      " + lines[-1]) + 1
+                proc, texts = self.dry_run(tmp, text)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn(f"skiff.yaml:{line}", proc.stderr)
+                self.assertIn("headers_file", proc.stderr)
+                self.assertIn(why, proc.stderr)
+                self.assert_not_shown(s, texts, user="u")
 
     def test_a_secret_from_the_environment(self):
         s = secret_value("env")

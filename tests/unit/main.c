@@ -29,6 +29,8 @@ int main(void)
     srunner_add_suite(runner, forward_proto_suite());
     srunner_add_suite(runner, filter_redact_suite());
     srunner_add_suite(runner, redact_detect_suite());
+    srunner_add_suite(runner, redact_anchor_suite());
+    srunner_add_suite(runner, secret_suite());
     srunner_add_suite(runner, json_suite());
     srunner_add_suite(runner, json_parse_suite());
     srunner_add_suite(runner, json_parse_large_suite());

@@ -28,6 +28,8 @@ Suite *forward_msgpack_suite(void);
 Suite *forward_proto_suite(void);
 Suite *filter_redact_suite(void);
 Suite *redact_detect_suite(void);
+Suite *redact_anchor_suite(void);
+Suite *secret_suite(void);
 Suite *json_suite(void);
 Suite *json_parse_suite(void);
 Suite *json_parse_large_suite(void);

@@ -3,10 +3,12 @@
  * numbers and the same with one digit changed, order ids, timestamps, phone
  * numbers, UUIDs, git hashes and IPs that must survive, JWTs built here,
  * Bearer headers, AWS's example keys, a PEM private key, IBANs, password
- * values in URLs, JSON and YAML text, and UTF-8 around what is replaced. */
+ * values in URLs, JSON and YAML text, and UTF-8 around what is replaced;
+ * once per implementation of the scanner's anchors. */
 #include "suites.h"
 
 #include "buf.h"
+#include "plugins/filter_redact/redact_anchor.h"
 #include "plugins/filter_redact/redact_engine.h"
 #include "xalloc.h"
 
@@ -91,6 +93,12 @@ START_TEST(test_card_numbers_of_each_network)
     /* the card among other numbers: the groups before it are not part of it */
     expect("12 4111 1111 1111 1111", "12 <card>");
     expect("4111 1111 1111 1111 12/25", "<card> 12/25");
+    /* a run of digits through the card up to a URL's scheme: the card and the
+     * URL's password both go, as a second pass (the run cut) would find */
+    expect("12 4111 1111 1111 1111 12 37://u:pw@host", "12 <card> 12 37://u:<password>@host");
+    expect("1234 5678://u:pw@host", "1234 5678://u:<password>@host");
+    /* a card right before "://" is no URL's scheme (nor after, replaced) */
+    expect("4111 1111 1111 1111://u:pw@host", "<card>://u:pw@host");
 }
 END_TEST
 
@@ -363,23 +371,65 @@ START_TEST(test_masks_already_there_are_kept)
 }
 END_TEST
 
+/* The detection tests run once per implementation of the anchors
+ * (redact_anchor.h) that this machine runs, each forced. */
+static void use_portable(void)
+{
+    redact_anchor_impl_force(REDACT_ANCHOR_PORTABLE);
+}
+
+static void use_sse2(void)
+{
+    redact_anchor_impl_force(REDACT_ANCHOR_SSE2);
+}
+
+static void use_ssse3(void)
+{
+    redact_anchor_impl_force(REDACT_ANCHOR_SSSE3);
+}
+
+static void use_avx2(void)
+{
+    redact_anchor_impl_force(REDACT_ANCHOR_AVX2);
+}
+
+static void use_neon(void)
+{
+    redact_anchor_impl_force(REDACT_ANCHOR_NEON);
+}
+
+static void use_best(void)
+{
+    redact_anchor_impl_force(redact_anchor_impl_best());
+}
+
 Suite *redact_detect_suite(void)
 {
+    static void (*const setups[REDACT_ANCHOR_IMPL_COUNT])(void) = {
+        [REDACT_ANCHOR_PORTABLE] = use_portable, [REDACT_ANCHOR_SSE2] = use_sse2,
+        [REDACT_ANCHOR_SSSE3] = use_ssse3,       [REDACT_ANCHOR_AVX2] = use_avx2,
+        [REDACT_ANCHOR_NEON] = use_neon,
+    };
     Suite *s = suite_create("redact_detect");
-    TCase *tc = tcase_create("detect");
-    tcase_add_test(tc, test_card_numbers_of_each_network);
-    tcase_add_test(tc, test_card_with_one_digit_changed_survives);
-    tcase_add_test(tc, test_order_ids_and_numbers_survive);
-    tcase_add_test(tc, test_common_identifiers_survive);
-    tcase_add_test(tc, test_jwts);
-    tcase_add_test(tc, test_bearer_tokens);
-    tcase_add_test(tc, test_aws_keys);
-    tcase_add_test(tc, test_pem_private_keys);
-    tcase_add_test(tc, test_ibans);
-    tcase_add_test(tc, test_password_values);
-    tcase_add_test(tc, test_utf8_around_matches);
-    tcase_add_test(tc, test_detectors_switch_off);
-    tcase_add_test(tc, test_masks_already_there_are_kept);
-    suite_add_tcase(s, tc);
+    for (int impl = 0; impl < REDACT_ANCHOR_IMPL_COUNT; impl++) {
+        if (!redact_anchor_impl_available((enum redact_anchor_impl)impl))
+            continue;
+        TCase *tc = tcase_create(redact_anchor_impl_name((enum redact_anchor_impl)impl));
+        tcase_add_checked_fixture(tc, setups[impl], use_best);
+        tcase_add_test(tc, test_card_numbers_of_each_network);
+        tcase_add_test(tc, test_card_with_one_digit_changed_survives);
+        tcase_add_test(tc, test_order_ids_and_numbers_survive);
+        tcase_add_test(tc, test_common_identifiers_survive);
+        tcase_add_test(tc, test_jwts);
+        tcase_add_test(tc, test_bearer_tokens);
+        tcase_add_test(tc, test_aws_keys);
+        tcase_add_test(tc, test_pem_private_keys);
+        tcase_add_test(tc, test_ibans);
+        tcase_add_test(tc, test_password_values);
+        tcase_add_test(tc, test_utf8_around_matches);
+        tcase_add_test(tc, test_detectors_switch_off);
+        tcase_add_test(tc, test_masks_already_there_are_kept);
+        suite_add_tcase(s, tc);
+    }
     return s;
 }
