@@ -164,6 +164,10 @@ def skiff_config(tmp, pods, k8s, sink, port, variant, flush_interval, args=None)
     config["pipeline"]["filters"] = [{
         "name": "kubernetes", "match": "kube.*", "api_url": k8s.url,
         "token_file": tmp.join("token"), "ca_file": "", "node_name": NODE}]
+    if args is not None and args.redact:
+        # The redact filter with its defaults (every built-in detector, on
+        # every string), after kubernetes: what it adds to the whole path.
+        config["pipeline"]["filters"].append({"name": "redact", "match": "kube.*"})
     config["service"]["storage"] = {"type": "filesystem" if variant == "fs" else "memory"}
     return config
 
@@ -343,6 +347,8 @@ def main():
                         metavar="KEY=VALUE",
                         help="skiff: set an option of the elasticsearch output "
                              "(max_in_flight=2, or compress=gzip over the variant); repeatable")
+    parser.add_argument("--redact", action="store_true",
+                        help="skiff: add the redact filter, with its defaults, after kubernetes")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
