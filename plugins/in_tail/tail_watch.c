@@ -239,9 +239,11 @@ static void tail_inotify_resume(struct loop *loop, struct loop_timer *timer, voi
 }
 
 /* Files written line by line send an event per write. While they come
- * faster than one per INOTIFY_BATCH_MS, the events are left to queue up in
- * the kernel for that long and read together, instead of waking the loop
- * for each; a quiet input still hears of the first one at once. */
+ * faster than one per INOTIFY_BATCH_MS and a seal is due (what they tell of
+ * is read just before it, tail_mark_written), the events are left to queue
+ * up in the kernel for that long, but not past the seal, and read together,
+ * instead of waking the loop for each. A quiet input, or one with nothing
+ * waiting for a seal, hears of the first one at once. */
 static void tail_on_inotify(struct loop *loop, int fd, unsigned events, void *data)
 {
     struct tail *t = data;
@@ -249,10 +251,12 @@ static void tail_on_inotify(struct loop *loop, int fd, unsigned events, void *da
     bool busy = now - t->inotify_last_ms < INOTIFY_BATCH_MS;
     t->inotify_last_ms = now;
     tail_watch_drain(t);
-    if (busy && !t->stopped && !t->inotify_timer && t->inotify_fd >= 0) {
-        loop_unwatch_fd(loop, fd);
-        t->inotify_timer = loop_add_timer(loop, INOTIFY_BATCH_MS, 0, tail_inotify_resume, t);
-    }
+    int64_t flush_due = input_flush_due_ms(t->in);
+    if (!busy || flush_due <= now || t->stopped || t->inotify_timer || t->inotify_fd < 0)
+        return;
+    int64_t wait = flush_due - now < INOTIFY_BATCH_MS ? flush_due - now : INOTIFY_BATCH_MS;
+    loop_unwatch_fd(loop, fd);
+    t->inotify_timer = loop_add_timer(loop, wait, 0, tail_inotify_resume, t);
 }
 
 /* ---- watches ---- */
