@@ -24,8 +24,8 @@ IDLE_SECONDS = 3.0
 # What an idle agent may still do in IDLE_SECONDS: the rescan (refresh_interval
 # 2s below: at most 2 turns) and a stray wakeup or two of the kernel's (a
 # signal, a page fault that sleeps). Before this test, the same run woke the
-# threads more than 70 times (the kubernetes filter's tick every 250ms, the
-# flush timer and the checkpoint timer every second).
+# pipeline thread 58 times (the kubernetes filter's tick every 250ms, the
+# flush timer every 200ms, the checkpoint timer every 100ms).
 WAKEUPS_ALLOWED = 6
 
 
