@@ -400,7 +400,7 @@ void tail_file_check(struct tail_file *f)
     else if (f->id.fp_len && tail_crc_prefix(f->fd, f->id.fp_len) != (int64_t)f->id.fp_crc)
         tail_file_truncated(f, "overwritten from the start");
     if ((uint64_t)st.st_size > f->read_offset)
-        tail_mark_ready(f);
+        tail_mark_written(f); /* grown: read before the next seal, as for an event */
 }
 
 /* At the end of the data: a file that shrank was truncated; a rotated file
