@@ -17,6 +17,7 @@ struct chunk_store {
     struct chunk **buckets;
     size_t bucket_count; /* a power of two */
     size_t open_count;
+    uint64_t open_removals; /* chunks that left the open table, ever */
     struct sealed_queue *sealed;
     size_t queue_count;
     size_t sealed_count;
@@ -105,6 +106,11 @@ size_t chunk_store_open_count(const struct chunk_store *store)
     return store->open_count;
 }
 
+uint64_t chunk_store_open_generation(const struct chunk_store *store)
+{
+    return store->open_removals;
+}
+
 struct chunk **chunk_store_list_open(const struct chunk_store *store, size_t *count)
 {
     struct chunk **list = xcalloc(store->open_count, sizeof *list);
@@ -125,6 +131,7 @@ static void chunk_store_remove_open(struct chunk_store *store, struct chunk *chu
             *link = chunk->next_open;
             chunk->next_open = NULL;
             store->open_count--;
+            store->open_removals++;
             return;
         }
     }

@@ -35,6 +35,9 @@ void chunk_store_destroy(struct chunk_store *store);
 struct chunk *chunk_store_find_open(struct chunk_store *store, unsigned input, const char *tag);
 void chunk_store_add_open(struct chunk_store *store, struct chunk *chunk);
 size_t chunk_store_open_count(const struct chunk_store *store);
+/* Changes whenever a chunk leaves the open table (sealed): an open chunk
+ * found while it was G is still open, and the same pointer, while it is G. */
+uint64_t chunk_store_open_generation(const struct chunk_store *store);
 /* The open chunks, to be sealed by the caller (the store's table is not
  * touched): returns a malloc'ed array of `*count` chunks. */
 struct chunk **chunk_store_list_open(const struct chunk_store *store, size_t *count);

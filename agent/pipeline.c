@@ -69,7 +69,38 @@ static void pipeline_seal_deferred(struct pipeline *p)
 
 static void pipeline_on_flush_timer(struct loop *loop, struct loop_timer *timer, void *data)
 {
-    pipeline_seal_all(data);
+    struct pipeline *p = data;
+    p->flush_timer = NULL; /* one-shot */
+    pipeline_seal_all(p);
+    if (chunk_store_open_count(p->store) > 0)
+        pipeline_arm_flush(p); /* a group seal waited for a record on its way */
+}
+
+/* The flush timer runs only while a chunk is open, so that an idle agent
+ * sleeps: it is armed when a chunk opens, and fires flush_interval later.
+ * Every record waits at most flush_interval for its seal, as with a timer
+ * that ticks all the time. */
+void pipeline_arm_flush(struct pipeline *p)
+{
+    if (p->flush_timer || p->stopping)
+        return;
+    int64_t interval = p->config->service.flush_interval_ms;
+    p->flush_due_ms = monotonic_ms() + interval;
+    p->flush_timer = loop_add_timer(p->loop, interval, 0, pipeline_on_flush_timer, p);
+}
+
+void pipeline_cancel_flush(struct pipeline *p)
+{
+    if (p->flush_timer) {
+        loop_cancel_timer(p->loop, p->flush_timer);
+        p->flush_timer = NULL;
+    }
+}
+
+int64_t input_flush_due_ms(const struct instance *in)
+{
+    const struct pipeline *p = in->pipeline;
+    return p->flush_timer ? p->flush_due_ms : -1;
 }
 
 /* ---- the record path ---- */
@@ -89,14 +120,50 @@ static enum filter_result pipeline_filter(struct pipeline *p, uint64_t filters, 
     return FILTER_KEEP;
 }
 
+static bool pipeline_in_run(const struct pipeline *p, const struct instance *in, const char *tag)
+{
+    return p->run.in == in && p->run.tag == tag;
+}
+
+void input_run_begin(struct instance *in, const char *tag)
+{
+    struct pipeline *p = in->pipeline;
+    p->run.in = in;
+    p->run.tag = tag;
+    p->run.route = router_lookup(p->router, tag);
+    p->run.chunk = NULL;
+}
+
+void input_run_end(struct instance *in)
+{
+    struct pipeline *p = in->pipeline;
+    p->run.in = NULL;
+    p->run.tag = NULL;
+    p->run.chunk = NULL;
+}
+
+static struct route pipeline_lookup_route(struct pipeline *p, const struct instance *in,
+                                          const char *tag)
+{
+    return pipeline_in_run(p, in, tag) ? p->run.route : router_lookup(p->router, tag);
+}
+
 static struct chunk *pipeline_open_chunk(struct pipeline *p, struct instance *in, const char *tag,
                                          uint64_t routes)
 {
+    bool in_run = pipeline_in_run(p, in, tag);
+    if (in_run && p->run.chunk && p->run.generation == chunk_store_open_generation(p->store))
+        return p->run.chunk;
     struct chunk *chunk = chunk_store_find_open(p->store, in->index, tag);
     if (!chunk) {
         chunk = chunk_new(++p->next_chunk_id, in->index, tag, routes, loop_now_ms(p->loop));
         chunk_store_add_open(p->store, chunk);
         pipeline_count_memory(p, 0, 1);
+        pipeline_arm_flush(p);
+    }
+    if (in_run) {
+        p->run.chunk = chunk;
+        p->run.generation = chunk_store_open_generation(p->store);
     }
     return chunk;
 }
@@ -159,7 +226,7 @@ static void pipeline_route(struct pipeline *p, struct instance *in, const char *
 static void pipeline_process(struct pipeline *p, struct instance *in, const char *tag,
                              struct record *rec, uint64_t filters)
 {
-    struct route route = router_lookup(p->router, tag);
+    struct route route = pipeline_lookup_route(p, in, tag);
     enum filter_result result = FILTER_KEEP;
 
     p->processing++;
@@ -292,10 +359,7 @@ static void pipeline_begin_shutdown(struct pipeline *p, const char *signal_name)
              signal_name, (double)p->config->service.grace_ms / 1000.0);
     pipeline_stop_inputs(p);
     pipeline_drain_filters(p);
-    if (p->flush_timer) {
-        loop_cancel_timer(p->loop, p->flush_timer);
-        p->flush_timer = NULL;
-    }
+    pipeline_cancel_flush(p);
     pipeline_seal_all(p);
     p->grace_timer =
         loop_add_timer(p->loop, p->config->service.grace_ms, 0, pipeline_on_grace_timer, p);
@@ -356,9 +420,8 @@ int pipeline_run(struct pipeline *p)
     pipeline_replay(p);
     if (pipeline_start_inputs(p) < 0)
         return 1;
-    p->flush_timer =
-        loop_add_timer(p->loop, p->config->service.flush_interval_ms,
-                       p->config->service.flush_interval_ms, pipeline_on_flush_timer, p);
+    if (chunk_store_open_count(p->store) > 0)
+        pipeline_arm_flush(p);
     log_info("pipeline", "started: %zu inputs, %zu filters, %zu outputs", p->config->input_count,
              p->filter_count, p->output_count);
 

@@ -7,6 +7,7 @@
 
 #include "pipeline.h"
 #include "plugin_api.h"
+#include "router.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -82,7 +83,17 @@ struct pipeline {
     bool worker_started;
     struct http_server *http;
     int signal_fd;
-    struct loop_timer *flush_timer;
+    /* The input's run of records of one tag (input_run_begin): its route,
+     * and its open chunk while the open table's generation is run_generation. */
+    struct {
+        const struct instance *in; /* NULL: no run */
+        const char *tag;
+        struct route route;
+        struct chunk *chunk;
+        uint64_t generation;
+    } run;
+    struct loop_timer *flush_timer; /* armed only while a chunk is open */
+    int64_t flush_due_ms;           /* when flush_timer fires (monotonic) */
     struct loop_timer *grace_timer;
     uint64_t next_chunk_id;
     bool stopping;
@@ -122,6 +133,11 @@ struct output_lane {
     size_t taken_cap;
     uint64_t deliveries; /* made so far */
 };
+
+/* pipeline.c: the flush timer, armed while a chunk is open (a no-op when it
+ * is armed already or the pipeline stops); cancelling stops it. */
+void pipeline_arm_flush(struct pipeline *p);
+void pipeline_cancel_flush(struct pipeline *p);
 
 /* pipeline_buffer.c: the chunk life cycle. */
 void pipeline_seal(struct pipeline *p, struct chunk *chunk);

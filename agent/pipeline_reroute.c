@@ -176,18 +176,14 @@ static void reset_failing(struct pipeline *p, const struct pipeline_parts *old)
         metric_set(p->outputs[i].metrics.failing, p->outputs[i].core->failing);
 }
 
-static void reload_flush_timer(struct loop *loop, struct loop_timer *timer, void *data)
-{
-    pipeline_seal_all(data);
-}
-
+/* A new flush_interval takes effect at once for the chunks open now. */
 static void reschedule_flush(struct pipeline *p, int64_t old_interval_ms)
 {
     int64_t interval = p->config->service.flush_interval_ms;
     if (!p->flush_timer || interval == old_interval_ms)
         return;
-    loop_cancel_timer(p->loop, p->flush_timer);
-    p->flush_timer = loop_add_timer(p->loop, interval, interval, reload_flush_timer, p);
+    pipeline_cancel_flush(p);
+    pipeline_arm_flush(p);
 }
 
 /* Ends the old output thread and takes its last results. */

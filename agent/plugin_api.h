@@ -78,9 +78,22 @@ void instance_count_dropped(const struct instance *instance, const char *reason,
  * left empty). Never fails and never blocks: when the input's buffer is full
  * the input is paused (plugin->pause) after this record. */
 void input_emit(struct instance *input, const char *tag, struct record *rec);
+/* Inputs: the records emitted between these two calls all carry `tag`, the
+ * same pointer, alive and unchanged until input_run_end (a file's records,
+ * from one read): the pipeline routes the tag and finds its open chunk once
+ * per run, not once per record. Records emitted with another tag pointer in
+ * between are routed as usual. */
+void input_run_begin(struct instance *input, const char *tag);
+void input_run_end(struct instance *input);
 /* Inputs: true while the pipeline paused the input (backpressure): it must not
  * emit until plugin->resume. */
 bool input_is_paused(const struct instance *input);
+/* Inputs: when the records emitted now will be sealed and handed to the
+ * outputs (monotonic ms, as loop_now_ms), or -1 if no chunk is open (the next
+ * record opens one and is sealed flush_interval after it). An input woken for
+ * a little new data may wait until just before then to read it, in one go,
+ * without delaying it. */
+int64_t input_flush_due_ms(const struct instance *input);
 
 /* Parsers, for the inputs and filters that take a `parser:` option: the
  * parser with that name (the config loader checked that it exists). */

@@ -351,9 +351,51 @@ static void k8s_metrics_init(struct instance *f, struct k8s_filter_metrics *m)
                    "members of merged lines left out because the record already had the key", NULL);
 }
 
+/* The timers run only while they have work, so that an idle node's agent
+ * sleeps: the tick while records wait for metadata, the expiry when a source
+ * or a deleted pod is due to be forgotten. */
 static void k8s_on_tick(struct loop *loop, struct loop_timer *timer, void *data)
 {
-    k8s_hold_tick(data);
+    struct instance *f = data;
+    struct k8s_filter_state *state = f->state;
+    k8s_hold_tick(f);
+    if (!state->waiting) {
+        loop_cancel_timer(loop, timer); /* safe within its own callback */
+        state->timer = NULL;
+    }
+}
+
+void k8s_tick_arm(struct instance *f)
+{
+    const struct k8s_filter_options *opts = f->options;
+    struct k8s_filter_state *state = f->state;
+    if (state->timer)
+        return;
+    int64_t tick = opts->metadata_wait_ms / 4;
+    tick = tick < TICK_MIN_MS ? TICK_MIN_MS : tick > TICK_MAX_MS ? TICK_MAX_MS : tick;
+    state->timer = loop_add_timer(f->loop, tick, tick, k8s_on_tick, f);
+}
+
+static void k8s_on_expire(struct loop *loop, struct loop_timer *timer, void *data)
+{
+    struct instance *f = data;
+    struct k8s_filter_state *state = f->state;
+    state->expire_timer = NULL; /* one-shot */
+    int64_t now = loop_now_ms(loop);
+    int64_t due = k8s_hold_expire(f, now);
+    if (due != INT64_MAX)
+        k8s_expire_arm(f, due - now);
+}
+
+void k8s_expire_arm(struct instance *f, int64_t delay_ms)
+{
+    struct k8s_filter_state *state = f->state;
+    if (state->expire_timer)
+        return;
+    /* At most one sweep per K8S_EXPIRE_EVERY_MS, however many are due. */
+    if (delay_ms < K8S_EXPIRE_EVERY_MS)
+        delay_ms = K8S_EXPIRE_EVERY_MS;
+    state->expire_timer = loop_add_timer(f->loop, delay_ms, 0, k8s_on_expire, f);
 }
 
 static char *k8s_resolve_api_url(const struct k8s_filter_options *opts)
@@ -422,9 +464,6 @@ static int k8s_init(struct instance *f)
         k8s_destroy(f); /* the pipeline destroys only what started */
         return -1;
     }
-    int64_t tick = opts->metadata_wait_ms / 4;
-    tick = tick < TICK_MIN_MS ? TICK_MIN_MS : tick > TICK_MAX_MS ? TICK_MAX_MS : tick;
-    state->timer = loop_add_timer(f->loop, tick, tick, k8s_on_tick, f);
     log_info(f->alias, "node %s: metadata from %s", state->node_name,
              opts->use_kubelet ? opts->kubelet_url : state->api_url);
     if (!opts->tls_verify)
@@ -442,6 +481,8 @@ static void k8s_destroy(struct instance *f)
     k8s_api_stop(state->api);
     if (state->timer)
         loop_cancel_timer(f->loop, state->timer);
+    if (state->expire_timer)
+        loop_cancel_timer(f->loop, state->expire_timer);
     k8s_hold_free(state);
     k8s_cache_destroy(state->cache);
     free(state->api_url);

@@ -245,13 +245,19 @@ void k8s_cache_sync_end(struct k8s_cache *cache, int64_t now_ms)
     }
 }
 
-void k8s_cache_expire(struct k8s_cache *cache, int64_t now_ms)
+int64_t k8s_cache_expire(struct k8s_cache *cache, int64_t now_ms)
 {
+    int64_t next = INT64_MAX;
     for (struct k8s_pod *pod = cache->oldest, *newer; pod; pod = newer) {
         newer = pod->newer;
-        if (pod->deleted_ms && now_ms - pod->deleted_ms >= cache->opts.ttl_ms)
+        if (!pod->deleted_ms)
+            continue;
+        if (now_ms - pod->deleted_ms >= cache->opts.ttl_ms)
             pod_remove(cache, pod);
+        else if (pod->deleted_ms + cache->opts.ttl_ms < next)
+            next = pod->deleted_ms + cache->opts.ttl_ms;
     }
+    return next;
 }
 
 size_t k8s_cache_count(const struct k8s_cache *cache)

@@ -49,8 +49,9 @@ void k8s_cache_delete(struct k8s_cache *cache, const struct value *object, int64
 /* A full LIST: pods not put between begin and end are marked deleted. */
 void k8s_cache_sync_begin(struct k8s_cache *cache);
 void k8s_cache_sync_end(struct k8s_cache *cache, int64_t now_ms);
-/* Removes the deleted pods whose TTL is over. */
-void k8s_cache_expire(struct k8s_cache *cache, int64_t now_ms);
+/* Removes the deleted pods whose TTL is over; returns when the next one's is
+ * (INT64_MAX: no pod is deleted). */
+int64_t k8s_cache_expire(struct k8s_cache *cache, int64_t now_ms);
 size_t k8s_cache_count(const struct k8s_cache *cache);
 /* Changes whenever a pod is put or removed: a k8s_pod pointer found while the
  * version was V stays valid, and the answer of k8s_cache_find the same,

@@ -74,8 +74,8 @@ struct k8s_filter_state {
     struct k8s_source *waiting; /* sources holding records, oldest first */
     struct k8s_source *waiting_tail;
     size_t held_records, held_bytes;
-    struct loop_timer *timer;
-    int64_t last_expire_ms;
+    struct loop_timer *timer;        /* the tick, while records wait */
+    struct loop_timer *expire_timer; /* while a source or deleted pod is to expire */
     struct k8s_filter_metrics metrics;
     bool warned_no_path, warned_not_pod, warned_attach, warned_excluded, warned_collision;
     char *api_url, *ca_file; /* resolved */
@@ -87,8 +87,20 @@ enum filter_result k8s_filter_record(struct instance *f, struct instance *input,
                                      struct record *rec);
 /* The cache changed or the API's health did: hands on what can go. */
 void k8s_hold_changed(void *data);
-/* Periodic: waits that are over, GETs for pods still missing, idle sources. */
+/* Periodic while records wait: waits that are over, GETs for pods still
+ * missing. */
 void k8s_hold_tick(struct instance *f);
+/* Forgets idle sources and pods deleted for cache_ttl; returns when the next
+ * is due (INT64_MAX: none). */
+int64_t k8s_hold_expire(struct instance *f, int64_t now);
+
+/* filter_kubernetes.c: the timers, armed only while they have work. */
+enum { K8S_EXPIRE_EVERY_MS = 1000 };
+/* Starts the tick if it is not running (it stops when nothing waits). */
+void k8s_tick_arm(struct instance *f);
+/* Runs k8s_hold_expire in `delay_ms` (at least K8S_EXPIRE_EVERY_MS), unless
+ * it is due already. */
+void k8s_expire_arm(struct instance *f, int64_t delay_ms);
 void k8s_hold_drain(struct instance *f);
 /* Frees every source; records still held are freed unacknowledged. */
 void k8s_hold_free(struct k8s_filter_state *state);

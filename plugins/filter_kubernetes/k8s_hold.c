@@ -19,7 +19,6 @@ enum {
     MAX_HELD_RECORDS = 100000,
     RECORD_OVERHEAD = 128, /* bytes counted per held record beyond its text */
     SOURCE_IDLE_MS = 60000,
-    EXPIRE_EVERY_MS = 1000,
 };
 
 struct k8s_held {
@@ -74,6 +73,7 @@ static struct k8s_source *source_get(struct k8s_filter_state *state, struct inst
     s->input = input;
     s->id = id;
     hmap_insert(&state->sources, &s->node, hash);
+    k8s_expire_arm(state->f, SOURCE_IDLE_MS); /* it is forgotten once idle */
     return s;
 }
 
@@ -340,6 +340,7 @@ static void hold(struct k8s_filter_state *state, struct k8s_source *s, struct in
         state->waiting_tail = s;
         s->fetch_asked = false;
         s->head = h;
+        k8s_tick_arm(state->f);
     } else {
         s->tail->next = h;
     }
@@ -465,21 +466,38 @@ void k8s_hold_changed(void *data)
         if (metadata_complete(state, s) || !healthy)
             release(state, s, K8S_NO_META_API);
     }
+    /* A pod may have been deleted: it expires after cache_ttl. */
+    k8s_expire_arm(f, K8S_EXPIRE_EVERY_MS);
 }
 
-static void sources_sweep(struct k8s_filter_state *state, int64_t now)
+/* Forgets sources idle for SOURCE_IDLE_MS; returns when the next one will
+ * be (INT64_MAX: none left). */
+static int64_t sources_sweep(struct k8s_filter_state *state, int64_t now)
 {
+    int64_t next_due = INT64_MAX;
     size_t bucket = 0;
     struct hmap_node *n = hmap_next(&state->sources, &bucket, NULL);
     while (n) {
         struct hmap_node *next = hmap_next(&state->sources, &bucket, n);
         struct k8s_source *s = hmap_entry(n, struct k8s_source, node);
-        if (!s->head && now - s->last_seen_ms > SOURCE_IDLE_MS) {
+        int64_t due = s->last_seen_ms + SOURCE_IDLE_MS + 1;
+        if (!s->head && now >= due) {
             hmap_remove(&state->sources, n);
             source_free(s);
+        } else if (due < next_due) {
+            next_due = due; /* one holding records is looked at again then */
         }
         n = next;
     }
+    return next_due;
+}
+
+int64_t k8s_hold_expire(struct instance *f, int64_t now)
+{
+    struct k8s_filter_state *state = f->state;
+    int64_t pods_due = k8s_cache_expire(state->cache, now);
+    int64_t sources_due = sources_sweep(state, now);
+    return pods_due < sources_due ? pods_due : sources_due;
 }
 
 void k8s_hold_tick(struct instance *f)
@@ -500,11 +518,6 @@ void k8s_hold_tick(struct instance *f)
             s->fetch_asked =
                 k8s_api_fetch_pod(state->api, s->parsed.namespace_name, s->parsed.pod_name);
         }
-    }
-    if (now - state->last_expire_ms >= EXPIRE_EVERY_MS) {
-        state->last_expire_ms = now;
-        k8s_cache_expire(state->cache, now);
-        sources_sweep(state, now);
     }
 }
 

@@ -131,17 +131,30 @@ static const struct option_spec tail_options_table[] = {
 
 static void tail_work(struct loop *loop, struct loop_timer *timer, void *data);
 
-static void tail_schedule_work(struct tail *t)
+/* Reads the ready files at `due` (monotonic ms; 0: in this turn of the loop),
+ * or earlier if a read is due earlier already. */
+static void tail_schedule_work_at(struct tail *t, int64_t due)
 {
-    if (!t->work_timer && t->ready_head && !input_is_paused(t->in) && !t->stopped)
-        t->work_timer = loop_add_timer(t->in->loop, 0, 0, tail_work, t);
+    if (!t->ready_head || input_is_paused(t->in) || t->stopped || t->working)
+        return;
+    if (t->work_timer) {
+        if (t->work_due_ms <= due)
+            return;
+        loop_cancel_timer(t->in->loop, t->work_timer);
+    }
+    int64_t now = monotonic_ms();
+    t->work_due_ms = due > now ? due : 0;
+    t->work_timer = loop_add_timer(t->in->loop, due > now ? due - now : 0, 0, tail_work, t);
 }
 
-void tail_mark_ready(struct tail_file *f)
+static void tail_schedule_work(struct tail *t)
+{
+    tail_schedule_work_at(t, 0);
+}
+
+static void tail_enqueue(struct tail_file *f)
 {
     struct tail *t = f->tail;
-    if (f->ready || f->fd < 0)
-        return;
     f->ready = true;
     f->next_ready = NULL;
     if (t->ready_tail)
@@ -149,7 +162,53 @@ void tail_mark_ready(struct tail_file *f)
     else
         t->ready_head = f;
     t->ready_tail = f;
-    tail_schedule_work(t);
+}
+
+void tail_mark_ready(struct tail_file *f)
+{
+    if (f->fd < 0)
+        return;
+    if (!f->ready)
+        tail_enqueue(f);
+    tail_schedule_work(f->tail);
+}
+
+/* A write to a followed file is read just before the pipeline seals what is
+ * open (input_flush_due_ms), when a seal is due: the lines would wait for it
+ * anyway, and a file written line by line is read in one go per flush instead
+ * of once per line. With no chunk open (the first lines after a quiet time)
+ * it is read at once, and its first record opens the chunk and the flush. */
+void tail_mark_written(struct tail_file *f)
+{
+    if (f->fd < 0)
+        return;
+    if (!f->ready)
+        tail_enqueue(f);
+    int64_t flush_due = input_flush_due_ms(f->tail->in);
+    /* 1ms before: the read goes first, and its records into that seal. */
+    tail_schedule_work_at(f->tail, flush_due > 0 ? flush_due - 1 : 0);
+}
+
+/* Takes `f` out of the ready queue (it is read now by someone else). */
+void tail_unmark_ready(struct tail_file *f)
+{
+    struct tail *t = f->tail;
+    if (!f->ready)
+        return;
+    struct tail_file *prev = NULL;
+    for (struct tail_file *g = t->ready_head; g; prev = g, g = g->next_ready) {
+        if (g != f)
+            continue;
+        if (prev)
+            prev->next_ready = f->next_ready;
+        else
+            t->ready_head = f->next_ready;
+        if (t->ready_tail == f)
+            t->ready_tail = prev;
+        break;
+    }
+    f->ready = false;
+    f->next_ready = NULL;
 }
 
 static struct tail_file *tail_pop_ready(struct tail *t)
@@ -164,12 +223,14 @@ static struct tail_file *tail_pop_ready(struct tail *t)
     return f;
 }
 
-/* Reads ready files in turn, each within its own budget, until the turn's
- * budget is spent; a file with more to read goes to the back of the queue. */
-static void tail_work(struct loop *loop, struct loop_timer *timer, void *data)
+/* Acts on the events queued up, then reads ready files in turn, each within
+ * its own budget, until the turn's budget is spent; a file with more to read
+ * goes to the back of the queue. */
+static void tail_read_pass(struct tail *t)
 {
-    struct tail *t = data;
-    t->work_timer = NULL; /* one-shot */
+    t->working = true; /* what the events mark is read in this pass */
+    tail_watch_drain(t);
+    t->working = false;
     int64_t before = metric_get(t->metrics.bytes_read);
 
     while (!input_is_paused(t->in) && !t->stopped &&
@@ -180,6 +241,13 @@ static void tail_work(struct loop *loop, struct loop_timer *timer, void *data)
         if (tail_file_read(f))
             tail_mark_ready(f);
     }
+}
+
+static void tail_work(struct loop *loop, struct loop_timer *timer, void *data)
+{
+    struct tail *t = data;
+    t->work_timer = NULL; /* one-shot */
+    tail_read_pass(t);
     tail_schedule_work(t);
 }
 
@@ -221,10 +289,29 @@ bool tail_report_once(struct tail *t, const char *path, const char *fmt, ...)
 
 /* ---- checkpoints ---- */
 
+/* The checkpoint timer runs only while the store has changes to save: it is
+ * armed by the change that makes it dirty, and saves checkpoint_interval
+ * later (again later if the save failed), so an idle input does not wake. */
 static void tail_save_checkpoints(struct loop *loop, struct loop_timer *timer, void *data)
 {
     struct tail *t = data;
+    t->checkpoint_timer = NULL; /* one-shot */
     checkpoint_store_save(t->checkpoints);
+    if (checkpoint_store_dirty(t->checkpoints))
+        tail_checkpoint_changed(t);
+}
+
+static void tail_on_checkpoint_dirty(void *data)
+{
+    tail_checkpoint_changed(data);
+}
+
+void tail_checkpoint_changed(struct tail *t)
+{
+    if (t->checkpoint_timer || !t->checkpoints_started)
+        return;
+    t->checkpoint_timer =
+        loop_add_timer(t->in->loop, t->opts->checkpoint_interval_ms, 0, tail_save_checkpoints, t);
 }
 
 static char *tail_checkpoint_path(const struct instance *in)
@@ -335,8 +422,10 @@ static int tail_start(struct instance *in)
     checkpoint_store_retain(t->checkpoints, tail_file_still_followed, t);
     t->rescan_timer = loop_add_timer(in->loop, t->opts->refresh_interval_ms,
                                      t->opts->refresh_interval_ms, tail_on_rescan_timer, t);
-    t->checkpoint_timer = loop_add_timer(in->loop, t->opts->checkpoint_interval_ms,
-                                         t->opts->checkpoint_interval_ms, tail_save_checkpoints, t);
+    t->checkpoints_started = true;
+    checkpoint_store_on_dirty(t->checkpoints, tail_on_checkpoint_dirty, t);
+    if (checkpoint_store_dirty(t->checkpoints))
+        tail_checkpoint_changed(t);
     return 0;
 }
 
@@ -373,9 +462,8 @@ static void tail_stop_partials(struct tail *t)
         tail_partial_stop(hmap_entry(n, struct tail_file, by_source));
 }
 
-static void tail_stop(struct instance *in)
+static void tail_halt(struct tail *t)
 {
-    struct tail *t = in->state;
     if (!t->stopped)
         tail_stop_partials(t);
     t->stopped = true;
@@ -384,6 +472,16 @@ static void tail_stop(struct instance *in)
     tail_cancel(t, &t->rescan_soon_timer);
     tail_watch_stop(t);
     tail_forget_moves(t);
+}
+
+static void tail_stop(struct instance *in)
+{
+    struct tail *t = in->state;
+    /* What was written before the stop is read as it would have been
+     * without waiting for the flush (tail_mark_written): one last pass. */
+    if (!t->stopped)
+        tail_read_pass(t);
+    tail_halt(t);
 }
 
 static void tail_ack(struct instance *in, const struct record_origin *origin)
@@ -420,7 +518,8 @@ static void tail_destroy(struct instance *in)
     struct tail *t = in->state;
     if (!t)
         return;
-    tail_stop(in);
+    tail_halt(t);
+    t->checkpoints_started = false;
     tail_cancel(t, &t->checkpoint_timer);
     tail_cancel(t, &t->poll_timer);
     checkpoint_store_save(t->checkpoints);

@@ -119,12 +119,17 @@ struct tail {
     struct tail_file *ready_tail;
     char *read_buf;
     struct checkpoint_store *checkpoints;
-    int inotify_fd; /* -1 with watcher: poll */
+    int inotify_fd;                   /* -1 with watcher: poll */
+    int64_t inotify_last_ms;          /* when its events were last read */
+    struct loop_timer *inotify_timer; /* while its events are left to queue up */
     bool warned_no_watches;
     bool first_start; /* no checkpoint file yet: skiff never ran with this state */
     bool first_scan_done;
     bool stopped;
+    bool checkpoints_started; /* the checkpoint timer may be armed */
+    bool working;             /* tail_work drains events: no scheduling */
     struct loop_timer *work_timer;
+    int64_t work_due_ms; /* when work_timer fires; 0: in this turn */
     struct loop_timer *rescan_timer;
     struct loop_timer *rescan_soon_timer;
     struct loop_timer *poll_timer;
@@ -163,7 +168,14 @@ struct tail_file *tail_file_by_source(struct tail *t, uint64_t source_id);
 void tail_file_check(struct tail_file *f);
 
 /* in_tail.c */
+/* Queues `f` to be read in this turn of the loop. */
 void tail_mark_ready(struct tail_file *f);
+/* Queues `f`, written to, to be read before the next seal (at once if none
+ * is due). */
+void tail_mark_written(struct tail_file *f);
+void tail_unmark_ready(struct tail_file *f);
+/* The checkpoint store became dirty: saved within checkpoint_interval. */
+void tail_checkpoint_changed(struct tail *t);
 /* Logs a problem with `path` once per path (and reason), then stays quiet.
  * Returns true when it logged. */
 bool tail_report_once(struct tail *t, const char *path, const char *fmt, ...)
@@ -207,6 +219,9 @@ void tail_rescan_soon(struct tail *t);
 int tail_watch_start(struct tail *t);
 void tail_watch_stop(struct tail *t);
 void tail_forget_moves(struct tail *t);
+/* Reads and acts on the inotify events queued up (before reading files: an
+ * event for data about to be read would make a read of nothing later). */
+void tail_watch_drain(struct tail *t);
 /* Watches a file (inotify, or polling once watches run out). */
 void tail_watch_file(struct tail *t, struct tail_file *f);
 void tail_unwatch_file(struct tail *t, struct tail_file *f);

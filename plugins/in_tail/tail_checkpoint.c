@@ -29,7 +29,25 @@ struct checkpoint_store {
     struct hmap entries;
     bool dirty;
     bool existed; /* a checkpoint file was there when the store was opened */
+    void (*on_dirty)(void *data);
+    void *on_dirty_data;
 };
+
+/* Marks the store changed, telling on_dirty when it was clean. */
+static void checkpoint_store_touch(struct checkpoint_store *store)
+{
+    bool was_dirty = store->dirty;
+    store->dirty = true;
+    if (!was_dirty && store->on_dirty)
+        store->on_dirty(store->on_dirty_data);
+}
+
+void checkpoint_store_on_dirty(struct checkpoint_store *store, void (*on_dirty)(void *data),
+                               void *data)
+{
+    store->on_dirty = on_dirty;
+    store->on_dirty_data = data;
+}
 
 static uint64_t checkpoint_hash(uint64_t dev, uint64_t ino)
 {
@@ -85,7 +103,7 @@ void checkpoint_store_set(struct checkpoint_store *store, const struct tail_iden
     if (!node) {
         struct checkpoint_entry entry = {*id, offset, xstrdup(path)};
         checkpoint_store_insert(store, &entry);
-        store->dirty = true;
+        checkpoint_store_touch(store);
         return;
     }
     if (checkpoint_entry_same(&node->entry, id, path, offset))
@@ -96,7 +114,7 @@ void checkpoint_store_set(struct checkpoint_store *store, const struct tail_iden
         free(node->entry.path);
         node->entry.path = xstrdup(path);
     }
-    store->dirty = true;
+    checkpoint_store_touch(store);
 }
 
 void checkpoint_store_remove(struct checkpoint_store *store, uint64_t dev, uint64_t ino)
@@ -105,7 +123,7 @@ void checkpoint_store_remove(struct checkpoint_store *store, uint64_t dev, uint6
     if (!node)
         return;
     checkpoint_node_free(store, node);
-    store->dirty = true;
+    checkpoint_store_touch(store);
 }
 
 void checkpoint_store_retain(struct checkpoint_store *store,
@@ -119,7 +137,7 @@ void checkpoint_store_retain(struct checkpoint_store *store,
         struct checkpoint_node *node = hmap_entry(n, struct checkpoint_node, by_id);
         if (!keep(&node->entry, data)) {
             checkpoint_node_free(store, node);
-            store->dirty = true;
+            checkpoint_store_touch(store);
         }
         n = next;
     }

@@ -59,6 +59,10 @@ void checkpoint_store_retain(struct checkpoint_store *store,
 bool checkpoint_store_existed(const struct checkpoint_store *store);
 /* True if anything changed since the last save. */
 bool checkpoint_store_dirty(const struct checkpoint_store *store);
+/* Calls `on_dirty(data)` whenever a change makes a clean store dirty (so
+ * that a save can be scheduled only when there is something to save). */
+void checkpoint_store_on_dirty(struct checkpoint_store *store, void (*on_dirty)(void *data),
+                               void *data);
 
 /* Writes the store if it changed: temporary file in the same folder, fsync,
  * rename over the old one, fsync the folder. Returns 0, or -1 after logging

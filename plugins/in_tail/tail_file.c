@@ -209,7 +209,12 @@ static const char *tail_file_start_offset(struct tail_file *f, uint64_t size, bo
 static struct tail_file *tail_file_open_as(struct tail *t, const char *open_path, const char *path,
                                            bool from_head, uint64_t from)
 {
-    int fd = open(open_path, O_RDONLY | O_CLOEXEC);
+    /* O_NOATIME: a read would otherwise update the access time of a file just
+     * written (relatime), dirtying its inode on every read. Only the file's
+     * owner (or CAP_FOWNER) may ask for it; others get EPERM, and plain. */
+    int fd = open(open_path, O_RDONLY | O_CLOEXEC | O_NOATIME);
+    if (fd < 0 && errno == EPERM)
+        fd = open(open_path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0) {
         if (errno == ENOENT)
@@ -395,7 +400,7 @@ void tail_file_check(struct tail_file *f)
     else if (f->id.fp_len && tail_crc_prefix(f->fd, f->id.fp_len) != (int64_t)f->id.fp_crc)
         tail_file_truncated(f, "overwritten from the start");
     if ((uint64_t)st.st_size > f->read_offset)
-        tail_mark_ready(f);
+        tail_mark_written(f); /* grown: read before the next seal, as for an event */
 }
 
 /* At the end of the data: a file that shrank was truncated; a rotated file
@@ -446,7 +451,9 @@ static void tail_file_consume(struct tail_file *f, const char *data, size_t len)
     data += hole;
     len -= hole;
     uint64_t skipped = f->splitter.long_skipped, split = f->splitter.long_split;
+    input_run_begin(t->in, f->tag); /* every line of the block has the file's tag */
     line_splitter_feed(&f->splitter, data, len, f->read_offset, tail_emit_line, f);
+    input_run_end(t->in);
     f->read_offset += len;
     metric_add(t->metrics.long_skipped, (int64_t)(f->splitter.long_skipped - skipped));
     metric_add(t->metrics.long_split, (int64_t)(f->splitter.long_split - split));
@@ -472,6 +479,11 @@ bool tail_file_read(struct tail_file *f)
         if (n > 0) {
             tail_file_consume(f, t->read_buf, (size_t)n);
             reads++;
+            /* A short read of a regular file ended at its end: the file is at
+             * least that long (not truncated), so no read of 0 bytes and no
+             * fstat are needed to tell. A rotated file reads on to its end. */
+            if ((size_t)n < size && !f->rotated)
+                return false;
         } else if (n == 0) {
             if (!tail_file_at_end(f))
                 return false;

@@ -46,7 +46,19 @@ static void tail_partial_expired(struct loop *loop, struct loop_timer *timer, vo
         tail_partial_arm(f); /* nothing may be emitted now; try again later */
         return;
     }
-    tail_partial_flush(f, f->partial_cut, TAIL_PARTIAL_TIMEOUT);
+    uint64_t cut = f->partial_cut; /* a read below may arm the timer anew */
+    if (f->ready) {
+        /* Written to, and its read waits for the next seal (tail_mark_written):
+         * the last pieces may be in what was written. */
+        bool may_close = f->rotated && !f->rotate_timer;
+        tail_unmark_ready(f);
+        bool more = tail_file_read(f);
+        if (!more && may_close)
+            return; /* closed at its end, its pieces handed on, and maybe freed */
+        if (more)
+            tail_mark_ready(f);
+    }
+    tail_partial_flush(f, cut, TAIL_PARTIAL_TIMEOUT);
     tail_partial_arm(f);
 }
 

@@ -9,6 +9,7 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,11 @@
 #include <unistd.h>
 
 #define FILE_EVENTS (IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
+/* How long events may queue up in the kernel while they come fast: well
+ * within a flush_interval (reads wait for the flush anyway), and short enough
+ * for new and renamed files to be found at once (tail_dir_event). */
+enum { INOTIFY_BATCH_MS = 50 };
+
 #define DIR_EVENTS (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF)
 
 struct tail_dir {
@@ -100,7 +106,10 @@ static void tail_file_event(struct tail *t, struct tail_file *f, uint32_t mask)
     }
     if (mask & (IN_MOVE_SELF | IN_DELETE_SELF))
         tail_rescan_soon(t); /* what is at the path now? */
-    tail_mark_ready(f);
+    if ((mask & FILE_EVENTS) == IN_MODIFY)
+        tail_mark_written(f); /* data (or a truncation): read before the next seal */
+    else
+        tail_mark_ready(f);
 }
 
 static void tail_on_overflow(struct tail *t)
@@ -196,13 +205,13 @@ static void tail_dispatch_event(struct tail *t, const struct inotify_event *even
         tail_dir_event(t, d, event);
 }
 
-static void tail_on_inotify(struct loop *loop, int fd, unsigned events, void *data)
+void tail_watch_drain(struct tail *t)
 {
-    struct tail *t = data;
     char buffer[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
-
+    if (t->inotify_fd < 0)
+        return;
     for (;;) {
-        ssize_t n = read(fd, buffer, sizeof buffer);
+        ssize_t n = read(t->inotify_fd, buffer, sizeof buffer);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -212,7 +221,42 @@ static void tail_on_inotify(struct loop *loop, int fd, unsigned events, void *da
             tail_dispatch_event(t, event);
             p += sizeof *event + event->len;
         }
+        /* Room was left for the largest event: the queue was empty (epoll
+         * tells of more), so no read just to hear EAGAIN. */
+        if ((size_t)n <= sizeof buffer - (sizeof(struct inotify_event) + NAME_MAX + 1))
+            return;
     }
+}
+
+static void tail_on_inotify(struct loop *loop, int fd, unsigned events, void *data);
+
+static void tail_inotify_resume(struct loop *loop, struct loop_timer *timer, void *data)
+{
+    struct tail *t = data;
+    t->inotify_timer = NULL; /* one-shot */
+    if (t->inotify_fd >= 0)
+        loop_watch_fd(loop, t->inotify_fd, LOOP_READABLE, tail_on_inotify, t);
+}
+
+/* Files written line by line send an event per write. While they come
+ * faster than one per INOTIFY_BATCH_MS and a seal is due (what they tell of
+ * is read just before it, tail_mark_written), the events are left to queue
+ * up in the kernel for that long, but not past the seal, and read together,
+ * instead of waking the loop for each. A quiet input, or one with nothing
+ * waiting for a seal, hears of the first one at once. */
+static void tail_on_inotify(struct loop *loop, int fd, unsigned events, void *data)
+{
+    struct tail *t = data;
+    int64_t now = monotonic_ms();
+    bool busy = now - t->inotify_last_ms < INOTIFY_BATCH_MS;
+    t->inotify_last_ms = now;
+    tail_watch_drain(t);
+    int64_t flush_due = input_flush_due_ms(t->in);
+    if (!busy || flush_due <= now || t->stopped || t->inotify_timer || t->inotify_fd < 0)
+        return;
+    int64_t wait = flush_due - now < INOTIFY_BATCH_MS ? flush_due - now : INOTIFY_BATCH_MS;
+    loop_unwatch_fd(loop, fd);
+    t->inotify_timer = loop_add_timer(loop, wait, 0, tail_inotify_resume, t);
 }
 
 /* ---- watches ---- */
@@ -246,6 +290,10 @@ void tail_watch_stop(struct tail *t)
 {
     tail_watch_dirs_begin(t);
     tail_watch_dirs_end(t); /* none marked: frees them all */
+    if (t->inotify_timer) {
+        loop_cancel_timer(t->in->loop, t->inotify_timer);
+        t->inotify_timer = NULL;
+    }
     if (t->inotify_fd >= 0) {
         loop_unwatch_fd(t->in->loop, t->inotify_fd);
         close(t->inotify_fd);

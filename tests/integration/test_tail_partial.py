@@ -105,6 +105,28 @@ class TailPartial(unittest.TestCase):
                                            docker("stdout", "finished")],
                                 {"partial": True, "stream": "stdout"})
 
+    def test_cri_last_piece_written_while_a_flush_is_due(self):
+        """While a flush is due, a file written to is read just before it;
+        a held piece whose partial_wait ends sooner must not be handed on
+        without looking at what was written meanwhile: its last piece,
+        written right after it, joins it."""
+        first = cri("stdout", "F", "first") + cri("stdout", "P", "part-a-")
+        run = TailRun(self, self.tmp,
+                      self.input("cri", partial_wait="500ms", refresh_interval="10s"),
+                      flush_interval="5s")
+        append(self.path, first)
+        # `first` opens a chunk (the flush is due in 5 s) and part-a- waits
+        # for its last piece; it is written well within partial_wait.
+        harness.wait_for(lambda: run.value("skiff_tail_bytes_read_total") >= len(first), 5,
+                         "the first piece read", interval=0.02, alive=run.skiff)
+        append(self.path, cri("stdout", "F", "part-b"))
+        self.wait_log(run, "part-a-part-b", timeout=15)
+        logs = [r.get("log") for r in self.records(run.out)]
+        counted = run.value("skiff_tail_partial_lines_total", reason="timeout")
+        run.stop()
+        self.assertNotIn("part-a-", logs, "the held piece was handed on alone")
+        self.assertEqual(counted, 0, 'skiff_tail_partial_lines_total{reason="timeout"}')
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -177,8 +177,13 @@ START_TEST(test_store_releases_in_order_per_input)
     struct chunk *c3 = chunk_new(3, 1, "b", 1, 0);
     chunk_store_add_open(store, c1);
     chunk_store_add_open(store, c2);
+    uint64_t generation = chunk_store_open_generation(store);
     chunk_store_add_open(store, c3);
+    /* Opening a chunk leaves the generation: chunks found before are open. */
+    ck_assert(chunk_store_open_generation(store) == generation);
     chunk_store_seal(store, c1, 2);
+    /* A seal changes it: a run's remembered chunk is looked up again. */
+    ck_assert(chunk_store_open_generation(store) != generation);
     chunk_store_seal(store, c2, 1);
     chunk_store_seal(store, c3, 1);
     ck_assert_uint_eq(chunk_store_sealed_count(store), 3);

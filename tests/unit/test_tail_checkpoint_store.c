@@ -154,6 +154,50 @@ START_TEST(test_store_set_find_remove)
 }
 END_TEST
 
+static bool keep_none(const struct checkpoint_entry *entry, void *data)
+{
+    return false;
+}
+
+static void count_dirty(void *data)
+{
+    (*(int *)data)++;
+}
+
+/* The input arms its checkpoint timer only when the store turns dirty, so the
+ * store says when: once per change from clean to dirty, not per change. */
+START_TEST(test_store_on_dirty)
+{
+    char *dir = temp_dir_make("checkpoint");
+    char *path = xasprintf("%s/tail.0.checkpoints", dir);
+    struct checkpoint_store *store = open_store(path);
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    int calls = 0;
+    checkpoint_store_on_dirty(store, count_dirty, &calls);
+
+    struct tail_identity id = {1, 2, 64, 0x1234};
+    checkpoint_store_set(store, &id, "/a.log", 100);
+    ck_assert_int_eq(calls, 1);
+    checkpoint_store_set(store, &id, "/a.log", 200); /* dirty already */
+    ck_assert_int_eq(calls, 1);
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    checkpoint_store_set(store, &id, "/a.log", 200); /* no change */
+    checkpoint_store_remove(store, 7, 7);            /* nothing to remove */
+    ck_assert_int_eq(calls, 1);
+    checkpoint_store_remove(store, 1, 2);
+    ck_assert_int_eq(calls, 2);
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    checkpoint_store_set(store, &id, "/a.log", 300);
+    ck_assert_int_eq(checkpoint_store_save(store), 0);
+    checkpoint_store_retain(store, keep_none, NULL);
+    ck_assert_int_eq(calls, 4);
+
+    checkpoint_store_close(store);
+    free(path);
+    temp_dir_remove(dir);
+}
+END_TEST
+
 START_TEST(test_store_many_entries)
 {
     char *dir = temp_dir_make("checkpoint");
@@ -398,6 +442,7 @@ Suite *tail_checkpoint_store_suite(void)
     tcase_add_test(store, test_store_set_find_remove);
     tcase_add_test(store, test_store_retain);
     tcase_add_test(store, test_store_many_entries);
+    tcase_add_test(store, test_store_on_dirty);
     tcase_add_test(store, test_store_save_and_reopen);
     tcase_add_test(store, test_store_open_corrupt);
     tcase_add_test(store, test_store_save_failure_keeps_old_file);
