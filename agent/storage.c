@@ -272,6 +272,30 @@ static void storage_note_write_error(struct storage *storage, char *error, size_
     storage->write_errno = err;
 }
 
+/* A pack is named after its lowest chunk id whose name is free. Taken only
+ * when a chunk is written again after its pack was found damaged (that pack
+ * waits for its other chunks under the chunk's id). */
+static bool storage_pick_name(const struct storage *storage, const struct chunk_file_entry *entries,
+                              size_t count, uint64_t *file_id)
+{
+    uint64_t taken = 0; /* the last id tried */
+    for (size_t tries = 0; tries < count; tries++) {
+        uint64_t best = UINT64_MAX;
+        for (size_t i = 0; i < count; i++) {
+            uint64_t id = entries[i].chunk->id;
+            if ((tries == 0 || id > taken) && id < best)
+                best = id;
+        }
+        *file_id = taken = best;
+        char *path = xasprintf("%s/%" PRIu64 ".chunk", storage->chunks_dir, best);
+        bool free_name = access(path, F_OK) != 0;
+        free(path);
+        if (free_name)
+            return true;
+    }
+    return false;
+}
+
 size_t storage_persist_pack(struct storage *storage, struct chunk_file_entry *entries, size_t count)
 {
     size_t fit = 0;
@@ -280,10 +304,15 @@ size_t storage_persist_pack(struct storage *storage, struct chunk_file_entry *en
         bytes += entries[fit++].chunk->bytes;
     if (fit == 0)
         return 0;
-    uint64_t file_id = entries[0].chunk->id;
-    for (size_t i = 1; i < fit; i++)
-        file_id = entries[i].chunk->id < file_id ? entries[i].chunk->id : file_id;
     char *error = NULL;
+    uint64_t file_id;
+    if (!storage_pick_name(storage, entries, fit, &file_id)) {
+        errno = EEXIST;
+        error = xasprintf("%s/%" PRIu64 ".chunk: the files named after each of %zu chunks exist",
+                          storage->chunks_dir, file_id, fit);
+        storage_note_write_error(storage, error, fit);
+        return 0;
+    }
     if (chunk_file_write_pack(storage->chunks_dir, file_id, entries, fit, storage->sync, &error) <
         0) {
         storage_note_write_error(storage, error, fit);
