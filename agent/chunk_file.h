@@ -72,7 +72,8 @@ struct chunk_file_entry {
 };
 
 /* Writes a pack of `count` chunks not yet on disk to DIR/<file_id>.chunk
- * atomically (as chunk_file_write), and sets each entry's offset and length.
+ * atomically (DIR/<file_id>.chunk.tmp, fsync, rename, fsync DIR; with
+ * sync == false without the fsyncs), and sets each entry's offset and length.
  * Returns 0, or -1 with errno set and a message in `error`; after a failure
  * neither the .chunk nor the .tmp file is left. */
 int chunk_file_write_pack(const char *dir, uint64_t file_id, struct chunk_file_entry *entries,

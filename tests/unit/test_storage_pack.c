@@ -274,6 +274,50 @@ START_TEST(test_pack_write_enospc)
 }
 END_TEST
 
+/* A chunk written again after its section was found damaged (it is in
+ * memory only then) cannot take its old pack's name, which still holds the
+ * other chunks: alone it stays in memory; with another chunk the pack takes
+ * that one's id, and the old pack's chunks still load. */
+START_TEST(test_pack_name_taken_by_a_damaged_pack)
+{
+    char *dir = temp_dir_make("storage-pack");
+    struct storage *storage = sp_open(dir);
+    struct chunk *chunks[3] = {sp_chunk(7, 3), sp_chunk(8, 3), sp_chunk(11, 3)};
+    sp_persist(storage, chunks, 2);
+    char *path = xasprintf("%s/chunks/7.chunk", dir);
+    FILE *io = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(io);
+    ck_assert_int_eq(fseek(io, 16 + 2, SEEK_SET), 0); /* chunk 7's metadata */
+    fputc(0xff, io);
+    fclose(io);
+    storage_evict(storage, chunks[0]);
+    storage_evict(storage, chunks[1]);
+    ck_assert_int_eq(storage_load(storage, chunks[0]), -1);
+    ck_assert(!chunks[0]->persisted);
+    ck_assert_uint_eq(
+        storage_persist_pack(
+            storage,
+            &(struct chunk_file_entry){.chunk = chunks[0],
+                                       .info = {"tail.0", (char **)outputs2, (bool *)none_done, 2}},
+            1),
+        0);
+    sp_persist(storage, (struct chunk *[]){chunks[0], chunks[2]}, 2);
+    ck_assert(chunks[0]->persisted && chunks[2]->persisted);
+    ck_assert_int_eq(storage_load(storage, chunks[1]), 0);
+    ck_assert_uint_eq(chunks[1]->record_count, 3);
+    ck_assert_uint_eq(sp_files(dir, "chunks"), 2);
+    for (size_t i = 0; i < 3; i++) {
+        storage_remove(storage, chunks[i]);
+        chunk_free(chunks[i]);
+    }
+    ck_assert_uint_eq(sp_files(dir, "chunks"), 0);
+    ck_assert_uint_eq(sp_files(dir, "corrupt"), 1);
+    free(path);
+    storage_close(storage);
+    temp_dir_remove(dir);
+}
+END_TEST
+
 Suite *storage_pack_suite(void)
 {
     Suite *s = suite_create("storage_pack");
@@ -282,6 +326,7 @@ Suite *storage_pack_suite(void)
     tcase_add_test(tc, test_pack_damaged_section_at_load);
     tcase_add_test(tc, test_replay_version_1_file_beside_packs);
     tcase_add_test(tc, test_pack_write_enospc);
+    tcase_add_test(tc, test_pack_name_taken_by_a_damaged_pack);
     suite_add_tcase(s, tc);
     return s;
 }
