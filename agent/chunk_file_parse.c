@@ -1,6 +1,7 @@
-/* Reading chunk files (see chunk_file.h): a strict parser that never reads
- * past the end or trusts a length, and recovers the intact records of a torn
- * or damaged file. Not for disk I/O: that is in chunk_file.c. */
+/* Reading chunk files (see chunk_file.h), packs (version 2) and single chunks
+ * (version 1): a strict parser that never reads past the end or trusts a
+ * length, and recovers the intact records of a torn or damaged file. Not for
+ * disk I/O: that is in chunk_file.c. */
 #include "chunk_file.h"
 
 #include "xalloc.h"
@@ -75,19 +76,20 @@ static size_t read_count(struct reader *r, size_t item_len, size_t max)
     return r->bad ? 0 : count;
 }
 
-static bool read_header(struct reader *r)
+/* The file's version (1 or 2), or 0 if the header is not one. */
+static unsigned read_header(struct reader *r)
 {
     const uint8_t *magic = read_bytes(r, CHUNK_FILE_MAGIC_LEN);
     if (!magic || memcmp(magic, CHUNK_FILE_MAGIC, CHUNK_FILE_MAGIC_LEN) != 0)
-        return false;
+        return 0;
     uint64_t version = read_le(r, 2);
     uint64_t header_len = read_le(r, 2);
     uint64_t flags = read_le(r, 4);
-    if (r->bad || version != CHUNK_FILE_VERSION || flags != 0 ||
-        header_len < CHUNK_FILE_HEADER_LEN || header_len > r->len)
-        return false;
+    if (r->bad || (version != CHUNK_FILE_VERSION && version != CHUNK_FILE_VERSION_SINGLE) ||
+        flags != 0 || header_len < CHUNK_FILE_HEADER_LEN || header_len > r->len)
+        return 0;
     r->pos = header_len;
-    return true;
+    return (unsigned)version;
 }
 
 /* Narrows *meta to the metadata body if its length and CRC check out. */
@@ -174,10 +176,11 @@ static uint32_t *read_record_crcs(struct reader *r, uint32_t *count)
     return crcs;
 }
 
-/* Parses the metadata body into a new chunk and *info. Returns NULL if it is
- * malformed (then nothing is left allocated). */
+/* Parses the metadata body into a new chunk and *info (and, for a section of
+ * a pack, *data_len from its end; data_len NULL: version 1). Returns NULL if
+ * it is malformed (then nothing is left allocated). */
 static struct chunk *read_meta(struct reader *r, struct chunk_file_info *info, uint32_t **crcs,
-                               uint32_t *record_count)
+                               uint32_t *record_count, uint64_t *data_len)
 {
     uint64_t id = read_le(r, 8);
     info->input_alias = read_str(r);
@@ -188,6 +191,8 @@ static struct chunk *read_meta(struct reader *r, struct chunk_file_info *info, u
     read_origins(r, chunk);
     read_attachments(r, chunk);
     *crcs = read_record_crcs(r, record_count);
+    if (data_len)
+        *data_len = read_le(r, 8);
     if (!r->bad && r->pos == r->len)
         return chunk;
     free(*crcs);
@@ -238,35 +243,169 @@ static bool trailer_ok(const uint8_t *data, size_t len, size_t data_end)
     return !r.bad && r.pos == len && file_len == len && crc == libdeflate_crc32(0, data, data_end);
 }
 
+/* Keeps what `present` bytes of records hold intact; returns whether they
+ * hold all `count` records (and nothing after them). */
+static bool take_records(struct chunk *chunk, const uint8_t *records, size_t present,
+                         const uint32_t *crcs, uint32_t count)
+{
+    buf_append(&chunk->data, records, present);
+    uint32_t kept = keep_intact_records(chunk, crcs, count);
+    bool intact = kept == count && chunk->data.len == present;
+    if (!intact)
+        origins_from_records(chunk);
+    chunk_seal(chunk);
+    return intact;
+}
+
+/* A version 1 file: one chunk, its data_len outside the metadata. */
+static int parse_single(struct reader *r, struct chunk_file_entry *entry, bool *damaged,
+                        char **error)
+{
+    struct reader meta;
+    uint32_t *crcs, count;
+    if (!read_meta_section(r, &meta))
+        return parse_fail(error, "metadata truncated or damaged (CRC)");
+    struct chunk *chunk = read_meta(&meta, &entry->info, &crcs, &count, NULL);
+    if (!chunk)
+        return parse_fail(error, "metadata malformed");
+    uint64_t data_len = read_le(r, 8);
+    size_t left = r->len - r->pos;
+    size_t present = r->bad ? 0 : (size_t)(data_len < left ? data_len : left);
+    bool whole = !r->bad && data_len <= left && trailer_ok(r->data, r->len, r->pos + data_len);
+    bool intact = take_records(chunk, r->data + r->pos, present, crcs, count);
+    free(crcs);
+    entry->chunk = chunk;
+    entry->length = r->len;
+    entry->damaged = !intact;
+    *damaged = !whole || !intact;
+    if (*damaged)
+        *error = xasprintf("damaged: kept %" PRIu32 " of %" PRIu32 " records", chunk->record_count,
+                           count);
+    return 0;
+}
+
+/* One section of a pack at r->pos, up to r->len. Returns 1 when it is whole
+ * (r->pos then at its end), 0 when its records are cut or damaged (what is
+ * intact is in *entry; the next section cannot be found past a cut), -1 when
+ * its metadata is damaged (nothing in *entry). */
+static int parse_one_section(struct reader *r, struct chunk_file_entry *entry)
+{
+    struct reader meta;
+    uint32_t *crcs, count;
+    uint64_t data_len;
+    size_t start = r->pos;
+    memset(entry, 0, sizeof *entry);
+    if (!read_meta_section(r, &meta))
+        return -1;
+    struct chunk *chunk = read_meta(&meta, &entry->info, &crcs, &count, &data_len);
+    if (!chunk)
+        return -1;
+    size_t left = r->len - r->pos;
+    size_t present = (size_t)(data_len < left ? data_len : left);
+    bool intact = take_records(chunk, r->data + r->pos, present, crcs, count);
+    free(crcs);
+    r->pos += present;
+    entry->chunk = chunk;
+    entry->offset = start;
+    entry->length = r->pos - start;
+    entry->damaged = !intact;
+    return intact && present == data_len ? 1 : 0;
+}
+
+int chunk_file_parse_section(const uint8_t *data, size_t len, struct chunk_file_entry *entry,
+                             char **error)
+{
+    struct reader r = {data, len, 0, false};
+    int rc = parse_one_section(&r, entry);
+    if (rc < 0)
+        return parse_fail(error, "metadata truncated or damaged (CRC)");
+    if (rc == 0 || r.pos != len)
+        *error = xasprintf("damaged: kept %" PRIu32 " records", entry->chunk->record_count);
+    entry->damaged = rc == 0 || r.pos != len;
+    return 0;
+}
+
+/* A version 2 file: sections up to the trailer. Without an intact trailer
+ * the sections are walked to the end of the bytes, each found by the length
+ * its intact metadata gives. */
+static int parse_pack(struct reader *r, struct chunk_file_entry **entries, size_t *count,
+                      bool *damaged, char **error)
+{
+    size_t len = r->len, cap = 0;
+    bool whole = len - r->pos >= CHUNK_FILE_TRAILER_LEN &&
+                 trailer_ok(r->data, len, len - CHUNK_FILE_TRAILER_LEN);
+    r->len = whole ? len - CHUNK_FILE_TRAILER_LEN : len;
+    bool lost = false;
+    uint32_t kept = 0;
+    while (r->pos < r->len) {
+        struct chunk_file_entry entry;
+        int rc = parse_one_section(r, &entry);
+        if (rc < 0) {
+            lost = true; /* the rest cannot be found */
+            break;
+        }
+        *entries = xgrow(*entries, &cap, *count + 1, sizeof **entries);
+        (*entries)[(*count)++] = entry;
+        kept += entry.chunk->record_count;
+        lost |= rc == 0;
+    }
+    *damaged = !whole || lost;
+    if (*count == 0 && *damaged)
+        return parse_fail(error, "no chunk's metadata is intact");
+    if (*damaged)
+        *error = xasprintf("damaged: kept %" PRIu32 " records in %zu chunks", kept, *count);
+    return 0;
+}
+
+int chunk_file_parse_pack(const uint8_t *data, size_t len, struct chunk_file_entry **entries,
+                          size_t *count, bool *damaged, char **error)
+{
+    struct reader r = {data, len, 0, false};
+    *entries = NULL;
+    *count = 0;
+    *damaged = false;
+    unsigned version = read_header(&r);
+    if (version == 0)
+        return parse_fail(error, "not a chunk file, or its header is damaged");
+    if (version == CHUNK_FILE_VERSION)
+        return parse_pack(&r, entries, count, damaged, error);
+    *entries = xcalloc(1, sizeof **entries);
+    if (parse_single(&r, *entries, damaged, error) < 0) {
+        free(*entries);
+        *entries = NULL;
+        return -1;
+    }
+    *count = 1;
+    return 0;
+}
+
+void chunk_file_entries_free(struct chunk_file_entry *entries, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        chunk_free(entries[i].chunk);
+        chunk_file_info_free(&entries[i].info);
+    }
+    free(entries);
+}
+
 int chunk_file_parse(const uint8_t *data, size_t len, struct chunk **out,
                      struct chunk_file_info *info, bool *damaged, char **error)
 {
-    struct reader r = {data, len, 0, false}, meta;
-    uint32_t *crcs, count;
+    struct chunk_file_entry *entries;
+    size_t count;
     *out = NULL;
     memset(info, 0, sizeof *info);
-    *damaged = false;
-    if (!read_header(&r))
-        return parse_fail(error, "not a chunk file, or its header is damaged");
-    if (!read_meta_section(&r, &meta))
-        return parse_fail(error, "metadata truncated or damaged (CRC)");
-    struct chunk *chunk = read_meta(&meta, info, &crcs, &count);
-    if (!chunk)
-        return parse_fail(error, "metadata malformed");
-
-    uint64_t data_len = read_le(&r, 8);
-    size_t present = r.bad ? 0 : (size_t)(data_len < len - r.pos ? data_len : len - r.pos);
-    buf_append(&chunk->data, data + r.pos, present);
-    bool whole = !r.bad && data_len <= len - r.pos && trailer_ok(data, len, r.pos + data_len);
-    uint32_t kept = keep_intact_records(chunk, crcs, count);
-    free(crcs);
-    *damaged = !whole || kept < count || chunk->data.len < present;
-    if (*damaged) {
-        origins_from_records(chunk);
-        *error = xasprintf("damaged: kept %" PRIu32 " of %" PRIu32 " records", kept, count);
+    if (chunk_file_parse_pack(data, len, &entries, &count, damaged, error) < 0)
+        return -1;
+    if (count != 1) {
+        chunk_file_entries_free(entries, count);
+        free(*error);
+        *damaged = false;
+        return parse_fail(error, "not a file of one chunk");
     }
-    chunk_seal(chunk);
-    *out = chunk;
+    *out = entries[0].chunk;
+    *info = entries[0].info;
+    free(entries);
     return 0;
 }
 

@@ -5,7 +5,9 @@
  * when every output took it.
  *
  * Memory: an input's buffer_limit bounds its records in memory that are not on
- * disk; chunks on disk stay in memory only while an output is sending them. */
+ * disk; chunks on disk stay in memory while an output is sending them, or
+ * when its next delivery takes them and memory is under half the input's
+ * buffer_limit (pipeline_maybe_evict). */
 #include "chunk_store.h"
 #include "log.h"
 #include "loop.h"
@@ -126,10 +128,29 @@ const struct chunk_store_hooks *pipeline_hooks(struct pipeline *p)
     return &hooks;
 }
 
-/* Frees the records of a chunk on disk that no output is sending now. */
+/* Reading a chunk back costs a read and its checks: a chunk its lanes hand on
+ * with their next delivery stays in memory, as long as memory is well under
+ * its input's buffer_limit. A lane that waits (an outage) keeps at most one
+ * delivery's worth; the rest leaves memory. */
+static bool pipeline_keeps_in_memory(struct pipeline *p, const struct chunk *chunk)
+{
+    const struct instance *in = chunk->replayed ? NULL : p->inputs[chunk->input_index];
+    if (!in || p->memory_bytes > in->config->common.buffer_limit / 2)
+        return false;
+    for (size_t i = 0; i < p->output_count; i++) {
+        uint64_t bit = 1ull << i;
+        if (chunk->routes & bit && !(chunk->routes_done & bit) &&
+            !lane_takes_next(&p->lanes[i], &p->outputs[i], chunk))
+            return false;
+    }
+    return true;
+}
+
 void pipeline_maybe_evict(struct pipeline *p, struct chunk *chunk)
 {
     if (!chunk->persisted || chunk->evicted || chunk->submitted > 0 || chunk->routes_left == 0)
+        return;
+    if (pipeline_keeps_in_memory(p, chunk))
         return;
     storage_evict(p->storage, chunk);
     pipeline_count_memory(p, -(int64_t)chunk->bytes, -1);
@@ -149,21 +170,67 @@ void pipeline_route_finished(struct pipeline *p, struct chunk *chunk, unsigned o
 
 /* ---- sealing ---- */
 
-/* Writes the chunk to disk if its input buffers there; once written, its
- * records no longer count against the input's buffer_limit. */
-static void pipeline_persist(struct pipeline *p, struct chunk *chunk)
+/* Chunks sealed together (by the flush timer, an input's end, a group) are
+ * all queued before the lanes dispatch, once: an output that takes several
+ * chunks per delivery then gets them together, not the first one alone; and
+ * those of each filesystem input go to disk as one file first. */
+struct seal_batch {
+    struct chunk **queued; /* with outputs: may be evicted after the dispatch */
+    size_t count;
+    size_t cap;
+    struct chunk **to_disk; /* of inputs that buffer on disk, in seal order */
+    size_t disk_count;
+    size_t disk_cap;
+    uint64_t dispatch; /* outputs whose lanes took chunks */
+    struct pipeline *pipeline;
+};
+
+/* The aliases of the outputs a chunk still goes to, into `outputs`. */
+static size_t pipeline_owed_outputs(const struct pipeline *p, const struct chunk *chunk,
+                                    const char **outputs)
 {
-    struct instance *in = p->inputs[chunk->input_index];
-    if (!in->core->uses_disk || chunk->routes_left == 0)
-        return;
-    const char *outputs[CHUNK_FILE_MAX_OUTPUTS];
     size_t count = 0;
     for (size_t i = 0; i < p->output_count; i++) {
         if (chunk->routes & (1ull << i) && !(chunk->routes_done & (1ull << i)))
             outputs[count++] = p->outputs[i].alias;
     }
-    if (storage_persist(p->storage, chunk, in->alias, outputs, count) == 0)
-        input_update_buffer(in, -(int64_t)chunk->bytes);
+    return count;
+}
+
+/* Writes the batch's chunks of one input (from to_disk[from], up to the
+ * next input's) as one pack; once written, their records no longer count
+ * against the input's buffer_limit. Returns where the next input's start. */
+static size_t pipeline_persist_input(struct pipeline *p, struct seal_batch *batch, size_t from)
+{
+    static const bool none_done[CHUNK_FILE_MAX_OUTPUTS];
+    unsigned input_index = batch->to_disk[from]->input_index;
+    struct instance *in = p->inputs[input_index];
+    size_t n = 0;
+    while (from + n < batch->disk_count && batch->to_disk[from + n]->input_index == input_index)
+        n++;
+    struct chunk_file_entry *entries = xcalloc(n, sizeof *entries);
+    const char **aliases = xcalloc(n * p->output_count + 1, sizeof *aliases);
+    for (size_t i = 0; i < n; i++) {
+        const char **outputs = aliases + i * p->output_count;
+        entries[i].chunk = batch->to_disk[from + i];
+        entries[i].info =
+            (struct chunk_file_info){(char *)in->alias, (char **)outputs, (bool *)none_done,
+                                     pipeline_owed_outputs(p, entries[i].chunk, outputs)};
+    }
+    size_t written = storage_persist_pack(p->storage, entries, n);
+    for (size_t i = 0; i < written; i++)
+        input_update_buffer(in, -(int64_t)entries[i].chunk->bytes);
+    free(aliases);
+    free(entries);
+    return from + n;
+}
+
+/* Chunks of an input appear in the batch in runs (one input per seal, or
+ * all of one input's after another's at a flush): a pack per run. */
+static void pipeline_persist_batch(struct pipeline *p, struct seal_batch *batch)
+{
+    for (size_t i = 0; i < batch->disk_count;)
+        i = pipeline_persist_input(p, batch, i);
 }
 
 /* Closes the chunk to new records; returns how many outputs take it. */
@@ -175,34 +242,23 @@ static unsigned pipeline_close(struct chunk *chunk)
     return routes;
 }
 
-/* A chunk just sealed in the store goes to disk (if its input buffers there)
- * and onto the lane of each output it is routed to. */
-static void pipeline_queue_sealed(struct pipeline *p, struct chunk *chunk, unsigned routes)
-{
-    metric_set(p->chunks_pending, (int64_t)chunk_store_sealed_count(p->store));
-    pipeline_persist(p, chunk);
-    for (size_t i = 0; i < p->output_count && routes > 0; i++) {
-        if (chunk->routes & (1ull << i))
-            lane_push(&p->lanes[i], chunk);
-    }
-}
-
-/* Chunks sealed together (by the flush timer, an input's end, a group) are
- * all queued before the lanes dispatch, once: an output that takes several
- * chunks per delivery then gets them together, not the first one alone. */
-struct seal_batch {
-    struct chunk **queued; /* with outputs: may be evicted after the dispatch */
-    size_t count;
-    size_t cap;
-    uint64_t dispatch; /* outputs whose lanes took chunks */
-};
-
+/* A chunk just sealed in the store is queued to go to disk (if its input
+ * buffers there) and onto the lane of each output it is routed to. */
 static void batch_queue(struct pipeline *p, struct seal_batch *batch, struct chunk *chunk,
                         unsigned routes)
 {
-    pipeline_queue_sealed(p, chunk, routes);
+    metric_set(p->chunks_pending, (int64_t)chunk_store_sealed_count(p->store));
     if (routes == 0)
         return;
+    if (p->inputs[chunk->input_index]->core->uses_disk) {
+        batch->to_disk =
+            xgrow(batch->to_disk, &batch->disk_cap, batch->disk_count + 1, sizeof *batch->to_disk);
+        batch->to_disk[batch->disk_count++] = chunk;
+    }
+    for (size_t i = 0; i < p->output_count; i++) {
+        if (chunk->routes & (1ull << i))
+            lane_push(&p->lanes[i], chunk);
+    }
     batch->queued = xgrow(batch->queued, &batch->cap, batch->count + 1, sizeof *batch->queued);
     batch->queued[batch->count++] = chunk;
     batch->dispatch |= chunk->routes;
@@ -215,12 +271,14 @@ static void batch_seal(struct pipeline *p, struct seal_batch *batch, struct chun
     batch_queue(p, batch, chunk, routes);
 }
 
-/* Dispatches the lanes once; then the chunks on disk that wait for their turn
- * leave memory. The caller acknowledges (chunk_store_advance) after: a chunk
- * with no output may be released by that step, so only chunks with outputs
- * are touched here. */
+/* Writes the chunks of filesystem inputs to disk, dispatches the lanes once;
+ * then the chunks on disk that wait for a later delivery leave memory. The
+ * caller acknowledges (chunk_store_advance) after: a chunk with no output
+ * may be released by that step, so only chunks with outputs are touched
+ * here. */
 static void batch_dispatch(struct pipeline *p, struct seal_batch *batch)
 {
+    pipeline_persist_batch(p, batch);
     for (size_t i = 0; i < p->output_count; i++) {
         if (batch->dispatch & (1ull << i))
             lane_dispatch(p, (unsigned)i);
@@ -228,6 +286,7 @@ static void batch_dispatch(struct pipeline *p, struct seal_batch *batch)
     for (size_t i = 0; i < batch->count; i++)
         pipeline_maybe_evict(p, batch->queued[i]);
     free(batch->queued);
+    free(batch->to_disk);
     *batch = (struct seal_batch){0};
 }
 
@@ -431,6 +490,20 @@ void pipeline_replay(struct pipeline *p)
         lane_dispatch(p, (unsigned)i);
 }
 
+/* A last try for chunks of filesystem inputs kept in memory (their writes
+ * failed): collected into a batch, a pack per input. */
+static void pipeline_collect_unwritten(struct chunk *chunk, void *data)
+{
+    struct seal_batch *batch = data;
+    struct pipeline *p = batch->pipeline;
+    if (chunk->persisted || chunk->replayed || chunk->routes_left == 0 ||
+        !p->inputs[chunk->input_index] || !p->inputs[chunk->input_index]->core->uses_disk)
+        return;
+    batch->to_disk =
+        xgrow(batch->to_disk, &batch->disk_cap, batch->disk_count + 1, sizeof *batch->to_disk);
+    batch->to_disk[batch->disk_count++] = chunk;
+}
+
 struct leftover {
     struct pipeline *p;
     uint64_t on_disk_chunks;
@@ -442,8 +515,6 @@ static void pipeline_count_leftover(struct chunk *chunk, void *data)
 {
     struct leftover *left = data;
     struct pipeline *p = left->p;
-    if (!chunk->persisted && !chunk->replayed && chunk->routes_left > 0)
-        pipeline_persist(p, chunk); /* a last try for chunks kept in memory */
     if (chunk->persisted) {
         left->on_disk_chunks++;
         return;
@@ -461,6 +532,12 @@ static void pipeline_count_leftover(struct chunk *chunk, void *data)
 void pipeline_finish_buffer(struct pipeline *p)
 {
     struct leftover left = {.p = p};
+    if (p->storage) {
+        struct seal_batch batch = {.pipeline = p};
+        chunk_store_each_sealed(p->store, pipeline_collect_unwritten, &batch);
+        pipeline_persist_batch(p, &batch);
+        free(batch.to_disk);
+    }
     chunk_store_each_sealed(p->store, pipeline_count_leftover, &left);
     /* Chunks written just now may let checkpoints advance. */
     for (size_t i = 0; i < p->input_count; i++)

@@ -160,7 +160,9 @@ size_t output_health_report(const struct instance *outputs, size_t count, struct
  * on, or nothing to send): marked in its chunk file, the chunk acknowledged
  * and released when it was the last; may free the chunk. */
 void pipeline_route_finished(struct pipeline *p, struct chunk *chunk, unsigned output);
-/* Frees the records of a chunk on disk that no output is sending now. */
+/* Frees the records of a chunk on disk that no output is sending now,
+ * unless every lane it waits in hands it on with its next delivery and
+ * memory is well under its input's buffer_limit. */
 void pipeline_maybe_evict(struct pipeline *p, struct chunk *chunk);
 const struct chunk_store_hooks *pipeline_hooks(struct pipeline *p);
 
@@ -172,6 +174,9 @@ void pipeline_open_lanes(struct pipeline *p);
 /* Frees the lanes (not the chunks they hold: the chunk store owns them). */
 void pipeline_close_lanes(struct pipeline *p);
 void lane_push(struct output_lane *lane, struct chunk *chunk);
+/* Whether `chunk` is in the part of the lane its next delivery takes. */
+bool lane_takes_next(const struct output_lane *lane, const struct instance *output,
+                     const struct chunk *chunk);
 /* Hands a lane's chunks to the output thread, as far as its window goes: a
  * delivery per chunk, or per run of chunks within delivery_max_bytes. */
 void lane_dispatch(struct pipeline *p, unsigned output);

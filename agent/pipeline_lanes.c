@@ -35,6 +35,21 @@ void lane_push(struct output_lane *lane, struct chunk *chunk)
     lane->count++;
 }
 
+bool lane_takes_next(const struct output_lane *lane, const struct instance *output,
+                     const struct chunk *chunk)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < lane->count; i++) {
+        const struct chunk *c = lane->ring[(lane->head + i) % lane->cap];
+        if (i > 0 && (!output->delivery_max_bytes || bytes + c->bytes > output->delivery_max_bytes))
+            return false; /* past what one delivery takes */
+        if (c == chunk)
+            return true;
+        bytes += c->bytes;
+    }
+    return false;
+}
+
 static struct chunk *lane_pop(struct output_lane *lane)
 {
     struct chunk *chunk = lane->ring[lane->head];
@@ -191,6 +206,9 @@ void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *da
     struct pipeline *p = data;
     struct delivery *list = output_worker_take_completed(p->worker);
 
+    /* The done marks of the chunks finished here: one rewrite per pack. */
+    if (p->storage)
+        storage_begin_updates(p->storage);
     while (list) {
         struct delivery *d = list;
         list = d->next;
@@ -201,5 +219,7 @@ void pipeline_on_completion(struct loop *loop, int fd, unsigned events, void *da
             continue; /* the output thread is gone: nothing more is sent */
         lane_dispatch(p, output);
     }
+    if (p->storage)
+        storage_end_updates(p->storage);
     pipeline_check_drained(p);
 }

@@ -1,8 +1,10 @@
-/* Fuzz target: reading a chunk file, as start-up replay does with whatever a
- * crash or a bad disk left behind. Each input is read as it is and once more
- * with its metadata CRC made to match, so that mutations reach the metadata
- * parser instead of stopping at the checksum. A file the reader accepts must
- * hold only records that decode and render with its attachments. */
+/* Fuzz target: reading a chunk file (a pack, or a version 1 file of one
+ * chunk), as start-up replay does with whatever a crash or a bad disk left
+ * behind. Each input is read as it is and once more with its first metadata
+ * CRC made to match, so that mutations reach the metadata parser instead of
+ * stopping at the checksum. Every chunk the reader accepts must hold only
+ * records that decode and render with its attachments, and each one's
+ * section must read the same on its own. */
 #include "fuzz.h"
 
 #include "chunk_file.h"
@@ -12,17 +14,8 @@
 #include <string.h>
 #include <zlib.h>
 
-static void check_chunk_file(const uint8_t *data, size_t size)
+static void check_chunk(const struct chunk *chunk)
 {
-    struct chunk *chunk;
-    struct chunk_file_info info;
-    bool damaged;
-    char *error = NULL;
-    int rc = chunk_file_parse(data, size, &chunk, &info, &damaged, &error);
-    free(error);
-    if (rc < 0)
-        return;
-
     struct record_view view;
     struct buf json = BUF_INIT;
     size_t pos = 0;
@@ -36,8 +29,41 @@ static void check_chunk_file(const uint8_t *data, size_t size)
     if (count != chunk->record_count || pos != chunk->data.len)
         abort();
     buf_free(&json);
-    chunk_file_info_free(&info);
-    chunk_free(chunk);
+}
+
+/* A pack's section read on its own holds what the whole read gave. */
+static void check_section(const uint8_t *data, size_t size, const struct chunk_file_entry *entry)
+{
+    if (entry->offset == 0 || entry->offset > size || entry->length > size - entry->offset)
+        abort();
+    struct chunk_file_entry one;
+    char *error = NULL;
+    if (chunk_file_parse_section(data + entry->offset, entry->length, &one, &error) < 0)
+        abort();
+    if (one.chunk->record_count != entry->chunk->record_count ||
+        one.chunk->data.len != entry->chunk->data.len)
+        abort();
+    chunk_free(one.chunk);
+    chunk_file_info_free(&one.info);
+    free(error);
+}
+
+static void check_chunk_file(const uint8_t *data, size_t size)
+{
+    struct chunk_file_entry *entries;
+    size_t count;
+    bool damaged;
+    char *error = NULL;
+    int rc = chunk_file_parse_pack(data, size, &entries, &count, &damaged, &error);
+    free(error);
+    if (rc < 0)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        check_chunk(entries[i].chunk);
+        if (entries[i].offset > 0)
+            check_section(data, size, &entries[i]);
+    }
+    chunk_file_entries_free(entries, count);
 }
 
 static uint32_t get_le32(const uint8_t *p)

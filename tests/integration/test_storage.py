@@ -4,6 +4,7 @@ what they still hold is delivered; an outage buffers on disk with memory
 bounded; max_size pauses the inputs; write and fsync failures keep chunks in
 memory without losing or repeating a line."""
 
+import base64
 import os
 import random
 import signal
@@ -27,6 +28,40 @@ def storage_config(tmp, inputs, outputs, port, storage=None, **service):
                                      **service)
     config["service"]["storage"] = dict({"type": "filesystem"}, **(storage or {}))
     return config
+
+
+# A chunk file of format version 1 (one chunk per file), as the version
+# before packs wrote it (commit 01ddc88: tail.0 -> output "out", eight lines
+# "file=v1 gen=0 seq=0..7"); tests/unit/chunk_file_v1_fixture.h holds the
+# same bytes.
+V1_CHUNK_FILE = base64.b64decode(
+    "U0tJRkZDSEsBABAAAAAAALQAAAABAAAAAAAAAAYAAAB0YWlsLjAmAAAAa3ViZS50bXAuc2tpZmYtaXQtZDJhdGxf"
+    "ZjUubG9ncy52MS5sb2cBAAAAAwAAAG91dAABAAAAUWmg8dACTR60BAAAAAAAAAEAAAAEAAAAcGF0aCQAAAAFIi90"
+    "bXAvc2tpZmYtaXQtZDJhdGxfZjUvbG9ncy92MS5sb2cIAAAAfMSFGW+zOl6o0WAiVABEpZUbLte3e8C3vOQDIDgJ"
+    "aqw+dYBgAAYAAAAAAACXAAAAU1ATawAAAADrjTcfUWmg8dACTR5yAAAAAAAAAAEAAAEDbG9nBXFmaWxlPXYxIGdl"
+    "bj0wIHNlcT0wMDAwMDAwMCBjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowMTIzNDU2Nzg5LV8uOi8gQUJDREVGR0hJ"
+    "SktMTU5PUFFSU1RVVldYWVoiXAlhYmNkZWZnaGlqa2xtfGVuZOcAAABTUBNrAAAAAAa6Nx9RaaDx0AJNHjMBAAAA"
+    "AAAAAQAAAQNsb2cFwAFmaWxlPXYxIGdlbj0wIHNlcT0wMDAwMDAwMSBwcXJzdHV2d3h5ejAxMjM0NTY3ODktXy46"
+    "LyBBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWiJcCWFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1Njc4"
+    "OS1fLjovIEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaIlwJYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowMTIz"
+    "NDU2N3xlbmSVAAAAU1ATawAAAAASvzcfUWmg8dACTR6jAQAAAAAAAAEAAAEDbG9nBW9maWxlPXYxIGdlbj0wIHNl"
+    "cT0wMDAwMDAwMiAyMzQ1Njc4OS1fLjovIEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaIlwJYWJjZGVmZ2hpamts"
+    "bW5vcHFyc3R1dnd4eXowMTIzNDU2Nzg5LXxlbmTlAAAAU1ATawAAAADdzTcfUWmg8dACTR5iAgAAAAAAAAEAAAED"
+    "bG9nBb4BZmlsZT12MSBnZW49MCBzZXE9MDAwMDAwMDMgIEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaIlwJYWJj"
+    "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowMTIzNDU2Nzg5LV8uOi8gQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVoi"
+    "XAlhYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODktXy46LyBBQkNERUZHSElKS0xNTk9QfGVuZJMA"
+    "AABTUBNrAAAAAMjPNx9RaaDx0AJNHtACAAAAAAAAAQAAAQNsb2cFbWZpbGU9djEgZ2VuPTAgc2VxPTAwMDAwMDA0"
+    "IE1OT1BRUlNUVVZXWFlaIlwJYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowMTIzNDU2Nzg5LV8uOi8gQUJDREVG"
+    "R0hJSktMTU5PUFFSU3xlbmTjAAAAU1ATawAAAAA70TcfUWmg8dACTR6NAwAAAAAAAAEAAAEDbG9nBbwBZmlsZT12"
+    "MSBnZW49MCBzZXE9MDAwMDAwMDUgWiJcCWFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6MDEyMzQ1Njc4OS1fLjov"
+    "IEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaIlwJYWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXowMTIzNDU2Nzg5"
+    "LV8uOi8gQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVoiXAlhYmNkZWZnaGlqa3xlbmSRAAAAU1ATawAAAAD00jcf"
+    "UWmg8dACTR75AwAAAAAAAAEAAAEDbG9nBWtmaWxlPXYxIGdlbj0wIHNlcT0wMDAwMDAwNiBqa2xtbm9wcXJzdHV2"
+    "d3h5ejAxMjM0NTY3ODktXy46LyBBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWiJcCWFiY2RlZmdoaWprbG1ufGVu"
+    "ZOEAAABTUBNrAAAAAF3UNx9RaaDx0AJNHrQEAAAAAAAAAQAAAQNsb2cFugFmaWxlPXYxIGdlbj0wIHNlcT0wMDAw"
+    "MDAwNyB3eHl6MDEyMzQ1Njc4OS1fLjovIEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaIlwJYWJjZGVmZ2hpamts"
+    "bW5vcHFyc3R1dnd4eXowMTIzNDU2Nzg5LV8uOi8gQUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVoiXAlhYmNkZWZn"
+    "aGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3OHxlbmTVcbP24AYAAAAAAAA=")
 
 
 def chunk_files(tmp):
@@ -68,6 +103,20 @@ def blocked_pipe():
 
 # Chunk files name the outputs they are owed to by alias: the same alias in
 # every run, whatever the plugin, so a restart delivers to the same place.
+def full_pipe():
+    """A pipe already full: the first write of a process given its write end
+    blocks, like an output that takes nothing at all."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    try:
+        while True:
+            os.write(write_end, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    os.set_blocking(write_end, True)
+    return read_end, write_end
+
+
 def file_output(path):
     return [{"name": "file", "alias": "out", "match": "*", "path": path}]
 
@@ -124,6 +173,100 @@ class CrashSafety(unittest.TestCase):
             self.assertLessEqual(rewinds, 2 * kills, f"{name}: {rewinds} rewinds")
         print(f"\n  {kills} SIGKILLs, {sum(totals.values())} lines: "
               f"{duplicates} duplicates, none lost", end=" ")
+
+    def test_sigkills_with_packs_of_many_files(self):
+        """Packs: 40 files get 50 lines/s each, so every 200 ms flush writes
+        the chunks of many files as one pack. skiff is SIGKILLed at 15 random
+        moments (before, during and after pack writes, done marks and
+        removals) and started again each time. Every line is delivered, and
+        fewer files than chunks were written (chunks went to disk together)."""
+        out = self.tmp.join("out.jsonl")
+        writers = [SeqWriter(os.path.join(self.logs, f"m{n:02d}.log"), rate=50)
+                   for n in range(40)]
+        for w in writers:
+            w.start()
+        rng = random.Random()
+        kills = 15
+        for i in range(kills):
+            run = Run(self, self.tmp, self.input(checkpoint_interval="200ms"), file_output(out),
+                      f"run{i}", flush_interval="200ms")
+            time.sleep(rng.uniform(0.2, 1.2))
+            run.kill()
+        final = Run(self, self.tmp, self.input(), file_output(out), "final",
+                    flush_interval="200ms")
+        time.sleep(1.0)
+        totals = {w.name: w.stop() for w in writers}
+        tw.wait_delivered(out, sum(totals.values()), 60, final.skiff)
+        wait_for(lambda: final.value("skiff_storage_disk_chunks") == 0, 30, "disk drained",
+                 alive=final.skiff)
+        files = final.value("skiff_storage_files_written_total")
+        loads = final.value("skiff_storage_loads_total")
+        final.skiff.assert_exit(self, 0, final.skiff.stop())
+        self.assertGreater(files, 0)
+        delivered = tw.Delivered.from_file(out)
+        self.assertEqual(delivered.bad, [])
+        for name, total in totals.items():
+            missing = sorted(set(range(total)) - set(delivered.seqs(name)))
+            self.assertEqual(missing, [], f"{name}: lost lines {tw.ranges(missing)}")
+        self.assertEqual(os.listdir(self.tmp.join("state", "chunks")), [])
+        print(f"\n  {kills} SIGKILLs, 40 files, {sum(totals.values())} lines, last run "
+              f"{files:.0f} pack files, {loads:.0f} loads", end=" ")
+
+    def test_version_1_chunk_file_replays_after_upgrade(self):
+        """A chunk file the previous version wrote (format 1, one chunk) is
+        in state_dir/chunks when this version starts: its eight lines are
+        delivered once, and the file is removed."""
+        chunks = self.tmp.join("state", "chunks")
+        os.makedirs(chunks)
+        with open(os.path.join(chunks, "1.chunk"), "wb") as f:
+            f.write(V1_CHUNK_FILE)
+        out = self.tmp.join("out.jsonl")
+        run = Run(self, self.tmp, self.input(), file_output(out), "run")
+        tw.wait_delivered(out, 8, 20, run.skiff)
+        wait_for(lambda: run.value("skiff_storage_disk_chunks") == 0, 10, "disk drained",
+                 alive=run.skiff)
+        replayed = run.value("skiff_storage_replayed_chunks_total")
+        run.skiff.assert_exit(self, 0, run.skiff.stop())
+        self.assertEqual(replayed, 1)
+        self.assertEqual(tw.Delivered.from_file(out).seqs("v1"), list(range(8)))
+        self.assertEqual(os.listdir(chunks), [])
+        self.assertNotIn("corrupt", run.skiff.stderr_text())
+
+    def test_done_marks_resend_only_to_the_output_that_was_down(self):
+        """Two outputs: "a" (a file) takes everything, "b" (stdout into a
+        pipe nobody reads) is down. 30 files of 100 lines, so packs of many
+        chunks. Once "a" has every line, skiff is SIGKILLed; the next start,
+        with both working, sends every line to "b" and none again to "a":
+        the done marks in the packs say "a" took them."""
+        for i in range(30):
+            tw.SeqFile(os.path.join(self.logs, f"d{i:02d}.log")).append(100)
+        out_a, out_b = self.tmp.join("a.jsonl"), self.tmp.join("b.jsonl")
+        read_end, write_end = full_pipe()
+        self.addCleanup(os.close, read_end)
+        filler = {"name": "stdout", "alias": "b", "match": "*"}
+        try:
+            run1 = Run(self, self.tmp, self.input(checkpoint_interval="200ms"),
+                       [file_output(out_a)[0] | {"alias": "a"}, filler], "run1",
+                       stdout=write_end, flush_interval="200ms")
+        finally:
+            os.close(write_end)
+        tw.wait_delivered(out_a, 3000, 20, run1.skiff)
+        time.sleep(1.0)  # the marks of the last completions, the checkpoint
+        run1.kill()
+        self.assertGreater(len(chunk_files(self.tmp)), 0)
+        size_a = os.path.getsize(out_a)
+
+        run2 = Run(self, self.tmp, self.input(), [file_output(out_a)[0] | {"alias": "a"},
+                                                  file_output(out_b)[0] | {"alias": "b"}],
+                   "run2")
+        expected = {f"d{i:02d}": 3000 // 30 for i in range(30)}
+        tw.wait_delivered(out_b, 3000, 30, run2.skiff)
+        wait_for(lambda: run2.value("skiff_storage_disk_chunks") == 0, 10, "disk drained",
+                 alive=run2.skiff)
+        run2.skiff.assert_exit(self, 0, run2.skiff.stop())
+        self.assertEqual(os.path.getsize(out_a), size_a, "lines sent again to a")
+        tw.assert_exactly_once(self, out_b, expected)
+        tw.assert_exactly_once(self, out_a, expected)
 
     def test_chunks_on_disk_are_sent_first_and_damage_is_quarantined(self):
         """Run 1 reads 6,000 lines into an output that takes nothing, so the

@@ -57,6 +57,7 @@ int main(void)
     srunner_add_suite(runner, delivery_chunks_suite());
     srunner_add_suite(runner, lane_suite());
     srunner_add_suite(runner, chunk_file_suite());
+    srunner_add_suite(runner, chunk_pack_suite());
     srunner_add_suite(runner, line_splitter_suite());
     srunner_add_suite(runner, tail_checkpoint_suite());
     srunner_add_suite(runner, tail_checkpoint_store_suite());
@@ -64,6 +65,7 @@ int main(void)
     srunner_add_suite(runner, timefmt_suite());
     srunner_add_suite(runner, timefmt_zone_suite());
     srunner_add_suite(runner, storage_suite());
+    srunner_add_suite(runner, storage_pack_suite());
     srunner_add_suite(runner, systemd_suite());
     srunner_add_suite(runner, systemd_ring_suite());
     srunner_run_all(runner, CK_NORMAL);

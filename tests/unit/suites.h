@@ -56,6 +56,7 @@ Suite *chunk_group_suite(void);
 Suite *delivery_chunks_suite(void);
 Suite *lane_suite(void);
 Suite *chunk_file_suite(void);
+Suite *chunk_pack_suite(void);
 Suite *line_splitter_suite(void);
 Suite *tail_checkpoint_suite(void);
 Suite *tail_checkpoint_store_suite(void);
@@ -63,6 +64,7 @@ Suite *tail_scan_suite(void);
 Suite *timefmt_suite(void);
 Suite *timefmt_zone_suite(void);
 Suite *storage_suite(void);
+Suite *storage_pack_suite(void);
 Suite *systemd_suite(void);
 Suite *systemd_ring_suite(void);
 

@@ -349,10 +349,61 @@ static size_t chunk_files(const char *dir)
     return n;
 }
 
-/* Filesystem storage: the chunks a delivery takes stay in memory, the rest
- * wait on disk (evicted) and are read back when the next delivery takes
- * them; each chunk's file goes once its output finished it. */
+/* Filesystem storage: the nine chunks sealed together are one file (a
+ * pack). The three a delivery takes and the three the next delivery takes
+ * stay in memory; the last three wait on disk (evicted) and are read back
+ * when their delivery comes. The file goes once its last chunk is released. */
 START_TEST(test_lane_reads_chunks_back_from_disk)
+{
+    char *dir = temp_dir_make("lane_storage");
+    struct rig *r = rig_start(1, 1);
+    struct storage_config config = {.type = "filesystem", .max_size = 1 << 30, .sync = "normal"};
+    r->p.storage = storage_open(dir, &config);
+    ck_assert_ptr_nonnull(r->p.storage);
+    r->input_core.uses_disk = true;
+    struct chunk *chunks[9];
+    for (uint64_t id = 1; id <= 9; id++)
+        chunks[id - 1] = open_chunk(r, id, 3);
+    r->output.delivery_max_bytes = chunks[0]->data.len * 3;
+    pipeline_seal_all(&r->p);
+    wait_deliveries(1);
+    ck_assert_uint_eq(chunk_files(dir), 1);
+    ck_assert_uint_eq(seen.ack_count, 9); /* on disk: acknowledged at once */
+    ck_assert_uint_eq(seen.carried_count[0], 3);
+    size_t evicted = 0;
+    for (size_t i = 0; i < 9; i++) {
+        ck_assert(chunks[i]->persisted);
+        /* Taken or next: in memory; later: on disk only. */
+        ck_assert(!chunks[i]->evicted || chunks[i]->submitted == 0);
+        evicted += chunks[i]->evicted;
+    }
+    ck_assert_uint_eq(evicted, 3);
+    for (size_t i = 0; i < 3; i++) /* the lane's last three */
+        ck_assert(r->p.lanes[0].ring[(r->p.lanes[0].head + 3 + i) % r->p.lanes[0].cap]->evicted);
+    for (unsigned d = 1; d < 3; d++) {
+        release_and_complete(r, 0);
+        ck_assert_uint_eq(chunk_files(dir), 1);
+        lane_dispatch(&r->p, 0);
+        wait_deliveries(d + 1);
+        ck_assert_uint_eq(seen.carried_count[d], 3);
+    }
+    /* Each chunk once. */
+    uint64_t ids = 0;
+    for (size_t d = 0; d < 3; d++)
+        for (size_t i = 0; i < 3; i++)
+            ids |= 1ull << seen.carried[d][i];
+    ck_assert_uint_eq(ids, 0x3fe);
+    release_and_complete(r, 0);
+    ck_assert_uint_eq(chunk_files(dir), 0);
+    ck_assert_uint_eq(chunk_store_sealed_count(r->p.store), 0);
+    rig_stop(r);
+    temp_dir_remove(dir);
+}
+END_TEST
+
+/* With memory over half the input's buffer_limit, every chunk on disk that
+ * waits leaves memory, the next delivery's too: memory is needed. */
+START_TEST(test_lane_evicts_when_memory_is_short)
 {
     char *dir = temp_dir_make("lane_storage");
     struct rig *r = rig_start(1, 1);
@@ -364,32 +415,18 @@ START_TEST(test_lane_reads_chunks_back_from_disk)
     for (uint64_t id = 1; id <= 6; id++)
         chunks[id - 1] = open_chunk(r, id, 3);
     r->output.delivery_max_bytes = chunks[0]->data.len * 3;
+    r->input_config.common.buffer_limit = (int64_t)chunks[0]->data.len * 4;
+    pipeline_count_memory(&r->p, (int64_t)chunks[0]->data.len * 6, 6); /* as appends do */
     pipeline_seal_all(&r->p);
     wait_deliveries(1);
-    ck_assert_uint_eq(chunk_files(dir), 6);
-    ck_assert_uint_eq(seen.ack_count, 6); /* on disk: acknowledged at once */
-    size_t first = seen.carried_count[0];
-    ck_assert_uint_eq(first, 3);
-    for (size_t i = 0; i < 6; i++) {
-        struct chunk *c = chunks[i];
-        ck_assert(c->persisted);
-        /* Taken: in memory; waiting: on disk only. */
-        ck_assert_int_eq(c->evicted, c->submitted == 0);
-    }
+    for (size_t i = 0; i < 6; i++)
+        ck_assert_int_eq(chunks[i]->evicted, chunks[i]->submitted == 0);
     release_and_complete(r, 0);
-    ck_assert_uint_eq(chunk_files(dir), 3);
     lane_dispatch(&r->p, 0);
     wait_deliveries(2);
     ck_assert_uint_eq(seen.carried_count[1], 3);
-    /* The other three, each once. */
-    uint64_t ids = 0;
-    for (size_t d = 0; d < 2; d++)
-        for (size_t i = 0; i < 3; i++)
-            ids |= 1ull << seen.carried[d][i];
-    ck_assert_uint_eq(ids, 0x7e);
     release_and_complete(r, 0);
     ck_assert_uint_eq(chunk_files(dir), 0);
-    ck_assert_uint_eq(chunk_store_sealed_count(r->p.store), 0);
     rig_stop(r);
     temp_dir_remove(dir);
 }
@@ -407,6 +444,7 @@ Suite *lane_suite(void)
     tcase_add_test(tc, test_group_seal_dispatches_once);
     tcase_add_test(tc, test_seal_input_dispatches_once);
     tcase_add_test(tc, test_lane_reads_chunks_back_from_disk);
+    tcase_add_test(tc, test_lane_evicts_when_memory_is_short);
     suite_add_tcase(s, tc);
     return s;
 }
