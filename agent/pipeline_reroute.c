@@ -154,8 +154,13 @@ static void reroute_all(struct pipeline *p, const struct pipeline_parts *old)
     /* In the order they were made, as the lanes had them. */
     if (list.count > 1)
         qsort(list.items, list.count, sizeof *list.items, compare_ids);
+    /* One rewrite per pack, not one per chunk in it. */
+    if (p->storage)
+        storage_begin_updates(p->storage);
     for (size_t i = 0; i < list.count; i++)
         reroute_chunk(p, old, map, list.items[i]);
+    if (p->storage)
+        storage_end_updates(p->storage);
     for (size_t i = 0; i < list.count; i++) {
         struct chunk *chunk = list.items[i];
         for (size_t j = 0; j < p->output_count; j++) {
