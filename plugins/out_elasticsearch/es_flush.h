@@ -26,9 +26,10 @@ struct es_flush {
     struct es_range batch; /* in the request in flight */
     size_t host;
     struct http_call *call;
-    struct buf body;
-    struct buf gzipped;
+    struct buf body;           /* compress: none: the batch in flight */
+    struct buf gzipped;        /* gzip: the batch in flight, compressed */
     const struct buf *payload; /* body or gzipped: what is sent */
+    size_t body_len;           /* the batch's bytes before compression */
     size_t hosts_tried;        /* for the batch in flight */
     bool retry;                /* something is left for the next attempt */
     bool stop;                 /* a whole-request failure: no more requests now */

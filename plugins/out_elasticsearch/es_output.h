@@ -118,9 +118,14 @@ struct es_output {
     char *time_key_original; /* "<time_key>_original" */
     struct es_index_fix_example fix_example;
     struct libdeflate_compressor *gzip;
-    struct es_flush *flushes; /* in progress, for destroy */
-    struct es_spares spare_bodies;
-    struct es_spares spare_gzipped;
+    struct es_flush *flushes;       /* in progress, for destroy */
+    struct es_spares spare_bodies;  /* compress: none: the bodies in flight */
+    struct es_spares spare_gzipped; /* gzip: the compressed bodies in flight */
+    /* gzip: the one uncompressed body, of the batch being built: it is only
+     * needed to compress it (a split or a retry builds again from the
+     * records), and building and compressing happen at once on the output's
+     * thread. */
+    struct buf scratch_body;
     struct es_metrics metrics;
 };
 
@@ -172,6 +177,9 @@ void es_buffers_free(struct es_output *es);
 void es_buffer_take(struct es_spares *spares, struct buf *out);
 /* Keeps `b` for es_buffer_take (or frees it); `b` is then empty. */
 void es_buffer_give(struct es_spares *spares, struct buf *b);
+/* gzip: es->scratch_body emptied after its body was compressed; its room is
+ * kept unless it grew past a batch's (a record larger than the batch). */
+void es_scratch_body_done(struct es_output *es);
 
 /* es_send.c */
 void es_send_flush(struct es_output *es, struct delivery *delivery);

@@ -4,7 +4,9 @@
  * with its record number in the delivery, then sent in batches
  * (batch_max_bytes, batch_max_records, and fewer records while 429s last) one
  * request at a time: parallelism comes from max_in_flight deliveries, so
- * memory stays at one body (and its gzip copy) per delivery in flight.
+ * memory stays at one body per delivery in flight: without compression the
+ * body; with gzip only its compressed copy, the body being built in the
+ * output's one scratch buffer and compressed at once (es_buffers.c).
  * es_answer.c reads the answers: items are marked done, dead-lettered or left
  * for the next attempt; a 413 splits the batch in halves; a whole-request
  * failure ends the attempt, and the rest waits for the retry. */
@@ -112,7 +114,7 @@ void es_flush_request(struct es_flush *f)
         .timeout_ms = es->opts->timeout_ms,
         .tls = &es->tls,
         .max_response_bytes = ES_RESPONSE_MAX_BYTES,
-        .expect_continue = f->body.len >= ES_EXPECT_CONTINUE_BYTES,
+        .expect_continue = f->body_len >= ES_EXPECT_CONTINUE_BYTES,
         .on_done = es_answer,
         .data = f,
     };
@@ -123,13 +125,22 @@ void es_flush_request(struct es_flush *f)
     }
 }
 
+/* Where the next batch is built: with gzip, the output's scratch body. */
+static struct buf *flush_body(struct es_flush *f)
+{
+    return f->es->gzip ? &f->es->scratch_body : &f->body;
+}
+
 static void flush_send(struct es_flush *f)
 {
     struct es_output *es = f->es;
-    metric_add(es->metrics.body_bytes, (int64_t)f->body.len);
-    f->payload = &f->body;
+    struct buf *body = flush_body(f);
+    f->body_len = body->len;
+    metric_add(es->metrics.body_bytes, (int64_t)body->len);
+    f->payload = body;
     if (es->gzip) {
-        es_gzip(es, &f->body, &f->gzipped);
+        es_gzip(es, body, &f->gzipped);
+        es_scratch_body_done(es);
         f->payload = &f->gzipped;
     }
     f->hosts_tried = 0;
@@ -153,7 +164,7 @@ static void count_build(struct es_output *es, const struct es_bulk_result *resul
     }
 }
 
-/* Builds the next batch into f->body; false when there is none left. */
+/* Builds the next batch into flush_body(f); false when there is none left. */
 static bool flush_build(struct es_flush *f)
 {
     struct es_output *es = f->es;
@@ -176,8 +187,9 @@ static bool flush_build(struct es_flush *f)
             return false;
         }
         struct es_bulk_result result;
-        buf_reset(&f->body);
-        int rc = es_bulk_build(&f->list, first, &opts, &f->body, &result);
+        struct buf *body = flush_body(f);
+        buf_reset(body);
+        int rc = es_bulk_build(&f->list, first, &opts, body, &result);
         size_t took = rc < 0 ? 1 : result.records;
         if (limit) {
             struct es_range *range = &f->ranges[f->range_count - 1];
@@ -251,8 +263,10 @@ void es_send_flush(struct es_output *es, struct delivery *delivery)
     struct es_flush *f = xcalloc(1, sizeof *f);
     f->es = es;
     f->delivery = delivery;
-    es_buffer_take(&es->spare_bodies, &f->body);
-    es_buffer_take(&es->spare_gzipped, &f->gzipped);
+    if (es->gzip)
+        es_buffer_take(&es->spare_gzipped, &f->gzipped);
+    else
+        es_buffer_take(&es->spare_bodies, &f->body);
     f->next = es->flushes;
     if (es->flushes)
         es->flushes->prev = f;
