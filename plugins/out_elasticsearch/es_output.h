@@ -118,14 +118,16 @@ struct es_output {
     char *time_key_original; /* "<time_key>_original" */
     struct es_index_fix_example fix_example;
     struct libdeflate_compressor *gzip;
-    struct es_flush *flushes;       /* in progress, for destroy */
-    struct es_spares spare_bodies;  /* compress: none: the bodies in flight */
-    struct es_spares spare_gzipped; /* gzip: the compressed bodies in flight */
+    struct es_flush *flushes; /* in progress, for destroy */
+    /* gzip: the compressed bodies of the requests in flight. */
+    struct es_spares spare_gzipped;
     /* gzip: the one uncompressed body, of the batch being built: it is only
      * needed to compress it (a split or a retry builds again from the
      * records), and building and compressing happen at once on the output's
-     * thread. */
+     * thread. Kept while its capacity is at most scratch_keep_cap. Without
+     * compression, bodies are streamed (es_bulk_stream) and none is held. */
     struct buf scratch_body;
+    size_t scratch_keep_cap;
     struct es_metrics metrics;
 };
 

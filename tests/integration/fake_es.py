@@ -46,6 +46,7 @@ Knobs (set the attributes; thread-safe through `lock`):
 """
 
 import base64
+import hashlib
 import http.server
 import os
 import socket
@@ -408,6 +409,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self.too_large()
         raw = self.read_raw()
         record["bytes"] = len(raw)
+        record["sha256"] = hashlib.sha256(raw).hexdigest()  # the body as sent, for comparisons
         if denied is not None:
             status, body, headers = denied
             return self.answer(status, body, headers)
