@@ -206,21 +206,23 @@ class EsFidelityRequests(EsFidelityCase):
         """A body over http.max_content_length is answered 413 and split,
         with no transport error: gzip bodies of 1 MiB and more wait for 100
         Continue; bodies without compression are streamed chunked (no
-        length to refuse up front, so no Expect) and counted as they
-        arrive."""
-        for compress, expect, encoding in (("none", None, ["chunked"]),
-                                           ("gzip", ["100-continue"], None)):
+        length to refuse up front, so no Expect), counted as they arrive and
+        answered while the rest is still being written (4 MiB against a
+        700 KiB limit): the batch still ends where it would have, so its
+        halves and the items map to the right records."""
+        for compress, expect, encoding, count in (("none", None, ["chunked"], 1400),
+                                                  ("gzip", ["100-continue"], None, 400)):
             with self.subTest(compress=compress):
                 tmp = TempDir(self)
                 es = self.fake()
                 es.max_content_length = 700 * 1024
                 skiff, http = self.start(tmp, {"hosts": [es.url], "compress": compress,
-                                               "batch_max_bytes": "4MiB"}, count=400,
+                                               "batch_max_bytes": "4MiB"}, count=count,
                                          record={"msg": "x" * 3000})
-                self.wait_docs(es, skiff, 400)
+                self.wait_docs(es, skiff, count)
                 samples = http.metrics()
                 self.stop(skiff)
-                self.assert_exactly_once(es, 400)
+                self.assert_exactly_once(es, count)
                 with es.lock:
                     first = es.requests[0]
                 self.assertEqual(first["status"], 413)
