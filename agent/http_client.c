@@ -38,6 +38,8 @@ struct http_call {
     size_t max_response_bytes;
     http_data_cb *on_data;
     http_done_cb *on_done;
+    http_body_read_cb *body_read;
+    http_body_rewind_cb *body_rewind;
     void *data;
     int64_t start_ms;
     int64_t retry_after_ms;
@@ -423,16 +425,49 @@ out:
     return rc;
 }
 
-static CURLcode call_set_method(CURL *easy, const struct http_request *request)
+static size_t on_body_read(char *dst, size_t size, size_t count, void *userp)
 {
+    struct http_call *call = userp;
+    return call->body_read(call->data, dst, size * count);
+}
+
+/* libcurl rewinds an upload to send it again on the same request (a
+ * redirect, an authentication challenge); it asks for offset 0 only. */
+static int on_body_seek(void *userp, curl_off_t offset, int origin)
+{
+    struct http_call *call = userp;
+    if (offset != 0 || origin != SEEK_SET)
+        return CURL_SEEKFUNC_CANTSEEK;
+    call->body_rewind(call->data);
+    return CURL_SEEKFUNC_OK;
+}
+
+/* A body read while sent: POST (or the custom method) with a length not
+ * known up front, which HTTP/1.1 sends chunked. */
+static CURLcode call_set_body_reader(struct http_call *call)
+{
+    CURL *easy = call->easy;
+    CURLcode rc = curl_easy_setopt(easy, CURLOPT_POST, 1L);
+    rc = rc ? rc : curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    rc = rc ? rc : curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_body_read);
+    rc = rc ? rc : curl_easy_setopt(easy, CURLOPT_READDATA, call);
+    rc = rc ? rc : curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, on_body_seek);
+    return rc ? rc : curl_easy_setopt(easy, CURLOPT_SEEKDATA, call);
+}
+
+static CURLcode call_set_method(struct http_call *call, const struct http_request *request)
+{
+    CURL *easy = call->easy;
     CURLcode rc = CURLE_OK;
     const char *method = request->method ? request->method : "GET";
     if (strcmp(method, "HEAD") == 0)
         return curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-    if (strcmp(method, "GET") == 0 && !request->body)
+    if (strcmp(method, "GET") == 0 && !request->body && !request->body_read)
         return curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
     if (strcmp(method, "POST") != 0)
         rc = curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+    if (rc == CURLE_OK && request->body_read)
+        return call_set_body_reader(call);
     if (rc == CURLE_OK && (request->body || strcmp(method, "GET") != 0)) {
         if (rc == CURLE_OK)
             rc = curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_len);
@@ -482,7 +517,7 @@ static CURLcode call_set_options(struct http_call *call, const struct http_reque
         SET(CURLOPT_CONNECT_TO, call->connect_to);
 #undef SET
     if (rc == CURLE_OK)
-        rc = call_set_method(easy, request);
+        rc = call_set_method(call, request);
     if (rc == CURLE_OK)
         rc = http_tls_apply(easy, request->tls, call->cert_requests);
     if (rc == CURLE_OK)
@@ -508,6 +543,8 @@ static struct http_call *call_create(struct http_client *client, const struct ht
         request->max_response_bytes ? request->max_response_bytes : DEFAULT_MAX_RESPONSE_BYTES;
     call->on_data = request->on_data;
     call->on_done = request->on_done;
+    call->body_read = request->body_read;
+    call->body_rewind = request->body_rewind;
     call->data = request->data;
     call->retry_after_ms = -1;
     call->start_ms = monotonic_ms();
@@ -518,9 +555,10 @@ static struct http_call *call_create(struct http_client *client, const struct ht
         call->headers = curl_slist_append(call->headers, request->headers[i]);
     /* libcurl adds "Expect: 100-continue" on its own above a size that
      * depends on its version (1 KiB, 1 MiB since 8.x): the caller decides. */
-    if (request->body && request->expect_continue)
+    bool has_body = request->body || request->body_read;
+    if (has_body && request->expect_continue)
         call->headers = curl_slist_append(call->headers, "Expect: 100-continue");
-    else if (request->body)
+    else if (has_body)
         call->headers = curl_slist_append(call->headers, "Expect:");
     return call;
 }

@@ -53,6 +53,14 @@ struct http_response {
 typedef int http_data_cb(void *data, const char *bytes, size_t len);
 /* The response is valid only during the call. */
 typedef void http_done_cb(void *data, const struct http_response *response);
+/* A request body produced while it is sent: writes up to `room` bytes of
+ * it to `dst` and returns how many, 0 at its end (never fewer than `room`
+ * before the end). */
+typedef size_t http_body_read_cb(void *data, char *dst, size_t room);
+/* Starts the body over from its first byte, for a resend on the same
+ * request (a redirect, an authentication challenge): the same bytes must
+ * follow. */
+typedef void http_body_rewind_cb(void *data);
 
 struct http_request {
     const char *method; /* "GET", "POST", "PUT", "HEAD" */
@@ -63,6 +71,11 @@ struct http_request {
     /* Not copied: must stay valid until on_done. */
     const void *body;
     size_t body_len;
+    /* Instead of body: read while sent, in HTTP/1.1 with "Transfer-Encoding:
+     * chunked" (the length is not known before), so that the caller never
+     * holds it whole; body_rewind is required with it. */
+    http_body_read_cb *body_read;
+    http_body_rewind_cb *body_rewind;
     int64_t timeout_ms;         /* whole request; 0: none (watches) */
     int64_t connect_timeout_ms; /* 0: 10 s */
     /* Abort when fewer than 1 byte/s arrives for this long; 0: no limit. For

@@ -453,6 +453,9 @@ void es_answer(void *data, const struct http_response *response)
     struct es_flush *f = data;
     struct es_output *es = f->es;
     f->call = NULL;
+    /* A streamed batch ends here, whether or not the server read it all
+     * (an early 413): item i is list position batch.first + i. */
+    es_flush_batch_end(f);
     count_request(es, response);
     if (batch_fault(f, response)) {
         es_flush_next(f);

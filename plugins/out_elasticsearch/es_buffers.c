@@ -1,10 +1,14 @@
-/* Request body buffers kept between requests: each chunk sent takes a body
- * buffer and a gzip buffer here and gives them back when it is done, so that
- * the next one writes into pages already mapped instead of faulting in (and
- * zeroing) a fresh 5 MiB body per request. What is kept is bounded by
- * configuration: at most max_in_flight buffers of each kind, each no larger
- * than what a batch of batch_max_bytes (and its gzip bound) needs; a buffer
- * that grew past that (one record larger than the batch) is freed. */
+/* Request body buffers kept between requests. With gzip, each delivery
+ * sent takes a buffer here for its compressed body and gives it back when it
+ * is done, so that the next one writes into pages already mapped instead of
+ * faulting in (and zeroing) fresh memory per request; the uncompressed body
+ * is built in the output's one scratch buffer and compressed at once, so it
+ * is held once per output, not once per delivery in flight. Without
+ * compression nothing is kept here: bodies are written while sent
+ * (es_bulk_stream). What is kept is bounded by configuration: at most
+ * max_in_flight compressed bodies, each no larger than the gzip bound of a
+ * batch of batch_max_bytes, and one scratch body of a batch; a buffer that
+ * grew past that (one record larger than the batch) is freed. */
 #include "es_output.h"
 
 #include "xalloc.h"
@@ -35,8 +39,9 @@ void es_buffers_init(struct es_output *es)
     size_t body = reserved_capacity((size_t)es->opts->batch_max_bytes + ES_BULK_SLACK);
     size_t gzipped =
         es->gzip ? reserved_capacity(libdeflate_gzip_compress_bound(es->gzip, body)) : 0;
-    spares_init(&es->spare_bodies, max, body);
-    spares_init(&es->spare_gzipped, max, gzipped);
+    spares_init(&es->spare_gzipped, es->gzip ? max : 0, gzipped);
+    es->scratch_body = (struct buf)BUF_INIT;
+    es->scratch_keep_cap = body;
 }
 
 void es_buffer_take(struct es_spares *spares, struct buf *out)
@@ -57,6 +62,14 @@ void es_buffer_give(struct es_spares *spares, struct buf *b)
     *b = (struct buf)BUF_INIT;
 }
 
+void es_scratch_body_done(struct es_output *es)
+{
+    struct buf *scratch = &es->scratch_body;
+    if (scratch->cap > es->scratch_keep_cap)
+        buf_free(scratch);
+    scratch->len = 0;
+}
+
 static void spares_free(struct es_spares *spares)
 {
     for (size_t i = 0; i < spares->count; i++)
@@ -67,6 +80,6 @@ static void spares_free(struct es_spares *spares)
 
 void es_buffers_free(struct es_output *es)
 {
-    spares_free(&es->spare_bodies);
     spares_free(&es->spare_gzipped);
+    buf_free(&es->scratch_body);
 }

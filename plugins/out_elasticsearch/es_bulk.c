@@ -302,19 +302,70 @@ static bool batch_full(const struct es_bulk_options *opts, size_t records, size_
            (opts->batch_max_bytes && bytes > opts->batch_max_bytes);
 }
 
+/* What writing one batch needs besides the records: the options, the index
+ * name (constant, or scratch space to expand it per record) and the counts. */
+struct bulk_writer {
+    const struct es_bulk_options *opts;
+    struct name_buffers names;
+    struct buf constant;
+    const struct buf *index_name; /* the constant name, or NULL */
+    struct es_bulk_result *result;
+};
+
+static void writer_init(struct bulk_writer *w, const struct es_bulk_options *opts,
+                        struct es_bulk_result *result)
+{
+    *w = (struct bulk_writer){.opts = opts, .result = result};
+    w->names = (struct name_buffers){BUF_INIT, BUF_INIT, BUF_INIT, 0};
+    w->constant = (struct buf)BUF_INIT;
+    /* A constant name was checked at load (es_index_pattern_check). */
+    if (es_index_pattern_is_constant(opts->index)) {
+        es_index_expand(opts->index, &(struct record_view){0}, NULL, &w->constant);
+        w->index_name = &w->constant;
+    }
+}
+
+static void writer_free(struct bulk_writer *w)
+{
+    buf_free(&w->constant);
+    buf_free(&w->names.raw);
+    buf_free(&w->names.fixed);
+    buf_free(&w->names.fixed_from);
+}
+
+/* Appends the record at list position `i` to `out` as the next item of a
+ * batch of result->records records and `bytes` bytes before it. Returns 1 if
+ * it was added; 0 if the batch is full or the record is malformed (and it
+ * ends the batch), -1 if the record is malformed and the batch has none yet;
+ * then nothing was appended or counted. */
+static int writer_add(struct bulk_writer *w, const struct es_record_list *list, size_t i,
+                      struct buf *out, size_t bytes)
+{
+    size_t mark = out->len;
+    struct es_bulk_result before = *w->result;
+    const struct es_record_ref *ref = &list->records[i];
+    if (write_item(out, ref->chunk, ref->offset, w->opts, w->index_name, &w->names, w->result) <
+        0) {
+        out->len = mark;
+        *w->result = before;
+        return w->result->records ? 0 : -1;
+    }
+    if (batch_full(w->opts, w->result->records, bytes + out->len - mark)) {
+        out->len = mark;
+        *w->result = before;
+        return 0;
+    }
+    w->result->records++;
+    return 1;
+}
+
 int es_bulk_build(const struct es_record_list *list, size_t first,
                   const struct es_bulk_options *opts, struct buf *body,
                   struct es_bulk_result *result)
 {
     *result = (struct es_bulk_result){0};
-    struct name_buffers names = {BUF_INIT, BUF_INIT, BUF_INIT, 0};
-    struct buf constant = BUF_INIT;
-    const struct buf *index_name = NULL;
-    /* A constant name was checked at load (es_index_pattern_check). */
-    if (es_index_pattern_is_constant(opts->index)) {
-        es_index_expand(opts->index, &(struct record_view){0}, NULL, &constant);
-        index_name = &constant;
-    }
+    struct bulk_writer w;
+    writer_init(&w, opts, result);
     size_t start = body->len;
     int rc = 0;
     /* Once per batch, not per append: the body does not move while written.
@@ -324,25 +375,131 @@ int es_bulk_build(const struct es_record_list *list, size_t first,
     if (opts->batch_max_bytes && body->len < room)
         buf_reserve(body, room - body->len);
     for (size_t i = first; i < list->count; i++) {
-        size_t mark = body->len;
-        struct es_bulk_result before = *result;
-        const struct es_record_ref *ref = &list->records[i];
-        if (write_item(body, ref->chunk, ref->offset, opts, index_name, &names, result) < 0) {
-            body->len = mark;
-            *result = before;
-            rc = result->records ? 0 : -1;
+        rc = writer_add(&w, list, i, body, body->len - start);
+        if (rc <= 0)
             break;
-        }
-        if (batch_full(opts, result->records, body->len - start)) {
-            body->len = mark;
-            *result = before;
-            break;
-        }
-        result->records++;
     }
-    buf_free(&constant);
-    buf_free(&names.raw);
-    buf_free(&names.fixed);
-    buf_free(&names.fixed_from);
+    writer_free(&w);
+    return rc < 0 ? -1 : 0;
+}
+
+struct es_bulk_stream {
+    const struct es_record_list *list;
+    struct es_bulk_options opts;
+    struct es_bulk_result result;
+    struct bulk_writer writer;
+    bool writing;      /* writer is set up for the batch */
+    size_t first;      /* the batch's first list position */
+    size_t limit;      /* its records once known (es_bulk_stream_finish), else 0 */
+    size_t next;       /* the next list position to write */
+    size_t bytes;      /* written so far, all pieces */
+    size_t given;      /* read so far in this pass */
+    bool ended;        /* no more pieces in this pass */
+    struct buf piece;  /* the last item written */
+    size_t piece_read; /* of which given out */
+};
+
+struct es_bulk_stream *es_bulk_stream_create(void)
+{
+    struct es_bulk_stream *s = xcalloc(1, sizeof *s);
+    s->piece = (struct buf)BUF_INIT;
+    return s;
+}
+
+static void stream_stop_writing(struct es_bulk_stream *s)
+{
+    if (s->writing)
+        writer_free(&s->writer);
+    s->writing = false;
+}
+
+void es_bulk_stream_free(struct es_bulk_stream *s)
+{
+    if (!s)
+        return;
+    stream_stop_writing(s);
+    buf_free(&s->piece);
+    free(s);
+}
+
+void es_bulk_stream_rewind(struct es_bulk_stream *s)
+{
+    stream_stop_writing(s);
+    s->result = (struct es_bulk_result){0};
+    writer_init(&s->writer, &s->opts, &s->result);
+    s->writing = true;
+    s->next = s->first;
+    s->bytes = 0;
+    s->given = 0;
+    s->ended = false;
+    s->piece.len = 0;
+    s->piece_read = 0;
+}
+
+/* Writes the next item into s->piece. Returns 1, 0 at the end of the batch,
+ * -1 if its first record is malformed. */
+static int stream_next_piece(struct es_bulk_stream *s)
+{
+    s->piece.len = 0;
+    s->piece_read = 0;
+    bool at_limit = s->limit && s->next >= s->first + s->limit;
+    int rc = s->ended || at_limit || s->next >= s->list->count
+                 ? 0
+                 : writer_add(&s->writer, s->list, s->next, &s->piece, s->bytes);
+    if (rc == 1) {
+        s->next++;
+        s->bytes += s->piece.len;
+    } else {
+        s->ended = true;
+    }
     return rc;
+}
+
+int es_bulk_stream_start(struct es_bulk_stream *s, const struct es_record_list *list, size_t first,
+                         const struct es_bulk_options *opts)
+{
+    s->list = list;
+    s->opts = *opts;
+    s->first = first;
+    s->limit = 0;
+    es_bulk_stream_rewind(s);
+    return stream_next_piece(s) < 0 ? -1 : 0;
+}
+
+size_t es_bulk_stream_read(struct es_bulk_stream *s, char *dst, size_t room)
+{
+    size_t given = 0;
+    while (given < room) {
+        if (s->piece_read == s->piece.len && stream_next_piece(s) != 1)
+            break;
+        size_t n = s->piece.len - s->piece_read;
+        if (n > room - given)
+            n = room - given;
+        memcpy(dst + given, s->piece.data + s->piece_read, n);
+        s->piece_read += n;
+        given += n;
+    }
+    s->given += given;
+    return given;
+}
+
+size_t es_bulk_stream_position(const struct es_bulk_stream *s)
+{
+    return s->given;
+}
+
+const struct es_bulk_result *es_bulk_stream_finish(struct es_bulk_stream *s, size_t *bytes)
+{
+    if (!s->limit) {
+        while (stream_next_piece(s) == 1)
+            ;
+        s->limit = s->result.records;
+    }
+    /* Room for a record larger than usual is not kept between batches. */
+    if (s->piece.cap > ES_BULK_SLACK)
+        buf_free(&s->piece);
+    s->piece.len = 0;
+    s->piece_read = 0;
+    *bytes = s->bytes;
+    return &s->result;
 }

@@ -94,4 +94,26 @@ int es_bulk_build(const struct es_record_list *list, size_t first,
                   const struct es_bulk_options *opts, struct buf *body,
                   struct es_bulk_result *result);
 
+/* The same bytes as es_bulk_build, written a record at a time while they
+ * are read (a request body sent without holding it whole). A stream holds
+ * one item (the action and document lines of a record) at a time. */
+struct es_bulk_stream;
+struct es_bulk_stream *es_bulk_stream_create(void);
+void es_bulk_stream_free(struct es_bulk_stream *s);
+/* Starts a batch at list position `first` (the list and the chunks stay
+ * valid and unchanged until the stream is started again or freed). Returns
+ * 0, or -1 if the record at `first` is malformed: then the batch is empty. */
+int es_bulk_stream_start(struct es_bulk_stream *s, const struct es_record_list *list, size_t first,
+                         const struct es_bulk_options *opts);
+/* Gives up to `room` of the batch's next bytes; 0 at its end. */
+size_t es_bulk_stream_read(struct es_bulk_stream *s, char *dst, size_t room);
+/* Bytes read since the batch started or was rewound. */
+size_t es_bulk_stream_position(const struct es_bulk_stream *s);
+/* The batch from its first byte again: the same bytes are read. */
+void es_bulk_stream_rewind(struct es_bulk_stream *s);
+/* Ends the batch where es_bulk_build would (the bytes not read yet are
+ * written and discarded) and fixes it for the next rewinds: its result (the
+ * records in the batch and the counts of this pass) and its bytes in all. */
+const struct es_bulk_result *es_bulk_stream_finish(struct es_bulk_stream *s, size_t *bytes);
+
 #endif

@@ -121,8 +121,15 @@ struct es_output {
     struct es_index_fix_example fix_example;
     struct libdeflate_compressor *gzip;
     struct es_flush *flushes; /* in progress, for destroy */
-    struct es_spares spare_bodies;
+    /* gzip: the compressed bodies of the requests in flight. */
     struct es_spares spare_gzipped;
+    /* gzip: the one uncompressed body, of the batch being built: it is only
+     * needed to compress it (a split or a retry builds again from the
+     * records), and building and compressing happen at once on the output's
+     * thread. Kept while its capacity is at most scratch_keep_cap. Without
+     * compression, bodies are streamed (es_bulk_stream) and none is held. */
+    struct buf scratch_body;
+    size_t scratch_keep_cap;
     struct es_metrics metrics;
 };
 
@@ -172,6 +179,9 @@ void es_buffers_free(struct es_output *es);
 void es_buffer_take(struct es_spares *spares, struct buf *out);
 /* Keeps `b` for es_buffer_take (or frees it); `b` is then empty. */
 void es_buffer_give(struct es_spares *spares, struct buf *b);
+/* gzip: es->scratch_body emptied after its body was compressed; its room is
+ * kept unless it grew past a batch's (a record larger than the batch). */
+void es_scratch_body_done(struct es_output *es);
 
 /* es_send.c */
 void es_send_flush(struct es_output *es, struct delivery *delivery);

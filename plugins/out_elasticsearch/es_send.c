@@ -3,8 +3,13 @@
  * not yet done are listed once per attempt, across the chunks in order, each
  * with its record number in the delivery, then sent in batches
  * (batch_max_bytes, batch_max_records, and fewer records while 429s last) one
- * request at a time: parallelism comes from max_in_flight deliveries, so
- * memory stays at one body (and its gzip copy) per delivery in flight.
+ * request at a time: parallelism comes from max_in_flight deliveries. What a
+ * request holds: without compression one item (es_bulk_stream writes the
+ * body while libcurl sends it, chunked, and again from its first byte for a
+ * resend); with gzip the compressed body, built in the output's one scratch
+ * buffer and compressed at once (es_buffers.c). A streamed batch's end is
+ * fixed when its answer comes (es_flush_batch_end), so the cursor and the
+ * 413 halves move then.
  * es_answer.c reads the answers: items are marked done, dead-lettered or left
  * for the next attempt; a 413 splits the batch in halves; a whole-request
  * failure ends the attempt, and the rest waits for the retry. */
@@ -59,7 +64,7 @@ static void flush_free(struct es_flush *f)
     es_record_list_free(&f->list);
     free(f->indexes);
     free(f->ranges);
-    es_buffer_give(&es->spare_bodies, &f->body);
+    es_bulk_stream_free(f->stream);
     es_buffer_give(&es->spare_gzipped, &f->gzipped);
     free(f);
 }
@@ -96,10 +101,30 @@ void es_flush_split(struct es_flush *f)
     f->ranges[f->range_count++] = (struct es_range){f->batch.first, half};
 }
 
+/* What a streamed batch's body reads: counted as sent as it goes, and in
+ * the body bytes once per batch (not again when sent again). */
+static size_t flush_body_read(void *data, char *dst, size_t room)
+{
+    struct es_flush *f = data;
+    size_t n = es_bulk_stream_read(f->stream, dst, room);
+    size_t at = es_bulk_stream_position(f->stream);
+    metric_add(f->es->metrics.sent_bytes, (int64_t)n);
+    if (at > f->body_counted) {
+        metric_add(f->es->metrics.body_bytes, (int64_t)(at - f->body_counted));
+        f->body_counted = at;
+    }
+    return n;
+}
+
+static void flush_body_rewind(void *data)
+{
+    struct es_flush *f = data;
+    es_bulk_stream_rewind(f->stream);
+}
+
 void es_flush_request(struct es_flush *f)
 {
     struct es_output *es = f->es;
-    metric_add(es->metrics.sent_bytes, (int64_t)f->payload->len);
     f->host = es_hosts_pick(es, loop_now_ms(es->out->loop));
     f->hosts_tried++;
     struct http_request request = {
@@ -107,33 +132,31 @@ void es_flush_request(struct es_flush *f)
         .url = es->hosts[f->host].bulk_url,
         .headers = (const char *const *)es->headers,
         .header_count = es->header_count,
-        .body = f->payload->data,
-        .body_len = f->payload->len,
         .timeout_ms = es->opts->timeout_ms,
         .tls = &es->tls,
         .max_response_bytes = ES_RESPONSE_MAX_BYTES,
-        .expect_continue = f->body.len >= ES_EXPECT_CONTINUE_BYTES,
+        /* A streamed body has no Content-Length, so Elasticsearch cannot
+         * refuse it by its size before it comes (it answers 100 at once and
+         * counts the body as it arrives): no Expect for it. */
+        .expect_continue = es->gzip && f->body_len >= ES_EXPECT_CONTINUE_BYTES,
         .on_done = es_answer,
         .data = f,
     };
+    if (es->gzip) {
+        metric_add(es->metrics.sent_bytes, (int64_t)f->gzipped.len);
+        request.body = f->gzipped.data;
+        request.body_len = f->gzipped.len;
+    } else {
+        /* Failover sends the same batch again, from its first byte. */
+        es_bulk_stream_rewind(f->stream);
+        request.body_read = flush_body_read;
+        request.body_rewind = flush_body_rewind;
+    }
     f->call = http_client_start(es->http, &request);
     if (!f->call) {
         es_flush_fail(f, true, "the request could not be started (see the log)");
         es_flush_next(f);
     }
-}
-
-static void flush_send(struct es_flush *f)
-{
-    struct es_output *es = f->es;
-    metric_add(es->metrics.body_bytes, (int64_t)f->body.len);
-    f->payload = &f->body;
-    if (es->gzip) {
-        es_gzip(es, &f->body, &f->gzipped);
-        f->payload = &f->gzipped;
-    }
-    f->hosts_tried = 0;
-    es_flush_request(f);
 }
 
 /* Index names fixed are counted by reason and logged once per output, with
@@ -153,58 +176,114 @@ static void count_build(struct es_output *es, const struct es_bulk_result *resul
     }
 }
 
-/* Builds the next batch into f->body; false when there is none left. */
-static bool flush_build(struct es_flush *f)
+/* The build's counts, once per batch. */
+static void count_result(struct es_output *es, const struct es_bulk_result *result)
+{
+    metric_add(es->metrics.index_fallbacks, (int64_t)result->index_fallbacks);
+    metric_add(es->metrics.id_fallbacks, (int64_t)result->id_fallbacks);
+    count_build(es, result);
+    metric_add(es->out->metrics.invalid_utf8, (int64_t)result->stats.invalid_utf8);
+}
+
+/* Moves past the first `took` records of the batch at the top range (a
+ * split half) or at the cursor. */
+static void flush_advance(struct es_flush *f, bool from_range, size_t took)
+{
+    if (!from_range) {
+        f->cursor += took;
+        return;
+    }
+    struct es_range *range = &f->ranges[f->range_count - 1];
+    range->first += took;
+    range->count -= took;
+    if (range->count == 0)
+        f->range_count--;
+}
+
+/* Where the next batch starts and its limits; false when none is left. */
+static bool flush_pick(struct es_flush *f, size_t *first, struct es_bulk_options *opts)
 {
     struct es_output *es = f->es;
     size_t throttled = es->throttle.batch_records;
-    for (;;) {
-        struct es_bulk_options opts = es->bulk;
-        size_t first;
-        size_t limit = 0;
-        if (throttled && (!opts.batch_max_records || throttled < opts.batch_max_records))
-            opts.batch_max_records = throttled;
-        if (f->range_count) {
-            struct es_range *range = &f->ranges[f->range_count - 1];
-            first = range->first;
-            limit = range->count;
-            if (!opts.batch_max_records || limit < opts.batch_max_records)
-                opts.batch_max_records = limit;
-        } else if (f->cursor < f->list.count) {
-            first = f->cursor;
-        } else {
-            return false;
-        }
-        struct es_bulk_result result;
-        buf_reset(&f->body);
-        int rc = es_bulk_build(&f->list, first, &opts, &f->body, &result);
-        size_t took = rc < 0 ? 1 : result.records;
-        if (limit) {
-            struct es_range *range = &f->ranges[f->range_count - 1];
-            range->first += took;
-            range->count -= took;
-            if (range->count == 0)
-                f->range_count--;
-        } else {
-            f->cursor += took;
-        }
-        if (rc < 0) {
-            f->malformed++;
-            continue;
-        }
-        metric_add(es->metrics.index_fallbacks, (int64_t)result.index_fallbacks);
-        metric_add(es->metrics.id_fallbacks, (int64_t)result.id_fallbacks);
-        count_build(es, &result);
-        metric_add(es->out->metrics.invalid_utf8, (int64_t)result.stats.invalid_utf8);
-        f->batch = (struct es_range){first, result.records};
+    *opts = es->bulk;
+    if (throttled && (!opts->batch_max_records || throttled < opts->batch_max_records))
+        opts->batch_max_records = throttled;
+    f->batch_from_range = f->range_count > 0;
+    if (f->batch_from_range) {
+        const struct es_range *range = &f->ranges[f->range_count - 1];
+        *first = range->first;
+        if (!opts->batch_max_records || range->count < opts->batch_max_records)
+            opts->batch_max_records = range->count;
         return true;
     }
+    *first = f->cursor;
+    return f->cursor < f->list.count;
+}
+
+/* gzip: the batch from `first` built in the output's scratch body and
+ * compressed into f->gzipped. Returns -1 if its first record is malformed. */
+static int flush_compress(struct es_flush *f, size_t first, const struct es_bulk_options *opts)
+{
+    struct es_output *es = f->es;
+    struct buf *body = &es->scratch_body;
+    struct es_bulk_result result;
+    buf_reset(body);
+    if (es_bulk_build(&f->list, first, opts, body, &result) < 0)
+        return -1;
+    f->batch.count = result.records;
+    f->body_len = body->len;
+    flush_advance(f, f->batch_from_range, result.records);
+    metric_add(es->metrics.body_bytes, (int64_t)body->len);
+    count_result(es, &result);
+    es_gzip(es, body, &f->gzipped);
+    es_scratch_body_done(es);
+    return 0;
+}
+
+/* Sets up the next batch (compressed, or ready to stream); false when there
+ * is none left. A malformed record where a batch would start is set aside. */
+static bool flush_build(struct es_flush *f)
+{
+    struct es_output *es = f->es;
+    for (;;) {
+        size_t first;
+        struct es_bulk_options opts;
+        if (!flush_pick(f, &first, &opts))
+            return false;
+        f->batch = (struct es_range){first, 0};
+        if (es->gzip && flush_compress(f, first, &opts) == 0)
+            return true;
+        if (!es->gzip && es_bulk_stream_start(f->stream, &f->list, first, &opts) == 0) {
+            f->batch_open = true;
+            f->body_counted = 0;
+            return true;
+        }
+        flush_advance(f, f->batch_from_range, 1);
+        f->malformed++;
+    }
+}
+
+void es_flush_batch_end(struct es_flush *f)
+{
+    if (!f->batch_open)
+        return;
+    f->batch_open = false;
+    size_t bytes;
+    const struct es_bulk_result *result = es_bulk_stream_finish(f->stream, &bytes);
+    f->batch.count = result->records;
+    f->body_len = bytes;
+    flush_advance(f, f->batch_from_range, result->records);
+    if (bytes > f->body_counted) /* not sent whole (an early answer) */
+        metric_add(f->es->metrics.body_bytes, (int64_t)(bytes - f->body_counted));
+    count_result(f->es, result);
 }
 
 void es_flush_next(struct es_flush *f)
 {
+    es_flush_batch_end(f);
     if (!f->stop && flush_build(f)) {
-        flush_send(f);
+        f->hosts_tried = 0;
+        es_flush_request(f);
         return;
     }
     flush_finish(f);
@@ -251,8 +330,10 @@ void es_send_flush(struct es_output *es, struct delivery *delivery)
     struct es_flush *f = xcalloc(1, sizeof *f);
     f->es = es;
     f->delivery = delivery;
-    es_buffer_take(&es->spare_bodies, &f->body);
-    es_buffer_take(&es->spare_gzipped, &f->gzipped);
+    if (es->gzip)
+        es_buffer_take(&es->spare_gzipped, &f->gzipped);
+    else
+        f->stream = es_bulk_stream_create();
     f->next = es->flushes;
     if (es->flushes)
         es->flushes->prev = f;

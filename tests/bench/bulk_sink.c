@@ -14,7 +14,8 @@
  * GET / answers a version, like Elasticsearch.
  *
  * Threads share one port through SO_REUSEPORT, each with its own epoll.
- * Benchmark tool only: 127.0.0.1, HTTP/1.1 with Content-Length, no TLS. */
+ * Benchmark tool only: 127.0.0.1, HTTP/1.1 with Content-Length or chunked,
+ * no TLS. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -296,6 +297,38 @@ static int answer_expect(struct conn *c, size_t head_len)
     return write_out(c);
 }
 
+/* A chunked body (RFC 9112 section 7.1, as libcurl sends a body of unknown
+ * length) from `at` in c->in: 1 when complete, with its data length and the
+ * bytes it takes; 0 while more must come; -1 if malformed. With `decode`,
+ * its data is moved together to `at`. */
+static int walk_chunks(struct conn *c, size_t at, bool decode, size_t *data_len, size_t *used)
+{
+    size_t in = at, out = at;
+    for (;;) {
+        char *eol = memmem(c->in.data + in, c->in.len - in, "\r\n", 2);
+        if (!eol)
+            return c->in.len - in > 64 ? -1 : 0;
+        char *end;
+        size_t size = strtoull(c->in.data + in, &end, 16);
+        if (end == c->in.data + in || size > MAX_BODY)
+            return -1;
+        size_t data = (size_t)(eol - c->in.data) + 2;
+        if (c->in.len < data + size + 2)
+            return 0;
+        if (decode)
+            memmove(c->in.data + out, c->in.data + data, size);
+        out += size;
+        in = data + size + 2;
+        if (out - at > MAX_BODY)
+            return -1;
+        if (size == 0) {
+            *data_len = out - at;
+            *used = in - at;
+            return 1;
+        }
+    }
+}
+
 /* Handles every complete request in c->in. Returns -1 to close. */
 static int handle_requests(struct conn *c)
 {
@@ -305,17 +338,25 @@ static int handle_requests(struct conn *c)
             return c->in.len > 65536 ? -1 : 0;
         size_t head_len = (size_t)(end - c->in.data) + 4;
         const char *cl = header_value(c->in.data, head_len, "Content-Length");
+        const char *te = header_value(c->in.data, head_len, "Transfer-Encoding");
         size_t body_len = cl ? strtoull(cl, NULL, 10) : 0;
+        size_t used = body_len;
         if (body_len > MAX_BODY)
             return -1;
-        if (c->in.len < head_len + body_len)
+        if (te && strncasecmp(te, "chunked", 7) == 0) {
+            int rc = walk_chunks(c, head_len, false, &body_len, &used);
+            if (rc <= 0)
+                return rc < 0 ? -1 : answer_expect(c, head_len);
+            walk_chunks(c, head_len, true, &body_len, &used);
+        }
+        if (c->in.len < head_len + used)
             return answer_expect(c, head_len);
         c->continued = false;
         const char *ce = header_value(c->in.data, head_len, "Content-Encoding");
         bool gzip = ce && strncasecmp(ce, "gzip", 4) == 0;
         const char *body = c->in.data + head_len;
         atomic_fetch_add(&stat_requests, 1);
-        atomic_fetch_add(&stat_wire_bytes, head_len + body_len);
+        atomic_fetch_add(&stat_wire_bytes, head_len + used);
         const char *line_end = memchr(c->in.data, '\r', head_len);
         bool bulk = strncmp(c->in.data, "POST ", 5) == 0 &&
                     memmem(c->in.data, (size_t)(line_end - c->in.data), "/_bulk", 6);
@@ -328,8 +369,8 @@ static int handle_requests(struct conn *c)
             respond(c, 200, "{}", 2);
         } else
             respond(c, 200, "{\"version\":{\"number\":\"8.11.0\"},\"tagline\":\"bulk_sink\"}", 53);
-        memmove(c->in.data, c->in.data + head_len + body_len, c->in.len - head_len - body_len);
-        c->in.len -= head_len + body_len;
+        memmove(c->in.data, c->in.data + head_len + used, c->in.len - head_len - used);
+        c->in.len -= head_len + used;
     }
 }
 

@@ -46,6 +46,7 @@ Knobs (set the attributes; thread-safe through `lock`):
 """
 
 import base64
+import hashlib
 import http.server
 import os
 import socket
@@ -339,19 +340,49 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         return True
 
+    def read_chunks(self, limit=None):
+        """A chunked body; with `limit`, the chunks until they pass it (the
+        rest is left unread). Returns (body, over)."""
+        parts, size_read = [], 0
+        for _ in range(1 << 20):
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline().strip():
+                    pass
+                break
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
+            size_read += size
+            if limit is not None and size_read > limit:
+                return b"".join(parts), True
+        return b"".join(parts), False
+
+    def too_large_while_chunked(self):
+        """Netty4HttpContentSizeHandler.handleContent: an identity chunked
+        body is counted as it arrives and answered TOO_LARGE_CLOSE as soon
+        as it passes the limit, while the client may still be sending.
+        Elasticsearch closes at once; the fake reads the rest first, so that
+        the client's view (the answer before its upload ended) does not
+        depend on a reset racing the answer. Returns whether it answered."""
+        limit = self.server.fake.max_content_length
+        if limit is None or (self.headers.get("Content-Encoding") or "identity") != "identity":
+            return False
+        raw, over = self.read_chunks(limit)
+        self.record["bytes"] = len(raw)
+        if not over:
+            self.chunked_body = raw
+            return False
+        self.too_large()
+        self.read_chunks()
+        return True
+
     def read_raw(self):
         """The body as sent (Content-Length or chunked), bounded."""
+        if getattr(self, "chunked_body", None) is not None:
+            raw, self.chunked_body = self.chunked_body, None
+            return raw
         if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
-            parts = []
-            for _ in range(1 << 20):
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline().strip():
-                        pass
-                    break
-                parts.append(self.rfile.read(size))
-                self.rfile.readline()
-            return b"".join(parts)
+            return self.read_chunks()[0]
         length = self.content_length() or 0
         chunks, left = [], length
         while left > 0:
@@ -406,8 +437,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if denied is None and self.over_limit_early():
             record["bytes"] = self.content_length()
             return self.too_large()
+        chunked = (self.headers.get("Transfer-Encoding") or "").lower() == "chunked"
+        if denied is None and chunked and self.too_large_while_chunked():
+            return None
         raw = self.read_raw()
         record["bytes"] = len(raw)
+        record["sha256"] = hashlib.sha256(raw).hexdigest()  # the body as sent, for comparisons
         if denied is not None:
             status, body, headers = denied
             return self.answer(status, body, headers)

@@ -317,6 +317,37 @@ class Faults(ElasticsearchCase):
         self.assertEqual(log.count("using the other hosts until it recovers"), 1, log)
 
 
+    def test_failover_sends_the_same_streamed_body(self):
+        """Without compression the body is written while it is sent: the
+        batch a host failed (503 after reading it) goes to the other host
+        byte for byte, and every document arrives once."""
+        tmp = TempDir(self)
+        first, second = self.fake(), self.fake()
+        first.request_faults = [(503, None)]
+        skiff, http = self.start(tmp, {"hosts": [first.url, second.url], "compress": "none",
+                                       "batch_max_records": 10}, count=30)
+        wait_for(lambda: len(first.docs) + len(second.docs) >= 30, 20, "30 documents",
+                 alive=skiff)
+        self.wait_metric(http, "skiff_output_records_total", lambda v: v == 30, 20,
+                         "30 records delivered", instance=OUT)
+        samples = http.metrics()
+        self.stop(skiff)
+        failed = [r for r in first.requests if r["status"] == 503]
+        self.assertEqual(len(failed), 1)
+        self.assertGreater(failed[0]["bytes"], 0)
+        resent = [r for r in second.requests if r.get("sha256") == failed[0]["sha256"]]
+        self.assertEqual(len(resent), 1, [r["bytes"] for r in second.requests])
+        self.assertEqual(resent[0]["status"], 200)
+        self.assertEqual(resent[0]["items"], 10)
+        self.assertEqual(len(first.docs) + len(second.docs), 30)
+        self.assertEqual(set(first.docs) & set(second.docs), set())
+        self.assertGreaterEqual(harness.metric(samples, "skiff_es_retries_total", instance=OUT,
+                                               reason="failover"), 1)
+        self.assertEqual(harness.metric(samples, "skiff_es_body_bytes_total", instance=OUT),
+                         sum(r["bytes"] for r in second.requests + first.requests
+                             if r["status"] == 200))
+
+
 class Security(ElasticsearchCase):
     def test_basic_auth_from_a_file_reread_after_401(self):
         """A wrong password is logged once (not per attempt) and retried;

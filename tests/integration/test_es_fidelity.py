@@ -203,28 +203,38 @@ class EsFidelityRequests(EsFidelityCase):
                              ["application/vnd.elasticsearch+json; compatible-with=8"])
 
     def test_early_413_splits_instead_of_backing_off_the_host(self):
-        """Bodies of 1 MiB and more wait for 100 Continue: the 413 comes
-        before the upload, the batch is split, no transport error."""
-        tmp = TempDir(self)
-        es = self.fake()
-        es.max_content_length = 700 * 1024
-        skiff, http = self.start(tmp, {"hosts": [es.url], "compress": "none",
-                                       "batch_max_bytes": "4MiB"}, count=400,
-                                 record={"msg": "x" * 3000})
-        self.wait_docs(es, skiff, 400)
-        samples = http.metrics()
-        self.stop(skiff)
-        self.assert_exactly_once(es, 400)
-        with es.lock:
-            first = es.requests[0]
-        self.assertEqual(first["status"], 413)
-        self.assertEqual(first["headers"].get("expect"), ["100-continue"])
-        self.assertGreater(harness.metric(samples, "skiff_es_retries_total", instance=OUT,
-                                          reason="too_large"), 0)
-        for reason in ("transport", "failover"):
-            self.assertEqual(sum(harness.find_series(samples, "skiff_es_retries_total",
-                                                     instance=OUT, reason=reason).values()),
-                             0, reason)
+        """A body over http.max_content_length is answered 413 and split,
+        with no transport error: gzip bodies of 1 MiB and more wait for 100
+        Continue; bodies without compression are streamed chunked (no
+        length to refuse up front, so no Expect), counted as they arrive and
+        answered while the rest is still being written (4 MiB against a
+        700 KiB limit): the batch still ends where it would have, so its
+        halves and the items map to the right records."""
+        for compress, expect, encoding, count in (("none", None, ["chunked"], 1400),
+                                                  ("gzip", ["100-continue"], None, 400)):
+            with self.subTest(compress=compress):
+                tmp = TempDir(self)
+                es = self.fake()
+                es.max_content_length = 700 * 1024
+                skiff, http = self.start(tmp, {"hosts": [es.url], "compress": compress,
+                                               "batch_max_bytes": "4MiB"}, count=count,
+                                         record={"msg": "x" * 3000})
+                self.wait_docs(es, skiff, count)
+                samples = http.metrics()
+                self.stop(skiff)
+                self.assert_exactly_once(es, count)
+                with es.lock:
+                    first = es.requests[0]
+                self.assertEqual(first["status"], 413)
+                self.assertEqual(first["headers"].get("expect"), expect)
+                self.assertEqual(first["headers"].get("transfer-encoding"), encoding)
+                self.assertGreater(harness.metric(samples, "skiff_es_retries_total",
+                                                  instance=OUT, reason="too_large"), 0)
+                for reason in ("transport", "failover"):
+                    self.assertEqual(sum(harness.find_series(samples, "skiff_es_retries_total",
+                                                             instance=OUT,
+                                                             reason=reason).values()),
+                                     0, reason)
 
     def test_answer_too_large_to_hold_splits_the_batch(self):
         """An answer over the 16 MiB a response may take is not read whole:

@@ -140,6 +140,43 @@ static bool answer_too_large(struct conn *c, const char *end)
     return true;
 }
 
+/* Walks a chunked body (RFC 9112 7.1) in c->req from `at`; with `decode`,
+ * moves its data to its start. Returns 0 when more must arrive, -1 if
+ * malformed, 1 when complete, with its decoded length in *body_len and the
+ * bytes it took in *used. */
+static int walk_chunks(struct conn *c, size_t at, bool decode, size_t *body_len, size_t *used)
+{
+    size_t in = at, out = at;
+    for (;;) {
+        char *eol = memmem(c->req + in, c->len - in, "\r\n", 2);
+        if (!eol)
+            return 0;
+        char *end;
+        size_t size = strtoul(c->req + in, &end, 16);
+        if (end == c->req + in)
+            return -1;
+        size_t data = (size_t)(eol - c->req) + 2;
+        if (c->len < data + size + 2)
+            return 0;
+        if (decode)
+            memmove(c->req + out, c->req + data, size);
+        out += size;
+        in = data + size + 2;
+        if (size == 0) {
+            *body_len = out - at;
+            *used = in - at;
+            return 1;
+        }
+    }
+}
+
+/* A chunked body complete in c->req from `at`, decoded in place. */
+static int dechunk(struct conn *c, size_t at, size_t *body_len, size_t *used)
+{
+    int rc = walk_chunks(c, at, false, body_len, used);
+    return rc == 1 ? walk_chunks(c, at, true, body_len, used) : rc;
+}
+
 /* Serves every complete request in the buffer; false to close. */
 static bool conn_drain(struct conn *c)
 {
@@ -154,14 +191,21 @@ static bool conn_drain(struct conn *c)
         const char *cl = strcasestr(c->req, "\r\nContent-Length: ");
         if (cl && cl < end)
             body_len = strtoul(cl + 18, NULL, 10);
-        if (head_len + body_len > REQ_MAX)
+        size_t used = body_len;
+        const char *te = strcasestr(c->req, "\r\nTransfer-Encoding: chunked");
+        if (te && te < end) {
+            int rc = dechunk(c, head_len, &body_len, &used);
+            if (rc <= 0)
+                return rc == 0 && c->len < REQ_MAX;
+        }
+        if (head_len + used > REQ_MAX)
             return false;
-        if (c->len < head_len + body_len)
+        if (c->len < head_len + used)
             return true;
         if (!serve(c, c->req + head_len, body_len))
             return false;
-        memmove(c->req, c->req + head_len + body_len, c->len - head_len - body_len);
-        c->len -= head_len + body_len;
+        memmove(c->req, c->req + head_len + used, c->len - head_len - used);
+        c->len -= head_len + used;
     }
 }
 

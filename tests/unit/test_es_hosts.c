@@ -259,41 +259,63 @@ START_TEST(secret_file_errors_name_the_file)
 }
 END_TEST
 
-/* Kept: at most max_in_flight of each kind, none with more room than a
- * batch of batch_max_bytes needs; given back empty, with their room. */
-START_TEST(body_buffers_are_kept_within_max_in_flight_and_batch_size)
+/* Without compression bodies are streamed: no body buffer is kept. */
+START_TEST(no_body_buffers_are_kept_without_compression)
+{
+    opts.max_in_flight = 2;
+    opts.batch_max_bytes = 1 << 20;
+    es_buffers_init(&es);
+    ck_assert_uint_eq(es.spare_gzipped.max, 0);
+    struct buf gzipped;
+    es_buffer_take(&es.spare_gzipped, &gzipped);
+    buf_append_str(&gzipped, "body");
+    es_buffer_give(&es.spare_gzipped, &gzipped);
+    ck_assert_uint_eq(es.spare_gzipped.count, 0);
+    ck_assert_ptr_null(es.scratch_body.data);
+    es_buffers_free(&es);
+}
+END_TEST
+
+/* With gzip only compressed bodies are kept per delivery in flight (at most
+ * max_in_flight, within the gzip bound of a batch); the uncompressed body is
+ * the output's one scratch buffer, which keeps a batch's room and frees
+ * more. */
+START_TEST(gzip_keeps_one_uncompressed_body_per_output)
 {
     opts.max_in_flight = 2;
     opts.batch_max_bytes = 1 << 20;
     es.gzip = libdeflate_alloc_compressor(1);
     es_buffers_init(&es);
-    struct buf bodies[3], big;
+    struct buf gzipped[3];
     for (int i = 0; i < 3; i++) {
-        es_buffer_take(&es.spare_bodies, &bodies[i]);
-        ck_assert_ptr_null(bodies[i].data);
-        buf_reserve(&bodies[i], (1 << 20) + ES_BULK_SLACK);
-        buf_append_str(&bodies[i], "body");
+        es_buffer_take(&es.spare_gzipped, &gzipped[i]);
+        buf_reserve(&gzipped[i],
+                    libdeflate_gzip_compress_bound(es.gzip, (1 << 20) + ES_BULK_SLACK));
     }
-    es_buffer_take(&es.spare_bodies, &big);
-    buf_reserve(&big, 4 << 20); /* one record larger than the batch */
-    es_buffer_give(&es.spare_bodies, &big);
-    ck_assert_uint_eq(es.spare_bodies.count, 0);
-    for (int i = 0; i < 3; i++) {
-        es_buffer_give(&es.spare_bodies, &bodies[i]);
-        ck_assert_ptr_null(bodies[i].data);
-    }
-    ck_assert_uint_eq(es.spare_bodies.count, 2);
+    struct buf big;
+    es_buffer_take(&es.spare_gzipped, &big);
+    buf_reserve(&big, 8 << 20); /* one record larger than the batch */
+    es_buffer_give(&es.spare_gzipped, &big);
+    ck_assert_uint_eq(es.spare_gzipped.count, 0);
+    for (int i = 0; i < 3; i++)
+        es_buffer_give(&es.spare_gzipped, &gzipped[i]);
+    ck_assert_uint_eq(es.spare_gzipped.count, 2);
     struct buf again;
-    es_buffer_take(&es.spare_bodies, &again);
+    es_buffer_take(&es.spare_gzipped, &again);
     ck_assert_ptr_nonnull(again.data);
     ck_assert_uint_eq(again.len, 0);
-    ck_assert_uint_ge(again.cap, (1 << 20) + ES_BULK_SLACK);
     buf_free(&again);
-    struct buf gzipped;
-    es_buffer_take(&es.spare_gzipped, &gzipped);
-    buf_reserve(&gzipped, libdeflate_gzip_compress_bound(es.gzip, (1 << 20) + ES_BULK_SLACK));
-    es_buffer_give(&es.spare_gzipped, &gzipped);
-    ck_assert_uint_eq(es.spare_gzipped.count, 1);
+
+    buf_reserve(&es.scratch_body, (1 << 20) + ES_BULK_SLACK);
+    buf_append_str(&es.scratch_body, "batch");
+    char *kept = es.scratch_body.data;
+    es_scratch_body_done(&es);
+    ck_assert_ptr_eq(es.scratch_body.data, kept);
+    ck_assert_uint_eq(es.scratch_body.len, 0);
+    buf_reserve(&es.scratch_body, 4 << 20); /* one record larger than the batch */
+    es_scratch_body_done(&es);
+    ck_assert_ptr_null(es.scratch_body.data);
+    ck_assert_uint_eq(es.scratch_body.cap, 0);
     es_buffers_free(&es);
     libdeflate_free_compressor(es.gzip);
     es.gzip = NULL;
@@ -315,7 +337,8 @@ Suite *es_hosts_suite(void)
     tcase_add_test(tc, user_headers_replace_defaults_of_the_same_name);
     tcase_add_test(tc, compatible_with_sets_accept_and_content_type_together);
     tcase_add_test(tc, url_credentials_become_basic_auth);
-    tcase_add_test(tc, body_buffers_are_kept_within_max_in_flight_and_batch_size);
+    tcase_add_test(tc, no_body_buffers_are_kept_without_compression);
+    tcase_add_test(tc, gzip_keeps_one_uncompressed_body_per_output);
     suite_add_tcase(s, tc);
     return s;
 }

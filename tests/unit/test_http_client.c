@@ -183,6 +183,68 @@ START_TEST(post_sends_body_and_headers)
 }
 END_TEST
 
+/* A body given by a callback, a few bytes at a time. */
+struct reader {
+    const char *text;
+    size_t at;
+    size_t step;
+    int rewinds;
+};
+
+static size_t read_text(void *data, char *dst, size_t room)
+{
+    struct result *r = data;
+    struct reader *reader = (struct reader *)r->streamed;
+    size_t n = strlen(reader->text) - reader->at;
+    if (n > reader->step)
+        n = reader->step;
+    if (n > room)
+        n = room;
+    memcpy(dst, reader->text + reader->at, n);
+    reader->at += n;
+    return n;
+}
+
+static void rewind_text(void *data)
+{
+    struct reader *reader = (struct reader *)((struct result *)data)->streamed;
+    reader->at = 0;
+    reader->rewinds++;
+}
+
+/* Sent chunked, read while it goes: the server gets the bytes whole. */
+START_TEST(post_reads_its_body_from_a_callback)
+{
+    struct result r = {0};
+    _Static_assert(sizeof r.streamed >= sizeof(struct reader), "room for the reader");
+    struct reader *reader = (struct reader *)r.streamed;
+    *reader = (struct reader){.text = "{\"create\":{}}\n{\"log\":\"line\"}\n", .step = 3};
+    const char *headers[] = {"X-Test: streamed"};
+    struct http_request request = {.method = "POST",
+                                   .headers = headers,
+                                   .header_count = 1,
+                                   .body_read = read_text,
+                                   .body_rewind = rewind_text,
+                                   .timeout_ms = 3000};
+    start(&request, "/echo", &r);
+    run_until_done();
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "POST 29 streamed {\"create\":{}}\n{\"log\":\"line\"}\n");
+    ck_assert_int_eq(http_test_server_expects(), 0);
+
+    /* With Expect: 100-continue a refusal comes before the body is read. */
+    struct result q = {0};
+    reader = (struct reader *)q.streamed;
+    *reader = (struct reader){.text = "body", .step = 3};
+    request.expect_continue = true;
+    start(&request, "/too-large", &q);
+    run_until_done();
+    ck_assert_int_eq(q.status, 413);
+    ck_assert_int_eq(http_test_server_expects(), 1);
+    ck_assert_uint_eq(reader->at, 0);
+}
+END_TEST
+
 START_TEST(collected_body_over_the_bound_fails)
 {
     struct result r = {0};
@@ -449,6 +511,7 @@ Suite *http_client_suite(void)
     tcase_set_timeout(tc, 20);
     tcase_add_test(tc, status_and_collected_body);
     tcase_add_test(tc, post_sends_body_and_headers);
+    tcase_add_test(tc, post_reads_its_body_from_a_callback);
     tcase_add_test(tc, collected_body_over_the_bound_fails);
     tcase_add_test(tc, expect_continue_gets_an_early_413_cleanly);
     tcase_add_test(tc, response_budget_bounds_bodies_held);
