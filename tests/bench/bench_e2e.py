@@ -152,8 +152,7 @@ def parse_assignments(items, what):
 def skiff_config(tmp, pods, k8s, sink, port, variant, flush_interval, args=None):
     config = harness.pipeline_config(
         [{"name": "tail", "tag": "kube.*", "path": [os.path.join(pods.folder, "*.log")],
-          "parser": "cri", "read_from_head": True, "refresh_interval": "1s",
-          "buffer_limit": "64MiB"}],
+          "parser": "cri", "read_from_head": True, "refresh_interval": "1s"}],
         [{"name": "elasticsearch", "alias": "es", "match": "kube.*", "hosts": [sink.url],
           "index": "logs-%Y.%m.%d", "compress": "gzip" if variant == "gzip" else "none"}],
         port=port, flush_interval=flush_interval, grace="30s", state_dir=tmp.join("state"),

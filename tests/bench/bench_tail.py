@@ -268,8 +268,8 @@ def main():
     parser.add_argument("--follow-files", type=int, default=8, help="follow: files")
     parser.add_argument("--flush-interval", default="100ms",
                         help="service.flush_interval (default 100ms, as bench.py)")
-    parser.add_argument("--buffer-limit", default="32MiB",
-                        help="the tail input's buffer_limit (default 32MiB, skiff's default)")
+    parser.add_argument("--buffer-limit", default="8MiB",
+                        help="the tail input's buffer_limit (default 8MiB, skiff's default)")
     parser.add_argument("--storage", choices=["memory", "filesystem"], default="memory",
                         help="service.storage.type (filesystem: every chunk is also written "
                              "under the temporary state folder)")

@@ -28,8 +28,8 @@ def kube_tag_prefix(folder):
 
 def config_text(folder, state, k8s_url, token_file, sink_url, http_port, gzip, storage):
     """The equivalent of bench_e2e.skiff_config: tail with the cri multiline
-    parser, a checkpoint database, a 64 MB memory limit (skiff's
-    buffer_limit), the kubernetes filter on the same API server, the es output
+    parser, a checkpoint database, an 8 MB memory limit (skiff's
+    default buffer_limit), the kubernetes filter on the same API server, the es output
     to the same kind of sink with ids (skiff's `id: origin`), one-second
     flush, retries without limit."""
     sink_host, sink_port = sink_url.rsplit("/", 1)[1].split(":")
@@ -56,7 +56,7 @@ def config_text(folder, state, k8s_url, token_file, sink_url, http_port, gzip, s
         "    Refresh_Interval  1",
         "    Buffer_Chunk_Size 32k",
         "    Buffer_Max_Size   64k",
-        "    Mem_Buf_Limit     64MB",
+        "    Mem_Buf_Limit     8MB",
         "    Skip_Long_Lines   On",
     ]
     if storage == "filesystem":

@@ -94,7 +94,7 @@ START_TEST(test_full_config)
     ck_assert_uint_eq(second->index, 1);
     ck_assert_str_eq(second->common.alias, "second");
     ck_assert_str_eq(second->common.tag, "dummy");
-    ck_assert_int_eq(second->common.buffer_limit, 32 << 20);
+    ck_assert_int_eq(second->common.buffer_limit, 8 << 20);
     ck_assert_int_eq(*(const int64_t *)plugin_option(second, "rate"), 1);
     ck_assert_int_eq(*(const int64_t *)plugin_option(second, "count"), 0);
     const struct value *default_record = plugin_option(second, "record");
