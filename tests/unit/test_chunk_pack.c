@@ -5,6 +5,8 @@
 #include "chunk_file_v1_fixture.h"
 #include "error_slot.h"
 #include "suites.h"
+
+#include "chunk_fixture.h"
 #include "temp_dir.h"
 
 #include "chunk_file.h"
@@ -23,22 +25,7 @@ static const bool pack_done[] = {false, true};
 /* Chunk i of a pack: PACK_RECORDS records of its own source. */
 static struct chunk *pack_chunk(uint64_t id)
 {
-    struct chunk *chunk = chunk_new(id, 0, "kube.app", 3, 0);
-    for (unsigned i = 0; i < PACK_RECORDS; i++) {
-        struct record rec;
-        record_init(&rec);
-        rec.origin = (struct record_origin){.source_id = id, .offset = 10 * (i + 1)};
-        char text[64];
-        int len = snprintf(text, sizeof text, "record %u of chunk %llu", i, (unsigned long long)id);
-        struct value v = value_string(text, (size_t)len);
-        record_set_key(&rec, "log", &v);
-        ck_assert_uint_gt(chunk_append(chunk, &rec), 0);
-        chunk_note_origin(chunk, &rec.origin);
-        record_free(&rec);
-    }
-    chunk_seal(chunk);
-    chunk->bytes = chunk->data.len;
-    return chunk;
+    return fixture_sealed_chunk(id, PACK_RECORDS, id, 10);
 }
 
 struct pack_fixture {

@@ -3,6 +3,8 @@
  * temporary files, replay with quarantine of damaged files; dead-letter lines,
  * the folder bound and files moved away while running. */
 #include "suites.h"
+
+#include "chunk_fixture.h"
 #include "temp_dir.h"
 
 #include "dead_letter.h"
@@ -25,23 +27,7 @@ static const char *const two_outputs[] = {"es", "file"};
 
 static struct chunk *make_chunk(uint64_t id, unsigned records)
 {
-    struct chunk *chunk = chunk_new(id, 0, "kube.app", 3, 0);
-    for (unsigned i = 0; i < records; i++) {
-        struct record rec;
-        record_init(&rec);
-        rec.time = (struct record_time){.sec = 1700000000 + i, .nsec = 5};
-        rec.origin = (struct record_origin){.source_id = 42, .offset = 100 * (i + 1)};
-        char text[64];
-        int len = snprintf(text, sizeof text, "line %u of chunk %llu", i, (unsigned long long)id);
-        struct value v = value_string(text, (size_t)len);
-        record_set_key(&rec, "log", &v);
-        ck_assert_uint_gt(chunk_append(chunk, &rec), 0);
-        chunk_note_origin(chunk, &rec.origin);
-        record_free(&rec);
-    }
-    chunk_seal(chunk);
-    chunk->bytes = chunk->data.len;
-    return chunk;
+    return fixture_sealed_chunk(id, records, 42, 100);
 }
 
 static struct storage *open_storage(const char *dir, int64_t max)

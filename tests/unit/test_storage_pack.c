@@ -6,6 +6,8 @@
  * ENOSPC while writing a pack. */
 #include "chunk_file_v1_fixture.h"
 #include "suites.h"
+
+#include "chunk_fixture.h"
 #include "temp_dir.h"
 
 #include "chunk_file.h"
@@ -24,22 +26,7 @@ static const bool none_done[2];
 
 static struct chunk *sp_chunk(uint64_t id, unsigned records)
 {
-    struct chunk *chunk = chunk_new(id, 0, "kube.app", 3, 0);
-    for (unsigned i = 0; i < records; i++) {
-        struct record rec;
-        record_init(&rec);
-        rec.origin = (struct record_origin){.source_id = id, .offset = 10 * (i + 1)};
-        char text[48];
-        int len = snprintf(text, sizeof text, "line %u of %llu", i, (unsigned long long)id);
-        struct value v = value_string(text, (size_t)len);
-        record_set_key(&rec, "log", &v);
-        ck_assert_uint_gt(chunk_append(chunk, &rec), 0);
-        chunk_note_origin(chunk, &rec.origin);
-        record_free(&rec);
-    }
-    chunk_seal(chunk);
-    chunk->bytes = chunk->data.len;
-    return chunk;
+    return fixture_sealed_chunk(id, records, id, 10);
 }
 
 static struct storage *sp_open(const char *dir)
