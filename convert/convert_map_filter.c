@@ -8,6 +8,7 @@
 #include "convert_value.h"
 #include "xalloc.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -216,7 +217,8 @@ static char *modify_line(struct map_ctx *m, const char *action, const char *valu
     struct buf line = BUF_INIT;
     buf_append_str(&line, form->name);
     for (int i = 0; i < count && !*error; i++) {
-        char *path = (form->keys >> i) & 1 ? cv_field_path(args[i], true, error) : NULL;
+        bool is_key = i < (int)(sizeof form->keys * CHAR_BIT) && ((form->keys >> i) & 1);
+        char *path = is_key ? cv_field_path(args[i], true, error) : NULL;
         if (!*error && append_arg(&line, path ? path : args[i]) < 0)
             *error = xstrdup("an argument with both blanks and a '\"' that skiff cannot hold");
         free(path);
