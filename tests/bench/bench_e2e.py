@@ -208,9 +208,31 @@ def setup(owner, args):
     return tmp, k8s, Pods(tmp, args.containers, k8s)
 
 
+class RssSplit:
+    """The anonymous and file-backed parts of the agent's largest sampled RSS:
+    shared libraries' pages count in VmHWM but are shared by every process
+    mapping them, while anonymous memory is the agent's own."""
+
+    def __init__(self, pid):
+        self.pid, self.rss, self.anon, self.file = pid, 0, 0, 0
+
+    def sample(self):
+        status = harness.proc_status(self.pid)
+        if status.get("VmRSS", 0) >= self.rss:
+            self.rss = status.get("VmRSS", 0)
+            self.anon, self.file = status.get("RssAnon", 0), status.get("RssFile", 0)
+
+
 def wait_delivered(sink, lines, agent, timeout):
-    harness.wait_for(lambda: sink.stats()["docs"] >= lines, timeout,
-                     f"{lines} documents in the sink", interval=0.05, alive=agent)
+    """Waits for the documents; returns the RssSplit sampled meanwhile."""
+    split = RssSplit(agent.pid)
+
+    def delivered():
+        split.sample()
+        return sink.stats()["docs"] >= lines
+    harness.wait_for(delivered, timeout, f"{lines} documents in the sink", interval=0.02,
+                     alive=agent)
+    return split
 
 
 def flushes(args, seconds):
@@ -239,7 +261,7 @@ def run_rest(args, variant, sinks, starters):
         cpu = {name: harness.proc_cpu_seconds(a.pid) - cpu0[name] for name, a in agents.items()}
         rows = {}
         for name, agent in agents.items():
-            wait_delivered(sinks[name], writer.lines, agent, args.timeout)
+            split = wait_delivered(sinks[name], writer.lines, agent, args.timeout)
             stats = sinks[name].stats()
             rows[name] = {
                 "agent": name, "scenario": f"rest{SUFFIX[variant]}", "lines": writer.lines,
@@ -274,9 +296,10 @@ def run_backlog(args, variant, sinks, starters):
             agent = start(owner, tmp, pods, k8s, sinks[name], variant, args)
             perf = None
             if args.perf_record and name == "skiff":
-                perf = subprocess.Popen(["perf", "record", "-g", "-q", "-o", args.perf_record,
+                perf = subprocess.Popen(["perf", "record", "--call-graph", args.perf_call_graph,
+                                         "-q", "-o", args.perf_record,
                                          "-p", str(agent.pid)])
-            wait_delivered(sinks[name], nlines, agent, args.timeout)
+            split = wait_delivered(sinks[name], nlines, agent, args.timeout)
             drain = time.monotonic() - started
             if perf:
                 perf.send_signal(signal.SIGINT)
@@ -293,6 +316,8 @@ def run_backlog(args, variant, sinks, starters):
                 "mib_per_cpu_s": round(nbytes / MIB / cpu, 1),
                 "cpu_s_per_gib": round(cpu / (nbytes / GIB), 2),
                 "peak_rss_mib": round(rss / MIB, 1), "documents": stats["docs"],
+                "sampled_rss_anon_mib": round(split.anon / MIB, 1),
+                "sampled_rss_file_mib": round(split.file / MIB, 1),
                 "body_bytes_per_doc": round(stats["body_bytes"] / max(1, stats["docs"])),
                 "api_requests": dict(k8s.counts)}
         return rows
@@ -316,7 +341,9 @@ def print_rows(kind, rows):
             print(f"{r['scenario']:<13} {r['agent']:<10} {r['log_mib']} MiB "
                   f"({r['lines']:,} lines) in {r['drain_s']} s, {r['cpu_s']} CPU s "
                   f"({r['mib_per_cpu_s']} MiB/s per core, {r['cpu_s_per_gib']} CPU s/GiB) "
-                  f"{r['peak_rss_mib']} MiB peak RSS", flush=True)
+                  f"{r['peak_rss_mib']} MiB peak RSS (largest sample: "
+                  f"{r['sampled_rss_anon_mib']} anonymous + {r['sampled_rss_file_mib']} "
+                  f"file-backed)", flush=True)
     if "fluent-bit" in rows:
         s, f = rows["skiff"], rows["fluent-bit"]
         cpu = (f["cpu_percent"] / s["cpu_percent"]) if kind == "rest" else f["cpu_s"] / s["cpu_s"]
@@ -339,6 +366,9 @@ def main():
     parser.add_argument("--perf-record", metavar="FILE",
                         help="backlog: `perf record -g` skiff from its start-up to the last "
                              "document into FILE (read it with perf report -i FILE)")
+    parser.add_argument("--perf-call-graph", default="fp", metavar="MODE",
+                        help="perf record --call-graph MODE: fp (default), or dwarf to see "
+                             "the callers of libc functions such as memmove")
     parser.add_argument("--input", dest="input_option", action="append", metavar="KEY=VALUE",
                         help="skiff: set an option of the tail input (buffer_limit=8MiB); "
                              "repeatable")

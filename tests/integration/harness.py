@@ -287,12 +287,12 @@ def metric(samples, name, **labels):
 # ---- /proc ----
 
 def proc_status(pid):
-    """VmRSS and VmHWM of `pid` in bytes, as {"VmRSS": n, "VmHWM": n}."""
+    """VmRSS, VmHWM, RssAnon and RssFile of `pid` in bytes, as {"VmRSS": n, ...}."""
     result = {}
     with open(f"/proc/{pid}/status", encoding="ascii") as f:
         for line in f:
             key, _, rest = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
                 result[key] = int(rest.split()[0]) * 1024  # reported in kB
     return result
 
