@@ -17,9 +17,9 @@ int es_record_list_add_chunk(struct es_record_list *list, const struct chunk *ch
         xgrow(list->records, &list->cap, list->count + chunk->record_count, sizeof *list->records);
     size_t pos = 0;
     size_t at = 0;
-    struct record_view view;
     int rc;
-    while ((rc = chunk_next(chunk, &pos, &view)) == 1) {
+    /* Only where records start: each is read when its item is written. */
+    while ((rc = chunk_skip(chunk, &pos)) == 1) {
         es_record_list_push(list, chunk, at);
         at = pos;
     }
