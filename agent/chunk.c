@@ -59,6 +59,7 @@ void chunk_restore(struct chunk *chunk, struct chunk *from)
     from->attachments = NULL;
     from->attachment_count = 0;
     chunk->record_count = from->record_count;
+    chunk->fields_checked = from->fields_checked;
     chunk->evicted = false;
     chunk_free(from);
 }
@@ -113,6 +114,10 @@ size_t chunk_append(struct chunk *chunk, const struct record *rec)
         }
         index[i] = (uint16_t)slot;
     }
+    /* Encoded here, so well formed; a chunk with data from elsewhere stays
+     * as it is. */
+    if (chunk->data.len == 0)
+        chunk->fields_checked = true;
     size_t grown = codec_encode_record(&chunk->data, rec, index);
     chunk->record_count++;
     chunk_note_origin(chunk, &rec->origin);
@@ -130,7 +135,9 @@ void chunk_seal(struct chunk *chunk)
 int chunk_next(const struct chunk *chunk, size_t *pos, struct record_view *view)
 {
     size_t start = *pos;
-    int rc = codec_next_record((const uint8_t *)chunk->data.data, chunk->data.len, pos, view);
+    const uint8_t *data = (const uint8_t *)chunk->data.data;
+    int rc = chunk->fields_checked ? codec_next_record_header(data, chunk->data.len, pos, view)
+                                   : codec_next_record(data, chunk->data.len, pos, view);
     if (rc != 1)
         return rc;
     for (uint8_t i = 0; i < view->attachment_count; i++) {
@@ -140,4 +147,12 @@ int chunk_next(const struct chunk *chunk, size_t *pos, struct record_view *view)
         }
     }
     return 1;
+}
+
+int chunk_skip(const struct chunk *chunk, size_t *pos)
+{
+    if (chunk->fields_checked)
+        return codec_skip_record((const uint8_t *)chunk->data.data, chunk->data.len, pos);
+    struct record_view view;
+    return chunk_next(chunk, pos, &view);
 }

@@ -31,6 +31,13 @@ struct chunk {
     size_t origin_count;
     size_t origin_cap;
     int64_t opened_ms;
+    /* Every record's fields are known to be well formed: it was filled by
+     * chunk_append (codec_encode_record), or read back from a chunk file and
+     * each record checked in full before this was set (chunk_file_parse.c).
+     * chunk_next then reads a record's length and header, not its fields:
+     * outputs walk every record at least twice, and their walkers check each
+     * read anyway (codec.h). False for data from anywhere else. */
+    bool fields_checked;
 
     /* Owned by the pipeline thread (chunk store and storage); outputs never
      * read these. */
@@ -73,7 +80,14 @@ void chunk_evict(struct chunk *chunk);
 void chunk_restore(struct chunk *chunk, struct chunk *from);
 
 /* Iterates the records: start with *pos = 0. Returns 1, 0 at the end, or -1 if
- * the data is malformed. */
+ * the data is malformed: cut short, a bad header or attachment index, or,
+ * unless fields_checked, fields that are not well formed. */
 int chunk_next(const struct chunk *chunk, size_t *pos, struct record_view *view);
+/* Moves *pos past the next record, for walks that only need where records
+ * start; returns as chunk_next. In a fields_checked chunk only the record's
+ * length is read (chunk_next reads the rest when the record is read); in
+ * another, the record is checked as chunk_next does, so both stop at the same
+ * record. */
+int chunk_skip(const struct chunk *chunk, size_t *pos);
 
 #endif

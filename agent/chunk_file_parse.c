@@ -202,14 +202,16 @@ static struct chunk *read_meta(struct reader *r, struct chunk_file_info *info, u
     return NULL;
 }
 
-/* Keeps the leading records that decode and match their CRCs; returns how
- * many. */
+/* Keeps the leading records that decode, fields and all, and match their
+ * CRCs; returns how many. What is kept is then known well formed: from here
+ * on the chunk's records are read without walking their fields again. */
 static uint32_t keep_intact_records(struct chunk *chunk, const uint32_t *crcs, uint32_t count)
 {
     const uint8_t *data = (const uint8_t *)chunk->data.data;
     struct record_view view;
     size_t pos = 0;
     uint32_t kept = 0;
+    chunk->fields_checked = false; /* chunk_next checks each record in full */
     while (kept < count) {
         size_t start = pos;
         if (chunk_next(chunk, &pos, &view) != 1 ||
@@ -221,6 +223,7 @@ static uint32_t keep_intact_records(struct chunk *chunk, const uint32_t *crcs, u
     }
     chunk->data.len = pos;
     chunk->record_count = kept;
+    chunk->fields_checked = true;
     return kept;
 }
 

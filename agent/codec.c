@@ -1,9 +1,11 @@
 /* The binary encoding of records and values inside chunks (format in codec.h).
  * The decoder trusts nothing: chunk files may be torn or corrupt, so every read
- * is checked against the buffer's end. Not the chunk layout or its CRC
- * (chunk.c). */
+ * is checked against the buffer's end, and so is every read of the walkers
+ * that start where codec_next_record_header stops. Not the chunk layout or its
+ * CRC (chunk.c). */
 #include "codec.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 /* sec, nsec, source_id, offset, attachment_count */
@@ -267,30 +269,66 @@ static int parse_body(const uint8_t *body, size_t len, struct record_view *view)
 
     view->fields = body + pos;
     view->fields_len = len - pos;
+    return 0;
+}
+
+/* The whole encoded map, to its last byte, is well formed. */
+static int fields_ok(const struct record_view *view)
+{
     size_t end = 0;
     if (skip_map(view->fields, view->fields_len, &end, 1) < 0 || end != view->fields_len)
         return -1;
     return 0;
 }
 
-int codec_next_record(const uint8_t *data, size_t len, size_t *pos, struct record_view *view)
+/* Finds the body of the record at *pos: 1 with *body at its first byte and
+ * *body_len its length, 0 at the clean end, -1 if its length runs past `len`. */
+static int record_body(const uint8_t *data, size_t len, size_t pos, size_t *body, size_t *body_len)
 {
-    size_t p = *pos;
-    if (p == len)
+    if (pos == len)
         return 0;
-    if (p > len || len - p < 4)
+    if (pos > len || len - pos < 4)
         return -1;
-    uint64_t body_len = get_le(data + p, 4);
-    p += 4;
-    if (body_len > len - p)
+    uint64_t n = get_le(data + pos, 4);
+    if (n > len - pos - 4)
         return -1;
+    *body = pos + 4;
+    *body_len = (size_t)n;
+    return 1;
+}
 
+static int next_record(const uint8_t *data, size_t len, size_t *pos, struct record_view *view,
+                       bool check_fields)
+{
+    size_t body, body_len;
+    int rc = record_body(data, len, *pos, &body, &body_len);
+    if (rc <= 0)
+        return rc;
     struct record_view parsed = {0};
-    if (parse_body(data + p, (size_t)body_len, &parsed) < 0)
+    if (parse_body(data + body, body_len, &parsed) < 0 || (check_fields && fields_ok(&parsed) < 0))
         return -1;
     *view = parsed;
-    *pos = p + (size_t)body_len;
+    *pos = body + body_len;
     return 1;
+}
+
+int codec_next_record(const uint8_t *data, size_t len, size_t *pos, struct record_view *view)
+{
+    return next_record(data, len, pos, view, true);
+}
+
+int codec_next_record_header(const uint8_t *data, size_t len, size_t *pos, struct record_view *view)
+{
+    return next_record(data, len, pos, view, false);
+}
+
+int codec_skip_record(const uint8_t *data, size_t len, size_t *pos)
+{
+    size_t body, body_len;
+    int rc = record_body(data, len, *pos, &body, &body_len);
+    if (rc == 1)
+        *pos = body + body_len;
+    return rc;
 }
 
 static int decode_value(const uint8_t *data, size_t len, size_t *pos, int depth, struct value *out);

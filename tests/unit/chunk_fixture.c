@@ -1,4 +1,5 @@
-/* Sealed chunks of generated records (chunk_fixture.h). */
+/* Sealed chunks of generated records, and damage to their fields
+ * (chunk_fixture.h). */
 #include "chunk_fixture.h"
 
 #include "record.h"
@@ -27,4 +28,41 @@ struct chunk *fixture_sealed_chunk(uint64_t id, unsigned records, uint64_t sourc
     chunk_seal(chunk);
     chunk->bytes = chunk->data.len;
     return chunk;
+}
+
+/* A tag byte that no encoder writes (codec.h, enum codec_tag). */
+#define BAD_TAG 0xee
+
+void fixture_corrupt_fields(struct chunk *chunk, unsigned index)
+{
+    struct record_view view;
+    size_t pos = 0;
+    for (unsigned i = 0; i <= index; i++)
+        ck_assert_int_eq(chunk_next(chunk, &pos, &view), 1);
+    size_t at = 0;
+    uint64_t count;
+    const char *key;
+    size_t key_len;
+    ck_assert_int_eq(codec_read_varint(view.fields, view.fields_len, &at, &count), 0);
+    ck_assert_uint_gt(count, 0);
+    ck_assert_int_eq(codec_read_string(view.fields, view.fields_len, &at, &key, &key_len), 0);
+    ck_assert_uint_lt(at, view.fields_len);
+    size_t offset = (size_t)(view.fields - (const uint8_t *)chunk->data.data) + at;
+    chunk->data.data[offset] = (char)BAD_TAG;
+}
+
+void fixture_append_nested(struct chunk *chunk, unsigned levels)
+{
+    struct value inner = value_map_new();
+    for (unsigned i = 2; i < levels; i++) {
+        struct value outer = value_map_new();
+        value_map_set(&outer.as.map, "n", 1, &inner);
+        inner = outer;
+    }
+    struct record rec;
+    record_init(&rec);
+    rec.time = (struct record_time){.sec = 1700000000};
+    record_set_key(&rec, "n", &inner);
+    ck_assert_uint_gt(chunk_append(chunk, &rec), 0);
+    record_free(&rec);
 }

@@ -1,8 +1,10 @@
-/* Chunks (append, attachment table, origins) and the chunk store (open table,
- * in-order release per input). */
+/* Chunks (append, attachment table, origins, reading records whose fields
+ * are known well formed) and the chunk store (open table, in-order release
+ * per input). */
 #include "suites.h"
 
 #include "chunk.h"
+#include "chunk_fixture.h"
 #include "chunk_store.h"
 #include "delivery_internal.h"
 #include "xalloc.h"
@@ -122,6 +124,69 @@ START_TEST(test_chunk_rejects_bad_attachment_index)
     chunk->attachment_count = 1;
     chunk_free(chunk);
     attachment_unref(a);
+}
+END_TEST
+
+/* Fields damaged in a chunk filled by chunk_append (so fields_checked) are
+ * not seen by chunk_next or chunk_skip, which read lengths and headers; they
+ * are left to whoever walks the fields (codec_decode_fields here). The same
+ * bytes in a chunk not known well formed stop both at the damaged record. */
+START_TEST(test_chunk_checked_reads_headers_only)
+{
+    struct chunk *chunk = fixture_sealed_chunk(1, 3, 7, 10);
+    ck_assert(chunk->fields_checked);
+    fixture_corrupt_fields(chunk, 1);
+    size_t pos = 0, skipped = 0;
+    struct record_view view;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(chunk_next(chunk, &pos, &view), 1);
+        ck_assert_int_eq(chunk_skip(chunk, &skipped), 1);
+        ck_assert_uint_eq(skipped, pos);
+        struct value_map fields;
+        ck_assert_int_eq(codec_decode_fields(view.fields, view.fields_len, &fields),
+                         i == 1 ? -1 : 0);
+        value_map_free(&fields);
+    }
+    ck_assert_int_eq(chunk_next(chunk, &pos, &view), 0);
+    ck_assert_int_eq(chunk_skip(chunk, &skipped), 0);
+
+    chunk->fields_checked = false;
+    pos = 0;
+    ck_assert_int_eq(chunk_next(chunk, &pos, &view), 1);
+    size_t second = pos;
+    ck_assert_int_eq(chunk_next(chunk, &pos, &view), -1);
+    ck_assert_int_eq(chunk_skip(chunk, &pos), -1);
+    ck_assert_uint_eq(pos, second);
+    chunk_free(chunk);
+}
+END_TEST
+
+/* Reading a fields_checked chunk still checks every length against the data
+ * and the header: a chunk cut short anywhere in a record is -1 there, and so
+ * is a header no encoder writes (chunk_skip reads the length alone). */
+START_TEST(test_chunk_checked_still_checks_lengths_and_headers)
+{
+    struct chunk *chunk = fixture_sealed_chunk(1, 3, 7, 10);
+    size_t len = chunk->data.len;
+    struct record_view view;
+    size_t third = 0;
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(chunk_next(chunk, &third, &view), 1);
+    for (size_t cut = third + 1; cut < len; cut++) {
+        chunk->data.len = cut;
+        size_t pos = third;
+        ck_assert_int_eq(chunk_next(chunk, &pos, &view), -1);
+        ck_assert_int_eq(chunk_skip(chunk, &pos), -1);
+        ck_assert_uint_eq(pos, third);
+    }
+    chunk->data.len = len;
+    memset(chunk->data.data + third + 4 + 8, 0xff, 4); /* nsec >= 10^9 */
+    size_t pos = third;
+    ck_assert_int_eq(chunk_next(chunk, &pos, &view), -1);
+    ck_assert_uint_eq(pos, third);
+    ck_assert_int_eq(chunk_skip(chunk, &pos), 1);
+    ck_assert_uint_eq(pos, len);
+    chunk_free(chunk);
 }
 END_TEST
 
@@ -273,6 +338,8 @@ Suite *chunk_suite(void)
     tcase_add_test(tc, test_chunk_origins_per_source);
     tcase_add_test(tc, test_chunk_shares_attachments);
     tcase_add_test(tc, test_chunk_rejects_bad_attachment_index);
+    tcase_add_test(tc, test_chunk_checked_reads_headers_only);
+    tcase_add_test(tc, test_chunk_checked_still_checks_lengths_and_headers);
     tcase_add_test(tc, test_store_open_table);
     tcase_add_test(tc, test_store_releases_in_order_per_input);
     tcase_add_test(tc, test_store_acks_chunks_on_disk_in_order);

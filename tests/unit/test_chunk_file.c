@@ -6,6 +6,7 @@
 #include "temp_dir.h"
 
 #include "chunk_file.h"
+#include "chunk_fixture.h"
 #include "durable_file.h"
 #include "json.h"
 #include "xalloc.h"
@@ -211,6 +212,7 @@ START_TEST(test_chunk_file_round_trip)
     ck_assert_uint_eq(back->data.len, chunk->data.len);
     ck_assert_mem_eq(back->data.data, chunk->data.data, chunk->data.len);
     assert_same_records(back, chunk, RECORDS);
+    ck_assert(back->fields_checked); /* each record was checked in full */
 
     chunk_file_info_free(&info);
     chunk_free(back);
@@ -443,6 +445,30 @@ START_TEST(test_chunk_file_flipped_byte_anywhere)
 }
 END_TEST
 
+/* Records are checked fields and all when they are read back, not only
+ * against their CRCs: fields damaged before the file was written (so with
+ * matching CRCs) keep the records before them, and what is kept is then
+ * known well formed. */
+START_TEST(test_chunk_file_checks_fields_on_load)
+{
+    struct chunk *chunk = make_chunk(79);
+    fixture_corrupt_fields(chunk, 2);
+    size_t data_start;
+    struct buf file = encoded_chunk(chunk, &data_start);
+    struct chunk *back;
+    struct chunk_file_info info;
+    bool damaged;
+    ck_assert_int_eq(parse_copy(file.data, file.len, &back, &info, &damaged), 0);
+    ck_assert(damaged);
+    assert_same_records(back, chunk, 2);
+    ck_assert(back->fields_checked);
+    chunk_file_info_free(&info);
+    chunk_free(back);
+    buf_free(&file);
+    chunk_free(chunk);
+}
+END_TEST
+
 START_TEST(test_chunk_file_damaged_file_on_disk)
 {
     char *dir = temp_dir_make("chunk-file");
@@ -534,6 +560,7 @@ Suite *chunk_file_suite(void)
     tcase_add_test(tc, test_chunk_file_quarantine);
     tcase_add_test(tc, test_chunk_file_truncated_at_every_byte);
     tcase_add_test(tc, test_chunk_file_flipped_byte_anywhere);
+    tcase_add_test(tc, test_chunk_file_checks_fields_on_load);
     tcase_add_test(tc, test_chunk_file_damaged_file_on_disk);
     tcase_add_test(tc, test_chunk_file_injected_faults);
     suite_add_tcase(s, tc);

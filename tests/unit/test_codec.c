@@ -238,8 +238,9 @@ START_TEST(test_several_records)
 }
 END_TEST
 
-/* Every proper prefix of a record is torn: -1 and *pos untouched. The prefix
- * is copied to its own allocation so ASan catches any read past it. */
+/* Every proper prefix of a record is torn: -1 and *pos untouched, also when
+ * only the header is read or the record skipped. The prefix is copied to its
+ * own allocation so ASan catches any read past it. */
 START_TEST(test_truncated_everywhere)
 {
     struct record rec;
@@ -257,6 +258,8 @@ START_TEST(test_truncated_everywhere)
         size_t pos = 0;
         struct record_view view;
         ck_assert_int_eq(codec_next_record(copy, cut, &pos, &view), -1);
+        ck_assert_int_eq(codec_next_record_header(copy, cut, &pos, &view), -1);
+        ck_assert_int_eq(codec_skip_record(copy, cut, &pos), -1);
         ck_assert_uint_eq(pos, 0);
         free(copy);
     }

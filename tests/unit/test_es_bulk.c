@@ -6,6 +6,7 @@
 #include "es_helpers.h"
 
 #include "chunk.h"
+#include "chunk_fixture.h"
 #include "plugins/out_elasticsearch/es_bulk.h"
 #include "plugins/out_elasticsearch/es_id.h"
 #include "plugins/out_elasticsearch/es_index.h"
@@ -466,6 +467,73 @@ START_TEST(test_malformed_chunk)
 }
 END_TEST
 
+/* A chunk filled by chunk_append (fields_checked) whose second record's
+ * fields were damaged in memory: the list, made from the records' lengths,
+ * holds all three; the writer finds the damage. A batch ends before the
+ * record, one starting at it is -1 (es_send.c sets it aside, counted as
+ * malformed) and writes nothing, and the record after it goes on. */
+START_TEST(test_corrupt_fields_in_a_checked_chunk)
+{
+    struct chunk *chunk = make_log_chunk(3);
+    fixture_corrupt_fields(chunk, 1);
+    struct es_record_list list = {0};
+    ck_assert_int_eq(es_record_list_from_chunk(&list, chunk), 0);
+    ck_assert_uint_eq(list.count, 3);
+    struct es_index_pattern *index = compile_ok("logs");
+    struct es_bulk_options opts = default_options(index);
+    struct buf body = BUF_INIT;
+    struct es_bulk_result result;
+    ck_assert_int_eq(es_bulk_build(&list, 0, &opts, &body, &result), 0);
+    ck_assert_uint_eq(result.records, 1);
+    ck_assert_int_eq(es_bulk_build(&list, 1, &opts, &body, &result), -1);
+    ck_assert_uint_eq(result.records, 0);
+    ck_assert_int_eq(es_bulk_build(&list, 2, &opts, &body, &result), 0);
+    ck_assert_uint_eq(result.records, 1);
+    ck_assert_str_eq(buf_cstr(&body), "{\"index\":{\"_index\":\"logs\"}}\n"
+                                      "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\","
+                                      "\"log\":\"line 0\",\"stream\":\"stdout\"}\n"
+                                      "{\"index\":{\"_index\":\"logs\"}}\n"
+                                      "{\"@timestamp\":\"2024-05-01T10:15:00.000000123Z\","
+                                      "\"log\":\"line 2\",\"stream\":\"stdout\"}\n");
+    struct es_bulk_stream *stream = es_bulk_stream_create();
+    ck_assert_int_eq(es_bulk_stream_start(stream, &list, 1, &opts), -1);
+    es_bulk_stream_free(stream);
+    buf_free(&body);
+    es_index_pattern_free(index);
+    es_record_list_free(&list);
+    chunk_free(chunk);
+}
+END_TEST
+
+/* The writer allows the nesting the decoder allows, CODEC_MAX_DEPTH maps
+ * counting the record's own, and no more: with a chunk's fields not walked
+ * before, it is the only check. */
+START_TEST(test_nesting_limit_in_a_checked_chunk)
+{
+    struct chunk *chunk = chunk_new(1, 0, "t", 1, 0);
+    fixture_append_nested(chunk, CODEC_MAX_DEPTH);
+    fixture_append_nested(chunk, CODEC_MAX_DEPTH + 1);
+    struct es_record_list list = {0};
+    ck_assert_int_eq(es_record_list_from_chunk(&list, chunk), 0);
+    ck_assert_uint_eq(list.count, 2);
+    struct es_index_pattern *index = compile_ok("logs");
+    struct es_bulk_options opts = default_options(index);
+    struct buf body = BUF_INIT;
+    struct es_bulk_result result;
+    ck_assert_int_eq(es_bulk_build(&list, 0, &opts, &body, &result), 0);
+    ck_assert_uint_eq(result.records, 1);
+    ck_assert_int_eq(es_bulk_build(&list, 1, &opts, &body, &result), -1);
+    /* The decoder agrees: it stops at the second record. */
+    chunk->fields_checked = false;
+    ck_assert_int_eq(es_record_list_from_chunk(&list, chunk), -1);
+    ck_assert_uint_eq(list.count, 1);
+    buf_free(&body);
+    es_index_pattern_free(index);
+    es_record_list_free(&list);
+    chunk_free(chunk);
+}
+END_TEST
+
 Suite *es_bulk_suite(void)
 {
     Suite *s = suite_create("es_bulk");
@@ -483,6 +551,8 @@ Suite *es_bulk_suite(void)
     tcase_add_test(tc, test_record_list_subset);
     tcase_add_test(tc, test_record_list_across_chunks);
     tcase_add_test(tc, test_malformed_chunk);
+    tcase_add_test(tc, test_corrupt_fields_in_a_checked_chunk);
+    tcase_add_test(tc, test_nesting_limit_in_a_checked_chunk);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,10 +2,12 @@
  * {chunk, size}] with each record an Entry [EventTime, {fields...,
  * attachments...}] whose bytes are spelled out here; the gzip form
  * inflates to the same entries; a chunk malformed after some records sends
- * those and counts the rest. */
+ * those and counts the rest, also when the damage is inside the fields of a
+ * chunk whose fields are not walked before (fields_checked). */
 #include "suites.h"
 
 #include "chunk.h"
+#include "chunk_fixture.h"
 #include "plugins/out_forward/fw_message.h"
 #include "plugins/out_forward/fw_msgpack.h"
 
@@ -189,6 +191,63 @@ START_TEST(a_malformed_chunk_sends_what_it_can_read)
 }
 END_TEST
 
+/* The entries hold exactly one entry, the first of fill_chunk's. */
+static void expect_first_entry_only(void)
+{
+    expected_entries();
+    size_t pos = 0;
+    struct fw_mp_item bin = read_message(&pos, "t");
+    size_t size = 0;
+    ck_assert_int_eq(fw_mp_measure(bin.bytes, bin.len, &size), FW_MP_OK);
+    ck_assert_uint_eq(size, bin.len);
+    ck_assert_uint_lt(bin.len, expected.len);
+    ck_assert_mem_eq(bin.bytes, expected.data, bin.len);
+}
+
+/* A chunk filled by chunk_append, its second record's fields damaged in
+ * memory: chunk_next reads past them, the entry writer finds the damage and
+ * the message holds what comes before it, the rest counted as malformed. */
+START_TEST(corrupt_fields_in_a_checked_chunk_send_what_comes_before)
+{
+    fill_chunk();
+    struct record rec;
+    record_init(&rec);
+    put(&rec.fields, "x", value_cstring("y"));
+    ck_assert_uint_gt(chunk_append(chunk, &rec), 0);
+    record_free(&rec);
+    ck_assert(chunk->fields_checked);
+    fixture_corrupt_fields(chunk, 1);
+    struct fw_message_stats stats;
+    fw_message_build(&msg, &scratch, chunk, "t", NULL, NULL, &stats);
+    ck_assert_uint_eq(stats.records, 1);
+    ck_assert_uint_eq(stats.malformed, 2);
+    expect_first_entry_only();
+}
+END_TEST
+
+/* The entry writer allows the nesting the decoder allows (CODEC_MAX_DEPTH
+ * maps counting the record's own) and no more. */
+START_TEST(nesting_past_the_decoders_limit_is_malformed)
+{
+    fixture_append_nested(chunk, CODEC_MAX_DEPTH);
+    fixture_append_nested(chunk, CODEC_MAX_DEPTH + 1);
+    struct fw_message_stats stats;
+    fw_message_build(&msg, &scratch, chunk, "t", NULL, NULL, &stats);
+    ck_assert_uint_eq(stats.records, 1);
+    ck_assert_uint_eq(stats.malformed, 1);
+    /* The entries are the first record's alone. */
+    struct record_view view;
+    size_t at = 0;
+    ck_assert_int_eq(chunk_next(chunk, &at, &view), 1);
+    uint64_t invalid = 0;
+    ck_assert_int_eq(fw_entry_write(&expected, &view, chunk->attachments, &invalid), 0);
+    size_t pos = 0;
+    struct fw_mp_item bin = read_message(&pos, "t");
+    ck_assert_uint_eq(bin.len, expected.len);
+    ck_assert_mem_eq(bin.bytes, expected.data, bin.len);
+}
+END_TEST
+
 Suite *forward_message_suite(void)
 {
     Suite *s = suite_create("forward_message");
@@ -197,6 +256,8 @@ Suite *forward_message_suite(void)
     tcase_add_test(tc, packed_forward_with_event_time_and_options);
     tcase_add_test(tc, compressed_packed_forward_inflates_to_the_same_entries);
     tcase_add_test(tc, a_malformed_chunk_sends_what_it_can_read);
+    tcase_add_test(tc, corrupt_fields_in_a_checked_chunk_send_what_comes_before);
+    tcase_add_test(tc, nesting_past_the_decoders_limit_is_malformed);
     suite_add_tcase(s, tc);
     return s;
 }
