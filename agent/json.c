@@ -200,13 +200,30 @@ static char *escape_span(char *d, const unsigned char *p, size_t *at, size_t end
 {
     size_t i = *at;
     while (i < end) {
-        json_block v = end - i >= 16 ? block_load(p + i) : block_load_tail(p + i, end - i);
-        unsigned k = block_first_special(v);
-        block_store(d, v);
+        /* Whole blocks that need nothing: i moves on by a constant, so the
+         * next load does not wait for this block's compare (the branch is
+         * predicted); moving on by the compare's result would chain them. */
+        unsigned k = 16;
+        while (end - i >= 16) {
+            json_block v = block_load(p + i);
+            block_store(d, v);
+            k = block_first_special(v);
+            if (k < 16)
+                break;
+            i += 16;
+            d += 16;
+        }
+        if (k == 16) {
+            if (i >= end)
+                break;
+            json_block v = block_load_tail(p + i, end - i);
+            block_store(d, v);
+            k = block_first_special(v);
+        }
         d += k;
         i += k;
-        if (k == 16 || i >= end)
-            continue;
+        if (i >= end)
+            break;
         if (p[i] < 0x80)
             d = write_escape(d, p[i++]);
         else
