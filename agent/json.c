@@ -171,13 +171,17 @@ static char *write_non_ascii(char *d, const unsigned char *p, size_t *at, size_t
 {
     size_t i = *at;
     do {
+        size_t n = len - i >= 4 ? utf8_valid_length4(p + i) : 0;
+        if (n) {
+            memcpy(d, p + i, 4); /* the bytes past n are written over or not kept */
+            d += n;
+            i += n;
+            continue;
+        }
         bool valid;
-        size_t n = utf8_sequence(p + i, len - i, &valid);
+        n = utf8_sequence(p + i, len - i, &valid);
         if (valid) {
-            if (len - i >= 4)
-                memcpy(d, p + i, 4); /* the bytes past n are written over or not kept */
-            else
-                memcpy(d, p + i, n);
+            memcpy(d, p + i, n);
             d += n;
         } else {
             memcpy(d, "\xef\xbf\xbd", 3);
