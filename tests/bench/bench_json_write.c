@@ -1,11 +1,15 @@
 /* Benchmark: the JSON writer's hot calls on generated log data, in memory:
  * json_write_string on log lines (ASCII with quotes, as in bench_e2e's pool;
  * UTF-8-heavy text; short keys), json_write_time on the times of
- * consecutive records, and timefmt_parse_rfc3339 on CRI timestamps. A
+ * consecutive records, timefmt_parse_rfc3339 on CRI timestamps, and
+ * json_write_record on encoded records shaped like the CRI parser's with a
+ * kubernetes attachment (what the Elasticsearch output writes). A
  * standalone program built by hand against libskiff_core.a (see README.md),
  * to compare two builds of the same calls. */
 #include "buf.h"
+#include "codec.h"
 #include "json.h"
+#include "record.h"
 #include "timefmt.h"
 
 #include <stdint.h>
@@ -14,7 +18,13 @@
 #include <string.h>
 #include <time.h>
 
+/* Bytes of output before it starts over, as a new bulk body. */
+#ifndef BODY_BYTES
+#define BODY_BYTES (1u << 20)
+#endif
+#ifndef STRINGS
 #define STRINGS 20000
+#endif
 #define TIMES 200000
 
 struct corpus {
@@ -119,7 +129,7 @@ static double time_strings(const struct corpus *c, int passes, struct buf *out)
         struct json_stats stats = {0};
         double t0 = now();
         for (size_t i = 0; i < STRINGS; i++) {
-            if (out->len > (1u << 20))
+            if (out->len > BODY_BYTES)
                 out->len = 0; /* a bulk body's worth, then start over */
             json_write_string(out, c->text.data + c->offsets[i], c->offsets[i + 1] - c->offsets[i],
                               &stats);
@@ -149,7 +159,7 @@ static void report_times(int passes, struct buf *out)
     for (int pass = 0; pass < passes; pass++) {
         double t0 = now();
         for (size_t i = 0; i < TIMES; i++) {
-            if (out->len > (1u << 20))
+            if (out->len > BODY_BYTES)
                 out->len = 0;
             json_write_time(out, times[i]);
         }
@@ -188,6 +198,64 @@ static void report_rfc3339(int passes)
            (long long)sum);
 }
 
+static void set_string(struct record *rec, const char *key, const char *text, size_t len)
+{
+    struct value v = value_string(text, len);
+    record_set_key(rec, key, &v);
+}
+
+/* The log lines of `lines` as encoded records, one chunk's worth after
+ * another in one buffer. */
+static void encode_records(struct buf *data, const struct corpus *lines, struct attachment *k8s)
+{
+    static const uint16_t index[] = {0};
+    for (size_t i = 0; i < STRINGS; i++) {
+        struct record rec;
+        record_init(&rec);
+        uint64_t ns = 1714558500ull * 1000000000ull + i * 2000003ull;
+        rec.time = (struct record_time){(int64_t)(ns / 1000000000u), (uint32_t)(ns % 1000000000u)};
+        set_string(&rec, "time", "2024-05-01T10:15:00.123456789Z", 30);
+        set_string(&rec, "stream", i % 5 ? "stdout" : "stderr", 6);
+        set_string(&rec, "logtag", "F", 1);
+        set_string(&rec, "log", lines->text.data + lines->offsets[i],
+                   lines->offsets[i + 1] - lines->offsets[i]);
+        record_attach(&rec, k8s);
+        codec_encode_record(data, &rec, index);
+        record_free(&rec);
+    }
+}
+
+static void report_records(const struct corpus *lines, int passes, struct buf *out)
+{
+    struct value meta = value_map_new();
+    struct value v = value_cstring("checkout-7d9f8b6c5d-x2x4z");
+    value_map_set(&meta.as.map, "pod_name", 8, &v);
+    v = value_cstring("bench");
+    value_map_set(&meta.as.map, "namespace_name", 14, &v);
+    struct attachment *table[] = {attachment_new("kubernetes", &meta)};
+    struct buf data = BUF_INIT;
+    encode_records(&data, lines, table[0]);
+    double best = 1e9;
+    for (int pass = 0; pass < passes; pass++) {
+        struct json_stats stats = {0};
+        struct record_view view;
+        size_t pos = 0;
+        double t0 = now();
+        while (codec_next_record((const uint8_t *)data.data, data.len, &pos, &view) == 1) {
+            if (out->len > BODY_BYTES)
+                out->len = 0;
+            json_write_record(out, &view, table, "@timestamp", &stats);
+            buf_append_byte(out, '\n');
+        }
+        double t = now() - t0;
+        best = t < best ? t : best;
+    }
+    printf("%-34s %8.1f ns/record\n", "codec_next_record + json_write_record",
+           best / STRINGS * 1e9);
+    buf_free(&data);
+    attachment_unref(table[0]);
+}
+
 int main(int argc, char **argv)
 {
     int passes = argc > 1 ? atoi(argv[1]) : 20;
@@ -201,6 +269,7 @@ int main(int argc, char **argv)
     report_strings("json_write_string keys", &short_keys, passes, &out);
     report_times(passes, &out);
     report_rfc3339(passes);
+    report_records(&lines, passes, &out);
     buf_free(&out);
     buf_free(&lines.text);
     buf_free(&utf8.text);
