@@ -18,170 +18,250 @@
 #define TIME_MIN (-62167219200LL) /* 0000-01-01T00:00:00Z */
 #define TIME_MAX 253402300799LL   /* 9999-12-31T23:59:59Z */
 
-/* Bytes copied as they are: printable ASCII except '"' and '\\'. */
-static const bool json_plain[256] = {
-    [0x20 ... 0x21] = true,
-    [0x23 ... 0x5b] = true,
-    [0x5d ... 0x7e] = true,
-};
-
 static const char json_hex[] = "0123456789abcdef";
 
-/* Written in place: the escape built on the stack and copied with
- * buf_append cost a store-forwarding stall (bytes stored, two read back as
- * one load) on every quote of a log line. */
-static void write_escape(struct buf *out, unsigned char c)
+/* Bytes that need a look: controls, '"', '\\', DEL and every byte >= 0x80
+ * (the start or middle of a UTF-8 sequence, to validate). Everything else is
+ * printable ASCII and copied as it is. */
+
+/* Escapes of the ASCII bytes that need one, written straight into room the
+ * caller reserved; returns where the escape ends. */
+static char *write_escape(char *d, unsigned char c)
 {
-    buf_reserve(out, 6);
-    char *d = out->data + out->len;
     d[0] = '\\';
     switch (c) {
     case '"':
     case '\\':
         d[1] = (char)c;
-        break;
+        return d + 2;
     case '\b':
         d[1] = 'b';
-        break;
+        return d + 2;
     case '\f':
         d[1] = 'f';
-        break;
+        return d + 2;
     case '\n':
         d[1] = 'n';
-        break;
+        return d + 2;
     case '\r':
         d[1] = 'r';
-        break;
+        return d + 2;
     case '\t':
         d[1] = 't';
-        break;
+        return d + 2;
     default:
         d[1] = 'u';
         d[2] = '0';
         d[3] = '0';
         d[4] = json_hex[c >> 4];
         d[5] = json_hex[c & 0xf];
-        out->len += 6;
-        return;
+        return d + 6;
     }
-    out->len += 2;
 }
 
-/* Top bit set in each byte of `w` that equals `c` (and possibly in bytes
- * after one that does: a false alarm only sends the caller the slow way). */
-static uint64_t bytes_equal(uint64_t w, unsigned char c)
+/* 16 bytes at a time. On x86-64 with SSE2 (always there): a byte mask from
+ * movemask. Elsewhere GCC's vector extensions (NEON on arm64), the mask read
+ * back as two 64-bit halves. Chosen at compile time; -DSKIFF_JSON_PORTABLE
+ * forces the second for tests on x86-64. */
+#if defined(__SSE2__) && !defined(SKIFF_JSON_PORTABLE)
+#include <emmintrin.h>
+
+typedef __m128i json_block;
+
+static inline json_block block_from_words(uint64_t lo, uint64_t hi)
 {
-    const uint64_t ones = 0x0101010101010101ull;
-    uint64_t x = w ^ (ones * c);
-    return (x - ones) & ~x;
+    return _mm_set_epi64x((long long)hi, (long long)lo);
 }
 
-/* True when none of the 8 bytes needs a look: no control character, no '"',
- * '\\' or DEL, no byte >= 0x80 (json_plain's bytes only). */
-static bool json_word_plain(const unsigned char *p)
+/* Where the first byte that needs a look is, or 16 if none does. */
+static unsigned block_first_special(json_block v)
 {
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    uint64_t w;
-    memcpy(&w, p, sizeof w);
-    uint64_t special = ((w - ones * 0x20) & ~w) | bytes_equal(w, '"') | bytes_equal(w, '\\') |
-                       bytes_equal(w, 0x7f) | w;
-    return (special & highs) == 0;
+    /* Signed: bytes from 0x80 on are negative, below 0x20 with the controls. */
+    __m128i special = _mm_or_si128(
+        _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+    return (unsigned)__builtin_ctz((unsigned)_mm_movemask_epi8(special) | 0x10000u);
+}
+#else
+typedef unsigned char json_block __attribute__((vector_size(16)));
+typedef signed char json_sblock __attribute__((vector_size(16)));
+
+static inline json_block block_from_words(uint64_t lo, uint64_t hi)
+{
+    uint64_t words[2] = {lo, hi};
+    json_block v;
+    memcpy(&v, words, sizeof v);
+    return v;
 }
 
-/* 16 bytes, with GCC's vector extensions: SSE2 on x86-64, NEON on arm64. */
-typedef unsigned char json_bytes16 __attribute__((vector_size(16)));
-typedef signed char json_sbytes16 __attribute__((vector_size(16)));
-
-/* Where the first of the 16 bytes at `p` that needs a look is (a byte not in
- * json_plain), or 16 if there is none. */
-static unsigned json_block_first_special(const unsigned char *p)
+static unsigned block_first_special(json_block v)
 {
-    json_bytes16 v;
-    memcpy(&v, p, 16);
-    /* Signed, bytes from 0x80 on are negative: below 0x20 with the controls. */
-    json_sbytes16 special = ((json_sbytes16)v < 0x20) | (v == '"') | (v == '\\') | (v == 0x7f);
+    json_sblock special = ((json_sblock)v < 0x20) | (v == '"') | (v == '\\') | (v == 0x7f);
     uint64_t halves[2];
-    memcpy(halves, &special, 16);
-    if ((halves[0] | halves[1]) == 0)
-        return 16;
+    memcpy(halves, &special, sizeof halves);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     if (halves[0])
         return (unsigned)__builtin_ctzll(halves[0]) / 8;
-    return 8 + (unsigned)__builtin_ctzll(halves[1]) / 8;
+    return halves[1] ? 8 + (unsigned)__builtin_ctzll(halves[1]) / 8 : 16;
 #else
-    unsigned k = 0;
-    while (json_plain[p[k]])
-        k++;
-    return k;
+    if (halves[0])
+        return (unsigned)__builtin_clzll(halves[0]) / 8;
+    return halves[1] ? 8 + (unsigned)__builtin_clzll(halves[1]) / 8 : 16;
+#endif
+}
+#endif
+
+static inline uint64_t load64(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+static inline uint32_t load32(const unsigned char *p)
+{
+    uint32_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+static json_block block_load(const unsigned char *p)
+{
+    json_block v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* The last n < 16 bytes of a span, followed by zero bytes (controls: the
+ * scan stops on them, at n). Assembled from loads that stay inside the n
+ * bytes, overlapping where n is not a power of two, without a round trip
+ * through memory (a store forwarding stall). */
+static json_block block_load_tail(const unsigned char *p, size_t n)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t lo = 0, hi = 0;
+    if (n >= 8) {
+        lo = load64(p);
+        if (n > 8)
+            hi = load64(p + n - 8) >> (8 * (16 - n));
+    } else if (n >= 4) {
+        lo = load32(p) | (uint64_t)load32(p + n - 4) << (8 * (n - 4));
+    } else if (n > 0) {
+        lo = p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
+    }
+    return block_from_words(lo, hi);
+#else
+    unsigned char bytes[16] = {0};
+    memcpy(bytes, p, n);
+    return block_load(bytes);
 #endif
 }
 
-/* Copies the plain ASCII bytes at the start of `s` to `to` (which has room
- * for `len`), 16 at a time, and returns how many: all of them, or a
- * multiple of 16 before the first block that holds a byte to look at. Most
- * log lines are plain ASCII, so most strings are written here, scanned and
- * copied in one go. */
-static size_t copy_plain_blocks(char *to, const unsigned char *s, size_t len)
+static void block_store(char *d, json_block v)
 {
-    size_t i = 0;
-    for (; i + 16 <= len && json_block_first_special(s + i) == 16; i += 16)
-        memcpy(to + i, s + i, 16);
-    /* The tail, shorter than a block: the last 16 bytes, overlapping. */
-    if (i < len && i + 16 > len && len >= 16 && json_block_first_special(s + len - 16) == 16) {
-        memcpy(to + len - 16, s + len - 16, 16);
-        i = len;
-    }
-    return i;
+    memcpy(d, &v, sizeof v);
 }
 
-/* Runs of bytes that need no escaping (plain ASCII and valid UTF-8) are
- * appended with one copy each. Plain ASCII is copied or skipped 16 bytes at
- * a time, straight to the next byte that needs a look (a quote in a log
- * line costs one look, not a slow walk around it); the last few bytes go 8
- * and 1 at a time. */
-void json_write_string(struct buf *out, const char *s, size_t len, struct json_stats *stats)
+/* Bytes >= 0x80 from p[*at] on, as long as they last (and *at < end):
+ * valid sequences copied, each invalid one (its maximal subpart) replaced by
+ * one U+FFFD and counted. A sequence may run past `end`, never past `len`. */
+static char *write_non_ascii(char *d, const unsigned char *p, size_t *at, size_t end, size_t len,
+                             struct json_stats *stats)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    buf_reserve(out, len + 2);
-    out->data[out->len++] = '"';
-    size_t i = copy_plain_blocks(out->data + out->len, p, len);
-    out->len += i;
-    size_t run = i;
-    while (i < len) {
-        if (i + 16 <= len) {
-            unsigned k = json_block_first_special(p + i);
-            i += k;
-            if (k == 16)
-                continue;
-        } else if (i + 8 <= len && json_word_plain(p + i)) {
-            i += 8;
-            continue;
-        } else if (json_plain[p[i]]) {
-            i++;
+    size_t i = *at;
+    do {
+        size_t n = len - i >= 4 ? utf8_valid_length4(p + i) : 0;
+        if (n) {
+            memcpy(d, p + i, 4); /* the bytes past n are written over or not kept */
+            d += n;
+            i += n;
             continue;
         }
-        size_t n = 1;
-        bool valid = false;
-        if (p[i] >= 0x80) {
-            n = utf8_sequence(p + i, len - i, &valid);
-            if (valid) {
-                i += n;
-                continue;
-            }
-        }
-        buf_append(out, s + run, i - run);
-        if (p[i] < 0x80) {
-            write_escape(out, p[i]);
+        bool valid;
+        n = utf8_sequence(p + i, len - i, &valid);
+        if (valid) {
+            memcpy(d, p + i, n);
+            d += n;
         } else {
-            buf_append(out, "\xef\xbf\xbd", 3);
+            memcpy(d, "\xef\xbf\xbd", 3);
+            d += 3;
             if (stats)
                 stats->invalid_utf8++;
         }
         i += n;
-        run = i;
+    } while (i < end && p[i] >= 0x80);
+    *at = i;
+    return d;
+}
+
+/* Escapes p[*at..end) into d, which has room for 6 bytes per input byte
+ * plus JSON_SLACK: every block is stored whole (16 bytes) and the output
+ * moves on by the bytes that needed nothing, so a clean run costs one load,
+ * one compare and one store per 16 bytes. */
+static char *escape_span(char *d, const unsigned char *p, size_t *at, size_t end, size_t len,
+                         struct json_stats *stats)
+{
+    size_t i = *at;
+    while (i < end) {
+        /* Whole blocks that need nothing: i moves on by a constant, so the
+         * next load does not wait for this block's compare (the branch is
+         * predicted); moving on by the compare's result would chain them. */
+        unsigned k = 16;
+        while (end - i >= 16) {
+            json_block v = block_load(p + i);
+            block_store(d, v);
+            k = block_first_special(v);
+            if (k < 16)
+                break;
+            i += 16;
+            d += 16;
+        }
+        if (k == 16) {
+            if (i >= end)
+                break;
+            json_block v = block_load_tail(p + i, end - i);
+            block_store(d, v);
+            k = block_first_special(v);
+        }
+        d += k;
+        i += k;
+        if (i >= end)
+            break;
+        if (p[i] < 0x80)
+            d = write_escape(d, p[i++]);
+        else
+            d = write_non_ascii(d, p, &i, end, len, stats);
     }
-    buf_append(out, s + run, i - run);
-    buf_append_byte(out, '"');
+    *at = i;
+    return d;
+}
+
+/* Input bytes escaped per reservation: the room for the worst case (6 output
+ * bytes per input byte) is reserved once per span, not once per escape, but
+ * a long string must not grow the buffer to 6 times its size. */
+#define JSON_SPAN 4096
+/* A block store and a UTF-8 sequence running past its span write up to 16
+ * bytes beyond the worst case of the bytes they keep. */
+#define JSON_SLACK 16
+
+void json_write_string(struct buf *out, const char *s, size_t len, struct json_stats *stats)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    bool first = true;
+    do {
+        size_t end = len - i > JSON_SPAN ? i + JSON_SPAN : len;
+        /* + 2 for the quotes */
+        buf_reserve(out, 6 * (end - i) + JSON_SLACK + 2);
+        char *d = out->data + out->len;
+        if (first)
+            *d++ = '"';
+        first = false;
+        d = escape_span(d, p, &i, end, len, stats);
+        out->len = (size_t)(d - out->data);
+    } while (i < len);
+    out->data[out->len++] = '"';
 }
 
 static void write_int(struct buf *out, int64_t i)
@@ -288,11 +368,24 @@ static struct record_time time_clamp(struct record_time t)
     return t;
 }
 
-void json_write_time(struct buf *out, struct record_time t)
+/* The text of the last second json_write_time wrote on this thread, up to
+ * the seconds: `"YYYY-MM-DDTHH:MM:SS`. The records of a chunk are seconds
+ * apart at most, so most times only need their fraction written. Per thread
+ * because outputs write on their own worker threads; thread-local rather
+ * than passed in so that json_write_record and its callers keep their
+ * signatures, at the cost of one TLS access (local-exec in the skiff
+ * binary). */
+struct time_text_cache {
+    int64_t sec; /* INT64_MIN: none yet (clamped times never are) */
+    char text[20];
+};
+
+static _Thread_local struct time_text_cache last_time_text = {.sec = INT64_MIN};
+
+static void render_second(int64_t sec, char *text)
 {
-    t = time_clamp(t);
-    int64_t days = t.sec / SEC_PER_DAY;
-    int64_t secs = t.sec % SEC_PER_DAY;
+    int64_t days = sec / SEC_PER_DAY;
+    int64_t secs = sec % SEC_PER_DAY;
     if (secs < 0) {
         days--;
         secs += SEC_PER_DAY;
@@ -300,8 +393,6 @@ void json_write_time(struct buf *out, struct record_time t)
     int64_t year;
     unsigned month, day;
     timefmt_civil_from_days(days, &year, &month, &day);
-
-    char text[32]; /* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" */
     char *p = text;
     *p++ = '"';
     p = put_digits(p, (uint64_t)year, 4);
@@ -314,12 +405,27 @@ void json_write_time(struct buf *out, struct record_time t)
     *p++ = ':';
     p = put_digits(p, (uint64_t)secs / 60 % 60, 2);
     *p++ = ':';
-    p = put_digits(p, (uint64_t)secs % 60, 2);
+    put_digits(p, (uint64_t)secs % 60, 2);
+}
+
+void json_write_time(struct buf *out, struct record_time t)
+{
+    t = time_clamp(t);
+    struct time_text_cache *cache = &last_time_text;
+    if (cache->sec != t.sec) {
+        render_second(t.sec, cache->text);
+        cache->sec = t.sec;
+    }
+    /* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" quoted */
+    buf_reserve(out, sizeof cache->text + 12);
+    char *p = out->data + out->len;
+    memcpy(p, cache->text, sizeof cache->text);
+    p += sizeof cache->text;
     *p++ = '.';
     p = put_digits(p, t.nsec, 9);
     *p++ = 'Z';
     *p++ = '"';
-    buf_append(out, text, (size_t)(p - text));
+    out->len = (size_t)(p - out->data);
 }
 
 static int write_encoded_value(struct buf *out, const uint8_t *data, size_t len, size_t *pos,

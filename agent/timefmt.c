@@ -223,30 +223,95 @@ static int scan_name(struct scan *sc, const char *const *names, unsigned count, 
     return -1;
 }
 
-int timefmt_parse_rfc3339(const char *s, size_t len, struct record_time *out)
+/* RFC 3339's fixed head, "YYYY-MM-DDThh:mm:ss", fixes the date and the
+ * second; only the fraction and the offset follow. Consecutive lines of a
+ * log almost always share the date and mostly the second, so the last head
+ * parsed on this thread is kept (thread-local: parsers run on pipeline
+ * threads and timefmt_parse_rfc3339's callers pass no state). A head is
+ * cached only once it has been parsed and found valid, and reused only for
+ * the same bytes, so a cache hit gives what parsing would. */
+#define RFC3339_DATE_LEN 10 /* YYYY-MM-DD */
+#define RFC3339_HEAD_LEN 19 /* YYYY-MM-DDThh:mm:ss */
+
+struct rfc3339_head {
+    bool valid;
+    char text[RFC3339_HEAD_LEN];
+    int64_t days; /* of the date, text[0..10) */
+    int64_t sec;  /* of the whole head read as UTC, a leap second as :59 */
+    bool leap;    /* :60 */
+};
+
+static _Thread_local struct rfc3339_head last_rfc3339_head;
+
+/* YYYY-MM-DD: the days since 1970-01-01, or -1 for no such date. */
+static int parse_rfc3339_date(const char *s, int64_t *days)
 {
-    struct scan sc = {s, len, 0};
-    struct civil_time c = {0};
-    unsigned year;
-    int64_t offset;
-    if (scan_fixed(&sc, 4, &year) < 0 || !scan_byte(&sc, '-') || scan_fixed(&sc, 2, &c.month) < 0 ||
-        !scan_byte(&sc, '-') || scan_fixed(&sc, 2, &c.day) < 0)
+    struct scan sc = {s, RFC3339_DATE_LEN, 0};
+    unsigned year, month, day;
+    if (scan_fixed(&sc, 4, &year) < 0 || !scan_byte(&sc, '-') || scan_fixed(&sc, 2, &month) < 0 ||
+        !scan_byte(&sc, '-') || scan_fixed(&sc, 2, &day) < 0)
         return -1;
+    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
+        return -1;
+    *days = timefmt_days_from_civil(year, month, day);
+    return 0;
+}
+
+/* Thh:mm:ss after the date (T, t or a space). */
+static int parse_rfc3339_clock(const char *s, struct rfc3339_head *head)
+{
+    struct scan sc = {s, RFC3339_HEAD_LEN, RFC3339_DATE_LEN};
+    unsigned hour, minute, second;
     if (!scan_byte(&sc, 'T') && !scan_byte(&sc, 't') && !scan_byte(&sc, ' '))
         return -1;
-    if (scan_fixed(&sc, 2, &c.hour) < 0 || !scan_byte(&sc, ':') ||
-        scan_fixed(&sc, 2, &c.minute) < 0 || !scan_byte(&sc, ':') ||
-        scan_fixed(&sc, 2, &c.second) < 0)
+    if (scan_fixed(&sc, 2, &hour) < 0 || !scan_byte(&sc, ':') || scan_fixed(&sc, 2, &minute) < 0 ||
+        !scan_byte(&sc, ':') || scan_fixed(&sc, 2, &second) < 0)
         return -1;
-    if (scan_byte(&sc, '.') && scan_fraction(&sc, SIZE_MAX, &c.nsec) < 0)
+    if (hour > 23 || minute > 59 || second > 60)
+        return -1;
+    head->leap = second == 60;
+    head->sec = head->days * SEC_PER_DAY + hour * 3600 + minute * 60 + (head->leap ? 59 : second);
+    return 0;
+}
+
+/* The head of `s` (at least RFC3339_HEAD_LEN bytes), from the cache when
+ * the bytes are those of the last head, else parsed (the date from the
+ * cache when only the clock differs) and cached. */
+static const struct rfc3339_head *rfc3339_head(const char *s)
+{
+    struct rfc3339_head *cache = &last_rfc3339_head;
+    if (cache->valid && memcmp(s, cache->text, RFC3339_HEAD_LEN) == 0)
+        return cache;
+    struct rfc3339_head head;
+    if (cache->valid && memcmp(s, cache->text, RFC3339_DATE_LEN) == 0)
+        head.days = cache->days;
+    else if (parse_rfc3339_date(s, &head.days) < 0)
+        return NULL;
+    if (parse_rfc3339_clock(s, &head) < 0)
+        return NULL;
+    head.valid = true;
+    memcpy(head.text, s, RFC3339_HEAD_LEN);
+    *cache = head;
+    return cache;
+}
+
+int timefmt_parse_rfc3339(const char *s, size_t len, struct record_time *out)
+{
+    if (len < RFC3339_HEAD_LEN)
+        return -1;
+    const struct rfc3339_head *head = rfc3339_head(s);
+    if (!head)
+        return -1;
+    struct scan sc = {s, len, RFC3339_HEAD_LEN};
+    uint32_t nsec = 0;
+    int64_t offset;
+    if (scan_byte(&sc, '.') && scan_fraction(&sc, SIZE_MAX, &nsec) < 0)
         return -1;
     if (scan_offset(&sc, &offset) < 0 || sc.pos != len)
         return -1;
-    c.year = year;
-    struct record_time t;
-    if (civil_to_time(&c, offset, &t) < 0)
-        return -1;
-    *out = t;
+    /* As civil_to_time: a leap second is the last instant of :59. */
+    out->sec = head->sec - offset;
+    out->nsec = head->leap ? NSEC_PER_SEC - 1 : nsec;
     return 0;
 }
 

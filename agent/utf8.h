@@ -42,4 +42,25 @@ static inline size_t utf8_sequence(const unsigned char *s, size_t n, bool *valid
     return tail + 1;
 }
 
+/* The length of the well-formed sequence at `s` (s[0] >= 0x80, at least 4
+ * bytes readable), or 0 if there is none: the same sequences as
+ * utf8_sequence's table, tested as whole code points with fewer branches,
+ * for text where most sequences are valid. */
+static inline size_t utf8_valid_length4(const unsigned char *s)
+{
+    unsigned c = s[0], c1 = s[1], c2 = s[2], c3 = s[3];
+    if ((c1 & 0xc0) != 0x80)
+        return 0;
+    if (c < 0xe0)
+        return c >= 0xc2 ? 2 : 0;
+    if ((c2 & 0xc0) != 0x80)
+        return 0;
+    if (c < 0xf0) {
+        unsigned cp = (c & 0x0f) << 12 | (c1 & 0x3f) << 6 | (c2 & 0x3f);
+        return cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff) ? 3 : 0;
+    }
+    unsigned cp = (c & 0x07) << 18 | (c1 & 0x3f) << 12 | (c2 & 0x3f) << 6 | (c3 & 0x3f);
+    return c <= 0xf4 && (c3 & 0xc0) == 0x80 && cp >= 0x10000 && cp <= 0x10ffff ? 4 : 0;
+}
+
 #endif

@@ -1,7 +1,9 @@
 /* Fuzz target: the JSON parser. Any input is parsed or rejected with a
  * message, without crashing or leaking. What parses is written back with the
  * JSON writer and must parse again to the same value, and it merges into a
- * map exactly when it is an object. */
+ * map exactly when it is an object. The raw input is also written as a JSON
+ * string, which must parse back to the input (or, with invalid UTF-8
+ * replaced, to text that is written unchanged). */
 #include "fuzz.h"
 
 #include "buf.h"
@@ -61,6 +63,31 @@ static void check_object_into(const uint8_t *data, size_t size, const struct val
     value_free(&map);
 }
 
+/* Any bytes written as a JSON string: at most 6 bytes out per byte in, a
+ * string the parser reads back, the input itself when nothing was replaced,
+ * and a fixed point of the writer when something was. */
+static void check_string(const uint8_t *data, size_t size)
+{
+    struct buf text = BUF_INIT, again = BUF_INIT;
+    struct json_stats stats = {0};
+    json_write_string(&text, (const char *)data, size, &stats);
+    struct value v;
+    if (text.len > 6 * size + 2 || json_parse(text.data, text.len, &v, NULL) < 0 ||
+        v.type != VALUE_STRING)
+        abort();
+    if (stats.invalid_utf8 == 0 &&
+        (v.as.string.len != size || (size && memcmp(v.as.string.ptr, data, size) != 0)))
+        abort();
+    struct json_stats again_stats = {0};
+    json_write_string(&again, v.as.string.ptr, v.as.string.len, &again_stats);
+    if (again_stats.invalid_utf8 != 0 || again.len != text.len ||
+        memcmp(again.data, text.data, text.len) != 0)
+        abort();
+    value_free(&v);
+    buf_free(&text);
+    buf_free(&again);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *error = NULL;
@@ -73,5 +100,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_round_trip(&parsed, true);
     check_object_into(data, size, &parsed, ok);
     value_free(&parsed);
+    check_string(data, size);
     return 0;
 }

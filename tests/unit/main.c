@@ -33,6 +33,7 @@ int main(void)
     srunner_add_suite(runner, redact_anchor_suite());
     srunner_add_suite(runner, secret_suite());
     srunner_add_suite(runner, json_suite());
+    srunner_add_suite(runner, json_escape_suite());
     srunner_add_suite(runner, json_parse_suite());
     srunner_add_suite(runner, json_parse_large_suite());
     srunner_add_suite(runner, hmap_suite());
@@ -64,6 +65,7 @@ int main(void)
     srunner_add_suite(runner, tail_checkpoint_store_suite());
     srunner_add_suite(runner, tail_scan_suite());
     srunner_add_suite(runner, timefmt_suite());
+    srunner_add_suite(runner, timefmt_cache_suite());
     srunner_add_suite(runner, timefmt_zone_suite());
     srunner_add_suite(runner, storage_suite());
     srunner_add_suite(runner, storage_pack_suite());
