@@ -110,7 +110,7 @@ static void pipeline_ack_chunk(struct chunk *chunk, void *data)
  * (MADV_DONTNEED), so resident memory follows what is buffered now. A block
  * reused after a trim faults its pages in again: at most once a second, and
  * only after TRIM_AFTER_BYTES of chunks were freed, keeps that cost out of
- * the throughput (trimming after every 2 MiB cost 5-8 % more CPU per GiB). */
+ * the throughput (trimming after every 2 MiB cost about 8 % more CPU). */
 enum { TRIM_AFTER_BYTES = 2 * 1024 * 1024, TRIM_INTERVAL_MS = 1000 };
 
 /* Only the pipeline thread releases chunks. */
