@@ -20,8 +20,17 @@ struct buf {
         NULL, 0, 0                                                                                 \
     }
 
+/* Where growth by doubling ends (see buf.c). */
+#define BUF_DOUBLING_LIMIT ((size_t)64 * 1024)
+
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
+/* The capacity buf_grow gives a buffer of capacity `cap` that must hold
+ * `need` bytes. */
+size_t buf_capacity_for(size_t cap, size_t need);
+/* The largest capacity a buffer grown to hold at most `bytes` can have,
+ * however it grew. */
+size_t buf_capacity_bound(size_t bytes);
 /* Makes room for `extra` more bytes (buf_reserve when there is not). */
 void buf_grow(struct buf *b, size_t extra);
 void buf_append_str(struct buf *b, const char *s);

@@ -16,15 +16,6 @@
 #include <libdeflate.h>
 #include <stdlib.h>
 
-/* What buf_reserve gives a buffer that must hold `bytes`. */
-static size_t reserved_capacity(size_t bytes)
-{
-    size_t cap = 64;
-    while (cap < bytes)
-        cap *= 2;
-    return cap;
-}
-
 static void spares_init(struct es_spares *spares, size_t max, size_t keep_cap)
 {
     spares->bufs = xcalloc(max, sizeof *spares->bufs);
@@ -36,9 +27,9 @@ static void spares_init(struct es_spares *spares, size_t max, size_t keep_cap)
 void es_buffers_init(struct es_output *es)
 {
     size_t max = (size_t)es->opts->max_in_flight;
-    size_t body = reserved_capacity((size_t)es->opts->batch_max_bytes + ES_BULK_SLACK);
+    size_t body = buf_capacity_bound((size_t)es->opts->batch_max_bytes + ES_BULK_SLACK);
     size_t gzipped =
-        es->gzip ? reserved_capacity(libdeflate_gzip_compress_bound(es->gzip, body)) : 0;
+        es->gzip ? buf_capacity_bound(libdeflate_gzip_compress_bound(es->gzip, body)) : 0;
     spares_init(&es->spare_gzipped, es->gzip ? max : 0, gzipped);
     es->scratch_body = (struct buf)BUF_INIT;
     es->scratch_keep_cap = body;

@@ -5,7 +5,8 @@
 
 int main(void)
 {
-    SRunner *runner = srunner_create(codec_suite());
+    SRunner *runner = srunner_create(buf_suite());
+    srunner_add_suite(runner, codec_suite());
     srunner_add_suite(runner, config_suite());
     srunner_add_suite(runner, config_env_suite());
     srunner_add_suite(runner, config_compare_suite());

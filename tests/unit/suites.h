@@ -4,6 +4,7 @@
 
 #include <check.h>
 
+Suite *buf_suite(void);
 Suite *codec_suite(void);
 Suite *config_suite(void);
 Suite *config_env_suite(void);
