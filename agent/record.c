@@ -170,9 +170,9 @@ void record_set_text(struct record *rec, const char *key, size_t key_len, const 
                                            .borrowed = true,
                                            .as.string = {.ptr = lent, .len = len}}
                           : value_string(text, len);
-    char *lent_key = value_map_get(&rec->fields, key, key_len)
-                         ? NULL
-                         : record_text_lend(rec->text, key, key_len);
+    /* Lent even if the key is there already (the entry keeps its own then):
+     * a few bytes spent on a rare replacement save a second search. */
+    char *lent_key = record_text_lend(rec->text, key, key_len);
     if (lent_key)
         value_map_set_borrowed_key(&rec->fields, lent_key, key_len, &v);
     else

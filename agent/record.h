@@ -115,7 +115,7 @@ void record_move(struct record *to, struct record *from);
 void record_copy(struct record *to, const struct record *from);
 /* Sets the top-level field key[0..key_len) to a string copy of
  * text[0..len): in the text store if the record has one with room (the key
- * too, when new), else in a malloc of its own. Replaces a field, not an
+ * too, for a new field), else in a malloc of its own. Replaces a field, not an
  * attachment, with that key (as value_map_set on `fields`). */
 void record_set_text(struct record *rec, const char *key, size_t key_len, const char *text,
                      size_t len);
