@@ -237,7 +237,7 @@ static void pipeline_process(struct pipeline *p, struct instance *in, const char
         result = pipeline_filter(p, route.filters & filters, in, tag, rec);
     if (result != FILTER_TAKEN) {
         pipeline_route(p, in, tag, route.outputs, result, rec);
-        record_free(rec);
+        record_done(rec); /* an input's reused record keeps its storage */
     }
     /* Also after FILTER_TAKEN: a filter holding records counts them in the
      * input's buffer (filter_hold). */

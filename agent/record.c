@@ -12,6 +12,17 @@
 #include <time.h>
 #include <string.h>
 
+/* Under ASan the part of a text store that lends nothing is poisoned, so that
+ * a borrowed string read after its record was cleared is reported. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define TEXT_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define TEXT_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define TEXT_POISON(p, n) ((void)(p), (void)(n))
+#define TEXT_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 void record_init(struct record *rec)
 {
     *rec = (struct record){0};
@@ -26,18 +37,101 @@ void record_init_now(struct record *rec)
     rec->time.nsec = (uint32_t)now.tv_nsec;
 }
 
+/* A store starts at this size; RECORD_TEXT_MAX bounds it: a longer line's
+ * texts get mallocs of their own. */
+enum { RECORD_TEXT_INITIAL = 4096, RECORD_TEXT_MAX = 64 * 1024 };
+
+void record_text_init(struct record_text *text)
+{
+    *text = (struct record_text){.data = xmalloc(RECORD_TEXT_INITIAL), .cap = RECORD_TEXT_INITIAL};
+    TEXT_POISON(text->data, text->cap);
+}
+
+void record_text_free(struct record_text *text)
+{
+    TEXT_UNPOISON(text->data, text->cap);
+    free(text->data);
+    *text = (struct record_text){0};
+}
+
+/* Called with nothing lent, so the store may move. */
+static void record_text_reset(struct record_text *text)
+{
+    if (text->wanted > text->cap && text->cap < RECORD_TEXT_MAX) {
+        size_t cap = text->cap;
+        while (cap < text->wanted && cap < RECORD_TEXT_MAX)
+            cap *= 2;
+        record_text_free(text);
+        text->data = xmalloc(cap);
+        text->cap = cap;
+    }
+    TEXT_POISON(text->data, text->cap);
+    text->len = 0;
+    text->wanted = 0;
+}
+
+static void record_drop_attachments(struct record *rec)
+{
+    for (uint8_t i = 0; i < rec->attachment_count; i++)
+        attachment_unref(rec->attachments[i]);
+}
+
 void record_free(struct record *rec)
 {
     value_map_free(&rec->fields);
-    for (uint8_t i = 0; i < rec->attachment_count; i++)
-        attachment_unref(rec->attachments[i]);
+    record_drop_attachments(rec);
+    if (rec->text)
+        record_text_reset(rec->text);
     record_init(rec);
+}
+
+void record_clear(struct record *rec)
+{
+    struct value_map fields = rec->fields;
+    struct record_text *text = rec->text;
+    value_map_clear(&fields);
+    record_drop_attachments(rec);
+    if (text)
+        record_text_reset(text);
+    record_init(rec);
+    rec->fields = fields;
+    rec->text = text;
+}
+
+void record_reuse_now(struct record *rec, struct record_text *text)
+{
+    struct value_map fields = rec->fields; /* empty, maybe with room kept by record_clear */
+    record_init_now(rec);
+    rec->fields = fields;
+    rec->text = text;
+}
+
+void record_done(struct record *rec)
+{
+    if (rec->text)
+        record_clear(rec);
+    else
+        record_free(rec);
+}
+
+/* Copies every string the fields borrow from the store. */
+static void record_own_fields(struct record *rec)
+{
+    struct value fields = {.type = VALUE_MAP, .as.map = rec->fields};
+    value_own(&fields);
+    rec->fields = fields.as.map;
 }
 
 void record_move(struct record *to, struct record *from)
 {
+    struct record_text *text = from->text;
     *to = *from;
+    to->text = NULL;
+    record_own_fields(to);
+    if (text)
+        record_text_reset(text);
     record_init(from);
+    from->text = text;
 }
 
 void record_copy(struct record *to, const struct record *from)
@@ -45,8 +139,44 @@ void record_copy(struct record *to, const struct record *from)
     struct value fields = {.type = VALUE_MAP, .as.map = from->fields};
     *to = *from;
     to->fields = value_clone(&fields).as.map;
+    to->text = NULL;
     for (uint8_t i = 0; i < to->attachment_count; i++)
         attachment_ref(to->attachments[i]);
+}
+
+/* A NUL-terminated copy of s[0..len) in the store, or NULL if it does not fit
+ * (noted, so that the store grows at the next clear). */
+static char *record_text_lend(struct record_text *text, const char *s, size_t len)
+{
+    if (!text)
+        return NULL;
+    text->wanted += len + 1;
+    if (text->cap - text->len < len + 1)
+        return NULL;
+    char *p = text->data + text->len;
+    TEXT_UNPOISON(p, len + 1);
+    if (len)
+        memcpy(p, s, len);
+    p[len] = '\0';
+    text->len += len + 1;
+    return p;
+}
+
+void record_set_text(struct record *rec, const char *key, size_t key_len, const char *text,
+                     size_t len)
+{
+    char *lent = record_text_lend(rec->text, text, len);
+    struct value v = lent ? (struct value){.type = VALUE_STRING,
+                                           .borrowed = true,
+                                           .as.string = {.ptr = lent, .len = len}}
+                          : value_string(text, len);
+    /* Lent even if the key is there already (the entry keeps its own then):
+     * a few bytes spent on a rare replacement save a second search. */
+    char *lent_key = record_text_lend(rec->text, key, key_len);
+    if (lent_key)
+        value_map_set_borrowed_key(&rec->fields, lent_key, key_len, &v);
+    else
+        value_map_set(&rec->fields, key, key_len, &v);
 }
 
 struct attachment *attachment_new(const char *key, struct value *value)

@@ -43,10 +43,27 @@ struct attachment {
     size_t json_len;
 };
 
+/* A text store: one buffer, owned by an input, that lends the record it
+ * reuses line after line (record_reuse) the bytes of a line's keys and
+ * strings (marked borrowed, value.h) instead of a malloc for each
+ * (record_set_text). It is filled from the front and never moved while it
+ * lends (a text that does not fit gets a malloc of its own); it is emptied
+ * when the record is cleared or freed, and grown then, up to RECORD_TEXT_MAX,
+ * if the record wanted more. A borrowed string never leaves its record:
+ * record_move and record_copy give the record they fill copies of its own,
+ * so that a record that waits (held by a filter) owns all it holds. */
+struct record_text {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t wanted; /* what was asked for since the last reset */
+};
+
 struct record {
     struct record_time time;
     struct record_origin origin;
     struct value_map fields;
+    struct record_text *text; /* lent by the input reusing the record; NULL: none */
     struct attachment *attachments[RECORD_MAX_ATTACHMENTS];
     uint8_t attachment_count;
     /* Set by filter_reemit: how many times the record was given a new tag,
@@ -73,12 +90,35 @@ void field_path_free(struct field_path *path);
 void record_init(struct record *rec);
 /* record_init, with the time set to now (the ingestion time). */
 void record_init_now(struct record *rec);
-void record_free(struct record *rec); /* fields and attachment references */
-/* Moves the contents of *from into *to (which must be empty); *from is left empty. */
+/* Fields and attachment references; empties the text store (not freed: its
+ * input's) and lets go of it. */
+void record_free(struct record *rec);
+/* For an input that passes the same record for each line: starts the line's
+ * record in *rec (empty: new, cleared or freed) with `text` as its store and
+ * the time set to now. The pipeline ends each line with record_done; the
+ * input frees the record with record_free, and the store with
+ * record_text_free, when it stops. */
+void record_reuse_now(struct record *rec, struct record_text *text);
+void record_text_init(struct record_text *text);
+void record_text_free(struct record_text *text);
+/* Empties the record (fields, attachments, time, origin) but keeps its
+ * storage: the field map's entries and the text store, for the next line. */
+void record_clear(struct record *rec);
+/* What the pipeline does with a record it is done with: a reused record (one
+ * with a text store) is cleared, any other freed. */
+void record_done(struct record *rec);
+/* Moves the contents of *from into *to (which must be empty); *from is left
+ * empty. Strings *from borrowed are copied: *to owns all it holds. */
 void record_move(struct record *to, struct record *from);
 /* Makes *to (which must be empty) a deep copy of *from: its own fields, the
- * same attachments (referenced again), time, origin and retags. */
+ * same attachments (referenced again), time, origin and retags; no store. */
 void record_copy(struct record *to, const struct record *from);
+/* Sets the top-level field key[0..key_len) to a string copy of
+ * text[0..len): in the text store if the record has one with room (the key
+ * too, for a new field), else in a malloc of its own. Replaces a field, not an
+ * attachment, with that key (as value_map_set on `fields`). */
+void record_set_text(struct record *rec, const char *key, size_t key_len, const char *text,
+                     size_t len);
 
 /* NULL if any segment is missing or is not a map. */
 const struct value *record_get(const struct record *rec, const struct field_path *path);

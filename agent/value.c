@@ -74,7 +74,8 @@ void value_free(struct value *v)
 {
     switch (v->type) {
     case VALUE_STRING:
-        free(v->as.string.ptr);
+        if (!v->borrowed)
+            free(v->as.string.ptr);
         break;
     case VALUE_MAP:
         value_map_free(&v->as.map);
@@ -98,6 +99,7 @@ static struct value_map map_clone(const struct value_map *map)
     for (uint32_t i = 0; i < map->count; i++) {
         const struct map_entry *e = &map->entries[i];
         copy.entries[i].key = string_copy(e->key.ptr, e->key.len);
+        copy.entries[i].key_borrowed = false;
         copy.entries[i].value = value_clone(&e->value);
     }
     return copy;
@@ -121,6 +123,7 @@ struct value value_clone(const struct value *v)
     switch (v->type) {
     case VALUE_STRING:
         copy.as.string = string_copy(v->as.string.ptr, v->as.string.len);
+        copy.borrowed = false;
         break;
     case VALUE_MAP:
         copy.as.map = map_clone(&v->as.map);
@@ -132,6 +135,25 @@ struct value value_clone(const struct value *v)
         break;
     }
     return copy;
+}
+
+void value_own(struct value *v)
+{
+    if (v->type == VALUE_STRING && v->borrowed) {
+        v->as.string = string_copy(v->as.string.ptr, v->as.string.len);
+        v->borrowed = false;
+    } else if (v->type == VALUE_MAP) {
+        for (uint32_t i = 0; i < v->as.map.count; i++) {
+            struct map_entry *e = &v->as.map.entries[i];
+            if (e->key_borrowed)
+                e->key = string_copy(e->key.ptr, e->key.len);
+            e->key_borrowed = false;
+            value_own(&e->value);
+        }
+    } else if (v->type == VALUE_ARRAY) {
+        for (uint32_t i = 0; i < v->as.array.count; i++)
+            value_own(&v->as.array.items[i]);
+    }
 }
 
 static bool string_equal(const struct value_string *a, const char *b, size_t b_len)
@@ -236,7 +258,9 @@ static struct map_entry *map_append(struct value_map *map)
     return &map->entries[map->count++];
 }
 
-struct value *value_map_set(struct value_map *map, const char *key, size_t key_len, struct value *v)
+/* A replaced entry keeps its key; a new one copies or borrows `key`. */
+static struct value *map_set(struct value_map *map, const char *key, size_t key_len,
+                             struct value *v, bool borrow_key)
 {
     int64_t i = map_find(map, key, key_len);
     struct map_entry *e;
@@ -245,17 +269,36 @@ struct value *value_map_set(struct value_map *map, const char *key, size_t key_l
         value_free(&e->value);
     } else {
         e = map_append(map);
-        e->key = string_copy(key, key_len);
+        e->key = borrow_key ? (struct value_string){.ptr = (char *)key, .len = key_len}
+                            : string_copy(key, key_len);
+        e->key_borrowed = borrow_key;
     }
     e->value = *v;
     *v = value_null();
     return &e->value;
 }
 
+struct value *value_map_set(struct value_map *map, const char *key, size_t key_len, struct value *v)
+{
+    return map_set(map, key, key_len, v, false);
+}
+
+struct value *value_map_set_borrowed_key(struct value_map *map, const char *key, size_t key_len,
+                                         struct value *v)
+{
+    return map_set(map, key, key_len, v, true);
+}
+
+static void entry_free_key(struct map_entry *e)
+{
+    if (!e->key_borrowed)
+        free(e->key.ptr);
+}
+
 /* Drops entry `i`'s key and closes the gap, keeping the order of the rest. */
 static void map_erase(struct value_map *map, uint32_t i)
 {
-    free(map->entries[i].key.ptr);
+    entry_free_key(&map->entries[i]);
     memmove(&map->entries[i], &map->entries[i + 1], (map->count - i - 1) * sizeof *map->entries);
     map->count--;
 }
@@ -280,12 +323,18 @@ bool value_map_take(struct value_map *map, const char *key, size_t key_len, stru
     return true;
 }
 
-void value_map_free(struct value_map *map)
+void value_map_clear(struct value_map *map)
 {
     for (uint32_t i = 0; i < map->count; i++) {
-        free(map->entries[i].key.ptr);
+        entry_free_key(&map->entries[i]);
         value_free(&map->entries[i].value);
     }
+    map->count = 0;
+}
+
+void value_map_free(struct value_map *map)
+{
+    value_map_clear(map);
     free(map->entries);
     *map = (struct value_map){0};
 }

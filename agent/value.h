@@ -1,7 +1,10 @@
 /* Typed values: the fields of a record and the values of a config `map`
- * option. A value owns what it points to; value_free() releases it. Maps keep
- * insertion order (that is the order in which fields are written out) and may
- * not hold two entries with the same key. */
+ * option. A value owns what it points to, and value_free() releases it, with
+ * one exception: a string marked `borrowed` (and a map key marked
+ * `key_borrowed`) lies in its record's text store (record.h), which the
+ * record owns and frees. Only a record's own fields hold borrowed strings.
+ * Maps keep insertion order (that is the order in which fields are written
+ * out) and may not hold two entries with the same key. */
 #ifndef SKIFF_VALUE_H
 #define SKIFF_VALUE_H
 
@@ -41,6 +44,10 @@ struct value_string {
 
 struct value {
     enum value_type type;
+    /* VALUE_STRING only: the bytes are lent by the record that holds the value
+     * (its text store, record.h), not owned: value_free leaves them and
+     * value_clone and value_own copy them. Set only by record_set_text. */
+    bool borrowed;
     union {
         bool boolean;
         int64_t integer;
@@ -54,6 +61,7 @@ struct value {
 struct map_entry {
     struct value_string key;
     struct value value;
+    bool key_borrowed; /* the key is lent, as a borrowed string (see struct value) */
 };
 
 /* Constructors. Strings are copied. */
@@ -69,7 +77,10 @@ struct value value_map_new(void);
 struct value value_array_new(void);
 
 void value_free(struct value *v);                /* leaves VALUE_NULL behind */
-struct value value_clone(const struct value *v); /* deep copy */
+struct value value_clone(const struct value *v); /* deep copy, owning all it holds */
+/* Replaces every borrowed string and key in *v (nested ones too) with a copy
+ * of its own, so that *v may outlive the store that lent them. */
+void value_own(struct value *v);
 bool value_equal(const struct value *a, const struct value *b);
 const char *value_type_name(enum value_type type);
 
@@ -79,11 +90,17 @@ struct value *value_map_get(const struct value_map *map, const char *key, size_t
  * stored value. */
 struct value *value_map_set(struct value_map *map, const char *key, size_t key_len,
                             struct value *v);
+/* value_map_set, with the new entry borrowing `key` instead of copying it:
+ * for record_set_text only (the key lies in the record's text store). */
+struct value *value_map_set_borrowed_key(struct value_map *map, const char *key, size_t key_len,
+                                         struct value *v);
 /* Removes and frees the entry. Returns false if absent. Keeps order. */
 bool value_map_remove(struct value_map *map, const char *key, size_t key_len);
 /* Removes the entry without freeing its value, which is moved to *out. */
 bool value_map_take(struct value_map *map, const char *key, size_t key_len, struct value *out);
 void value_map_free(struct value_map *map);
+/* Frees the entries but keeps the map's storage for the next ones. */
+void value_map_clear(struct value_map *map);
 
 /* Appends, taking ownership of *v. */
 void value_array_push(struct value_array *array, struct value *v);

@@ -310,11 +310,13 @@ static enum filter_result multiline_filter(struct instance *f, struct instance *
         return FILTER_KEEP;
     }
     size_t bytes = text ? text->len : 0;
-    struct value_string line = text ? *text : no_stream;
-    struct value_string stream_copy = *stream;
     struct held *h = source_push(s, input, tag, rec, bytes);
+    /* Read again from the held record: rec's strings may have been lent by
+     * its input's text store, and the move gave the held record copies. */
+    text = string_field(&h->rec, opts->key);
+    stream = string_field(&h->rec, "stream");
     if (next >= 0)
-        event_open(f, s, h, next, &stream_copy, &line);
+        event_open(f, s, h, next, stream ? stream : &no_stream, text ? text : &no_stream);
     source_flush(f, s);
     source_bound(f, s);
     source_release_if_empty(state, s);

@@ -396,6 +396,7 @@ static int tail_init(struct instance *in)
     if (t->opts->parser)
         t->parser = pipeline_parser(in->pipeline, t->opts->parser);
     t->read_buf = xmalloc((size_t)t->opts->buffer_chunk_size);
+    record_text_init(&t->line_text);
     tail_register_metrics(t);
     in->state = t;
     return 0;
@@ -535,6 +536,8 @@ static void tail_destroy(struct instance *in)
     hmap_free(&t->ignored);
     checkpoint_store_close(t->checkpoints);
     free(t->read_buf);
+    record_free(&t->line_record);
+    record_text_free(&t->line_text);
     free(t);
     in->state = NULL;
 }

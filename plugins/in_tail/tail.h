@@ -118,6 +118,10 @@ struct tail {
     struct tail_file *ready_head;
     struct tail_file *ready_tail;
     char *read_buf;
+    /* The record each line is made in, reused line after line, and the store
+     * that lends it the line's texts (record.h, record_reuse_now). */
+    struct record line_record;
+    struct record_text line_text;
     struct checkpoint_store *checkpoints;
     int inotify_fd;                   /* -1 with watcher: poll */
     int64_t inotify_last_ms;          /* when its events were last read */

@@ -146,31 +146,30 @@ static void tail_emit_line(void *ctx, const char *line, size_t len, uint64_t end
 {
     struct tail_file *f = ctx;
     struct tail *t = f->tail;
-    struct record rec;
+    /* Reused: the pipeline clears it (record_done) and keeps its storage. */
+    struct record *rec = &t->line_record;
     uint64_t start = f->line_start;
 
     f->line_start = end_offset;
-    record_init_now(&rec);
-    rec.origin.source_id = f->source_id;
-    rec.origin.offset = end_offset;
+    record_reuse_now(rec, &t->line_text);
+    rec->origin.source_id = f->source_id;
+    rec->origin.offset = end_offset;
     metric_add(t->metrics.lines_read, 1);
     enum parse_result parsed =
-        t->parser ? parser_parse_at(t->parser, f->parser_state, line, len, start, &rec)
+        t->parser ? parser_parse_at(t->parser, f->parser_state, line, len, start, rec)
                   : PARSE_FAILED;
-    rec.origin.offset = end_offset;
+    rec->origin.offset = end_offset;
     if (parsed == PARSE_PENDING) {
-        record_free(&rec); /* a partial line: its record comes with the last piece */
+        record_clear(rec); /* a partial line: its record comes with the last piece */
         tail_partial_arm(f);
         return;
     }
-    if (parsed == PARSE_FAILED) {
-        struct value text = value_string(line, len);
-        value_map_set(&rec.fields, t->opts->key, strlen(t->opts->key), &text);
-    }
+    if (parsed == PARSE_FAILED)
+        record_set_text(rec, t->opts->key, strlen(t->opts->key), line, len);
     if (f->path_attachment)
-        record_attach(&rec, f->path_attachment);
+        record_attach(rec, f->path_attachment);
     f->emitted_offset = end_offset;
-    input_emit(t->in, f->tag, &rec);
+    input_emit(t->in, f->tag, rec);
 }
 
 /* ---- opening ---- */

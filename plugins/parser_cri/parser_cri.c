@@ -76,10 +76,10 @@ static int cri_stream_index(const struct cri_line *line)
     return -1;
 }
 
+/* In the record's text store when it has one (no malloc per field). */
 static void cri_set(struct record *rec, const char *key, const char *text, size_t len)
 {
-    struct value v = value_string(text, len);
-    value_map_set(&rec->fields, key, strlen(key), &v);
+    record_set_text(rec, key, strlen(key), text, len);
 }
 
 static void cri_set_time(struct record *rec, const char *text, size_t len)

@@ -23,6 +23,9 @@ const char *filter_harness_diag(const struct filter_harness *h);
 
 /* A record whose fields are the JSON object `json`. */
 void filter_harness_record(struct record *rec, const char *json);
+/* The same, but its top-level strings (and their keys) are lent by `text`
+ * (record_set_text), as a tail input's records have them. */
+void filter_harness_record_lent(struct record *rec, struct record_text *text, const char *json);
 /* Attaches the JSON value `json` under `key`. */
 void filter_harness_attach(struct record *rec, const char *key, const char *json);
 /* Runs the filter on `rec` and returns its fields then attachments as JSON

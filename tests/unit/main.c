@@ -54,6 +54,7 @@ int main(void)
     srunner_add_suite(runner, parsers_suite());
     srunner_add_suite(runner, record_suite());
     srunner_add_suite(runner, record_attachment_suite());
+    srunner_add_suite(runner, record_text_suite());
     srunner_add_suite(runner, router_suite());
     srunner_add_suite(runner, chunk_suite());
     srunner_add_suite(runner, chunk_group_suite());

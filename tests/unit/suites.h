@@ -53,6 +53,7 @@ Suite *options_describe_suite(void);
 Suite *parsers_suite(void);
 Suite *record_suite(void);
 Suite *record_attachment_suite(void);
+Suite *record_text_suite(void);
 Suite *router_suite(void);
 Suite *chunk_suite(void);
 Suite *chunk_group_suite(void);
