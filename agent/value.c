@@ -156,6 +156,43 @@ void value_own(struct value *v)
     }
 }
 
+/* What one malloc'ed block of `bytes` takes from glibc's heap: the
+ * requested size plus its 8-byte header, in 16-byte steps, 32 at least. */
+static size_t heap_block(size_t bytes)
+{
+    size_t block = (bytes + 8 + 15) & ~(size_t)15;
+    return block < 32 ? 32 : block;
+}
+
+size_t value_heap_bytes(const struct value *v)
+{
+    size_t bytes = 0;
+    if (v->type == VALUE_STRING && !v->borrowed) {
+        bytes = heap_block(v->as.string.len + 1);
+    } else if (v->type == VALUE_MAP) {
+        bytes = value_map_heap_bytes(&v->as.map);
+    } else if (v->type == VALUE_ARRAY && v->as.array.cap) {
+        bytes = heap_block(v->as.array.cap * sizeof *v->as.array.items);
+        for (uint32_t i = 0; i < v->as.array.count; i++)
+            bytes += value_heap_bytes(&v->as.array.items[i]);
+    }
+    return bytes;
+}
+
+size_t value_map_heap_bytes(const struct value_map *map)
+{
+    if (!map->cap)
+        return 0;
+    size_t bytes = heap_block(map->cap * sizeof *map->entries);
+    for (uint32_t i = 0; i < map->count; i++) {
+        const struct map_entry *e = &map->entries[i];
+        if (!e->key_borrowed)
+            bytes += heap_block(e->key.len + 1);
+        bytes += value_heap_bytes(&e->value);
+    }
+    return bytes;
+}
+
 static bool string_equal(const struct value_string *a, const char *b, size_t b_len)
 {
     return a->len == b_len && memcmp(a->ptr, b, b_len) == 0;

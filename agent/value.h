@@ -82,6 +82,11 @@ struct value value_clone(const struct value *v); /* deep copy, owning all it hol
  * of its own, so that *v may outlive the store that lent them. */
 void value_own(struct value *v);
 bool value_equal(const struct value *a, const struct value *b);
+/* The heap a value's owned parts take (strings, maps, arrays, with glibc's
+ * per-block overhead), not counting the struct value itself: what holding it
+ * costs, for budgets such as the kubernetes filter's hold. */
+size_t value_heap_bytes(const struct value *v);
+size_t value_map_heap_bytes(const struct value_map *map);
 const char *value_type_name(enum value_type type);
 
 /* Map operations. `key` need not be NUL-terminated. */

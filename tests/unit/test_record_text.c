@@ -171,6 +171,39 @@ START_TEST(test_without_store)
 }
 END_TEST
 
+/* What a held record is counted at (the kubernetes filter's hold): lent
+ * strings and keys cost the record nothing of its own; once moved out of the
+ * store they cost their blocks, at glibc's 16-byte steps. */
+START_TEST(test_heap_bytes_count_what_is_owned)
+{
+    struct record_text text;
+    struct record rec, held;
+    record_text_init(&text);
+    record_init(&rec);
+    record_reuse_now(&rec, &text);
+    set_text(&rec, "log", "a line of some forty bytes, give or take");
+    set_text(&rec, "stream", "stdout");
+    size_t lent = value_map_heap_bytes(&rec.fields);
+    ck_assert_uint_ge(lent, rec.fields.cap * sizeof *rec.fields.entries);
+    record_move(&held, &rec);
+    size_t owned = value_map_heap_bytes(&held.fields);
+    /* two keys (4 and 7 bytes with their NULs: 32 each) and two strings (41
+     * bytes: 64; 7 bytes: 32) */
+    ck_assert_uint_eq(owned - value_map_heap_bytes(&(struct value_map){
+                                  .entries = held.fields.entries, .cap = held.fields.cap}),
+                      32 + 32 + 64 + 32);
+    struct value nested = value_map_new();
+    value_map_set(&nested.as.map, "k", 1, &(struct value){0});
+    size_t before = value_heap_bytes(&nested);
+    ck_assert_uint_gt(before, 0);
+    record_set_key(&held, "meta", &nested);
+    ck_assert_uint_eq(value_map_heap_bytes(&held.fields), owned + 32 + before);
+    record_free(&held);
+    record_free(&rec);
+    record_text_free(&text);
+}
+END_TEST
+
 Suite *record_text_suite(void)
 {
     Suite *s = suite_create("record_text");
@@ -180,6 +213,7 @@ Suite *record_text_suite(void)
     tcase_add_test(tc, test_move_and_copy_own);
     tcase_add_test(tc, test_long_texts);
     tcase_add_test(tc, test_without_store);
+    tcase_add_test(tc, test_heap_bytes_count_what_is_owned);
     suite_add_tcase(s, tc);
     return s;
 }
