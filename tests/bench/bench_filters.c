@@ -15,6 +15,7 @@
  *   ./build-release/bench_filters              # 200,000 records, best of 5 passes
  *   ./build-release/bench_filters 50000 3      # RECORDS PASSES
  */
+#include "bench_rng.h"
 #include "buf.h"
 #include "cfg_node.h"
 #include "chunk.h"
@@ -57,16 +58,6 @@ static const struct filter_case cases[] = {
      "rate: 1000000000\nkey: kubernetes.pod_name\n"},
     {"redact: every detector (bench_redact.c: more cases)", "redact", "{}\n"},
 };
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint32_t rng(uint32_t bound)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % bound);
-}
 
 /* CPU time, not wall time: on a shared machine the time the process waits
  * for a CPU is not the filters' cost. */

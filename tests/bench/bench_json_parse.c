@@ -2,6 +2,7 @@
  * conversion of json_t into struct value that skiff would need), on generated
  * log lines. A standalone program built by hand (see README.md); not part of
  * the meson build, and jansson is not a dependency of skiff. */
+#include "bench_rng.h"
 #include "buf.h"
 #include "json_parse.h"
 #include "value.h"
@@ -23,16 +24,6 @@ struct corpus {
     size_t *offsets; /* line i is [offsets[i], offsets[i + 1]) */
     size_t count;
 };
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint32_t rng(uint32_t bound)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % bound);
-}
 
 static const char *pick(const char *const *items, size_t count)
 {

@@ -6,6 +6,7 @@
  * kubernetes attachment (what the Elasticsearch output writes). A
  * standalone program built by hand against libskiff_core.a (see README.md),
  * to compare two builds of the same calls. */
+#include "bench_rng.h"
 #include "buf.h"
 #include "codec.h"
 #include "json.h"
@@ -31,16 +32,6 @@ struct corpus {
     struct buf text; /* the strings, back to back */
     size_t offsets[STRINGS + 1];
 };
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint32_t rng(uint32_t bound)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % bound);
-}
 
 /* bench_tail.py's words: the e2e benchmark's log lines. */
 static const char *const ascii_words[] = {
