@@ -4,7 +4,7 @@
 set -eu
 
 SKIFF_PACKAGES="gcc libc6-dev meson ninja-build pkg-config libyaml-dev zlib1g-dev \
-libcurl4-openssl-dev libssl-dev libdeflate-dev libpcre2-dev libsystemd-dev check python3 openssl"
+libcurl4-openssl-dev libssl-dev libdeflate-dev libisal-dev libpcre2-dev libsystemd-dev check python3 openssl"
 # What building the Debian package adds (scripts/build-deb.sh): dpkg-buildpackage
 # checks Build-Depends and the build-essential set; debian/rules needs dh; and
 # adduser, which the package depends on, for its check's dpkg -i

@@ -11,9 +11,9 @@
  * grew past that (one record larger than the batch) is freed. */
 #include "es_output.h"
 
+#include "gzip.h"
 #include "xalloc.h"
 
-#include <libdeflate.h>
 #include <stdlib.h>
 
 static void spares_init(struct es_spares *spares, size_t max, size_t keep_cap)
@@ -28,8 +28,7 @@ void es_buffers_init(struct es_output *es)
 {
     size_t max = (size_t)es->opts->max_in_flight;
     size_t body = buf_capacity_bound((size_t)es->opts->batch_max_bytes + ES_BULK_SLACK);
-    size_t gzipped =
-        es->gzip ? buf_capacity_bound(libdeflate_gzip_compress_bound(es->gzip, body)) : 0;
+    size_t gzipped = es->gzip ? buf_capacity_bound(gzip_compress_bound(body)) : 0;
     spares_init(&es->spare_gzipped, es->gzip ? max : 0, gzipped);
     es->scratch_body = (struct buf)BUF_INIT;
     es->scratch_keep_cap = body;

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct libdeflate_compressor;
+struct gzip_compressor;
 
 struct es_tls_options {
     bool verify;
@@ -119,7 +119,7 @@ struct es_output {
     struct es_throttle throttle;
     char *time_key_original; /* "<time_key>_original" */
     struct es_index_fix_example fix_example;
-    struct libdeflate_compressor *gzip;
+    struct gzip_compressor *gzip;
     struct es_flush *flushes; /* in progress, for destroy */
     /* gzip: the compressed bodies of the requests in flight. */
     struct es_spares spare_gzipped;

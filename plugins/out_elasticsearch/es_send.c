@@ -16,11 +16,11 @@
 #include "es_flush.h"
 
 #include "es_response.h"
+#include "gzip.h"
 #include "log.h"
 #include "loop.h"
 #include "xalloc.h"
 
-#include <libdeflate.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,10 +34,8 @@
 
 void es_gzip(struct es_output *es, const struct buf *in, struct buf *out)
 {
-    size_t bound = libdeflate_gzip_compress_bound(es->gzip, in->len);
     buf_reset(out);
-    buf_reserve(out, bound);
-    out->len = libdeflate_gzip_compress(es->gzip, in->data, in->len, out->data, bound);
+    gzip_compress_append(es->gzip, in->data, in->len, out);
 }
 
 void es_flush_fail(struct es_flush *f, bool stop, const char *fmt, ...)

@@ -7,11 +7,11 @@
 
 #include "cfg_node.h"
 #include "diag.h"
+#include "gzip.h"
 #include "log.h"
 #include "xalloc.h"
 
 #include <errno.h>
-#include <libdeflate.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,8 +295,7 @@ static void es_destroy(struct instance *out)
     buf_free(&es->fix_example.fixed);
     free(es->time_key_original);
     es_id_spec_free(&es->id);
-    if (es->gzip)
-        libdeflate_free_compressor(es->gzip);
+    gzip_compressor_free(es->gzip);
     free(es->node_name);
     free(es);
     out->state = NULL;
@@ -325,7 +324,7 @@ static int es_init(struct instance *out)
     http_client_set_response_budget(es->http, ES_RESPONSES_MAX_BYTES);
     es->time_key_original = xasprintf("%s_original", opts->time_key);
     if (strcmp(opts->compress, "gzip") == 0)
-        es->gzip = libdeflate_alloc_compressor(1);
+        es->gzip = gzip_compressor_new();
     es->node_name = node_name();
     es_bulk_setup(es);
     es_buffers_init(es);

@@ -5,8 +5,8 @@
 #include "fw_message.h"
 
 #include "fw_msgpack.h"
+#include "gzip.h"
 
-#include <libdeflate.h>
 #include <string.h>
 
 static int write_encoded(struct buf *out, const uint8_t *data, size_t len, size_t *pos, int depth,
@@ -196,7 +196,7 @@ static void write_options(struct buf *out, const char *chunk_id, bool gzip, uint
 }
 
 void fw_message_build(struct buf *out, struct buf *scratch, const struct chunk *chunk,
-                      const char *tag, const char *chunk_id, struct libdeflate_compressor *gzip,
+                      const char *tag, const char *chunk_id, struct gzip_compressor *gzip,
                       struct fw_message_stats *stats)
 {
     memset(stats, 0, sizeof *stats);
@@ -212,11 +212,7 @@ void fw_message_build(struct buf *out, struct buf *scratch, const struct chunk *
     } else {
         buf_reset(scratch);
         write_entries(scratch, chunk, stats);
-        size_t bound = libdeflate_gzip_compress_bound(gzip, scratch->len);
-        buf_reserve(out, bound);
-        size_t n = libdeflate_gzip_compress(gzip, scratch->data, scratch->len, out->data + out->len,
-                                            bound);
-        out->len += n;
+        size_t n = gzip_compress_append(gzip, scratch->data, scratch->len, out);
         fw_mp_patch_bin32(out, header, (uint32_t)n);
     }
     write_options(out, chunk_id, gzip != NULL, stats->records);

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct libdeflate_compressor;
+struct gzip_compressor;
 
 struct fw_message_stats {
     uint32_t records;      /* written */
@@ -26,7 +26,7 @@ struct fw_message_stats {
  * holding the entries before compression. Records the chunk cannot give
  * (malformed after some point) are left out and counted. */
 void fw_message_build(struct buf *out, struct buf *scratch, const struct chunk *chunk,
-                      const char *tag, const char *chunk_id, struct libdeflate_compressor *gzip,
+                      const char *tag, const char *chunk_id, struct gzip_compressor *gzip,
                       struct fw_message_stats *stats);
 
 /* One record as an Entry, [EventTime, {fields..., attachments...}]. -1 if

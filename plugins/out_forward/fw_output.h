@@ -19,7 +19,7 @@ typedef struct ssl_st SSL;
 struct cfg_node;
 struct diag_list;
 struct fw_lookup;
-struct libdeflate_compressor;
+struct gzip_compressor;
 struct loop_timer;
 
 #define FW_DEFAULT_PORT 24224
@@ -140,7 +140,7 @@ struct fw_output {
     struct fw_conn *conns;
     unsigned conn_count;
     SSL_CTX *tls;
-    struct libdeflate_compressor *gzip;
+    struct gzip_compressor *gzip;
     struct buf scratch; /* entries before compression */
     char *self_hostname;
     char *shared_key; /* NULL: no handshake */

@@ -7,10 +7,10 @@
  * protocol's messages. */
 #include "fw_output.h"
 
+#include "gzip.h"
 #include "log.h"
 #include "xalloc.h"
 
-#include <libdeflate.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,8 +241,7 @@ static void fw_destroy(struct instance *out)
         fw_send_cancel_all(fw);
     free(fw->conns);
     fw_tls_context_free(fw->tls);
-    if (fw->gzip)
-        libdeflate_free_compressor(fw->gzip);
+    gzip_compressor_free(fw->gzip);
     buf_free(&fw->scratch);
     if (fw->hosts)
         fw_hosts_free(fw);
@@ -267,7 +266,7 @@ static int fw_init(struct instance *out)
     if (opts->tls.enabled && !(fw->tls = fw_tls_context(&opts->tls, &error)))
         goto fail;
     if (strcmp(opts->compress, "gzip") == 0)
-        fw->gzip = libdeflate_alloc_compressor(1);
+        fw->gzip = gzip_compressor_new();
     fw->conn_count = (unsigned)opts->max_in_flight;
     fw->conns = xcalloc(fw->conn_count, sizeof *fw->conns);
     for (unsigned i = 0; i < fw->conn_count; i++) {

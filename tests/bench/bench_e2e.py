@@ -319,6 +319,7 @@ def run_backlog(args, variant, sinks, starters):
                 "sampled_rss_anon_mib": round(split.anon / MIB, 1),
                 "sampled_rss_file_mib": round(split.file / MIB, 1),
                 "body_bytes_per_doc": round(stats["body_bytes"] / max(1, stats["docs"])),
+                "wire_bytes_per_doc": round(stats["wire_bytes"] / max(1, stats["docs"])),
                 "api_requests": dict(k8s.counts)}
         return rows
     finally:

@@ -38,6 +38,7 @@ int main(void)
     srunner_add_suite(runner, json_parse_suite());
     srunner_add_suite(runner, json_parse_large_suite());
     srunner_add_suite(runner, hmap_suite());
+    srunner_add_suite(runner, gzip_suite());
     srunner_add_suite(runner, k8s_suite());
     srunner_add_suite(runner, k8s_cache_suite());
     srunner_add_suite(runner, k8s_logging_suite());

@@ -37,6 +37,7 @@ Suite *json_escape_suite(void);
 Suite *json_parse_suite(void);
 Suite *json_parse_large_suite(void);
 Suite *hmap_suite(void);
+Suite *gzip_suite(void);
 Suite *k8s_suite(void);
 Suite *k8s_cache_suite(void);
 Suite *k8s_logging_suite(void);
