@@ -156,7 +156,7 @@ static int write_fields_id(struct buf *out, const struct record_view *view,
  * of origin ids (es_id_origin_init). */
 static int write_id(struct buf *out, const struct record_view *view,
                     struct attachment *const *attachments, const struct es_bulk_options *opts,
-                    const struct es_id_origin_key *origin_key, struct es_bulk_result *result)
+                    struct es_id_origin_key *origin_key, struct es_bulk_result *result)
 {
     static const char member[] = ",\"_id\":";
     const struct es_id_spec *spec = opts->id;

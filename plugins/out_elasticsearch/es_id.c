@@ -126,7 +126,7 @@ void es_id_origin_init(struct es_id_origin_key *key, const char *node_name)
 {
     size_t node_len = strlen(node_name);
     size_t len = 16 + node_len;
-    key->words = xcalloc(node_len / 8 + 1, sizeof *key->words);
+    *key = (struct es_id_origin_key){.words = xcalloc(node_len / 8 + 1, sizeof *key->words)};
     key->word_count = node_len / 8;
     const uint8_t *node = (const uint8_t *)node_name;
     for (size_t i = 0; i < key->word_count; i++)
@@ -142,11 +142,25 @@ void es_id_origin_key_free(struct es_id_origin_key *key)
     *key = (struct es_id_origin_key){0};
 }
 
-void es_id_origin_of(const struct es_id_origin_key *key, const struct record_origin *origin,
+/* Records come in runs from one source (a file), whose first word is the
+ * same: the state after it is kept for the next record of the run. */
+void es_id_origin_of(struct es_id_origin_key *key, const struct record_origin *origin,
                      char out[ES_ID_ORIGIN_LEN + 1])
 {
-    struct sip_state s = sip_init(es_id_key);
-    sip_absorb(&s, origin->source_id);
+    struct sip_state s;
+    if (key->has_source && key->source_id == origin->source_id) {
+        s = (struct sip_state){key->after_source[0], key->after_source[1], key->after_source[2],
+                               key->after_source[3]};
+    } else {
+        s = sip_init(es_id_key);
+        sip_absorb(&s, origin->source_id);
+        key->has_source = true;
+        key->source_id = origin->source_id;
+        key->after_source[0] = s.v0;
+        key->after_source[1] = s.v1;
+        key->after_source[2] = s.v2;
+        key->after_source[3] = s.v3;
+    }
     sip_absorb(&s, origin->offset);
     for (size_t i = 0; i <= key->word_count; i++)
         sip_absorb(&s, key->words[i]);

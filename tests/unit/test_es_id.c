@@ -102,11 +102,24 @@ START_TEST(test_origin_ids_are_stable)
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         es_id_origin(known[i].node, &known[i].origin, id);
         ck_assert_str_eq(id, known[i].id);
+        /* Prepared once, hashing first another record of the same source,
+         * then one of another source. */
         struct es_id_origin_key key;
         es_id_origin_init(&key, known[i].node);
+        struct record_origin before = {known[i].origin.source_id, known[i].origin.offset + 1};
+        struct record_origin other = {known[i].origin.source_id + 1, known[i].origin.offset};
+        char other_id[ES_ID_ORIGIN_LEN + 1];
         es_id_origin_of(&key, &known[i].origin, id);
-        es_id_origin_key_free(&key);
         ck_assert_str_eq(id, known[i].id);
+        es_id_origin_of(&key, &before, id);
+        es_id_origin_of(&key, &known[i].origin, id);
+        ck_assert_str_eq(id, known[i].id);
+        es_id_origin_of(&key, &other, other_id);
+        es_id_origin(known[i].node, &other, id);
+        ck_assert_str_eq(other_id, id);
+        es_id_origin_of(&key, &known[i].origin, id);
+        ck_assert_str_eq(id, known[i].id);
+        es_id_origin_key_free(&key);
     }
     char node[301];
     memset(node, 'n', sizeof node - 1);
