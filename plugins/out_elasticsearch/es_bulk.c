@@ -126,6 +126,16 @@ static int collect_id_values(const struct record_view *view, struct attachment *
     return collected;
 }
 
+/* Appends an id of base64url characters, which need no escaping, quoted. */
+static void write_plain_id(struct buf *out, const char id[ES_ID_ORIGIN_LEN])
+{
+    char quoted[ES_ID_ORIGIN_LEN + 2];
+    quoted[0] = '"';
+    memcpy(quoted + 1, id, ES_ID_ORIGIN_LEN);
+    quoted[ES_ID_ORIGIN_LEN + 1] = '"';
+    buf_append(out, quoted, sizeof quoted);
+}
+
 /* Writes the id hashed from several fields; false (nothing written) when a
  * field has no usable value. */
 static int write_fields_id(struct buf *out, const struct record_view *view,
@@ -136,21 +146,23 @@ static int write_fields_id(struct buf *out, const struct record_view *view,
     if (collected == 1) {
         char id[ES_ID_ORIGIN_LEN + 1];
         es_id_of_values(&message, id);
-        json_write_string(out, id, ES_ID_ORIGIN_LEN, NULL);
+        write_plain_id(out, id);
     }
     buf_free(&message);
     return collected;
 }
 
-/* Appends ,"_id":"..." for the record. */
+/* Appends ,"_id":"..." for the record; `origin_key` is the node name's part
+ * of origin ids (es_id_origin_init). */
 static int write_id(struct buf *out, const struct record_view *view,
                     struct attachment *const *attachments, const struct es_bulk_options *opts,
-                    struct es_bulk_result *result)
+                    struct es_id_origin_key *origin_key, struct es_bulk_result *result)
 {
+    static const char member[] = ",\"_id\":";
     const struct es_id_spec *spec = opts->id;
     if (!spec || spec->mode == ES_ID_NONE)
         return 0;
-    buf_append_str(out, ",\"_id\":");
+    buf_append(out, member, sizeof member - 1);
     if (spec->mode == ES_ID_FIELD) {
         struct es_field field;
         if (es_field_get(view, attachments, &spec->paths[0], &field) < 0)
@@ -165,18 +177,41 @@ static int write_id(struct buf *out, const struct record_view *view,
         result->id_fallbacks++;
     }
     char id[ES_ID_ORIGIN_LEN + 1];
-    es_id_origin(opts->node_name, &view->origin, id);
-    json_write_string(out, id, ES_ID_ORIGIN_LEN, NULL);
+    es_id_origin_of(origin_key, &view->origin, id);
+    write_plain_id(out, id);
     return 0;
 }
 
-/* Scratch space for one batch's index names. */
+/* Scratch space for one batch's index names and action lines, and the id's
+ * node name part. */
 struct name_buffers {
     struct buf raw;
     struct buf fixed;
     struct buf fixed_from; /* the raw name `fixed` was made from */
     unsigned fixes;        /* es_index_name_fix's answer for it */
+    int fallback;          /* es_index_expand's answer for it */
+    bool keyed;            /* it was made for a record of this key: */
+    struct es_index_key key;
+    /* The action line up to the _id for `fixed`, {"create":{"_index":"..."
+     * (and "_type"), and the invalid UTF-8 that writing it replaced. */
+    struct buf action;
+    uint64_t action_invalid_utf8;
+    struct es_id_origin_key origin_key;
 };
+
+/* Writes names->action for the index name `name`. */
+static void make_action(struct name_buffers *names, const struct es_bulk_options *opts,
+                        const struct buf *name)
+{
+    struct json_stats stats = {0};
+    buf_reset(&names->action);
+    buf_append_str(&names->action,
+                   opts->create ? "{\"create\":{\"_index\":" : "{\"index\":{\"_index\":");
+    json_write_string(&names->action, name->data, name->len, &stats);
+    if (opts->include_type)
+        buf_append_str(&names->action, ",\"_type\":\"_doc\"");
+    names->action_invalid_utf8 = stats.invalid_utf8;
+}
 
 static void keep_fix_example(struct es_index_fix_example *example, const struct buf *raw,
                              const struct buf *fixed)
@@ -190,21 +225,44 @@ static void keep_fix_example(struct es_index_fix_example *example, const struct 
     buf_append(&example->fixed, fixed->data, fixed->len);
 }
 
-/* The record's index name, made valid and its fixes counted. NULL if the
- * record is malformed. */
-static const struct buf *record_index_name(const struct record_view *view,
-                                           struct attachment *const *attachments,
-                                           const struct es_bulk_options *opts,
-                                           struct name_buffers *names,
-                                           struct es_bulk_result *result)
+/* The name made last, counted for one more record. */
+static void count_index_name(const struct es_bulk_options *opts, struct name_buffers *names,
+                             struct es_bulk_result *result)
 {
+    result->index_fallbacks += (size_t)names->fallback;
+    unsigned fixes = names->fixes;
+    if (!fixes)
+        return;
+    for (unsigned i = 0; i < ES_INDEX_FIX_COUNT; i++)
+        if (fixes & 1u << i)
+            result->index_fixes[i]++;
+    keep_fix_example(opts->fix_example, &names->fixed_from, &names->fixed);
+}
+
+/* Makes the record's index name and its action line's start (names->fixed
+ * and names->action), made valid and its fixes counted. Returns 0, or -1 if
+ * the record is malformed. */
+static int record_index_name(const struct record_view *view, struct attachment *const *attachments,
+                             const struct es_bulk_options *opts, struct name_buffers *names,
+                             struct es_bulk_result *result)
+{
+    /* Records in a batch mostly share their index name: it is expanded once
+     * per run of records of the same key (es_index_key_of: the same day of
+     * logs-%Y.%m.%d), made valid once per run of the same name, and counted
+     * for each record. */
+    struct es_index_key key;
+    bool keyed = es_index_key_of(opts->index, view, attachments, &key);
+    if (keyed && names->keyed && es_index_key_equal(&key, &names->key)) {
+        count_index_name(opts, names, result);
+        return 0;
+    }
     buf_reset(&names->raw);
     int rc = es_index_expand(opts->index, view, attachments, &names->raw);
     if (rc < 0)
-        return NULL;
-    result->index_fallbacks += (size_t)rc;
-    /* Records in a batch mostly share their index name: it is made valid
-     * once per run of records with the same name (and counted for each). */
+        return -1;
+    names->keyed = keyed;
+    names->key = key;
+    names->fallback = rc;
     bool same = names->fixed_from.data && names->raw.len == names->fixed_from.len &&
                 (names->raw.len == 0 ||
                  memcmp(names->raw.data, names->fixed_from.data, names->raw.len) == 0);
@@ -214,35 +272,28 @@ static const struct buf *record_index_name(const struct record_view *view,
         struct buf made_from = names->fixed_from;
         names->fixed_from = names->raw;
         names->raw = made_from;
+        make_action(names, opts, &names->fixed);
     }
-    unsigned fixes = names->fixes;
-    if (!fixes)
-        return &names->fixed;
-    for (unsigned i = 0; i < ES_INDEX_FIX_COUNT; i++)
-        if (fixes & 1u << i)
-            result->index_fixes[i]++;
-    keep_fix_example(opts->fix_example, &names->fixed_from, &names->fixed);
-    return &names->fixed;
+    count_index_name(opts, names, result);
+    return 0;
 }
 
-/* {"create":{"_index":"...","_id":"..."}} and a newline. A constant index
- * name is passed in `index_name`; otherwise it is expanded from the record. */
+/* {"create":{"_index":"...","_id":"..."}} and a newline. With a constant
+ * index name (`constant_name`), names->action was made for it once;
+ * otherwise the name is expanded from the record. */
 static int write_action(struct buf *out, const struct record_view *view,
                         struct attachment *const *attachments, const struct es_bulk_options *opts,
-                        const struct buf *index_name, struct name_buffers *names,
+                        bool constant_name, struct name_buffers *names,
                         struct es_bulk_result *result)
 {
-    buf_append_str(out, opts->create ? "{\"create\":{\"_index\":" : "{\"index\":{\"_index\":");
-    if (!index_name)
-        index_name = record_index_name(view, attachments, opts, names, result);
-    if (!index_name)
+    static const char end[] = "}}\n";
+    if (!constant_name && record_index_name(view, attachments, opts, names, result) < 0)
         return -1;
-    json_write_string(out, index_name->data, index_name->len, &result->stats);
-    if (opts->include_type)
-        buf_append_str(out, ",\"_type\":\"_doc\"");
-    if (write_id(out, view, attachments, opts, result) < 0)
+    buf_append(out, names->action.data, names->action.len);
+    result->stats.invalid_utf8 += names->action_invalid_utf8;
+    if (write_id(out, view, attachments, opts, &names->origin_key, result) < 0)
         return -1;
-    buf_append_str(out, "}}\n");
+    buf_append(out, end, sizeof end - 1);
     return 0;
 }
 
@@ -293,14 +344,14 @@ static int write_document(struct buf *out, const struct record_view *view,
 }
 
 static int write_item(struct buf *out, const struct chunk *chunk, size_t offset,
-                      const struct es_bulk_options *opts, const struct buf *index_name,
+                      const struct es_bulk_options *opts, bool constant_name,
                       struct name_buffers *names, struct es_bulk_result *result)
 {
     size_t pos = offset;
     struct record_view view;
     if (chunk_next(chunk, &pos, &view) != 1)
         return -1;
-    if (write_action(out, &view, chunk->attachments, opts, index_name, names, result) < 0)
+    if (write_action(out, &view, chunk->attachments, opts, constant_name, names, result) < 0)
         return -1;
     return write_document(out, &view, chunk->attachments, opts, result);
 }
@@ -321,7 +372,7 @@ struct bulk_writer {
     const struct es_bulk_options *opts;
     struct name_buffers names;
     struct buf constant;
-    const struct buf *index_name; /* the constant name, or NULL */
+    bool constant_name; /* names.action is for w->constant */
     struct es_bulk_result *result;
 };
 
@@ -329,12 +380,17 @@ static void writer_init(struct bulk_writer *w, const struct es_bulk_options *opt
                         struct es_bulk_result *result)
 {
     *w = (struct bulk_writer){.opts = opts, .result = result};
-    w->names = (struct name_buffers){BUF_INIT, BUF_INIT, BUF_INIT, 0};
+    w->names = (struct name_buffers){
+        .raw = BUF_INIT, .fixed = BUF_INIT, .fixed_from = BUF_INIT, .action = BUF_INIT};
     w->constant = (struct buf)BUF_INIT;
+    /* Every mode but none may give origin ids (the fallback of field ids). */
+    if (opts->id && opts->id->mode != ES_ID_NONE)
+        es_id_origin_init(&w->names.origin_key, opts->node_name);
     /* A constant name was checked at load (es_index_pattern_check). */
     if (es_index_pattern_is_constant(opts->index)) {
         es_index_expand(opts->index, &(struct record_view){0}, NULL, &w->constant);
-        w->index_name = &w->constant;
+        make_action(&w->names, opts, &w->constant);
+        w->constant_name = true;
     }
 }
 
@@ -344,6 +400,8 @@ static void writer_free(struct bulk_writer *w)
     buf_free(&w->names.raw);
     buf_free(&w->names.fixed);
     buf_free(&w->names.fixed_from);
+    buf_free(&w->names.action);
+    es_id_origin_key_free(&w->names.origin_key);
 }
 
 /* Appends the record at list position `i` to `out` as the next item of a
@@ -357,7 +415,7 @@ static int writer_add(struct bulk_writer *w, const struct es_record_list *list, 
     size_t mark = out->len;
     struct es_bulk_result before = *w->result;
     const struct es_record_ref *ref = &list->records[i];
-    if (write_item(out, ref->chunk, ref->offset, w->opts, w->index_name, &w->names, w->result) <
+    if (write_item(out, ref->chunk, ref->offset, w->opts, w->constant_name, &w->names, w->result) <
         0) {
         out->len = mark;
         *w->result = before;

@@ -77,10 +77,11 @@ static void value_to_field(const struct value *v, struct es_field *out)
     }
 }
 
-static const struct attachment *find_attachment(const struct record_view *view,
-                                                struct attachment *const *attachments,
-                                                const struct value_string *key)
+const struct attachment *es_field_attachment(const struct record_view *view,
+                                             struct attachment *const *attachments,
+                                             const struct field_path *path)
 {
+    const struct value_string *key = &path->segments[0];
     for (uint8_t i = 0; i < view->attachment_count; i++) {
         const struct attachment *a = attachments[view->attachment_index[i]];
         if (a->key.len == key->len && memcmp(a->key.ptr, key->ptr, key->len) == 0)
@@ -106,7 +107,7 @@ static void get_in_attachment(const struct attachment *a, const struct field_pat
 int es_field_get(const struct record_view *view, struct attachment *const *attachments,
                  const struct field_path *path, struct es_field *out)
 {
-    const struct attachment *a = find_attachment(view, attachments, &path->segments[0]);
+    const struct attachment *a = es_field_attachment(view, attachments, path);
     if (a) {
         get_in_attachment(a, path, out);
         return 0;

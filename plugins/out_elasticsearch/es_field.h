@@ -34,6 +34,12 @@ struct es_field {
 int es_field_get(const struct record_view *view, struct attachment *const *attachments,
                  const struct field_path *path, struct es_field *out);
 
+/* The attachment `path` reads through (its first segment names one of the
+ * record's attachments), or NULL when it reads the record's own fields. */
+const struct attachment *es_field_attachment(const struct record_view *view,
+                                             struct attachment *const *attachments,
+                                             const struct field_path *path);
+
 /* Finds the record's own top-level member `key` (not an attachment): returns
  * 1 with *value_pos at its encoded value in view->fields, 0 if there is
  * none, -1 if the encoding is malformed. */

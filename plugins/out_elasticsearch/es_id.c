@@ -28,53 +28,77 @@ static void store64_le(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static void sip_rounds(uint64_t v[4], int n)
+/* The four state words in locals, so that the rounds stay in registers. */
+struct sip_state {
+    uint64_t v0, v1, v2, v3;
+};
+
+#define SIP_ROUND(s)                                                                               \
+    do {                                                                                           \
+        (s).v0 += (s).v1;                                                                          \
+        (s).v1 = ROTL((s).v1, 13);                                                                 \
+        (s).v1 ^= (s).v0;                                                                          \
+        (s).v0 = ROTL((s).v0, 32);                                                                 \
+        (s).v2 += (s).v3;                                                                          \
+        (s).v3 = ROTL((s).v3, 16);                                                                 \
+        (s).v3 ^= (s).v2;                                                                          \
+        (s).v0 += (s).v3;                                                                          \
+        (s).v3 = ROTL((s).v3, 21);                                                                 \
+        (s).v3 ^= (s).v0;                                                                          \
+        (s).v2 += (s).v1;                                                                          \
+        (s).v1 = ROTL((s).v1, 17);                                                                 \
+        (s).v1 ^= (s).v2;                                                                          \
+        (s).v2 = ROTL((s).v2, 32);                                                                 \
+    } while (0)
+
+static struct sip_state sip_init(const uint8_t key[16])
 {
-    for (int i = 0; i < n; i++) {
-        v[0] += v[1];
-        v[1] = ROTL(v[1], 13);
-        v[1] ^= v[0];
-        v[0] = ROTL(v[0], 32);
-        v[2] += v[3];
-        v[3] = ROTL(v[3], 16);
-        v[3] ^= v[2];
-        v[0] += v[3];
-        v[3] = ROTL(v[3], 21);
-        v[3] ^= v[0];
-        v[2] += v[1];
-        v[1] = ROTL(v[1], 17);
-        v[1] ^= v[2];
-        v[2] = ROTL(v[2], 32);
-    }
+    uint64_t k0 = load64_le(key), k1 = load64_le(key + 8);
+    return (struct sip_state){k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL ^ 0xee,
+                              k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL};
 }
 
-static void sip_absorb(uint64_t v[4], uint64_t m)
+/* SipHash-2-4: two rounds per 8-byte word of the message. */
+static inline void sip_absorb(struct sip_state *s, uint64_t m)
 {
-    v[3] ^= m;
-    sip_rounds(v, 2);
-    v[0] ^= m;
+    s->v3 ^= m;
+    SIP_ROUND(*s);
+    SIP_ROUND(*s);
+    s->v0 ^= m;
+}
+
+/* The 128-bit finalization: four rounds per half. */
+static void sip_finish(struct sip_state s, uint8_t out[16])
+{
+    s.v2 ^= 0xee;
+    for (int i = 0; i < 4; i++)
+        SIP_ROUND(s);
+    store64_le(out, s.v0 ^ s.v1 ^ s.v2 ^ s.v3);
+    s.v1 ^= 0xdd;
+    for (int i = 0; i < 4; i++)
+        SIP_ROUND(s);
+    store64_le(out + 8, s.v0 ^ s.v1 ^ s.v2 ^ s.v3);
+}
+
+/* The last word of a message of `len` bytes: the low byte of its length on
+ * top of the len % 8 bytes after its last whole word, at `tail`. */
+static uint64_t sip_last_word(const uint8_t *tail, size_t len)
+{
+    uint64_t last = (uint64_t)len << 56;
+    for (size_t i = 0; i < len % 8; i++)
+        last |= (uint64_t)tail[i] << (8 * i);
+    return last;
 }
 
 void es_siphash128(const uint8_t key[16], const void *data, size_t len, uint8_t out[16])
 {
     const uint8_t *p = data;
-    uint64_t k0 = load64_le(key), k1 = load64_le(key + 8);
-    uint64_t v[4] = {k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL ^ 0xee,
-                     k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL};
+    struct sip_state s = sip_init(key);
     size_t whole = len - len % 8;
     for (size_t i = 0; i < whole; i += 8)
-        sip_absorb(v, load64_le(p + i));
-    uint64_t last = (uint64_t)len << 56;
-    for (size_t i = 0; i < len % 8; i++)
-        last |= (uint64_t)p[whole + i] << (8 * i);
-    sip_absorb(v, last);
-
-    v[2] ^= 0xee;
-    sip_rounds(v, 4);
-    store64_le(out, v[0] ^ v[1] ^ v[2] ^ v[3]);
-    v[1] ^= 0xdd;
-    sip_rounds(v, 4);
-    store64_le(out + 8, v[0] ^ v[1] ^ v[2] ^ v[3]);
+        sip_absorb(&s, load64_le(p + i));
+    sip_absorb(&s, sip_last_word(p + whole, len));
+    sip_finish(s, out);
 }
 
 /* 16 bytes in 22 characters: five groups of three bytes, then one byte. */
@@ -94,22 +118,64 @@ static void base64url_16(const uint8_t in[16], char out[ES_ID_ORIGIN_LEN + 1])
 }
 
 /* The node name comes last: the only field of variable length, so the
- * message is unambiguous without a length prefix. */
+ * message is unambiguous without a length prefix. The message's first two
+ * words are the source id and the offset, so the node name's bytes fill
+ * whole words of their own, the same for every record: they are read into
+ * words once, and each id hashes the two words of its origin and those. */
+void es_id_origin_init(struct es_id_origin_key *key, const char *node_name)
+{
+    size_t node_len = strlen(node_name);
+    size_t len = 16 + node_len;
+    *key = (struct es_id_origin_key){.words = xcalloc(node_len / 8 + 1, sizeof *key->words)};
+    key->word_count = node_len / 8;
+    const uint8_t *node = (const uint8_t *)node_name;
+    for (size_t i = 0; i < key->word_count; i++)
+        key->words[i] = load64_le(node + 8 * i);
+    /* The bytes after the message's last whole word are the node name's
+     * last len % 8 (= node_len % 8), since 16 is a multiple of 8. */
+    key->words[key->word_count] = sip_last_word(node + 8 * key->word_count, len);
+}
+
+void es_id_origin_key_free(struct es_id_origin_key *key)
+{
+    free(key->words);
+    *key = (struct es_id_origin_key){0};
+}
+
+/* Records come in runs from one source (a file), whose first word is the
+ * same: the state after it is kept for the next record of the run. */
+void es_id_origin_of(struct es_id_origin_key *key, const struct record_origin *origin,
+                     char out[ES_ID_ORIGIN_LEN + 1])
+{
+    struct sip_state s;
+    if (key->has_source && key->source_id == origin->source_id) {
+        s = (struct sip_state){key->after_source[0], key->after_source[1], key->after_source[2],
+                               key->after_source[3]};
+    } else {
+        s = sip_init(es_id_key);
+        sip_absorb(&s, origin->source_id);
+        key->has_source = true;
+        key->source_id = origin->source_id;
+        key->after_source[0] = s.v0;
+        key->after_source[1] = s.v1;
+        key->after_source[2] = s.v2;
+        key->after_source[3] = s.v3;
+    }
+    sip_absorb(&s, origin->offset);
+    for (size_t i = 0; i <= key->word_count; i++)
+        sip_absorb(&s, key->words[i]);
+    uint8_t hash[16];
+    sip_finish(s, hash);
+    base64url_16(hash, out);
+}
+
 void es_id_origin(const char *node_name, const struct record_origin *origin,
                   char out[ES_ID_ORIGIN_LEN + 1])
 {
-    uint8_t stack[256];
-    size_t node_len = strlen(node_name);
-    size_t len = 16 + node_len;
-    uint8_t *msg = len <= sizeof stack ? stack : xmalloc(len);
-    store64_le(msg, origin->source_id);
-    store64_le(msg + 8, origin->offset);
-    memcpy(msg + 16, node_name, node_len);
-    uint8_t hash[16];
-    es_siphash128(es_id_key, msg, len, hash);
-    if (msg != stack)
-        free(msg);
-    base64url_16(hash, out);
+    struct es_id_origin_key key;
+    es_id_origin_init(&key, node_name);
+    es_id_origin_of(&key, origin, out);
+    es_id_origin_key_free(&key);
 }
 
 /* ---- ids from fields ---- */

@@ -67,4 +67,19 @@ void es_siphash128(const uint8_t key[16], const void *data, size_t len, uint8_t 
 void es_id_origin(const char *node_name, const struct record_origin *origin,
                   char out[ES_ID_ORIGIN_LEN + 1]);
 
+/* The same ids with the node name's part of the message prepared once
+ * (es_id_origin_init), for a batch of records: no per-record copy of it. */
+struct es_id_origin_key {
+    uint64_t *words;   /* the node name as message words, the last with the length */
+    size_t word_count; /* whole words of it; words[word_count] is the last */
+    /* The hash state after the source id of the last record hashed. */
+    bool has_source;
+    uint64_t source_id;
+    uint64_t after_source[4];
+};
+void es_id_origin_init(struct es_id_origin_key *key, const char *node_name);
+void es_id_origin_key_free(struct es_id_origin_key *key);
+void es_id_origin_of(struct es_id_origin_key *key, const struct record_origin *origin,
+                     char out[ES_ID_ORIGIN_LEN + 1]);
+
 #endif

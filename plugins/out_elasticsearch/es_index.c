@@ -34,6 +34,8 @@ struct es_index_pattern {
     size_t count;
     size_t cap;
     bool has_time;
+    int64_t period_seconds; /* the finest time unit used: 60, 3600 or SEC_PER_DAY; 0: none */
+    size_t field_count;
 };
 
 /* The broken-down UTC time a pattern needs, computed once per record. */
@@ -90,6 +92,9 @@ static size_t compile_conversion(struct es_index_pattern *p, const char *text, s
     }
     pattern_add(p, kind);
     p->has_time = true;
+    int64_t unit = kind == PART_MINUTE ? 60 : kind == PART_HOUR ? 3600 : SEC_PER_DAY;
+    if (p->period_seconds == 0 || unit < p->period_seconds)
+        p->period_seconds = unit;
     return i + 2;
 }
 
@@ -113,6 +118,7 @@ static size_t compile_field(struct es_index_pattern *p, const char *text, size_t
         return 0;
     }
     pattern_add(p, PART_FIELD)->path = path;
+    p->field_count++;
     return (size_t)(close - text) + 1;
 }
 
@@ -202,10 +208,15 @@ static unsigned day_of_year(int64_t year, unsigned month, unsigned day)
 }
 
 /* Years are kept to 0000-9999 as in json_write_time, so %Y is four digits. */
-static struct index_time index_time_of(struct record_time t)
+static int64_t clamped_seconds(struct record_time t)
 {
     static const int64_t min = -62167219200LL, max = 253402300799LL;
-    int64_t sec = t.sec < min ? min : t.sec > max ? max : t.sec;
+    return t.sec < min ? min : t.sec > max ? max : t.sec;
+}
+
+static struct index_time index_time_of(struct record_time t)
+{
+    int64_t sec = clamped_seconds(t);
     int64_t days = sec / SEC_PER_DAY;
     int64_t secs = sec % SEC_PER_DAY;
     if (secs < 0) {
@@ -294,4 +305,39 @@ int es_index_expand(const struct es_index_pattern *pattern, const struct record_
         fallback |= rc;
     }
     return fallback;
+}
+
+/* Within one period (a minute, an hour or a day, the finest unit the
+ * pattern uses) of the clamped time every conversion gives the same digits:
+ * periods start at multiples of the unit from the epoch, as UTC days do. */
+bool es_index_key_of(const struct es_index_pattern *pattern, const struct record_view *view,
+                     struct attachment *const *attachments, struct es_index_key *key)
+{
+    *key = (struct es_index_key){0};
+    if (pattern->field_count > ES_INDEX_KEY_FIELDS)
+        return false;
+    if (pattern->period_seconds) {
+        int64_t sec = clamped_seconds(view->time);
+        int64_t period = sec / pattern->period_seconds;
+        key->period = sec % pattern->period_seconds < 0 ? period - 1 : period;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < pattern->count; i++) {
+        if (pattern->parts[i].kind != PART_FIELD)
+            continue;
+        key->through[n] = es_field_attachment(view, attachments, &pattern->parts[i].path);
+        if (!key->through[n++])
+            return false;
+    }
+    return true;
+}
+
+bool es_index_key_equal(const struct es_index_key *a, const struct es_index_key *b)
+{
+    if (a->period != b->period)
+        return false;
+    for (size_t i = 0; i < ES_INDEX_KEY_FIELDS; i++)
+        if (a->through[i] != b->through[i])
+            return false;
+    return true;
 }

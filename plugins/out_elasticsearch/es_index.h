@@ -53,6 +53,24 @@ int es_index_pattern_check(const struct es_index_pattern *pattern, const char *t
 /* True if the pattern depends on nothing in the record. */
 bool es_index_pattern_is_constant(const struct es_index_pattern *pattern);
 
+/* What a record's name depends on, when that can be told without reading
+ * the record's own fields: its time in the pattern's finest unit (day,
+ * hour or minute) and the attachment each ${field} reads through (an
+ * attachment never changes once made). Records with equal keys get the same
+ * name and the same answer from es_index_expand, so a caller can expand
+ * once per run of equal keys, e.g. once per day for logs-%Y.%m.%d. */
+#define ES_INDEX_KEY_FIELDS 4
+struct es_index_key {
+    int64_t period; /* the record's (clamped) time divided by the unit, rounded down */
+    const struct attachment *through[ES_INDEX_KEY_FIELDS];
+};
+/* Fills *key and returns true, or returns false when some field reads the
+ * record's own fields (or the pattern has over ES_INDEX_KEY_FIELDS fields):
+ * then only es_index_expand tells the name. */
+bool es_index_key_of(const struct es_index_pattern *pattern, const struct record_view *view,
+                     struct attachment *const *attachments, struct es_index_key *key);
+bool es_index_key_equal(const struct es_index_key *a, const struct es_index_key *b);
+
 /* Appends the name for one record, not yet fixed. Returns 1 if some field
  * fell back to ES_INDEX_FALLBACK, 0 if not, -1 if the record's encoding is
  * malformed. */

@@ -21,6 +21,7 @@ int main(void)
     srunner_add_suite(runner, es_fidelity_suite());
     srunner_add_suite(runner, es_hosts_suite());
     srunner_add_suite(runner, es_stream_suite());
+    srunner_add_suite(runner, es_index_cache_suite());
     srunner_add_suite(runner, filter_modify_suite());
     srunner_add_suite(runner, filter_rewrite_tag_suite());
     srunner_add_suite(runner, filter_nest_suite());

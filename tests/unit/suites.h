@@ -20,6 +20,7 @@ Suite *es_response_scan_suite(void);
 Suite *es_fidelity_suite(void);
 Suite *es_hosts_suite(void);
 Suite *es_stream_suite(void);
+Suite *es_index_cache_suite(void);
 Suite *filter_modify_suite(void);
 Suite *filter_rewrite_tag_suite(void);
 Suite *filter_nest_suite(void);

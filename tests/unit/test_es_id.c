@@ -73,6 +73,62 @@ START_TEST(test_origin_ids)
 }
 END_TEST
 
+/* Ids that skiff has given documents since origin ids exist: a record sent
+ * again after an upgrade must overwrite its first copy, so these never
+ * change. Node names of 0, 1, 7, 8, 9 and 40 bytes end the message at every
+ * place in its last word; one of 300 bytes has a length over 255. */
+START_TEST(test_origin_ids_are_stable)
+{
+    static const struct {
+        const char *node;
+        struct record_origin origin;
+        const char *id;
+    } known[] = {
+        {"", {0, 0}, "dVuJMDzcchOrob56aRoQnQ"},
+        {"", {42, 1000}, "i1PDG5VWeasiLWs0E94mGQ"},
+        {"a", {18446744073709551615ULL, 9223372036854775809ULL}, "0G4NFqEHShUG3_gD5Q3gsg"},
+        {"node-1", {0, 0}, "6dbhJgTToZkNrBR5MD3pwg"},
+        {"node-1", {42, 1000}, "yal5H-1qo63f_1FHSxJryQ"},
+        {"node-1", {123456789, 987654321}, "rwmaRJTDthUaxDpAjKrQNQ"},
+        {"1234567", {42, 1000}, "-iT41tx-LHIPKyIrRCGecg"},
+        {"12345678", {42, 1000}, "Kt4OnG7XEUJQBsCEOz4Mpg"},
+        {"123456789", {123456789, 987654321}, "WDdmM0ilUi5xdLERwrgI3g"},
+        {"ip-10-0-12-34.eu-west-1.compute.internal", {42, 1000}, "eu1PKJfUtRAgqeAiOlSH_A"},
+        {"ip-10-0-12-34.eu-west-1.compute.internal",
+         {18446744073709551615ULL, 9223372036854775809ULL},
+         "EgCcZsb27A2A4yqUvm6ssQ"},
+    };
+    char id[ES_ID_ORIGIN_LEN + 1];
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        es_id_origin(known[i].node, &known[i].origin, id);
+        ck_assert_str_eq(id, known[i].id);
+        /* Prepared once, hashing first another record of the same source,
+         * then one of another source. */
+        struct es_id_origin_key key;
+        es_id_origin_init(&key, known[i].node);
+        struct record_origin before = {known[i].origin.source_id, known[i].origin.offset + 1};
+        struct record_origin other = {known[i].origin.source_id + 1, known[i].origin.offset};
+        char other_id[ES_ID_ORIGIN_LEN + 1];
+        es_id_origin_of(&key, &known[i].origin, id);
+        ck_assert_str_eq(id, known[i].id);
+        es_id_origin_of(&key, &before, id);
+        es_id_origin_of(&key, &known[i].origin, id);
+        ck_assert_str_eq(id, known[i].id);
+        es_id_origin_of(&key, &other, other_id);
+        es_id_origin(known[i].node, &other, id);
+        ck_assert_str_eq(other_id, id);
+        es_id_origin_of(&key, &known[i].origin, id);
+        ck_assert_str_eq(id, known[i].id);
+        es_id_origin_key_free(&key);
+    }
+    char node[301];
+    memset(node, 'n', sizeof node - 1);
+    node[sizeof node - 1] = '\0';
+    es_id_origin(node, &(struct record_origin){42, 1000}, id);
+    ck_assert_str_eq(id, "JVuKUtUO9mGMrv84wp3cXw");
+}
+END_TEST
+
 static const char *id_of_body(const char *body, char *out, size_t size)
 {
     const char *at = strstr(body, "\"_id\":\"");
@@ -346,6 +402,7 @@ Suite *es_id_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_siphash128_reference_vectors);
     tcase_add_test(tc, test_origin_ids);
+    tcase_add_test(tc, test_origin_ids_are_stable);
     tcase_add_test(tc, test_field_ids);
     tcase_add_test(tc, test_field_id_fallbacks);
     tcase_add_test(tc, test_origin_ids_in_bulk);

@@ -231,6 +231,60 @@ START_TEST(scan_reads_a_large_success)
 }
 END_TEST
 
+/* Items repeated byte for byte, as in an all-success answer, and items
+ * that differ from the one before only a little (the operation, the status,
+ * a space, an error): each is read as the tree reader reads it, an error's
+ * texts owned by each item; a body cut anywhere, or with one item more or
+ * less than the request had, is still refused. */
+START_TEST(scan_reads_repeated_items_each)
+{
+    static const char *const items[] = {
+        "{\"create\":{\"status\":201,\"result\":\"created\"}}",
+        "{\"create\":{\"status\":201,\"result\":\"created\"}}",
+        "{\"index\":{\"status\":201,\"result\":\"created\"}}",
+        "{\"create\":{\"status\":409,\"error\":{\"type\":\"version_conflict_engine_exception\","
+        "\"reason\":\"exists\"}}}",
+        "{\"create\":{\"status\":409,\"error\":{\"type\":\"version_conflict_engine_exception\","
+        "\"reason\":\"exists\"}}}",
+        "{\"index\":{\"status\":409}}",
+        "{\"create\":{\"status\":409}}",
+        "{\"create\":{\"status\":409}}",
+        "{\"create\":{\"status\":429}}",
+        "{\"create\":{\"status\":201}}",
+        "{\"create\":{\"status\":201} }",
+        "{\"create\":{\"status\":201} }",
+        "{\"create\":{\"status\":201}}",
+        "{\"create\":{\"status\":201}}",
+    };
+    size_t n = sizeof items / sizeof items[0];
+    struct buf text = BUF_INIT;
+    buf_append_str(&text, "{\"errors\":true,\"items\":[");
+    for (size_t i = 0; i < n; i++) {
+        buf_append_str(&text, i ? "," : "");
+        buf_append_str(&text, items[i]);
+    }
+    buf_append_str(&text, "]}");
+    struct es_response r;
+    scan_both(buf_cstr(&text), n, &r);
+    ck_assert_uint_eq(r.counts[ES_ITEM_OK], 8);
+    ck_assert_uint_eq(r.counts[ES_ITEM_ALREADY_EXISTS], 4);
+    ck_assert_uint_eq(r.counts[ES_ITEM_REJECTED], 1);
+    ck_assert_uint_eq(r.counts[ES_ITEM_RETRY], 1);
+    ck_assert_str_eq(r.items[4].error_reason, "exists");
+    ck_assert_ptr_ne(r.items[3].error_reason, r.items[4].error_reason);
+    es_response_free(&r);
+    for (size_t expected = n - 1; expected <= n + 1; expected += 2) {
+        ck_assert_int_eq(es_response_scan(text.data, text.len, expected, &r), -1);
+        ck_assert_ptr_null(r.items);
+    }
+    for (size_t cut = 0; cut < text.len; cut++) {
+        ck_assert_msg(es_response_scan(text.data, cut, n, &r) == -1, "cut at %zu", cut);
+        ck_assert_ptr_null(r.items);
+    }
+    buf_free(&text);
+}
+END_TEST
+
 /* Shapes the scan declines, read by the tree reader as before: an escaped
  * key, two operations in an item (the last wins), a status written as a
  * fraction, nesting past the scan's depth, "items" twice. A duplicate
@@ -280,6 +334,7 @@ Suite *es_response_scan_suite(void)
     tcase_add_test(tc, scan_reads_real_bodies);
     tcase_add_test(tc, scan_leaves_request_errors_to_the_tree);
     tcase_add_test(tc, scan_reads_a_large_success);
+    tcase_add_test(tc, scan_reads_repeated_items_each);
     tcase_add_test(tc, scan_declines_rare_shapes);
     suite_add_tcase(s, tc);
     return s;
