@@ -1,7 +1,8 @@
 /* JSON output: strings escaped per RFC 8259 (control characters as \uXXXX or
  * the short escapes), invalid UTF-8 replaced by U+FFFD and counted, numbers in
  * a form every parser accepts (NaN and infinities become null). Used by the
- * stdout, file and Elasticsearch outputs and by the metrics endpoint. */
+ * stdout, file and Elasticsearch outputs and by the metrics endpoint. Strings
+ * are escaped by json_escape.c (implementations: json_escape.h). */
 #ifndef SKIFF_JSON_H
 #define SKIFF_JSON_H
 
@@ -9,6 +10,7 @@
 #include "codec.h"
 #include "record.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct json_stats {
@@ -34,5 +36,12 @@ int json_write_encoded_members(struct buf *out, const uint8_t *data, size_t len,
 int json_write_record(struct buf *out, const struct record_view *view,
                       struct attachment *const *attachments, const char *time_key,
                       struct json_stats *stats);
+/* The same, and says where the record's own member named `time_key` (the
+ * first, if it has several) was left out: *own_time is the position in
+ * view->fields of its value (for codec_decode_value), or SIZE_MAX if it has
+ * none. *own_time is set only when 0 is returned. */
+int json_write_record_own_time(struct buf *out, const struct record_view *view,
+                               struct attachment *const *attachments, const char *time_key,
+                               struct json_stats *stats, size_t *own_time);
 
 #endif
