@@ -66,8 +66,8 @@ static ALWAYS_INLINE char *write_escape(char *d, unsigned char c)
 /* Bytes >= 0x80 from p[*at] on, as long as they last (and *at < end):
  * valid sequences copied, each invalid one (its maximal subpart) replaced by
  * one U+FFFD and counted. A sequence may run past `end`, never past `len`. */
-static char *write_non_ascii(char *d, const unsigned char *p, size_t *at, size_t end, size_t len,
-                             struct json_stats *stats)
+static ALWAYS_INLINE char *write_non_ascii(char *d, const unsigned char *p, size_t *at, size_t end,
+                                           size_t len, struct json_stats *stats)
 {
     size_t i = *at;
     do {
@@ -200,13 +200,26 @@ static ALWAYS_INLINE size_t clean_run_portable(char *d, const unsigned char *p, 
 #ifdef JSON_HAVE_SSE2
 /* SSE2: a byte mask from movemask. Signed compares: bytes from 0x80 on are
  * negative, below 0x20 with the controls. */
-static ALWAYS_INLINE unsigned first_special_sse2(__m128i v)
+static ALWAYS_INLINE unsigned special_mask_sse2(__m128i v)
 {
     __m128i special = _mm_or_si128(
         _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), _mm_cmpeq_epi8(v, _mm_set1_epi8('"'))),
         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
                      _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
-    return (unsigned)__builtin_ctz((unsigned)_mm_movemask_epi8(special) | 0x10000u);
+    return (unsigned)_mm_movemask_epi8(special);
+}
+
+static ALWAYS_INLINE unsigned first_special_sse2(__m128i v)
+{
+    return (unsigned)__builtin_ctz(special_mask_sse2(v) | 0x10000u);
+}
+
+static ALWAYS_INLINE __m128i tail_sse2(const unsigned char *p, size_t n)
+{
+    uint64_t lo, hi;
+    tail_words(p, n, &lo, &hi);
+    /* from registers: _mm_set_epi64x went through the stack here */
+    return _mm_unpacklo_epi64(_mm_cvtsi64_si128((long long)lo), _mm_cvtsi64_si128((long long)hi));
 }
 
 /* As clean_run_portable. Inlined into the AVX2 scan for its last 31 bytes
@@ -224,9 +237,7 @@ static ALWAYS_INLINE size_t clean_run_sse2(char *d, const unsigned char *p, size
     }
     if (i == n)
         return n;
-    uint64_t lo, hi;
-    tail_words(p + i, n - i, &lo, &hi);
-    v = _mm_set_epi64x((long long)hi, (long long)lo);
+    v = tail_sse2(p + i, n - i);
     _mm_storeu_si128((__m128i *)(void *)(d + i), v);
     return i + first_special_sse2(v);
 }
@@ -382,43 +393,42 @@ enum json_escape_impl json_escape_impl_current(void)
  * made of 32 bytes of the span). */
 #define JSON_SLACK 16
 
-/* Keys and short values: fewer than 32 bytes, which the AVX2 scan hands to
- * the SSE2 one anyway, escaped without the indirect call. */
+/* Keys and short values, fewer than 32 bytes, that need no escape: checked
+ * and stored in one or two blocks, without the loop or a call. Returns
+ * false, having written nothing, when a byte needs a look. */
 #define JSON_SHORT 32
 
-static void write_short_string(struct buf *out, const unsigned char *p, size_t len,
-                               struct json_stats *stats)
+#ifdef JSON_HAVE_SSE2
+static ALWAYS_INLINE bool write_clean_short(struct buf *out, const unsigned char *p, size_t len)
 {
+    __m128i lo, hi = _mm_setzero_si128();
+    if (len <= 16) {
+        lo = tail_sse2(p, len);
+    } else {
+        lo = _mm_loadu_si128((const __m128i *)(const void *)p);
+        hi = tail_sse2(p + 16, len - 16);
+    }
+    /* the zero bytes after the string count as special: only its own matter */
+    unsigned mask = special_mask_sse2(lo) | special_mask_sse2(hi) << 16;
+    if (mask & ((1u << len) - 1))
+        return false;
+    /* as much as json_write_string reserves, so that the buffer grows alike */
     buf_reserve(out, 6 * len + JSON_SLACK + 2);
     char *d = out->data + out->len;
-    *d++ = '"';
-    size_t i = 0;
-    while (i < len) {
-#ifdef JSON_HAVE_SSE2
-        size_t k = clean_run_sse2(d, p + i, len - i);
-#else
-        size_t k = clean_run_portable(d, p + i, len - i);
-#endif
-        d += k;
-        i += k;
-        if (i < len)
-            d = write_special(d, p, &i, len, len, stats);
-    }
-    *d++ = '"';
-    out->len = (size_t)(d - out->data);
+    d[0] = '"';
+    _mm_storeu_si128((__m128i *)(void *)(d + 1), lo);
+    if (len > 16)
+        _mm_storeu_si128((__m128i *)(void *)(d + 17), hi);
+    d[1 + len] = '"';
+    out->len += len + 2;
+    return true;
 }
+#endif
 
-void json_write_string(struct buf *out, const char *s, size_t len, struct json_stats *stats)
+static void write_string_spans(struct buf *out, const unsigned char *p, size_t len,
+                               struct json_stats *stats)
 {
-    int chosen = atomic_load_explicit(&current_impl, memory_order_relaxed);
-    enum json_escape_impl impl =
-        chosen >= 0 ? (enum json_escape_impl)chosen : json_escape_impl_current();
-    const unsigned char *p = (const unsigned char *)s;
-    if (len < JSON_SHORT && impl != JSON_ESCAPE_PORTABLE) {
-        write_short_string(out, p, len, stats);
-        return;
-    }
-    escape_span_fn *escape_span = impl_span[impl];
+    escape_span_fn *escape_span = impl_span[json_escape_impl_current()];
     size_t i = 0;
     bool first = true;
     do {
@@ -433,4 +443,18 @@ void json_write_string(struct buf *out, const char *s, size_t len, struct json_s
         out->len = (size_t)(d - out->data);
     } while (i < len);
     out->data[out->len++] = '"';
+}
+
+void json_write_string(struct buf *out, const char *s, size_t len, struct json_stats *stats)
+{
+    const unsigned char *p = (const unsigned char *)s;
+#ifdef JSON_HAVE_SSE2
+    /* SSE2 and AVX2 (which scans fewer than 32 bytes with SSE2): not a
+     * forced portable scan, nor one not chosen yet (-1) */
+    if (len < JSON_SHORT &&
+        atomic_load_explicit(&current_impl, memory_order_relaxed) > JSON_ESCAPE_PORTABLE &&
+        write_clean_short(out, p, len))
+        return;
+#endif
+    write_string_spans(out, p, len, stats);
 }
