@@ -54,10 +54,7 @@ static void write_map(struct buf *out, const struct value_map *map, struct json_
 {
     buf_append_byte(out, '{');
     for (uint32_t i = 0; i < map->count; i++) {
-        if (i)
-            buf_append_byte(out, ',');
-        json_write_string(out, map->entries[i].key.ptr, map->entries[i].key.len, stats);
-        buf_append_byte(out, ':');
+        json_write_key(out, map->entries[i].key.ptr, map->entries[i].key.len, i > 0, stats);
         json_write_value(out, &map->entries[i].value, stats);
     }
     buf_append_byte(out, '}');
@@ -230,10 +227,7 @@ static int write_encoded_members(struct buf *out, const uint8_t *data, size_t le
                 return -1;
             continue;
         }
-        if (written++)
-            buf_append_byte(out, ',');
-        json_write_string(out, key, key_len, stats);
-        buf_append_byte(out, ':');
+        json_write_key(out, key, key_len, written++ > 0, stats);
         if (write_encoded_value(out, data, len, pos, depth, stats) < 0)
             return -1;
     }
@@ -307,6 +301,14 @@ static int write_encoded_value(struct buf *out, const uint8_t *data, size_t len,
     if (*pos >= len)
         return -1;
     uint8_t tag = data[(*pos)++];
+    if (tag == CODEC_STRING) { /* most values: the switch below is for the others */
+        const char *s;
+        size_t slen;
+        if (codec_read_string(data, len, pos, &s, &slen) < 0)
+            return -1;
+        json_write_string(out, s, slen, stats);
+        return 0;
+    }
     if (tag == CODEC_ARRAY)
         return write_encoded_array(out, data, len, pos, depth + 1, stats);
     if (tag != CODEC_MAP)
@@ -336,9 +338,7 @@ int json_write_encoded_members(struct buf *out, const uint8_t *data, size_t len,
 
 static void write_attachment(struct buf *out, const struct attachment *a, struct json_stats *stats)
 {
-    buf_append_byte(out, ',');
-    json_write_string(out, a->key.ptr, a->key.len, stats);
-    buf_append_byte(out, ':');
+    json_write_key(out, a->key.ptr, a->key.len, true, stats);
     buf_append(out, a->json, a->json_len); /* rendered once, when it was made */
 }
 
@@ -349,8 +349,7 @@ int json_write_record_own_time(struct buf *out, const struct record_view *view,
     size_t start = out->len;
     size_t time_key_len = strlen(time_key);
     buf_append_byte(out, '{');
-    json_write_string(out, time_key, time_key_len, stats);
-    buf_append_byte(out, ':');
+    json_write_key(out, time_key, time_key_len, false, stats);
     json_write_time(out, view->time);
 
     size_t before_fields = out->len;

@@ -10,6 +10,7 @@
 #include "codec.h"
 #include "record.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,9 @@ struct json_stats {
 
 /* Writes "..." with escapes. `stats` may be NULL. */
 void json_write_string(struct buf *out, const char *s, size_t len, struct json_stats *stats);
+/* Writes an object member's key: "key": after a comma if `comma`. */
+void json_write_key(struct buf *out, const char *key, size_t len, bool comma,
+                    struct json_stats *stats);
 void json_write_value(struct buf *out, const struct value *v, struct json_stats *stats);
 /* RFC 3339 UTC with nanoseconds: "2024-05-01T10:15:00.123456789Z" (quoted). */
 void json_write_time(struct buf *out, struct record_time t);

@@ -399,7 +399,10 @@ enum json_escape_impl json_escape_impl_current(void)
 #define JSON_SHORT 32
 
 #ifdef JSON_HAVE_SSE2
-static ALWAYS_INLINE bool write_clean_short(struct buf *out, const unsigned char *p, size_t len)
+/* The string quoted, after the byte `before` and followed by `after` (0:
+ * none), for an object's keys: ,"key": */
+static ALWAYS_INLINE bool write_clean_short(struct buf *out, const unsigned char *p, size_t len,
+                                            char before, char after)
 {
     __m128i lo, hi = _mm_setzero_si128();
     if (len <= 16) {
@@ -413,20 +416,34 @@ static ALWAYS_INLINE bool write_clean_short(struct buf *out, const unsigned char
     if (mask & ((1u << len) - 1))
         return false;
     /* as much as json_write_string reserves, so that the buffer grows alike */
-    buf_reserve(out, 6 * len + JSON_SLACK + 2);
+    buf_reserve(out, 6 * len + JSON_SLACK + 4);
     char *d = out->data + out->len;
+    if (before)
+        *d++ = before;
     d[0] = '"';
     _mm_storeu_si128((__m128i *)(void *)(d + 1), lo);
     if (len > 16)
         _mm_storeu_si128((__m128i *)(void *)(d + 17), hi);
     d[1 + len] = '"';
-    out->len += len + 2;
+    d += len + 2;
+    if (after)
+        *d++ = after;
+    out->len = (size_t)(d - out->data);
     return true;
+}
+
+/* SSE2 and AVX2 (which scans fewer than 32 bytes with SSE2) are in use: not
+ * a forced portable scan, nor one not chosen yet (-1). */
+static ALWAYS_INLINE bool short_path_on(size_t len)
+{
+    return len < JSON_SHORT &&
+           atomic_load_explicit(&current_impl, memory_order_relaxed) > JSON_ESCAPE_PORTABLE;
 }
 #endif
 
-static void write_string_spans(struct buf *out, const unsigned char *p, size_t len,
-                               struct json_stats *stats)
+/* Out of line: json_write_string's short path saves no registers. */
+__attribute__((noinline)) static void write_string_spans(struct buf *out, const unsigned char *p,
+                                                         size_t len, struct json_stats *stats)
 {
     escape_span_fn *escape_span = impl_span[json_escape_impl_current()];
     size_t i = 0;
@@ -449,12 +466,22 @@ void json_write_string(struct buf *out, const char *s, size_t len, struct json_s
 {
     const unsigned char *p = (const unsigned char *)s;
 #ifdef JSON_HAVE_SSE2
-    /* SSE2 and AVX2 (which scans fewer than 32 bytes with SSE2): not a
-     * forced portable scan, nor one not chosen yet (-1) */
-    if (len < JSON_SHORT &&
-        atomic_load_explicit(&current_impl, memory_order_relaxed) > JSON_ESCAPE_PORTABLE &&
-        write_clean_short(out, p, len))
+    if (short_path_on(len) && write_clean_short(out, p, len, 0, 0))
         return;
 #endif
     write_string_spans(out, p, len, stats);
+}
+
+void json_write_key(struct buf *out, const char *key, size_t len, bool comma,
+                    struct json_stats *stats)
+{
+    const unsigned char *p = (const unsigned char *)key;
+#ifdef JSON_HAVE_SSE2
+    if (short_path_on(len) && write_clean_short(out, p, len, comma ? ',' : 0, ':'))
+        return;
+#endif
+    if (comma)
+        buf_append_byte(out, ',');
+    write_string_spans(out, p, len, stats);
+    buf_append_byte(out, ':');
 }

@@ -223,6 +223,43 @@ START_TEST(test_runs_across_wide_blocks)
 }
 END_TEST
 
+/* json_write_key: the string's JSON between an optional comma and a colon,
+ * with each implementation, for keys short and long, clean or not. */
+START_TEST(test_keys)
+{
+    unsigned char key[48];
+    struct buf got = BUF_INIT, want = BUF_INIT;
+    enum json_escape_impl best = json_escape_impl_current();
+    for (int impl = 0; impl < JSON_ESCAPE_IMPL_COUNT; impl++) {
+        if (json_escape_impl_force((enum json_escape_impl)impl) < 0)
+            continue;
+        for (size_t len = 0; len <= sizeof key; len++) {
+            for (size_t at = 0; at <= len; at++) { /* at == len: clean */
+                memset(key, 'k', len);
+                if (at < len)
+                    key[at] = at % 2 ? '"' : 0xff;
+                for (int comma = 0; comma < 2; comma++) {
+                    uint64_t bad = 0;
+                    struct json_stats stats = {0};
+                    buf_reset(&got);
+                    buf_reset(&want);
+                    buf_append_str(&want, comma ? "{\"a\":1," : "{");
+                    reference_escape(&want, key, len, &bad);
+                    buf_append_byte(&want, ':');
+                    buf_append_str(&got, comma ? "{\"a\":1" : "{");
+                    json_write_key(&got, (const char *)key, len, comma, &stats);
+                    ck_assert_str_eq(buf_cstr(&got), buf_cstr(&want));
+                    ck_assert_uint_eq(stats.invalid_utf8, bad);
+                }
+            }
+        }
+    }
+    ck_assert_int_eq(json_escape_impl_force(best), 0);
+    buf_free(&got);
+    buf_free(&want);
+}
+END_TEST
+
 /* Random strings: mostly printable ASCII with quotes, controls, valid UTF-8
  * and raw bytes mixed in at several densities (fixed seed). */
 START_TEST(test_random_strings)
@@ -343,6 +380,7 @@ Suite *json_escape_suite(void)
     tcase_add_test(tc, test_implementations_available);
     tcase_add_test(tc, test_every_length_and_position);
     tcase_add_test(tc, test_runs_across_wide_blocks);
+    tcase_add_test(tc, test_keys);
     tcase_add_test(tc, test_sequences_across_blocks);
     tcase_add_test(tc, test_random_strings);
     tcase_add_test(tc, test_long_strings);
