@@ -191,7 +191,9 @@ struct skipped_member {
 
 static bool key_is(const char *key, size_t key_len, const char *name, size_t name_len)
 {
-    return name && name_len == key_len && memcmp(key, name, key_len) == 0;
+    /* the first byte before memcmp: "kubernetes" is as long as "@timestamp" */
+    return name && name_len == key_len && (key_len == 0 || key[0] == name[0]) &&
+           memcmp(key, name, key_len) == 0;
 }
 
 /* Leaves out the value at *pos: walked to find its end (and checked as the
