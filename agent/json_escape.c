@@ -104,6 +104,7 @@ static ALWAYS_INLINE char *write_special(char *d, const unsigned char *p, size_t
     return write_non_ascii(d, p, at, end, len, stats);
 }
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 static ALWAYS_INLINE uint64_t load64(const unsigned char *p)
 {
     uint64_t w;
@@ -136,6 +137,7 @@ static ALWAYS_INLINE void tail_words(const unsigned char *p, size_t n, uint64_t 
         *lo = p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
     }
 }
+#endif
 
 /* The portable scan: GCC's vector extensions, the mask read back as two
  * 64-bit halves. */
