@@ -137,7 +137,7 @@ size_t codec_encode_record(struct buf *out, const struct record *rec,
     return out->len - start;
 }
 
-int codec_read_varint(const uint8_t *data, size_t len, size_t *pos, uint64_t *out)
+int codec_read_varint_long(const uint8_t *data, size_t len, size_t *pos, uint64_t *out)
 {
     uint64_t v = 0;
     size_t p = *pos;
@@ -155,18 +155,6 @@ int codec_read_varint(const uint8_t *data, size_t len, size_t *pos, uint64_t *ou
         }
     }
     return -1;
-}
-
-int codec_read_string(const uint8_t *data, size_t len, size_t *pos, const char **s, size_t *slen)
-{
-    size_t p = *pos;
-    uint64_t n;
-    if (codec_read_varint(data, len, &p, &n) < 0 || n > len - p)
-        return -1;
-    *s = (const char *)data + p;
-    *slen = (size_t)n;
-    *pos = p + (size_t)n;
-    return 0;
 }
 
 /* Reads an element count and rejects one that the remaining bytes could not

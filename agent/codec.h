@@ -85,8 +85,33 @@ enum codec_tag {
 int codec_skip_value(const uint8_t *data, size_t len, size_t *pos);
 
 /* Low-level readers shared by walkers; each returns 0 or -1 when the data
- * would run past `len`. */
-int codec_read_varint(const uint8_t *data, size_t len, size_t *pos, uint64_t *out);
-int codec_read_string(const uint8_t *data, size_t len, size_t *pos, const char **s, size_t *slen);
+ * would run past `len`. Inline for the common case, a one-byte varint (every
+ * count, key and string under 128): the walkers read one or two per value.
+ * The others are read by codec_read_varint_long. */
+int codec_read_varint_long(const uint8_t *data, size_t len, size_t *pos, uint64_t *out);
+
+static inline int codec_read_varint(const uint8_t *data, size_t len, size_t *pos, uint64_t *out)
+{
+    size_t p = *pos;
+    if (p < len && data[p] < 0x80) {
+        *out = data[p];
+        *pos = p + 1;
+        return 0;
+    }
+    return codec_read_varint_long(data, len, pos, out);
+}
+
+static inline int codec_read_string(const uint8_t *data, size_t len, size_t *pos, const char **s,
+                                    size_t *slen)
+{
+    size_t p = *pos;
+    uint64_t n;
+    if (codec_read_varint(data, len, &p, &n) < 0 || n > len - p)
+        return -1;
+    *s = (const char *)data + p;
+    *slen = (size_t)n;
+    *pos = p + (size_t)n;
+    return 0;
+}
 
 #endif

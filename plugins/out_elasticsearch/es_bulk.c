@@ -8,6 +8,7 @@
 #include "value.h"
 #include "xalloc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -329,12 +330,11 @@ static int write_document(struct buf *out, const struct record_view *view,
                           struct es_bulk_result *result)
 {
     size_t start = out->len;
-    size_t own_time;
-    int has_own_time = es_field_member(view, opts->time_key, &own_time);
-    if (has_own_time < 0 ||
-        json_write_record(out, view, attachments, opts->time_key, &result->stats) < 0)
+    size_t own_time; /* found by the same walk that writes the fields */
+    if (json_write_record_own_time(out, view, attachments, opts->time_key, &result->stats,
+                                   &own_time) < 0)
         return -1;
-    if (has_own_time && opts->time_key_original &&
+    if (own_time != SIZE_MAX && opts->time_key_original &&
         keep_own_time(out, view, own_time, opts, result) < 0)
         return -1;
     if (opts->dedot_keys)

@@ -3,13 +3,15 @@
  * UTF-8-heavy text; short keys), json_write_time on the times of
  * consecutive records, timefmt_parse_rfc3339 on CRI timestamps, and
  * json_write_record on encoded records shaped like the CRI parser's with a
- * kubernetes attachment (what the Elasticsearch output writes). A
+ * kubernetes attachment (what the Elasticsearch output writes); the
+ * escaper's implementation may be forced (json_escape.h). A
  * standalone program built by hand against libskiff_core.a (see README.md),
  * to compare two builds of the same calls. */
 #include "bench_rng.h"
 #include "buf.h"
 #include "codec.h"
 #include "json.h"
+#include "json_escape.h"
 #include "record.h"
 #include "timefmt.h"
 
@@ -250,6 +252,15 @@ static void report_records(const struct corpus *lines, int passes, struct buf *o
 int main(int argc, char **argv)
 {
     int passes = argc > 1 ? atoi(argv[1]) : 20;
+    /* An implementation of the escaper's scan to force (json_escape.h). */
+    for (int impl = 0; argc > 2 && impl < JSON_ESCAPE_IMPL_COUNT; impl++) {
+        if (strcmp(argv[2], json_escape_impl_name((enum json_escape_impl)impl)) == 0 &&
+            json_escape_impl_force((enum json_escape_impl)impl) < 0) {
+            fprintf(stderr, "%s: not available here\n", argv[2]);
+            return 2;
+        }
+    }
+    printf("escaper: %s\n", json_escape_impl_name(json_escape_impl_current()));
     static struct corpus lines, utf8, short_keys;
     corpus_make(&lines, ascii_words, sizeof ascii_words / sizeof ascii_words[0], 60, 700);
     corpus_make(&utf8, utf8_words, sizeof utf8_words / sizeof utf8_words[0], 60, 700);

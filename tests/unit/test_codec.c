@@ -432,6 +432,45 @@ START_TEST(test_varint_limits)
 }
 END_TEST
 
+/* The inline path (a one-byte varint) and the long one meet at 0x80: the
+ * same values and bounds either way; nothing is read at or past `len`. */
+START_TEST(test_varint_one_byte_boundary)
+{
+    static const uint8_t bytes[] = {0x00, 0x7f, 0x80, 0x01, 0x81, 0x00, 0x80};
+    static const uint64_t values[] = {0x7f, 0x80, 1}; /* 1: not the shortest form, still read */
+    static const size_t ends[] = {2, 4, 6};
+    uint64_t v;
+    size_t pos = 1;
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(codec_read_varint(bytes, sizeof bytes, &pos, &v), 0);
+        ck_assert_uint_eq(v, values[i]);
+        ck_assert_uint_eq(pos, ends[i]);
+    }
+    ck_assert_int_eq(codec_read_varint(bytes, sizeof bytes, &pos, &v), -1); /* cut short */
+    ck_assert_uint_eq(pos, 6);
+    pos = 2;
+    ck_assert_int_eq(codec_read_varint(bytes, 2, &pos, &v), -1); /* at the end */
+    ck_assert_int_eq(codec_read_varint(bytes, 1, &pos, &v), -1); /* past it */
+    ck_assert_uint_eq(pos, 2);
+    /* Strings of 127 and 128 bytes: one and two length bytes. */
+    uint8_t str[2 + 128] = {0x7f};
+    const char *s;
+    size_t slen;
+    pos = 0;
+    ck_assert_int_eq(codec_read_string(str, 127, &pos, &s, &slen), -1);
+    ck_assert_int_eq(codec_read_string(str, 1 + 127, &pos, &s, &slen), 0);
+    ck_assert_uint_eq(slen, 127);
+    ck_assert_uint_eq(pos, 128);
+    memcpy(str, "\x80\x01", 2);
+    pos = 0;
+    ck_assert_int_eq(codec_read_string(str, sizeof str - 1, &pos, &s, &slen), -1);
+    ck_assert_uint_eq(pos, 0);
+    ck_assert_int_eq(codec_read_string(str, sizeof str, &pos, &s, &slen), 0);
+    ck_assert_uint_eq(slen, 128);
+    ck_assert_ptr_eq(s, (const char *)str + 2);
+}
+END_TEST
+
 /* `levels` arrays nested inside each other around a null. */
 static void nested_arrays(struct buf *b, int levels)
 {
@@ -552,6 +591,7 @@ Suite *codec_suite(void)
     tcase_add_test(decode, test_bad_header);
     tcase_add_test(decode, test_oversized_counts);
     tcase_add_test(decode, test_varint_limits);
+    tcase_add_test(decode, test_varint_one_byte_boundary);
     tcase_add_test(decode, test_depth_limit);
     tcase_add_test(decode, test_decode_fields_exact);
     tcase_add_test(decode, test_bit_flips);

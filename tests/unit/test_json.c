@@ -456,6 +456,46 @@ START_TEST(test_stats_counted)
 }
 END_TEST
 
+/* json_write_record_own_time: the same output as json_write_record, and
+ * where the value of the first top-level member named time_key is (one
+ * nested deeper is not the record's own); none: SIZE_MAX. */
+START_TEST(test_record_own_time)
+{
+    static const uint8_t fields[] = "\x03"
+                                    "\x0a@timestamp\x05\x05"
+                                    "first"
+                                    "\x01x\x06\x01\x0a@timestamp\x03\x02"
+                                    "\x0a@timestamp\x05\x06second";
+    struct record_view view = {
+        .time = {1714558500, 5}, .fields = fields, .fields_len = sizeof fields - 1};
+    struct buf out = BUF_INIT;
+    size_t own = 0;
+    ck_assert_int_eq(json_write_record_own_time(&out, &view, NULL, "@timestamp", NULL, &own), 0);
+    ck_assert_str_eq(buf_cstr(&out), "{" TS ",\"x\":{\"@timestamp\":1}}");
+    ck_assert_uint_eq(own, 12);
+    struct value v;
+    size_t pos = own;
+    ck_assert_int_eq(codec_decode_value(fields, sizeof fields - 1, &pos, &v), 0);
+    ck_assert_str_eq(value_json(&v), "\"first\"");
+    value_free(&v);
+
+    buf_reset(&out);
+    own = 0;
+    ck_assert_int_eq(json_write_record_own_time(&out, &view, NULL, "ts", NULL, &own), 0);
+    ck_assert_uint_eq(own, SIZE_MAX);
+    ck_assert_str_eq(buf_cstr(&out), "{\"ts\":\"2024-05-01T10:15:00.000000005Z\","
+                                     "\"@timestamp\":\"first\",\"x\":{\"@timestamp\":1},"
+                                     "\"@timestamp\":\"second\"}");
+
+    /* Malformed: -1 and *own_time untouched. */
+    view.fields_len--;
+    own = 7;
+    ck_assert_int_eq(json_write_record_own_time(&out, &view, NULL, "@timestamp", NULL, &own), -1);
+    ck_assert_uint_eq(own, 7);
+    buf_free(&out);
+}
+END_TEST
+
 Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
@@ -484,6 +524,7 @@ Suite *json_suite(void)
     tcase_add_test(records, test_record_without_fields);
     tcase_add_test(records, test_record_malformed);
     tcase_add_test(records, test_stats_counted);
+    tcase_add_test(records, test_record_own_time);
     tcase_add_checked_fixture(records, NULL, scratch_free);
     suite_add_tcase(s, records);
     return s;

@@ -1,12 +1,14 @@
-/* Unit tests for the block-at-a-time JSON string escaper (json.c): its
+/* Unit tests for the block-at-a-time JSON string escaper (json_escape.c):
+ * with each implementation (AVX2, SSE2, portable: forced in turn), its
  * output and its count of invalid UTF-8 must be those of escaping one byte
  * at a time, whatever the length and wherever the bytes that need a look
- * fall against the 16-byte blocks and the reserved spans. Also the cache of
- * json_write_time's second. */
+ * fall against the 16- and 32-byte blocks and the reserved spans. Also the
+ * cache of json_write_time's second. */
 #include "suites.h"
 
 #include "buf.h"
 #include "json.h"
+#include "json_escape.h"
 #include "utf8.h"
 
 #include <stdbool.h>
@@ -55,27 +57,46 @@ static void reference_escape(struct buf *out, const unsigned char *p, size_t len
     buf_append_byte(out, '"');
 }
 
-/* Escapes `s` both ways, after some bytes already in the buffer (as in a
- * bulk body), and fails with `what` if they differ. */
-static void check_against_reference(const unsigned char *s, size_t len, const char *what)
+/* Escapes `s` both ways with the escaper's current implementation, after
+ * some bytes already in the buffer (as in a bulk body), and fails with
+ * `what` if they differ. */
+static void check_one_implementation(const unsigned char *s, size_t len, const char *what,
+                                     const struct buf *want, uint64_t want_bad)
 {
-    struct buf got = BUF_INIT, want = BUF_INIT;
+    const char *impl = json_escape_impl_name(json_escape_impl_current());
+    struct buf got = BUF_INIT;
     struct json_stats stats = {0};
-    uint64_t want_bad = 0;
     buf_append_str(&got, "{\"k\":");
-    buf_append_str(&want, "{\"k\":");
     json_write_string(&got, (const char *)s, len, &stats);
-    reference_escape(&want, s, len, &want_bad);
-    ck_assert_msg(got.len == want.len && memcmp(got.data, want.data, got.len) == 0,
-                  "%s (length %zu): got %s, want %s", what, len, buf_cstr(&got), buf_cstr(&want));
-    ck_assert_msg(stats.invalid_utf8 == want_bad, "%s (length %zu): %llu replacements, want %llu",
-                  what, len, (unsigned long long)stats.invalid_utf8, (unsigned long long)want_bad);
+    ck_assert_msg(got.len == want->len && memcmp(got.data, want->data, got.len) == 0,
+                  "%s, %s (length %zu): got %s, want %.*s", impl, what, len, buf_cstr(&got),
+                  (int)want->len, want->data);
+    ck_assert_msg(stats.invalid_utf8 == want_bad,
+                  "%s, %s (length %zu): %llu replacements, want %llu", impl, what, len,
+                  (unsigned long long)stats.invalid_utf8, (unsigned long long)want_bad);
     /* Without stats: the same text. */
     buf_reset(&got);
     buf_append_str(&got, "{\"k\":");
     json_write_string(&got, (const char *)s, len, NULL);
-    ck_assert(got.len == want.len && memcmp(got.data, want.data, got.len) == 0);
+    ck_assert_msg(got.len == want->len && memcmp(got.data, want->data, got.len) == 0,
+                  "%s, %s (length %zu), without stats", impl, what, len);
     buf_free(&got);
+}
+
+/* The same with every implementation this machine runs (json_escape.h),
+ * forced one after the other; the best is in use again afterwards. */
+static void check_against_reference(const unsigned char *s, size_t len, const char *what)
+{
+    struct buf want = BUF_INIT;
+    uint64_t want_bad = 0;
+    buf_append_str(&want, "{\"k\":");
+    reference_escape(&want, s, len, &want_bad);
+    enum json_escape_impl best = json_escape_impl_current();
+    for (int impl = 0; impl < JSON_ESCAPE_IMPL_COUNT; impl++) {
+        if (json_escape_impl_force((enum json_escape_impl)impl) == 0)
+            check_one_implementation(s, len, what, &want, want_bad);
+    }
+    ck_assert_int_eq(json_escape_impl_force(best), 0);
     buf_free(&want);
 }
 
@@ -151,6 +172,93 @@ static uint32_t rng_next(void)
     rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
     return (uint32_t)(rng_state >> 33);
 }
+
+/* The implementations this machine should run are there: portable always,
+ * SSE2 on every x86-64, AVX2 where the CPU has it; one that is not is
+ * refused and changes nothing. */
+START_TEST(test_implementations_available)
+{
+    ck_assert(json_escape_impl_available(JSON_ESCAPE_PORTABLE));
+#if defined(__x86_64__)
+    ck_assert(json_escape_impl_available(JSON_ESCAPE_SSE2));
+    ck_assert_int_eq(json_escape_impl_available(JSON_ESCAPE_AVX2),
+                     __builtin_cpu_supports("avx2") != 0);
+    ck_assert_int_eq(json_escape_impl_current(),
+                     __builtin_cpu_supports("avx2") ? JSON_ESCAPE_AVX2 : JSON_ESCAPE_SSE2);
+#endif
+    enum json_escape_impl before = json_escape_impl_current();
+    ck_assert_int_eq(json_escape_impl_force(JSON_ESCAPE_IMPL_COUNT), -1);
+    ck_assert_int_eq(json_escape_impl_current(), before);
+    ck_assert_str_eq(json_escape_impl_name(JSON_ESCAPE_AVX2), "avx2");
+}
+END_TEST
+
+/* Runs of 0 to 100 clean bytes between specials, at every offset against
+ * the 32-byte blocks of the AVX2 scan and the 16-byte ones of the others,
+ * and clean strings of every length to 200 (whole blocks, then a tail). */
+START_TEST(test_runs_across_wide_blocks)
+{
+    unsigned char text[240];
+    char what[64];
+    for (size_t len = 0; len <= 200; len++) {
+        memset(text, 'b', len);
+        check_against_reference(text, len, "clean");
+    }
+    for (size_t run = 0; run <= 100; run++) {
+        for (size_t lead = 0; lead < 33; lead += 4) {
+            size_t len = 0;
+            memset(text, 'c', lead);
+            len = lead;
+            while (len + run + 2 <= sizeof text) {
+                memset(text + len, 'z', run);
+                len += run;
+                text[len++] = (unsigned char)(run % 3 == 0 ? '"' : run % 3 == 1 ? '\n' : 0xc3);
+                if (run % 3 == 2)
+                    text[len++] = 0xa9;
+            }
+            snprintf(what, sizeof what, "runs of %zu after %zu", run, lead);
+            check_against_reference(text, len, what);
+        }
+    }
+}
+END_TEST
+
+/* json_write_key: the string's JSON between an optional comma and a colon,
+ * with each implementation, for keys short and long, clean or not. */
+START_TEST(test_keys)
+{
+    unsigned char key[48];
+    struct buf got = BUF_INIT, want = BUF_INIT;
+    enum json_escape_impl best = json_escape_impl_current();
+    for (int impl = 0; impl < JSON_ESCAPE_IMPL_COUNT; impl++) {
+        if (json_escape_impl_force((enum json_escape_impl)impl) < 0)
+            continue;
+        for (size_t len = 0; len <= sizeof key; len++) {
+            for (size_t at = 0; at <= len; at++) { /* at == len: clean */
+                memset(key, 'k', len);
+                if (at < len)
+                    key[at] = at % 2 ? '"' : 0xff;
+                for (int comma = 0; comma < 2; comma++) {
+                    uint64_t bad = 0;
+                    struct json_stats stats = {0};
+                    buf_reset(&got);
+                    buf_reset(&want);
+                    buf_append_str(&want, comma ? "{\"a\":1," : "{");
+                    reference_escape(&want, key, len, &bad);
+                    buf_append_byte(&want, ':');
+                    buf_append_str(&got, comma ? "{\"a\":1" : "{");
+                    json_write_key(&got, (const char *)key, len, comma, &stats);
+                    ck_assert_str_eq(buf_cstr(&got), buf_cstr(&want));
+                    ck_assert_uint_eq(stats.invalid_utf8, bad);
+                }
+            }
+        }
+    }
+    ck_assert_int_eq(json_escape_impl_force(best), 0);
+    buf_free(&got);
+    buf_free(&want);
+}
+END_TEST
 
 /* Random strings: mostly printable ASCII with quotes, controls, valid UTF-8
  * and raw bytes mixed in at several densities (fixed seed). */
@@ -269,7 +377,10 @@ Suite *json_escape_suite(void)
     Suite *s = suite_create("json_escape");
     TCase *tc = tcase_create("escape");
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_implementations_available);
     tcase_add_test(tc, test_every_length_and_position);
+    tcase_add_test(tc, test_runs_across_wide_blocks);
+    tcase_add_test(tc, test_keys);
     tcase_add_test(tc, test_sequences_across_blocks);
     tcase_add_test(tc, test_random_strings);
     tcase_add_test(tc, test_long_strings);
