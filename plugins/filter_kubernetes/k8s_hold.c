@@ -35,6 +35,7 @@ struct k8s_source {
     struct instance *input;
     uint64_t id;
     char *path;
+    size_t path_len;
     bool is_pod;
     struct k8s_path parsed;
     struct attachment *path_meta; /* from the name alone, built on first use */
@@ -42,6 +43,11 @@ struct k8s_source {
     bool looked_up;
     uint64_t cache_version;
     struct k8s_pod *pod;
+    /* The namespace's attachment, while the cache's namespaces version is
+     * `namespaces_version` (k8s_cache_namespaces_version). */
+    bool namespace_looked_up;
+    uint64_t namespaces_version;
+    struct attachment *namespace_meta;
     struct k8s_logging logging;                 /* the pod's annotations for it */
     struct instance *parsers[K8S_STREAM_COUNT]; /* the parsers they name */
     /* Records held while the pod is not known. */
@@ -86,14 +92,16 @@ static void source_forget_path(struct k8s_source *s)
         attachment_unref(s->path_meta);
     s->path_meta = NULL;
     s->looked_up = false;
+    s->namespace_looked_up = false;
 }
 
 static void source_set_path(struct k8s_source *s, const struct value_string *path)
 {
-    if (s->path && strlen(s->path) == path->len && memcmp(s->path, path->ptr, path->len) == 0)
+    if (s->path && s->path_len == path->len && memcmp(s->path, path->ptr, path->len) == 0)
         return;
     source_forget_path(s);
     s->path = xstrndup(path->ptr, path->len);
+    s->path_len = path->len;
     s->is_pod = k8s_path_parse(s->path, &s->parsed);
 }
 
@@ -167,6 +175,19 @@ static struct k8s_pod *source_lookup(struct k8s_filter_state *state, struct k8s_
     if (s->pod && opts->use_pod_annotations)
         source_read_annotations(state, s);
     return s->pod;
+}
+
+/* The namespace's attachment (borrowed), found in the cache once per change
+ * of its namespaces rather than once per record. */
+static struct attachment *source_namespace(struct k8s_filter_state *state, struct k8s_source *s)
+{
+    uint64_t version = k8s_cache_namespaces_version(state->cache);
+    if (!s->namespace_looked_up || s->namespaces_version != version) {
+        s->namespace_meta = k8s_namespace_attachment(state->cache, s->parsed.namespace_name);
+        s->namespaces_version = version;
+        s->namespace_looked_up = true;
+    }
+    return s->namespace_meta;
 }
 
 /* The pod is known, and so is its namespace when namespace labels or
@@ -269,7 +290,7 @@ static enum filter_result enrich(struct k8s_filter_state *state, struct k8s_sour
     attach(
         state, rec,
         k8s_pod_attachment(state->cache, s->pod, s->parsed.container_name, s->parsed.container_id));
-    attach(state, rec, k8s_namespace_attachment(state->cache, s->parsed.namespace_name));
+    attach(state, rec, source_namespace(state, s));
     struct k8s_merge_collisions collisions = {0};
     struct instance *parser = stream_parser(s, stream);
     if (parser)
@@ -294,7 +315,7 @@ static void enrich_from_path(struct k8s_filter_state *state, struct k8s_source *
     }
     attach(state, rec, s->path_meta);
     /* The namespace may be known when its pod is not, as in Fluent Bit. */
-    attach(state, rec, k8s_namespace_attachment(state->cache, s->parsed.namespace_name));
+    attach(state, rec, source_namespace(state, s));
 }
 
 /* ---- holding ---- */
@@ -407,7 +428,7 @@ enum filter_result k8s_filter_record(struct instance *f, struct instance *input,
 {
     const struct k8s_filter_options *opts = f->options;
     struct k8s_filter_state *state = f->state;
-    const struct value *path = record_get_key(rec, opts->path_key);
+    const struct value *path = record_get_root(rec, opts->path_key, state->path_key_len);
     if (!path || path->type != VALUE_STRING) {
         if (!state->warned_no_path)
             log_warn(f->alias,
