@@ -261,6 +261,12 @@ static void record_prepare_write(struct record *rec, const struct field_path *pa
         record_materialize(rec, i);
 }
 
+struct attachment *record_attachment(const struct record *rec, const char *key, size_t len)
+{
+    int i = attachment_find(rec, key, len);
+    return i >= 0 ? rec->attachments[i] : NULL;
+}
+
 bool record_has_root_key(const struct record *rec, const char *key, size_t len)
 {
     return attachment_find(rec, key, len) >= 0 || value_map_get(&rec->fields, key, len) != NULL;

@@ -146,6 +146,8 @@ static inline const struct value *record_get_key(const struct record *rec, const
 {
     return record_get_root(rec, key, strlen(key));
 }
+/* The attachment under root key key[0..len) (borrowed), or NULL. */
+struct attachment *record_attachment(const struct record *rec, const char *key, size_t len);
 /* Whether the record has a top-level field or attachment named key[0..len). */
 bool record_has_root_key(const struct record *rec, const char *key, size_t len);
 void record_set_key(struct record *rec, const char *key, struct value *v);

@@ -36,6 +36,9 @@ struct k8s_source {
     uint64_t id;
     char *path;
     size_t path_len;
+    /* The attachment the path came in (a reference: while it is held, the
+     * same pointer is the same path), or NULL. */
+    struct attachment *path_from;
     bool is_pod;
     struct k8s_path parsed;
     struct attachment *path_meta; /* from the name alone, built on first use */
@@ -86,6 +89,8 @@ static void source_forget_path(struct k8s_source *s)
 {
     free(s->path);
     s->path = NULL;
+    attachment_unref(s->path_from);
+    s->path_from = NULL;
     k8s_path_free(&s->parsed);
     s->is_pod = false;
     if (s->path_meta)
@@ -95,11 +100,22 @@ static void source_forget_path(struct k8s_source *s)
     s->namespace_looked_up = false;
 }
 
-static void source_set_path(struct k8s_source *s, const struct value_string *path)
+/* `from`: the attachment `path` is in, or NULL. An input such as tail gives
+ * all the records of a file one attachment with the path: a record that
+ * comes with the one held is known to have the same path without comparing
+ * it (a rename gives a new one). */
+static void source_set_path(struct k8s_source *s, const struct value_string *path,
+                            struct attachment *from)
 {
-    if (s->path && s->path_len == path->len && memcmp(s->path, path->ptr, path->len) == 0)
+    if (from && from == s->path_from)
         return;
+    if (s->path && s->path_len == path->len && memcmp(s->path, path->ptr, path->len) == 0) {
+        attachment_unref(s->path_from);
+        s->path_from = from ? attachment_ref(from) : NULL;
+        return;
+    }
     source_forget_path(s);
+    s->path_from = from ? attachment_ref(from) : NULL;
     s->path = xstrndup(path->ptr, path->len);
     s->path_len = path->len;
     s->is_pod = k8s_path_parse(s->path, &s->parsed);
@@ -441,7 +457,8 @@ enum filter_result k8s_filter_record(struct instance *f, struct instance *input,
     }
     struct k8s_source *s = source_get(state, input, rec->origin.source_id);
     s->last_seen_ms = loop_now_ms(f->loop);
-    source_set_path(s, &path->as.string);
+    source_set_path(s, &path->as.string,
+                    record_attachment(rec, opts->path_key, state->path_key_len));
     if (!s->is_pod) {
         if (!state->warned_not_pod)
             log_warn(f->alias,
