@@ -126,7 +126,9 @@ size_t chunk_append(struct chunk *chunk, const struct record *rec)
 
 void chunk_seal(struct chunk *chunk)
 {
-    if (chunk->data.cap > chunk->data.len && chunk->data.len > 0) {
+    if (chunk->data.len == 0) {
+        buf_free(&chunk->data); /* room given up front (pipeline.c) and never used */
+    } else if (chunk->data.cap > chunk->data.len) {
         chunk->data.data = xrealloc(chunk->data.data, chunk->data.len);
         chunk->data.cap = chunk->data.len;
     }

@@ -52,6 +52,7 @@ struct chunk {
     bool evicted;              /* data and attachments freed; the file has them */
     bool acked;                /* its origins were acknowledged to the input */
     bool replayed;             /* read back from disk at start: no input owns it */
+    bool filled;               /* sealed for reaching its size limit */
     /* Sealed: 1, or the size of its group on the first chunk of a group
      * sealed together (chunk_store_seal_group), 0 on the others. */
     unsigned group_size;

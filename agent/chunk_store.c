@@ -1,5 +1,6 @@
 /* The in-memory chunk store (see chunk_store.h). Open chunks sit in a chained
- * hash table keyed by (input, tag) that doubles when it gets crowded. */
+ * hash table keyed by (input, tag) that doubles when it gets crowded; a small
+ * direct-mapped table remembers which (input, tag) filled its last chunk. */
 #include "chunk_store.h"
 
 #include "xalloc.h"
@@ -21,6 +22,10 @@ struct chunk_store {
     struct sealed_queue *sealed;
     size_t queue_count;
     size_t sealed_count;
+    /* The hashes of the (input, tag) whose last sealed chunk was full, one
+     * per slot (0: none). A stream whose slot another took is just not
+     * remembered: its next chunk grows as any other. */
+    size_t filled[CHUNK_STORE_FILLED_SLOTS];
 };
 
 static size_t chunk_store_hash(unsigned input, const char *tag)
@@ -155,8 +160,27 @@ static void chunk_store_append(struct chunk_store *store, unsigned queue_index, 
     store->sealed_count++;
 }
 
+/* A stream is remembered while its chunks fill up, and forgotten when one is
+ * sealed before that (the flush timer, a paused input, a stop). */
+static void chunk_store_note_fill(struct chunk_store *store, const struct chunk *chunk)
+{
+    size_t hash = chunk_store_hash(chunk->input_index, chunk->tag);
+    size_t *slot = &store->filled[hash % CHUNK_STORE_FILLED_SLOTS];
+    if (chunk->filled)
+        *slot = hash;
+    else if (*slot == hash)
+        *slot = 0;
+}
+
+bool chunk_store_filled_last(const struct chunk_store *store, unsigned input, const char *tag)
+{
+    size_t hash = chunk_store_hash(input, tag);
+    return hash != 0 && store->filled[hash % CHUNK_STORE_FILLED_SLOTS] == hash;
+}
+
 void chunk_store_seal(struct chunk_store *store, struct chunk *chunk, unsigned routes_left)
 {
+    chunk_store_note_fill(store, chunk);
     chunk_store_remove_open(store, chunk);
     chunk_store_append(store, chunk->input_index, chunk, routes_left);
 }

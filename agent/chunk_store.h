@@ -42,8 +42,17 @@ uint64_t chunk_store_open_generation(const struct chunk_store *store);
  * touched): returns a malloc'ed array of `*count` chunks. */
 struct chunk **chunk_store_list_open(const struct chunk_store *store, size_t *count);
 
+/* How many streams chunk_store_filled_last can remember at once. */
+#define CHUNK_STORE_FILLED_SLOTS 64
+/* Whether the last chunk of (input, tag) sealed was full (chunk->filled), so
+ * that its next chunk likely fills too. A hint: a stream may be forgotten
+ * (another took its slot), or, if two share a 64-bit hash, be taken for the
+ * other. */
+bool chunk_store_filled_last(const struct chunk_store *store, unsigned input, const char *tag);
+
 /* Moves an open chunk to the end of queue chunk->input_index; `routes_left`
- * outputs must report it done before it is released. */
+ * outputs must report it done before it is released. Notes whether it was
+ * full (chunk_store_filled_last). */
 void chunk_store_seal(struct chunk_store *store, struct chunk *chunk, unsigned routes_left);
 /* Seals `count` open chunks of one input together, as one group, at the end
  * of its queue (`routes_left[i]` for chunks[i]): the group is acknowledged

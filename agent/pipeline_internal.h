@@ -91,6 +91,7 @@ struct pipeline {
         struct route route;
         struct chunk *chunk;
         uint64_t generation;
+        uint64_t expect; /* input_run_expect */
     } run;
     struct loop_timer *flush_timer; /* armed only while a chunk is open */
     int64_t flush_due_ms;           /* when flush_timer fires (monotonic) */

@@ -85,6 +85,11 @@ void input_emit(struct instance *input, const char *tag, struct record *rec);
  * between are routed as usual. */
 void input_run_begin(struct instance *input, const char *tag);
 void input_run_end(struct instance *input);
+/* Inputs, after input_run_begin: about `bytes` of the source wait to be read
+ * from the run's start on (a file read from behind), so a chunk the run opens
+ * is given room for their records at once rather than grown (copied) as they
+ * come. A hint, never a promise; runs without it grow their chunks. */
+void input_run_expect(struct instance *input, uint64_t bytes);
 /* Inputs: true while the pipeline paused the input (backpressure): it must not
  * emit until plugin->resume. */
 bool input_is_paused(const struct instance *input);

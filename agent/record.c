@@ -28,13 +28,17 @@ void record_init(struct record *rec)
     *rec = (struct record){0};
 }
 
-void record_init_now(struct record *rec)
+struct record_time record_time_now(void)
 {
     struct timespec now;
-    record_init(rec);
     clock_gettime(CLOCK_REALTIME, &now);
-    rec->time.sec = now.tv_sec;
-    rec->time.nsec = (uint32_t)now.tv_nsec;
+    return (struct record_time){.sec = now.tv_sec, .nsec = (uint32_t)now.tv_nsec};
+}
+
+void record_init_now(struct record *rec)
+{
+    record_init(rec);
+    rec->time = record_time_now();
 }
 
 /* A store starts at this size; RECORD_TEXT_MAX bounds it: a longer line's
@@ -98,12 +102,18 @@ void record_clear(struct record *rec)
     rec->text = text;
 }
 
+/* The record is empty (new, cleared or freed: zeroed but for the room its
+ * field map kept), so only the time and the store are set: zeroing it again
+ * for each line showed in profiles. */
+void record_reuse(struct record *rec, struct record_text *text, struct record_time time)
+{
+    rec->time = time;
+    rec->text = text;
+}
+
 void record_reuse_now(struct record *rec, struct record_text *text)
 {
-    struct value_map fields = rec->fields; /* empty, maybe with room kept by record_clear */
-    record_init_now(rec);
-    rec->fields = fields;
-    rec->text = text;
+    record_reuse(rec, text, record_time_now());
 }
 
 void record_done(struct record *rec)
@@ -251,6 +261,12 @@ static void record_prepare_write(struct record *rec, const struct field_path *pa
         record_materialize(rec, i);
 }
 
+struct attachment *record_attachment(const struct record *rec, const char *key, size_t len)
+{
+    int i = attachment_find(rec, key, len);
+    return i >= 0 ? rec->attachments[i] : NULL;
+}
+
 bool record_has_root_key(const struct record *rec, const char *key, size_t len)
 {
     return attachment_find(rec, key, len) >= 0 || value_map_get(&rec->fields, key, len) != NULL;
@@ -364,9 +380,8 @@ bool record_rename(struct record *rec, const struct field_path *from, const stru
     return true;
 }
 
-const struct value *record_get_key(const struct record *rec, const char *key)
+const struct value *record_get_root(const struct record *rec, const char *key, size_t len)
 {
-    size_t len = strlen(key);
     int i = attachment_find(rec, key, len);
     if (i >= 0)
         return &rec->attachments[i]->value;

@@ -15,6 +15,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #define RECORD_MAX_ATTACHMENTS 4
 
@@ -88,7 +89,10 @@ int field_path_parse(const char *text, struct field_path *out, char **error);
 void field_path_free(struct field_path *path);
 
 void record_init(struct record *rec);
-/* record_init, with the time set to now (the ingestion time). */
+/* Now (CLOCK_REALTIME), the ingestion time of a record without one of its
+ * own. */
+struct record_time record_time_now(void);
+/* record_init, with the time set to now. */
 void record_init_now(struct record *rec);
 /* Fields and attachment references; empties the text store (not freed: its
  * input's) and lets go of it. */
@@ -99,6 +103,9 @@ void record_free(struct record *rec);
  * input frees the record with record_free, and the store with
  * record_text_free, when it stops. */
 void record_reuse_now(struct record *rec, struct record_text *text);
+/* record_reuse_now with the time given: an input reading many lines at once
+ * reads the clock once for all of them. */
+void record_reuse(struct record *rec, struct record_text *text, struct record_time time);
 void record_text_init(struct record_text *text);
 void record_text_free(struct record_text *text);
 /* Empties the record (fields, attachments, time, origin) but keeps its
@@ -131,8 +138,16 @@ bool record_delete(struct record *rec, const struct field_path *path);
  * if `from` did not exist. */
 bool record_rename(struct record *rec, const struct field_path *from, const struct field_path *to);
 
-/* Shorthand for a top-level key, without a compiled path. */
-const struct value *record_get_key(const struct record *rec, const char *key);
+/* Shorthand for a top-level key key[0..len), without a compiled path. */
+const struct value *record_get_root(const struct record *rec, const char *key, size_t len);
+/* record_get_root of a NUL-terminated key (inline: a literal's length is
+ * known when compiling). */
+static inline const struct value *record_get_key(const struct record *rec, const char *key)
+{
+    return record_get_root(rec, key, strlen(key));
+}
+/* The attachment under root key key[0..len) (borrowed), or NULL. */
+struct attachment *record_attachment(const struct record *rec, const char *key, size_t len);
 /* Whether the record has a top-level field or attachment named key[0..len). */
 bool record_has_root_key(const struct record *rec, const char *key, size_t len);
 void record_set_key(struct record *rec, const char *key, struct value *v);

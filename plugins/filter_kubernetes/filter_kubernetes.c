@@ -422,6 +422,7 @@ static int k8s_init(struct instance *f)
     const struct k8s_filter_options *opts = f->options;
     struct k8s_filter_state *state = xcalloc(1, sizeof *state);
     state->f = f;
+    state->path_key_len = strlen(opts->path_key);
     f->state = state;
     k8s_metrics_init(f, &state->metrics);
     state->api_url = k8s_resolve_api_url(opts);

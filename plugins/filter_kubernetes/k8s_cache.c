@@ -43,6 +43,7 @@ struct k8s_cache {
     size_t count;
     uint64_t sync;
     uint64_t version;
+    uint64_t namespaces_version; /* k8s_cache_namespaces_version */
 };
 
 static void count(struct metric *m, int64_t n)
@@ -232,6 +233,11 @@ uint64_t k8s_cache_version(const struct k8s_cache *cache)
     return cache->version;
 }
 
+uint64_t k8s_cache_namespaces_version(const struct k8s_cache *cache)
+{
+    return cache->namespaces_version;
+}
+
 void k8s_cache_sync_begin(struct k8s_cache *cache)
 {
     cache->sync++;
@@ -310,6 +316,7 @@ void k8s_cache_put_namespace(struct k8s_cache *cache, const struct value *object
     if (ns->attachment)
         attachment_unref(ns->attachment);
     ns->attachment = attachment_new(K8S_NAMESPACE_ATTACHMENT_KEY, &meta);
+    cache->namespaces_version++;
 }
 
 void k8s_cache_delete_namespace(struct k8s_cache *cache, const struct value *object)
@@ -320,6 +327,7 @@ void k8s_cache_delete_namespace(struct k8s_cache *cache, const struct value *obj
         return;
     hmap_remove(&cache->namespaces, &ns->node);
     namespace_free(ns);
+    cache->namespaces_version++;
 }
 
 struct attachment *k8s_namespace_attachment(struct k8s_cache *cache, const char *namespace_name)

@@ -62,6 +62,10 @@ uint64_t k8s_cache_version(const struct k8s_cache *cache);
 void k8s_cache_put_namespace(struct k8s_cache *cache, const struct value *object);
 void k8s_cache_delete_namespace(struct k8s_cache *cache, const struct value *object);
 
+/* Changes whenever a namespace is put or deleted: the answer of
+ * k8s_namespace_attachment, and the attachment it points to, stay the same
+ * while the version is V. */
+uint64_t k8s_cache_namespaces_version(const struct k8s_cache *cache);
 /* The namespace's `kubernetes_namespace` attachment (borrowed), or NULL if
  * the namespace is not known or neither labels nor annotations are wanted. */
 struct attachment *k8s_namespace_attachment(struct k8s_cache *cache, const char *namespace_name);

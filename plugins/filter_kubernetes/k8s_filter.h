@@ -80,6 +80,7 @@ struct k8s_filter_state {
     bool warned_no_path, warned_not_pod, warned_attach, warned_excluded, warned_collision;
     char *api_url, *ca_file; /* resolved */
     char *node_name;
+    size_t path_key_len; /* strlen(path_key), read for every record */
 };
 
 /* k8s_hold.c */

@@ -35,6 +35,10 @@ struct k8s_source {
     struct instance *input;
     uint64_t id;
     char *path;
+    size_t path_len;
+    /* The attachment the path came in (a reference: while it is held, the
+     * same pointer is the same path), or NULL. */
+    struct attachment *path_from;
     bool is_pod;
     struct k8s_path parsed;
     struct attachment *path_meta; /* from the name alone, built on first use */
@@ -42,6 +46,11 @@ struct k8s_source {
     bool looked_up;
     uint64_t cache_version;
     struct k8s_pod *pod;
+    /* The namespace's attachment, while the cache's namespaces version is
+     * `namespaces_version` (k8s_cache_namespaces_version). */
+    bool namespace_looked_up;
+    uint64_t namespaces_version;
+    struct attachment *namespace_meta;
     struct k8s_logging logging;                 /* the pod's annotations for it */
     struct instance *parsers[K8S_STREAM_COUNT]; /* the parsers they name */
     /* Records held while the pod is not known. */
@@ -80,20 +89,35 @@ static void source_forget_path(struct k8s_source *s)
 {
     free(s->path);
     s->path = NULL;
+    attachment_unref(s->path_from);
+    s->path_from = NULL;
     k8s_path_free(&s->parsed);
     s->is_pod = false;
     if (s->path_meta)
         attachment_unref(s->path_meta);
     s->path_meta = NULL;
     s->looked_up = false;
+    s->namespace_looked_up = false;
 }
 
-static void source_set_path(struct k8s_source *s, const struct value_string *path)
+/* `from`: the attachment `path` is in, or NULL. An input such as tail gives
+ * all the records of a file one attachment with the path: a record that
+ * comes with the one held is known to have the same path without comparing
+ * it (a rename gives a new one). */
+static void source_set_path(struct k8s_source *s, const struct value_string *path,
+                            struct attachment *from)
 {
-    if (s->path && strlen(s->path) == path->len && memcmp(s->path, path->ptr, path->len) == 0)
+    if (from && from == s->path_from)
         return;
+    if (s->path && s->path_len == path->len && memcmp(s->path, path->ptr, path->len) == 0) {
+        attachment_unref(s->path_from);
+        s->path_from = from ? attachment_ref(from) : NULL;
+        return;
+    }
     source_forget_path(s);
+    s->path_from = from ? attachment_ref(from) : NULL;
     s->path = xstrndup(path->ptr, path->len);
+    s->path_len = path->len;
     s->is_pod = k8s_path_parse(s->path, &s->parsed);
 }
 
@@ -167,6 +191,19 @@ static struct k8s_pod *source_lookup(struct k8s_filter_state *state, struct k8s_
     if (s->pod && opts->use_pod_annotations)
         source_read_annotations(state, s);
     return s->pod;
+}
+
+/* The namespace's attachment (borrowed), found in the cache once per change
+ * of its namespaces rather than once per record. */
+static struct attachment *source_namespace(struct k8s_filter_state *state, struct k8s_source *s)
+{
+    uint64_t version = k8s_cache_namespaces_version(state->cache);
+    if (!s->namespace_looked_up || s->namespaces_version != version) {
+        s->namespace_meta = k8s_namespace_attachment(state->cache, s->parsed.namespace_name);
+        s->namespaces_version = version;
+        s->namespace_looked_up = true;
+    }
+    return s->namespace_meta;
 }
 
 /* The pod is known, and so is its namespace when namespace labels or
@@ -269,7 +306,7 @@ static enum filter_result enrich(struct k8s_filter_state *state, struct k8s_sour
     attach(
         state, rec,
         k8s_pod_attachment(state->cache, s->pod, s->parsed.container_name, s->parsed.container_id));
-    attach(state, rec, k8s_namespace_attachment(state->cache, s->parsed.namespace_name));
+    attach(state, rec, source_namespace(state, s));
     struct k8s_merge_collisions collisions = {0};
     struct instance *parser = stream_parser(s, stream);
     if (parser)
@@ -294,7 +331,7 @@ static void enrich_from_path(struct k8s_filter_state *state, struct k8s_source *
     }
     attach(state, rec, s->path_meta);
     /* The namespace may be known when its pod is not, as in Fluent Bit. */
-    attach(state, rec, k8s_namespace_attachment(state->cache, s->parsed.namespace_name));
+    attach(state, rec, source_namespace(state, s));
 }
 
 /* ---- holding ---- */
@@ -407,7 +444,7 @@ enum filter_result k8s_filter_record(struct instance *f, struct instance *input,
 {
     const struct k8s_filter_options *opts = f->options;
     struct k8s_filter_state *state = f->state;
-    const struct value *path = record_get_key(rec, opts->path_key);
+    const struct value *path = record_get_root(rec, opts->path_key, state->path_key_len);
     if (!path || path->type != VALUE_STRING) {
         if (!state->warned_no_path)
             log_warn(f->alias,
@@ -420,7 +457,8 @@ enum filter_result k8s_filter_record(struct instance *f, struct instance *input,
     }
     struct k8s_source *s = source_get(state, input, rec->origin.source_id);
     s->last_seen_ms = loop_now_ms(f->loop);
-    source_set_path(s, &path->as.string);
+    source_set_path(s, &path->as.string,
+                    record_attachment(rec, opts->path_key, state->path_key_len));
     if (!s->is_pod) {
         if (!state->warned_not_pod)
             log_warn(f->alias,

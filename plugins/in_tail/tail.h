@@ -119,9 +119,12 @@ struct tail {
     struct tail_file *ready_tail;
     char *read_buf;
     /* The record each line is made in, reused line after line, and the store
-     * that lends it the line's texts (record.h, record_reuse_now). */
+     * that lends it the line's texts (record.h, record_reuse). */
     struct record line_record;
     struct record_text line_text;
+    /* When the lines being split were read: the time of each record the
+     * parser gives none, from one clock read per block, not per line. */
+    struct record_time read_time;
     struct checkpoint_store *checkpoints;
     int inotify_fd;                   /* -1 with watcher: poll */
     int64_t inotify_last_ms;          /* when its events were last read */

@@ -151,7 +151,7 @@ static void tail_emit_line(void *ctx, const char *line, size_t len, uint64_t end
     uint64_t start = f->line_start;
 
     f->line_start = end_offset;
-    record_reuse_now(rec, &t->line_text);
+    record_reuse(rec, &t->line_text, t->read_time);
     rec->origin.source_id = f->source_id;
     rec->origin.offset = end_offset;
     metric_add(t->metrics.lines_read, 1);
@@ -296,6 +296,7 @@ static void tail_file_close(struct tail_file *f)
 {
     struct tail *t = f->tail;
 
+    t->read_time = record_time_now();
     line_splitter_flush(&f->splitter, f->read_offset, tail_emit_line, f);
     tail_partial_flush(f, UINT64_MAX, TAIL_PARTIAL_FILE_END);
     tail_partial_cancel(f);
@@ -436,7 +437,9 @@ static size_t tail_file_skip_nul(struct tail_file *f, const char *data, size_t l
     return n;
 }
 
-static void tail_file_consume(struct tail_file *f, const char *data, size_t len)
+/* `waiting`: the bytes known to wait from this block's start on (the block
+ * itself at least), a hint for the pipeline (input_run_expect). */
+static void tail_file_consume(struct tail_file *f, const char *data, size_t len, uint64_t waiting)
 {
     struct tail *t = f->tail;
     if (f->read_offset == 0 && f->id.fp_len == 0) {
@@ -451,6 +454,8 @@ static void tail_file_consume(struct tail_file *f, const char *data, size_t len)
     len -= hole;
     uint64_t skipped = f->splitter.long_skipped, split = f->splitter.long_split;
     input_run_begin(t->in, f->tag); /* every line of the block has the file's tag */
+    input_run_expect(t->in, waiting);
+    t->read_time = record_time_now();
     line_splitter_feed(&f->splitter, data, len, f->read_offset, tail_emit_line, f);
     input_run_end(t->in);
     f->read_offset += len;
@@ -458,10 +463,22 @@ static void tail_file_consume(struct tail_file *f, const char *data, size_t len)
     metric_add(t->metrics.long_split, (int64_t)(f->splitter.long_split - split));
 }
 
+/* What waits to be read from read_offset on, after a read of `n` bytes there:
+ * a read that filled the buffer asks the file's size (once a turn), so that
+ * a file read from behind has its chunk sized for it at once. */
+static uint64_t tail_file_waiting(struct tail_file *f, size_t n, size_t size, uint64_t *known_end)
+{
+    struct stat st;
+    if (n == size && *known_end == 0 && fstat(f->fd, &st) == 0)
+        *known_end = (uint64_t)st.st_size;
+    return *known_end > f->read_offset + n ? *known_end - f->read_offset : n;
+}
+
 bool tail_file_read(struct tail_file *f)
 {
     struct tail *t = f->tail;
     size_t size = (size_t)t->opts->buffer_chunk_size;
+    uint64_t known_end = 0; /* the file's size, once asked */
 
     /* A file truncated and at once written past the old offset looks like
      * growth; its changed first bytes tell it apart. One small pread a turn. */
@@ -476,7 +493,8 @@ bool tail_file_read(struct tail_file *f)
             return false;
         ssize_t n = pread(f->fd, t->read_buf, size, (off_t)f->read_offset);
         if (n > 0) {
-            tail_file_consume(f, t->read_buf, (size_t)n);
+            tail_file_consume(f, t->read_buf, (size_t)n,
+                              tail_file_waiting(f, (size_t)n, size, &known_end));
             reads++;
             /* A short read of a regular file ended at its end: the file is at
              * least that long (not truncated), so no read of 0 bytes and no

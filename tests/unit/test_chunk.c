@@ -232,6 +232,67 @@ START_TEST(test_store_open_table)
 }
 END_TEST
 
+/* chunk_store_filled_last: a stream whose last chunk filled up is
+ * remembered (its next chunk is given room up front, pipeline.c) until one
+ * of its chunks is sealed before filling; other streams never are. */
+START_TEST(test_store_remembers_streams_that_filled)
+{
+    struct chunk_store *store = chunk_store_create(2);
+    char tag[32];
+    uint64_t id = 0;
+    for (unsigned i = 0; i < 100; i++) { /* quiet streams: sealed by the timer */
+        snprintf(tag, sizeof tag, "quiet.%u", i);
+        struct chunk *c = chunk_new(++id, 0, tag, 1, 0);
+        chunk_store_add_open(store, c);
+        chunk_store_seal(store, c, 1);
+    }
+    struct chunk *full = chunk_new(++id, 1, "busy", 1, 0);
+    chunk_store_add_open(store, full);
+    full->filled = true;
+    chunk_store_seal(store, full, 1);
+    ck_assert(chunk_store_filled_last(store, 1, "busy"));
+    ck_assert(!chunk_store_filled_last(store, 0, "busy")); /* another input's */
+    for (unsigned i = 0; i < 100; i++) {
+        snprintf(tag, sizeof tag, "quiet.%u", i);
+        ck_assert(!chunk_store_filled_last(store, 0, tag));
+    }
+    struct chunk *partial = chunk_new(++id, 1, "busy", 1, 0);
+    chunk_store_add_open(store, partial);
+    chunk_store_seal(store, partial, 1); /* by the timer: forgotten */
+    ck_assert(!chunk_store_filled_last(store, 1, "busy"));
+    chunk_store_destroy(store);
+}
+END_TEST
+
+/* Sealing gives back the room a chunk was given and did not use, all of it
+ * when it got no record. */
+START_TEST(test_chunk_seal_gives_back_room)
+{
+    struct chunk *empty = chunk_new(1, 0, "t", 1, 0);
+    buf_reserve(&empty->data, 1 << 20);
+    chunk_seal(empty);
+    ck_assert_ptr_null(empty->data.data);
+    ck_assert_uint_eq(empty->data.cap, 0);
+    chunk_free(empty);
+
+    struct chunk *chunk = chunk_new(2, 0, "t", 1, 0);
+    buf_reserve(&chunk->data, 1 << 20);
+    struct record rec;
+    record_init(&rec);
+    struct value v = value_cstring("a line");
+    record_set_key(&rec, "log", &v);
+    ck_assert_uint_gt(chunk_append(chunk, &rec), 0);
+    record_free(&rec);
+    chunk_seal(chunk);
+    ck_assert_uint_eq(chunk->data.cap, chunk->data.len);
+    size_t pos = 0;
+    struct record_view view;
+    ck_assert_int_eq(chunk_next(chunk, &pos, &view), 1);
+    ck_assert_int_eq(chunk_next(chunk, &pos, &view), 0);
+    chunk_free(chunk);
+}
+END_TEST
+
 START_TEST(test_store_releases_in_order_per_input)
 {
     struct chunk_store *store = chunk_store_create(2);
@@ -341,6 +402,8 @@ Suite *chunk_suite(void)
     tcase_add_test(tc, test_chunk_checked_reads_headers_only);
     tcase_add_test(tc, test_chunk_checked_still_checks_lengths_and_headers);
     tcase_add_test(tc, test_store_open_table);
+    tcase_add_test(tc, test_store_remembers_streams_that_filled);
+    tcase_add_test(tc, test_chunk_seal_gives_back_room);
     tcase_add_test(tc, test_store_releases_in_order_per_input);
     tcase_add_test(tc, test_store_acks_chunks_on_disk_in_order);
     tcase_add_test(tc, test_retry_backoff);

@@ -204,6 +204,61 @@ START_TEST(test_heap_bytes_count_what_is_owned)
 }
 END_TEST
 
+/* record_reuse gives each line the time its input read it (one clock read
+ * for a block of lines); whatever the line before held is gone. */
+START_TEST(test_reuse_with_the_read_time)
+{
+    struct record_text text;
+    struct record rec;
+    record_text_init(&text);
+    record_init(&rec);
+    struct record_time read = {.sec = 1714558500, .nsec = 42};
+    record_reuse(&rec, &text, read);
+    ck_assert_int_eq(rec.time.sec, read.sec);
+    ck_assert_uint_eq(rec.time.nsec, 42);
+    rec.origin = (struct record_origin){7, 99};
+    rec.time.sec = 5; /* a parser's */
+    set_text(&rec, "log", "x");
+    record_done(&rec);
+    record_reuse(&rec, &text, read);
+    ck_assert_int_eq(rec.time.sec, read.sec);
+    ck_assert_uint_eq(rec.origin.source_id, 0);
+    ck_assert_uint_eq(rec.origin.offset, 0);
+    ck_assert_uint_eq(rec.fields.count, 0);
+    ck_assert_ptr_eq(rec.text, &text);
+    record_free(&rec);
+    record_text_free(&text);
+}
+END_TEST
+
+/* Keys of one length that start alike, or differ only after the first byte,
+ * are still told apart (map_find compares the first byte first). */
+START_TEST(test_keys_alike)
+{
+    struct record_text text;
+    struct record rec;
+    record_text_init(&text);
+    record_init(&rec);
+    record_reuse_now(&rec, &text);
+    set_text(&rec, "stream", "a");
+    set_text(&rec, "status", "b");
+    set_text(&rec, "strean", "c");
+    set_text(&rec, "", "empty key");
+    set_text(&rec, "s", "d");
+    set_text(&rec, "status", "e"); /* replaces */
+    ck_assert_str_eq(keys(&rec.fields), "stream,status,strean,,s");
+    ck_assert_str_eq(field(&rec, "stream")->as.string.ptr, "a");
+    ck_assert_str_eq(field(&rec, "status")->as.string.ptr, "e");
+    ck_assert_str_eq(field(&rec, "strean")->as.string.ptr, "c");
+    ck_assert_str_eq(value_map_get(&rec.fields, "", 0)->as.string.ptr, "empty key");
+    ck_assert_ptr_null(value_map_get(&rec.fields, "streak", 6));
+    ck_assert(value_map_remove(&rec.fields, "strean", 6));
+    ck_assert_str_eq(keys(&rec.fields), "stream,status,,s");
+    record_free(&rec);
+    record_text_free(&text);
+}
+END_TEST
+
 Suite *record_text_suite(void)
 {
     Suite *s = suite_create("record_text");
@@ -214,6 +269,8 @@ Suite *record_text_suite(void)
     tcase_add_test(tc, test_long_texts);
     tcase_add_test(tc, test_without_store);
     tcase_add_test(tc, test_heap_bytes_count_what_is_owned);
+    tcase_add_test(tc, test_reuse_with_the_read_time);
+    tcase_add_test(tc, test_keys_alike);
     suite_add_tcase(s, tc);
     return s;
 }
