@@ -297,6 +297,7 @@ def run_backlog(args, variant, sinks, starters):
             perf = None
             if args.perf_record and name == "skiff":
                 perf = subprocess.Popen(["perf", "record", "--call-graph", args.perf_call_graph,
+                                         *args.perf_event,
                                          "-q", "-o", args.perf_record,
                                          "-p", str(agent.pid)])
             split = wait_delivered(sinks[name], nlines, agent, args.timeout)
@@ -305,6 +306,7 @@ def run_backlog(args, variant, sinks, starters):
                 perf.send_signal(signal.SIGINT)
                 perf.wait(timeout=60)
             cpu = harness.proc_cpu_seconds(agent.pid)
+            faults = harness.proc_minor_faults(agent.pid)
             rss = harness.proc_status(agent.pid)["VmHWM"]
             stats = sinks[name].stats()
             stop(agent)
@@ -320,6 +322,7 @@ def run_backlog(args, variant, sinks, starters):
                 "sampled_rss_file_mib": round(split.file / MIB, 1),
                 "body_bytes_per_doc": round(stats["body_bytes"] / max(1, stats["docs"])),
                 "wire_bytes_per_doc": round(stats["wire_bytes"] / max(1, stats["docs"])),
+                "minor_faults": faults,
                 "api_requests": dict(k8s.counts)}
         return rows
     finally:
@@ -344,7 +347,7 @@ def print_rows(kind, rows):
                   f"({r['mib_per_cpu_s']} MiB/s per core, {r['cpu_s_per_gib']} CPU s/GiB) "
                   f"{r['peak_rss_mib']} MiB peak RSS (largest sample: "
                   f"{r['sampled_rss_anon_mib']} anonymous + {r['sampled_rss_file_mib']} "
-                  f"file-backed)", flush=True)
+                  f"file-backed), {r['minor_faults']:,} page faults", flush=True)
     if "fluent-bit" in rows:
         s, f = rows["skiff"], rows["fluent-bit"]
         cpu = (f["cpu_percent"] / s["cpu_percent"]) if kind == "rest" else f["cpu_s"] / s["cpu_s"]
@@ -367,6 +370,9 @@ def main():
     parser.add_argument("--perf-record", metavar="FILE",
                         help="backlog: `perf record -g` skiff from its start-up to the last "
                              "document into FILE (read it with perf report -i FILE)")
+    parser.add_argument("--perf-event", action="append", default=[], metavar="ARG",
+                        help="with --perf-record: an argument for perf record, e.g. "
+                        "--perf-event=-e --perf-event=page-faults (where pages are first touched)")
     parser.add_argument("--perf-call-graph", default="fp", metavar="MODE",
                         help="perf record --call-graph MODE: fp (default), or dwarf to see "
                              "the callers of libc functions such as memmove")

@@ -306,6 +306,14 @@ def proc_cpu_seconds(pid):
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
+def proc_minor_faults(pid):
+    """Minor page faults of `pid` so far (every thread), from /proc/PID/stat:
+    pages the kernel had to map (and zero) when first touched."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        stat = f.read()
+    return int(stat[stat.rindex(")") + 2:].split()[7])
+
+
 # ---- running skiff ----
 
 def run_cli(args, timeout=30, env=None, unset=(), wrapper=()):
