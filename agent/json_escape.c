@@ -224,8 +224,8 @@ static ALWAYS_INLINE __m128i tail_sse2(const unsigned char *p, size_t n)
     return _mm_unpacklo_epi64(_mm_cvtsi64_si128((long long)lo), _mm_cvtsi64_si128((long long)hi));
 }
 
-/* As clean_run_portable. Inlined into the AVX2 scan for its last 31 bytes
- * too (compiled there with VEX encodings). */
+/* As clean_run_portable. The SSE2 and AVX2 scans use it for the last 15
+ * bytes of a span, blocks before that being escape_blocks_sse2's. */
 static ALWAYS_INLINE size_t clean_run_sse2(char *d, const unsigned char *p, size_t n)
 {
     size_t i = 0;
@@ -242,28 +242,6 @@ static ALWAYS_INLINE size_t clean_run_sse2(char *d, const unsigned char *p, size
     v = tail_sse2(p + i, n - i);
     _mm_storeu_si128((__m128i *)(void *)(d + i), v);
     return i + first_special_sse2(v);
-}
-#endif
-
-#ifdef JSON_HAVE_AVX2
-/* AVX2: 32 bytes a compare while at least 32 are left, then the SSE2 scan
- * (at most one block and a tail). */
-TARGET_AVX2 static ALWAYS_INLINE size_t clean_run_avx2(char *d, const unsigned char *p, size_t n)
-{
-    size_t i = 0;
-    for (; n - i >= 32; i += 32) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-        _mm256_storeu_si256((__m256i *)(void *)(d + i), v);
-        __m256i special =
-            _mm256_or_si256(_mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), v),
-                                            _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'))),
-                            _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')),
-                                            _mm256_cmpeq_epi8(v, _mm256_set1_epi8(0x7f))));
-        unsigned mask = (unsigned)_mm256_movemask_epi8(special);
-        if (mask)
-            return i + (unsigned)__builtin_ctz(mask);
-    }
-    return i + clean_run_sse2(d + i, p + i, n - i);
 }
 #endif
 
@@ -289,10 +267,68 @@ static char *escape_span_portable(char *d, const unsigned char *p, size_t *at, s
 }
 
 #ifdef JSON_HAVE_SSE2
-static char *escape_span_sse2(char *d, const unsigned char *p, size_t *at, size_t end, size_t len,
-                              struct json_stats *stats)
+/* The block p[*at..*at+16) was stored whole at d and has the bytes that need
+ * a look of `mask` (bit k: p[*at + k]). The ASCII ones are escaped from the
+ * mask, without a scan each: the bytes before one are in place already, its
+ * escape is written over the copy, and the rest of the block is stored again
+ * after the escape. Stops at a byte >= 0x80 (left to write_non_ascii, whose
+ * sequence may run into the next blocks), and after an escape when fewer
+ * than 16 bytes of the span are left (left to the tail's scan).
+ *
+ * Room: every store through d stays inside the 6 * (end - i0) bytes
+ * reserved for the span p[i0..end), starting at d0. Each byte kept so far
+ * gave at most 6 output bytes (an escape 2 or 6, a valid sequence its own
+ * length, a replaced one 3 for 1 to 4 bytes), so d <= d0 + 6 * (i - i0),
+ * and a block is stored only while end - i >= 16 (32 for AVX2), so
+ * d + 16 <= d0 + 6 * (i - i0) + 6 * (end - i). The loads stay inside the
+ * span for the same reason. JSON_SLACK is left to the tail's scan. */
+static ALWAYS_INLINE char *escape_block_sse2(char *d, const unsigned char *p, size_t *at,
+                                             unsigned mask, size_t end, size_t len,
+                                             struct json_stats *stats)
 {
-    size_t i = *at; /* not *at: the stores through d could change it */
+    size_t block = *at, i = block;
+    for (;;) {
+        size_t k = block + (unsigned)__builtin_ctz(mask);
+        d += k - i;
+        i = k;
+        if (p[i] >= 0x80) {
+            d = write_non_ascii(d, p, &i, end, len, stats);
+            break;
+        }
+        d = write_escape(d, p[i++]);
+        mask &= mask - 1;
+        if (end - i < 16)
+            break;
+        _mm_storeu_si128((__m128i *)(void *)d,
+                         _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
+        if (!mask) { /* the block's end is known: the next load does not wait for this one */
+            d += block + 16 - i;
+            i = block + 16;
+            break;
+        }
+    }
+    *at = i;
+    return d;
+}
+
+/* Escapes p[*at..end) a block of 16 at a time, then the last 15 bytes or
+ * fewer with clean_run_sse2. Inlined into the AVX2 scan for what is left
+ * after its 32-byte blocks too (compiled there with VEX encodings). */
+static ALWAYS_INLINE char *escape_blocks_sse2(char *d, const unsigned char *p, size_t *at,
+                                              size_t end, size_t len, struct json_stats *stats)
+{
+    size_t i = *at;
+    while (i < end && end - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        _mm_storeu_si128((__m128i *)(void *)d, v);
+        unsigned mask = special_mask_sse2(v);
+        if (mask) {
+            d = escape_block_sse2(d, p, &i, mask, end, len, stats);
+        } else {
+            d += 16;
+            i += 16;
+        }
+    }
     while (i < end) {
         size_t k = clean_run_sse2(d, p + i, end - i);
         d += k;
@@ -303,20 +339,76 @@ static char *escape_span_sse2(char *d, const unsigned char *p, size_t *at, size_
     *at = i;
     return d;
 }
+
+static char *escape_span_sse2(char *d, const unsigned char *p, size_t *at, size_t end, size_t len,
+                              struct json_stats *stats)
+{
+    size_t i = *at; /* not *at: the stores through d could change it */
+    d = escape_blocks_sse2(d, p, &i, end, len, stats);
+    *at = i;
+    return d;
+}
 #endif
 
 #ifdef JSON_HAVE_AVX2
+TARGET_AVX2 static ALWAYS_INLINE unsigned special_mask_avx2(__m256i v)
+{
+    __m256i special =
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), v),
+                                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'))),
+                        _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')),
+                                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8(0x7f))));
+    return (unsigned)_mm256_movemask_epi8(special);
+}
+
+/* As escape_block_sse2, for a block of 32 bytes (the same proof of room). */
+TARGET_AVX2 static ALWAYS_INLINE char *escape_block_avx2(char *d, const unsigned char *p,
+                                                         size_t *at, unsigned mask, size_t end,
+                                                         size_t len, struct json_stats *stats)
+{
+    size_t block = *at, i = block;
+    for (;;) {
+        size_t k = block + (unsigned)__builtin_ctz(mask);
+        d += k - i;
+        i = k;
+        if (p[i] >= 0x80) {
+            d = write_non_ascii(d, p, &i, end, len, stats);
+            break;
+        }
+        d = write_escape(d, p[i++]);
+        mask &= mask - 1;
+        if (end - i < 32)
+            break;
+        _mm256_storeu_si256((__m256i *)(void *)d,
+                            _mm256_loadu_si256((const __m256i *)(const void *)(p + i)));
+        if (!mask) {
+            d += block + 32 - i;
+            i = block + 32;
+            break;
+        }
+    }
+    *at = i;
+    return d;
+}
+
+/* 32 bytes a compare while at least 32 are left, then escape_blocks_sse2
+ * (at most one block of 16 and a tail). */
 TARGET_AVX2 static char *escape_span_avx2(char *d, const unsigned char *p, size_t *at, size_t end,
                                           size_t len, struct json_stats *stats)
 {
     size_t i = *at; /* not *at: the stores through d could change it */
-    while (i < end) {
-        size_t k = clean_run_avx2(d, p + i, end - i);
-        d += k;
-        i += k;
-        if (i < end)
-            d = write_special(d, p, &i, end, len, stats);
+    while (i < end && end - i >= 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+        _mm256_storeu_si256((__m256i *)(void *)d, v);
+        unsigned mask = special_mask_avx2(v);
+        if (mask) {
+            d = escape_block_avx2(d, p, &i, mask, end, len, stats);
+        } else {
+            d += 32;
+            i += 32;
+        }
     }
+    d = escape_blocks_sse2(d, p, &i, end, len, stats);
     *at = i;
     return d;
 }
