@@ -224,8 +224,7 @@ static ALWAYS_INLINE __m128i tail_sse2(const unsigned char *p, size_t n)
     return _mm_unpacklo_epi64(_mm_cvtsi64_si128((long long)lo), _mm_cvtsi64_si128((long long)hi));
 }
 
-/* As clean_run_portable. The SSE2 and AVX2 scans use it for the last 15
- * bytes of a span, blocks before that being escape_blocks_sse2's. */
+/* As clean_run_portable (the SSE2 and AVX2 scans' tails). */
 static ALWAYS_INLINE size_t clean_run_sse2(char *d, const unsigned char *p, size_t n)
 {
     size_t i = 0;
@@ -243,11 +242,93 @@ static ALWAYS_INLINE size_t clean_run_sse2(char *d, const unsigned char *p, size
     _mm_storeu_si128((__m128i *)(void *)(d + i), v);
     return i + first_special_sse2(v);
 }
+
+/* One block of an implementation: loads the block at p, stores it whole at
+ * d and returns its mask of the bytes that need a look (bit k: p[k]). */
+typedef unsigned store_block_fn(char *d, const unsigned char *p);
+
+static ALWAYS_INLINE unsigned store_block_sse2(char *d, const unsigned char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    _mm_storeu_si128((__m128i *)(void *)d, v);
+    return special_mask_sse2(v);
+}
+
+#ifdef JSON_HAVE_AVX2
+TARGET_AVX2 static ALWAYS_INLINE unsigned store_block_avx2(char *d, const unsigned char *p)
+{
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    _mm256_storeu_si256((__m256i *)(void *)d, v);
+    __m256i special =
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), v),
+                                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'))),
+                        _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')),
+                                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8(0x7f))));
+    return (unsigned)_mm256_movemask_epi8(special);
+}
+#endif
+
+/* Escapes p[*at..end) a block of `width` bytes at a time while that many
+ * are left (store_block inlined: called through a constant). A clean block
+ * costs one load, one compare and one store. In a block with bytes that
+ * need a look, the ASCII ones are escaped from its mask, without a scan
+ * each: the bytes before one are in place already, its escape is written
+ * over the copy, and the rest of the block is stored again after the escape
+ * (its mask unused). After the block's last escape the next block starts at
+ * a constant offset, so its load does not wait for this block's mask. A
+ * byte >= 0x80 is left to write_non_ascii (its sequence may run into the
+ * next blocks), and the scan goes on from where that stops.
+ *
+ * Room: every store through d stays inside the 6 * (end - i0) bytes
+ * reserved for the span p[i0..end), starting at d0. Each byte kept so far
+ * gave at most 6 output bytes (an escape 2 or 6, a valid sequence its own
+ * length, a replaced one 3 for 1 to 4 bytes), so d <= d0 + 6 * (i - i0);
+ * a block is stored only while end - i >= width, so d + width <= d0 +
+ * 6 * (i - i0) + 6 * (end - i). The loads stay inside the span too. The
+ * last bytes (fewer than width) are the tail scan's, with JSON_SLACK. */
+static ALWAYS_INLINE char *escape_blocks(char *d, const unsigned char *p, size_t *at, size_t width,
+                                         store_block_fn *store_block, size_t end, size_t len,
+                                         struct json_stats *stats)
+{
+    size_t i = *at;
+    while (i < end && end - i >= width) {
+        unsigned mask = store_block(d, p + i);
+        if (!mask) {
+            d += width;
+            i += width;
+            continue;
+        }
+        size_t block = i;
+        for (;;) {
+            size_t k = block + (unsigned)__builtin_ctz(mask);
+            d += k - i;
+            i = k;
+            if (p[i] >= 0x80) {
+                d = write_non_ascii(d, p, &i, end, len, stats);
+                break;
+            }
+            d = write_escape(d, p[i++]);
+            mask &= mask - 1;
+            if (end - i < width)
+                break;
+            store_block(d, p + i);
+            if (!mask) {
+                d += block + width - i;
+                i = block + width;
+                break;
+            }
+        }
+    }
+    *at = i;
+    return d;
+}
 #endif
 
 /* Escapes p[*at..end) into d, which has room for 6 bytes per input byte
- * plus JSON_SLACK: a clean run costs one load, one compare and one store per
- * block. One function per implementation, each with its scan inlined. */
+ * plus JSON_SLACK. One function per implementation, each with its scans
+ * inlined. The portable one scans a clean run per byte that needs a look:
+ * escape_blocks with a mask gathered from the vector compare (a multiply per
+ * half) was no faster on x86-64, and it is not measured on arm64. */
 typedef char *escape_span_fn(char *d, const unsigned char *p, size_t *at, size_t end, size_t len,
                              struct json_stats *stats);
 
@@ -267,68 +348,13 @@ static char *escape_span_portable(char *d, const unsigned char *p, size_t *at, s
 }
 
 #ifdef JSON_HAVE_SSE2
-/* The block p[*at..*at+16) was stored whole at d and has the bytes that need
- * a look of `mask` (bit k: p[*at + k]). The ASCII ones are escaped from the
- * mask, without a scan each: the bytes before one are in place already, its
- * escape is written over the copy, and the rest of the block is stored again
- * after the escape. Stops at a byte >= 0x80 (left to write_non_ascii, whose
- * sequence may run into the next blocks), and after an escape when fewer
- * than 16 bytes of the span are left (left to the tail's scan).
- *
- * Room: every store through d stays inside the 6 * (end - i0) bytes
- * reserved for the span p[i0..end), starting at d0. Each byte kept so far
- * gave at most 6 output bytes (an escape 2 or 6, a valid sequence its own
- * length, a replaced one 3 for 1 to 4 bytes), so d <= d0 + 6 * (i - i0),
- * and a block is stored only while end - i >= 16 (32 for AVX2), so
- * d + 16 <= d0 + 6 * (i - i0) + 6 * (end - i). The loads stay inside the
- * span for the same reason. JSON_SLACK is left to the tail's scan. */
-static ALWAYS_INLINE char *escape_block_sse2(char *d, const unsigned char *p, size_t *at,
-                                             unsigned mask, size_t end, size_t len,
-                                             struct json_stats *stats)
-{
-    size_t block = *at, i = block;
-    for (;;) {
-        size_t k = block + (unsigned)__builtin_ctz(mask);
-        d += k - i;
-        i = k;
-        if (p[i] >= 0x80) {
-            d = write_non_ascii(d, p, &i, end, len, stats);
-            break;
-        }
-        d = write_escape(d, p[i++]);
-        mask &= mask - 1;
-        if (end - i < 16)
-            break;
-        _mm_storeu_si128((__m128i *)(void *)d,
-                         _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
-        if (!mask) { /* the block's end is known: the next load does not wait for this one */
-            d += block + 16 - i;
-            i = block + 16;
-            break;
-        }
-    }
-    *at = i;
-    return d;
-}
-
-/* Escapes p[*at..end) a block of 16 at a time, then the last 15 bytes or
- * fewer with clean_run_sse2. Inlined into the AVX2 scan for what is left
- * after its 32-byte blocks too (compiled there with VEX encodings). */
-static ALWAYS_INLINE char *escape_blocks_sse2(char *d, const unsigned char *p, size_t *at,
-                                              size_t end, size_t len, struct json_stats *stats)
+/* Blocks of 16, then the tail. Inlined into the AVX2 scan for what its
+ * 32-byte blocks leave too (compiled there with VEX encodings). */
+static ALWAYS_INLINE char *escape_rest_sse2(char *d, const unsigned char *p, size_t *at, size_t end,
+                                            size_t len, struct json_stats *stats)
 {
     size_t i = *at;
-    while (i < end && end - i >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-        _mm_storeu_si128((__m128i *)(void *)d, v);
-        unsigned mask = special_mask_sse2(v);
-        if (mask) {
-            d = escape_block_sse2(d, p, &i, mask, end, len, stats);
-        } else {
-            d += 16;
-            i += 16;
-        }
-    }
+    d = escape_blocks(d, p, &i, 16, store_block_sse2, end, len, stats);
     while (i < end) {
         size_t k = clean_run_sse2(d, p + i, end - i);
         d += k;
@@ -344,71 +370,19 @@ static char *escape_span_sse2(char *d, const unsigned char *p, size_t *at, size_
                               struct json_stats *stats)
 {
     size_t i = *at; /* not *at: the stores through d could change it */
-    d = escape_blocks_sse2(d, p, &i, end, len, stats);
+    d = escape_rest_sse2(d, p, &i, end, len, stats);
     *at = i;
     return d;
 }
 #endif
 
 #ifdef JSON_HAVE_AVX2
-TARGET_AVX2 static ALWAYS_INLINE unsigned special_mask_avx2(__m256i v)
-{
-    __m256i special =
-        _mm256_or_si256(_mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), v),
-                                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'))),
-                        _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')),
-                                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8(0x7f))));
-    return (unsigned)_mm256_movemask_epi8(special);
-}
-
-/* As escape_block_sse2, for a block of 32 bytes (the same proof of room). */
-TARGET_AVX2 static ALWAYS_INLINE char *escape_block_avx2(char *d, const unsigned char *p,
-                                                         size_t *at, unsigned mask, size_t end,
-                                                         size_t len, struct json_stats *stats)
-{
-    size_t block = *at, i = block;
-    for (;;) {
-        size_t k = block + (unsigned)__builtin_ctz(mask);
-        d += k - i;
-        i = k;
-        if (p[i] >= 0x80) {
-            d = write_non_ascii(d, p, &i, end, len, stats);
-            break;
-        }
-        d = write_escape(d, p[i++]);
-        mask &= mask - 1;
-        if (end - i < 32)
-            break;
-        _mm256_storeu_si256((__m256i *)(void *)d,
-                            _mm256_loadu_si256((const __m256i *)(const void *)(p + i)));
-        if (!mask) {
-            d += block + 32 - i;
-            i = block + 32;
-            break;
-        }
-    }
-    *at = i;
-    return d;
-}
-
-/* 32 bytes a compare while at least 32 are left, then escape_blocks_sse2
- * (at most one block of 16 and a tail). */
 TARGET_AVX2 static char *escape_span_avx2(char *d, const unsigned char *p, size_t *at, size_t end,
                                           size_t len, struct json_stats *stats)
 {
     size_t i = *at; /* not *at: the stores through d could change it */
-    while (i < end && end - i >= 32) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-        _mm256_storeu_si256((__m256i *)(void *)d, v);
-        unsigned mask = special_mask_avx2(v);
-        if (mask) {
-            d = escape_block_avx2(d, p, &i, mask, end, len, stats);
-        } else {
-            d += 32;
-            i += 32;
-        }
-    }
-    d = escape_blocks_sse2(d, p, &i, end, len, stats);
+    d = escape_blocks(d, p, &i, 32, store_block_avx2, end, len, stats);
+    d = escape_rest_sse2(d, p, &i, end, len, stats);
     *at = i;
     return d;
 }
