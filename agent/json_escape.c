@@ -224,8 +224,7 @@ static ALWAYS_INLINE __m128i tail_sse2(const unsigned char *p, size_t n)
     return _mm_unpacklo_epi64(_mm_cvtsi64_si128((long long)lo), _mm_cvtsi64_si128((long long)hi));
 }
 
-/* As clean_run_portable. Inlined into the AVX2 scan for its last 31 bytes
- * too (compiled there with VEX encodings). */
+/* As clean_run_portable (the SSE2 and AVX2 scans' tails). */
 static ALWAYS_INLINE size_t clean_run_sse2(char *d, const unsigned char *p, size_t n)
 {
     size_t i = 0;
@@ -243,33 +242,93 @@ static ALWAYS_INLINE size_t clean_run_sse2(char *d, const unsigned char *p, size
     _mm_storeu_si128((__m128i *)(void *)(d + i), v);
     return i + first_special_sse2(v);
 }
-#endif
+
+/* One block of an implementation: loads the block at p, stores it whole at
+ * d and returns its mask of the bytes that need a look (bit k: p[k]). */
+typedef unsigned store_block_fn(char *d, const unsigned char *p);
+
+static ALWAYS_INLINE unsigned store_block_sse2(char *d, const unsigned char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    _mm_storeu_si128((__m128i *)(void *)d, v);
+    return special_mask_sse2(v);
+}
 
 #ifdef JSON_HAVE_AVX2
-/* AVX2: 32 bytes a compare while at least 32 are left, then the SSE2 scan
- * (at most one block and a tail). */
-TARGET_AVX2 static ALWAYS_INLINE size_t clean_run_avx2(char *d, const unsigned char *p, size_t n)
+TARGET_AVX2 static ALWAYS_INLINE unsigned store_block_avx2(char *d, const unsigned char *p)
 {
-    size_t i = 0;
-    for (; n - i >= 32; i += 32) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
-        _mm256_storeu_si256((__m256i *)(void *)(d + i), v);
-        __m256i special =
-            _mm256_or_si256(_mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), v),
-                                            _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'))),
-                            _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')),
-                                            _mm256_cmpeq_epi8(v, _mm256_set1_epi8(0x7f))));
-        unsigned mask = (unsigned)_mm256_movemask_epi8(special);
-        if (mask)
-            return i + (unsigned)__builtin_ctz(mask);
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+    _mm256_storeu_si256((__m256i *)(void *)d, v);
+    __m256i special =
+        _mm256_or_si256(_mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), v),
+                                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8('"'))),
+                        _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')),
+                                        _mm256_cmpeq_epi8(v, _mm256_set1_epi8(0x7f))));
+    return (unsigned)_mm256_movemask_epi8(special);
+}
+#endif
+
+/* Escapes p[*at..end) a block of `width` bytes at a time while that many
+ * are left (store_block inlined: called through a constant). A clean block
+ * costs one load, one compare and one store. In a block with bytes that
+ * need a look, the ASCII ones are escaped from its mask, without a scan
+ * each: the bytes before one are in place already, its escape is written
+ * over the copy, and the rest of the block is stored again after the escape
+ * (its mask unused). After the block's last escape the next block starts at
+ * a constant offset, so its load does not wait for this block's mask. A
+ * byte >= 0x80 is left to write_non_ascii (its sequence may run into the
+ * next blocks), and the scan goes on from where that stops.
+ *
+ * Room: every store through d stays inside the 6 * (end - i0) bytes
+ * reserved for the span p[i0..end), starting at d0. Each byte kept so far
+ * gave at most 6 output bytes (an escape 2 or 6, a valid sequence its own
+ * length, a replaced one 3 for 1 to 4 bytes), so d <= d0 + 6 * (i - i0);
+ * a block is stored only while end - i >= width, so d + width <= d0 +
+ * 6 * (i - i0) + 6 * (end - i). The loads stay inside the span too. The
+ * last bytes (fewer than width) are the tail scan's, with JSON_SLACK. */
+static ALWAYS_INLINE char *escape_blocks(char *d, const unsigned char *p, size_t *at, size_t width,
+                                         store_block_fn *store_block, size_t end, size_t len,
+                                         struct json_stats *stats)
+{
+    size_t i = *at;
+    while (i < end && end - i >= width) {
+        unsigned mask = store_block(d, p + i);
+        if (!mask) {
+            d += width;
+            i += width;
+            continue;
+        }
+        size_t block = i;
+        for (;;) {
+            size_t k = block + (unsigned)__builtin_ctz(mask);
+            d += k - i;
+            i = k;
+            if (p[i] >= 0x80) {
+                d = write_non_ascii(d, p, &i, end, len, stats);
+                break;
+            }
+            d = write_escape(d, p[i++]);
+            mask &= mask - 1;
+            if (end - i < width)
+                break;
+            store_block(d, p + i);
+            if (!mask) {
+                d += block + width - i;
+                i = block + width;
+                break;
+            }
+        }
     }
-    return i + clean_run_sse2(d + i, p + i, n - i);
+    *at = i;
+    return d;
 }
 #endif
 
 /* Escapes p[*at..end) into d, which has room for 6 bytes per input byte
- * plus JSON_SLACK: a clean run costs one load, one compare and one store per
- * block. One function per implementation, each with its scan inlined. */
+ * plus JSON_SLACK. One function per implementation, each with its scans
+ * inlined. The portable one scans a clean run per byte that needs a look:
+ * escape_blocks with a mask gathered from the vector compare (a multiply per
+ * half) was no faster on x86-64, and it is not measured on arm64. */
 typedef char *escape_span_fn(char *d, const unsigned char *p, size_t *at, size_t end, size_t len,
                              struct json_stats *stats);
 
@@ -289,10 +348,13 @@ static char *escape_span_portable(char *d, const unsigned char *p, size_t *at, s
 }
 
 #ifdef JSON_HAVE_SSE2
-static char *escape_span_sse2(char *d, const unsigned char *p, size_t *at, size_t end, size_t len,
-                              struct json_stats *stats)
+/* Blocks of 16, then the tail. Inlined into the AVX2 scan for what its
+ * 32-byte blocks leave too (compiled there with VEX encodings). */
+static ALWAYS_INLINE char *escape_rest_sse2(char *d, const unsigned char *p, size_t *at, size_t end,
+                                            size_t len, struct json_stats *stats)
 {
-    size_t i = *at; /* not *at: the stores through d could change it */
+    size_t i = *at;
+    d = escape_blocks(d, p, &i, 16, store_block_sse2, end, len, stats);
     while (i < end) {
         size_t k = clean_run_sse2(d, p + i, end - i);
         d += k;
@@ -303,6 +365,15 @@ static char *escape_span_sse2(char *d, const unsigned char *p, size_t *at, size_
     *at = i;
     return d;
 }
+
+static char *escape_span_sse2(char *d, const unsigned char *p, size_t *at, size_t end, size_t len,
+                              struct json_stats *stats)
+{
+    size_t i = *at; /* not *at: the stores through d could change it */
+    d = escape_rest_sse2(d, p, &i, end, len, stats);
+    *at = i;
+    return d;
+}
 #endif
 
 #ifdef JSON_HAVE_AVX2
@@ -310,13 +381,8 @@ TARGET_AVX2 static char *escape_span_avx2(char *d, const unsigned char *p, size_
                                           size_t len, struct json_stats *stats)
 {
     size_t i = *at; /* not *at: the stores through d could change it */
-    while (i < end) {
-        size_t k = clean_run_avx2(d, p + i, end - i);
-        d += k;
-        i += k;
-        if (i < end)
-            d = write_special(d, p, &i, end, len, stats);
-    }
+    d = escape_blocks(d, p, &i, 32, store_block_avx2, end, len, stats);
+    d = escape_rest_sse2(d, p, &i, end, len, stats);
     *at = i;
     return d;
 }

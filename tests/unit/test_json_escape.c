@@ -2,8 +2,8 @@
  * with each implementation (AVX2, SSE2, portable: forced in turn), its
  * output and its count of invalid UTF-8 must be those of escaping one byte
  * at a time, whatever the length and wherever the bytes that need a look
- * fall against the 16- and 32-byte blocks and the reserved spans. Also the
- * cache of json_write_time's second. */
+ * fall against the 16- and 32-byte blocks and the reserved spans, however
+ * many fall in one block. Also the cache of json_write_time's second. */
 #include "suites.h"
 
 #include "buf.h"
@@ -160,6 +160,74 @@ START_TEST(test_sequences_across_blocks)
                 check_against_reference(text, sizeof text, what);
                 check_against_reference(text, at + specials[a].len + 1, what);
             }
+        }
+    }
+}
+END_TEST
+
+/* Several bytes that need a look in one block, escaped from its mask: each
+ * group at every offset 0..70 (across the 16- and 32-byte blocks, up to the
+ * last byte of one), in strings that end right after it, at 40 and at 100
+ * bytes (spans shorter than a block, a block and a tail, several blocks). */
+START_TEST(test_specials_within_one_block)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+        const char *what;
+    } groups[] = {
+        {"a\"b\\c\"d\"", 8, "several apart"},
+        {"\"\"\"\\\"", 5, "next to each other"},
+        {"\"\x01\"\x1f\"\x7f\"", 7, "controls among quotes"},
+        {"\"\xc3\xa9\"", 4, "UTF-8 after a quote"},
+        {"\"\xe2\x82\"x\xff\"", 7, "invalid UTF-8 after a quote"},
+        {"\"\xf0\x9f\x98\x80\"", 6, "a sequence after a quote"},
+        {"x=\"y\" z=\"\\n\"", 12, "a log line's quotes"},
+    };
+    unsigned char text[100 + 16];
+    char what[96];
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        for (size_t at = 0; at <= 70; at++) {
+            size_t lens[] = {at + groups[g].len, 40, 100};
+            for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+                size_t len = lens[l];
+                memset(text, 'm', sizeof text);
+                memcpy(text + at, groups[g].bytes, groups[g].len);
+                if (len < at + groups[g].len)
+                    continue;
+                snprintf(what, sizeof what, "%s at %zu", groups[g].what, at);
+                check_against_reference(text, len, what);
+            }
+        }
+    }
+}
+END_TEST
+
+/* A byte to escape at the last byte of every 16- and 32-byte block, with
+ * one earlier in the same block or not, and quote-dense text: a quote every
+ * `gap` bytes for gaps 1 to 40, strings of 1 to 130 bytes. */
+START_TEST(test_specials_at_block_ends)
+{
+    unsigned char text[130];
+    char what[64];
+    for (size_t earlier = 0; earlier <= 16; earlier++) {
+        memset(text, 'e', sizeof text);
+        for (size_t last = 15; last < sizeof text; last += 16) {
+            text[last] = last % 32 == 31 ? '"' : '\n';
+            if (earlier < 16)
+                text[last - 15 + earlier] = earlier % 2 ? '\\' : 0x02;
+        }
+        for (size_t len = 1; len <= sizeof text; len++) {
+            snprintf(what, sizeof what, "block ends, earlier at %zu", earlier);
+            check_against_reference(text, len, what);
+        }
+    }
+    for (size_t gap = 1; gap <= 40; gap++) {
+        for (size_t i = 0; i < sizeof text; i++)
+            text[i] = (unsigned char)(i % gap == gap - 1 ? '"' : 'q');
+        for (size_t len = 1; len <= sizeof text; len++) {
+            snprintf(what, sizeof what, "a quote every %zu", gap);
+            check_against_reference(text, len, what);
         }
     }
 }
@@ -382,6 +450,8 @@ Suite *json_escape_suite(void)
     tcase_add_test(tc, test_runs_across_wide_blocks);
     tcase_add_test(tc, test_keys);
     tcase_add_test(tc, test_sequences_across_blocks);
+    tcase_add_test(tc, test_specials_within_one_block);
+    tcase_add_test(tc, test_specials_at_block_ends);
     tcase_add_test(tc, test_random_strings);
     tcase_add_test(tc, test_long_strings);
     tcase_add_test(tc, test_time_cache);
