@@ -39,14 +39,14 @@ size_t gzip_compress_bound(size_t len)
 size_t gzip_compress_append(struct gzip_compressor *gz, const void *data, size_t len,
                             struct buf *out)
 {
-    size_t bound = gzip_compress_bound(len);
-    buf_reserve(out, bound);
     /* isal_zstream counts in 32 bits; bodies are bounded far below (the
      * largest is batch_max_bytes plus a record). */
     if (len > UINT32_MAX / 2) {
         log_error("gzip", "cannot compress %zu bytes at once", len);
         abort();
     }
+    size_t bound = gzip_compress_bound(len);
+    buf_reserve(out, bound);
     struct isal_zstream *s = &gz->stream;
     isal_deflate_stateless_init(s);
     s->level = GZIP_LEVEL;

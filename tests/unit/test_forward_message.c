@@ -172,16 +172,21 @@ START_TEST(compressed_packed_forward_inflates_to_the_same_entries)
 }
 END_TEST
 
-START_TEST(a_malformed_chunk_sends_what_it_can_read)
+/* fill_chunk's two records and a third, {"x":"y"}. */
+static void fill_chunk_with_third_record(void)
 {
     fill_chunk();
-    /* A third record, then its body cut short. */
     struct record rec;
     record_init(&rec);
     put(&rec.fields, "x", value_cstring("y"));
     ck_assert_uint_gt(chunk_append(chunk, &rec), 0);
     record_free(&rec);
-    chunk->data.len -= 3;
+}
+
+START_TEST(a_malformed_chunk_sends_what_it_can_read)
+{
+    fill_chunk_with_third_record();
+    chunk->data.len -= 3; /* the third record's body cut short */
     struct fw_message_stats stats;
     fw_message_build(&msg, &scratch, chunk, "t", NULL, NULL, &stats);
     ck_assert_uint_eq(stats.records, 2);
@@ -210,12 +215,7 @@ static void expect_first_entry_only(void)
  * the message holds what comes before it, the rest counted as malformed. */
 START_TEST(corrupt_fields_in_a_checked_chunk_send_what_comes_before)
 {
-    fill_chunk();
-    struct record rec;
-    record_init(&rec);
-    put(&rec.fields, "x", value_cstring("y"));
-    ck_assert_uint_gt(chunk_append(chunk, &rec), 0);
-    record_free(&rec);
+    fill_chunk_with_third_record();
     ck_assert(chunk->fields_checked);
     fixture_corrupt_fields(chunk, 1);
     struct fw_message_stats stats;
